@@ -1,0 +1,104 @@
+"""The operator sub-commands of the terminal adapter: index, ask, grade, stats, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Callable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot.cli import print_json
+from bot.config import Settings
+from bot.core.runtime import Runtime
+
+err = Console(stderr=True)
+out = Console()
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on standard error, fed by (done, total) callbacks."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """Build or refresh the index; a no-op when nothing changed."""
+    runtime = Runtime(settings)
+    with progress_bar("Embedding entries") as update:
+        report = runtime.reindex(rebuild=args.rebuild, progress=update)
+    bank = runtime.bank
+    if not report.changed:
+        out.print(f"Index is up to date: {len(bank)} entries, nothing changed ({report.seconds:.2f} s).")
+    else:
+        out.print(f"Indexed {len(bank)} entries in {report.seconds:.2f} s: {len(report.added)} added, "
+                  f"{len(report.updated)} updated, {len(report.removed)} removed, {report.unchanged} unchanged"
+                  + (" (rebuilt)." if report.rebuilt else "."))
+        for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+            if ids and len(ids) <= 20:
+                out.print(f"  {label}: {', '.join(ids)}")
+    drafted = [e.id for e in bank.entries.values() if not e.key_points or e.drafted_points]
+    if drafted:
+        out.print(f"{len(drafted)} entries have no hand-written key points; their rubric comes from the reference "
+                  f"answer (drafted, not reviewed): {', '.join(drafted[:20])}{' …' if len(drafted) > 20 else ''}")
+    runtime.close()
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Retrieval over the bank; an interactive prompt when no text is given."""
+    runtime = Runtime(settings)
+    with progress_bar("Indexing") as update:
+        index = runtime.index(progress=update)
+    text = " ".join(args.text).strip()
+    if text:
+        _show_hits(index.search(text, k=max(1, args.k)), args.json)
+        return 0
+    err.print("Type a question to search the bank (empty line to quit).")
+    while True:
+        try:
+            text = input("ask> ").strip()
+        except EOFError:
+            return 0
+        if not text:
+            return 0
+        _show_hits(index.search(text, k=max(1, args.k)), args.json)
+
+
+def _show_hits(hits: list[Any], as_json: bool) -> None:
+    if as_json:
+        print_json({"results": [h.to_json() for h in hits]})
+        return
+    table = Table(show_lines=True)
+    for col in ("score", "id", "question", "topics"):
+        table.add_column(col)
+    for h in hits:
+        table.add_row(f"{h.score:.3f}", h.entry.id, escape(h.entry.question), ", ".join(h.entry.topics))
+    out.print(table)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+}
+
+
+def _missing(args: argparse.Namespace, settings: Settings) -> int:
+    print(f"The '{args.command}' command is not available yet.", file=sys.stderr)
+    return 2
+
+
+for _name in ("interview", "grade", "stats", "doctor"):
+    COMMANDS.setdefault(_name, _missing)

@@ -1,0 +1,1 @@
+"""The engine: bank, index, llm, grading, coach, schedule, store. Imports no platform library."""

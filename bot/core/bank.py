@@ -1,0 +1,170 @@
+"""The question bank: decks of YAML files in `knowledge/`, validated on load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import DeckError
+
+Kind = Literal["concept", "experience", "scenario"]
+
+
+class Entry(BaseModel):
+    """One question with its reference answer and rubric."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")
+    question: str = Field(min_length=8, max_length=500)
+    topics: tuple[str, ...] = Field(min_length=1)
+    difficulty: int = Field(ge=1, le=3)
+    kind: Kind = "concept"
+    key_points: tuple[str, ...] | None = None
+    answer: str = Field(min_length=1)
+    deck: str = ""
+    drafted_points: bool = False
+
+    @field_validator("key_points")
+    @classmethod
+    def _three_to_six(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if not 3 <= len(value) <= 6:
+            raise ValueError(f"needs 3 to 6 key points, has {len(value)}")
+        for point in value:
+            if not point.strip():
+                raise ValueError("a key point is empty")
+        return tuple(p.strip() for p in value)
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty")
+        return value.strip()
+
+    @property
+    def points(self) -> tuple[str, ...]:
+        """The rubric: the key points, or the reference answer's sentences when there are none."""
+        if self.key_points:
+            return self.key_points
+        from bot.core.text import split_sentences
+
+        return tuple(split_sentences(self.answer)[:8]) or (self.answer,)
+
+    def content_hash(self) -> str:
+        """A hash of everything that is embedded, so unchanged entries are never re-embedded."""
+        payload = json.dumps([self.question, self.answer, list(self.key_points or ()), list(self.topics)])
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+class Deck(BaseModel):
+    """One `knowledge/<deck>.yaml` file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deck: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
+    title: str = Field(min_length=1)
+    topics: tuple[str, ...] | None = None
+    questions: list[Entry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _topics_in_vocabulary(self) -> "Deck":
+        if self.topics:
+            for index, entry in enumerate(self.questions):
+                for topic in entry.topics:
+                    if topic not in self.topics:
+                        raise ValueError(f"questions.{index}.topics: '{topic}' is not in the deck's topics "
+                                         f"({', '.join(self.topics)})")
+        return self
+
+
+@dataclass
+class Bank:
+    """Every entry of every deck, by id, in file order."""
+
+    entries: dict[str, Entry]
+    decks: dict[str, Deck]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, entry_id: str) -> Entry:
+        """The entry with this id (KeyError if none)."""
+        return self.entries[entry_id]
+
+    def topics(self) -> list[str]:
+        """Every topic used, sorted."""
+        return sorted({t for e in self.entries.values() for t in e.topics})
+
+    def by_topic(self, topic: str | None) -> list[Entry]:
+        """Entries of one topic (all entries when topic is None)."""
+        if not topic:
+            return list(self.entries.values())
+        return [e for e in self.entries.values() if topic in e.topics]
+
+
+def _describe(error: ValidationError, data: Any) -> str:
+    """The first validation problem as 'entry <id>, field <f>: message'."""
+    first = error.errors()[0]
+    loc = list(first["loc"])
+    where = ".".join(str(p) for p in loc) or "top level"
+    if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+        items = data.get("questions") if isinstance(data, dict) else None
+        raw = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        name = raw.get("id") if isinstance(raw, dict) and raw.get("id") else f"#{loc[1] + 1}"
+        field_name = ".".join(str(p) for p in loc[2:]) or "entry"
+        where = f"entry '{name}', field '{field_name}'"
+    else:
+        where = f"field '{where}'"
+    return f"{where}: {first['msg']}"
+
+
+def load_deck(path: Path) -> Deck:
+    """Read and validate one deck file; DeckError names the file, the entry and the field."""
+    try:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeckError(f"Cannot read deck {path.name}: {exc.__class__.__name__}.") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise DeckError(f"Deck {path.name} is not valid YAML{line}.") from exc
+    if not isinstance(data, dict):
+        raise DeckError(f"Deck {path.name} must be a mapping with deck, title and questions.")
+    try:
+        deck = Deck.model_validate(data)
+    except ValidationError as exc:
+        raise DeckError(f"Deck {path.name}, {_describe(exc, data)}.") from exc
+    deck.questions = [e.model_copy(update={"deck": deck.deck}) for e in deck.questions]
+    return deck
+
+
+def load_bank(folder: Path) -> Bank:
+    """Load every `*.yaml` deck of a folder; ids must be unique across decks."""
+    files = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
+    if not files:
+        raise DeckError(f"No deck (*.yaml) found in {folder}.")
+    entries: dict[str, Entry] = {}
+    decks: dict[str, Deck] = {}
+    origin: dict[str, str] = {}
+    for path in files:
+        deck = load_deck(path)
+        if deck.deck in decks:
+            raise DeckError(f"Deck {path.name}: deck name '{deck.deck}' is already used by another file.")
+        decks[deck.deck] = deck
+        for entry in deck.questions:
+            if entry.id in entries:
+                raise DeckError(f"Deck {path.name}, entry '{entry.id}', field 'id': the id is already used "
+                                f"in {origin[entry.id]}.")
+            entries[entry.id] = entry
+            origin[entry.id] = path.name
+    return Bank(entries=entries, decks=decks)

@@ -1,0 +1,348 @@
+"""Retrieval over the bank: a protocol, the Chroma index (embedded or server), and an in-memory twin."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from bot.core.bank import Bank, Entry
+from bot.core.embedder import Embedder
+from bot.errors import IndexBusyError
+
+COLLECTION = "coach-entries"
+# Weight of the keyword (BM25) signal fused with the vector similarity; tuned on tests/data/paraphrases.yaml.
+KEYWORD_WEIGHT = 0.25
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Hit:
+    """One retrieved entry, `score` higher = closer."""
+
+    entry: Entry
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of `ask --json`."""
+        e = self.entry
+        return {"id": e.id, "question": e.question, "answer": e.answer, "topics": list(e.topics),
+                "score": round(float(self.score), 4)}
+
+
+@dataclass
+class SyncReport:
+    """What a (re-)index changed."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    rebuilt: bool = False
+    embedded_texts: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written."""
+        return bool(self.added or self.updated or self.removed or self.rebuilt)
+
+
+class Retriever(Protocol):
+    """Finds bank entries for a text."""
+
+    def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
+        """Bring the index in line with the bank, embedding only what changed."""
+        ...
+
+    def search(self, text: str, k: int = 3) -> list[Hit]:
+        """The k best entries for a text, best first."""
+        ...
+
+    def related(self, entry: Entry, k: int = 2) -> list[Entry]:
+        """Other entries closest to this one."""
+        ...
+
+
+def entry_texts(entry: Entry) -> dict[str, str]:
+    """The texts embedded for one entry: several vectors make paraphrased queries land."""
+    texts = {"q": entry.question, "a": entry.answer[:2000]}
+    if entry.key_points:
+        texts["k"] = " ".join(entry.key_points)
+    first = entry.answer.split("\n")[0]
+    texts["f"] = first[:600]
+    return texts
+
+
+def vector_ids(entry: Entry) -> list[str]:
+    """Chroma ids of an entry's vectors."""
+    return [f"{entry.id}::{kind}" for kind in entry_texts(entry)]
+
+
+class KeywordIndex:
+    """BM25 over question, key points and answer, fused with the vectors for exact terms (RBM, GRU, ROC)."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        import bm25s
+
+        self.ids = [e.id for e in entries]
+        corpus = [f"{e.question} {e.question} {' '.join(e.key_points or ())} {e.answer}" for e in entries]
+        self._retriever = bm25s.BM25()
+        self._retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
+
+    def scores(self, text: str) -> dict[str, float]:
+        """BM25 scores scaled to 0..1 by the best score, by entry id."""
+        import bm25s
+
+        tokens = bm25s.tokenize([text], stopwords="en", show_progress=False)
+        if not tokens.ids or not tokens.ids[0]:
+            return {}
+        raw = self._retriever.get_scores(_query_tokens(tokens))
+        top = float(np.max(raw)) if len(raw) else 0.0
+        if top <= 0:
+            return {}
+        return {self.ids[i]: float(raw[i]) / top for i in range(len(self.ids)) if raw[i] > 0}
+
+
+def _query_tokens(tokens: Any) -> list[str]:
+    """The query's tokens as strings, as bm25s.get_scores expects."""
+    inverse = {v: k for k, v in tokens.vocab.items()}
+    return [inverse[i] for i in tokens.ids[0]]
+
+
+def fuse(vector_scores: dict[str, float], keyword_scores: dict[str, float]) -> list[tuple[str, float]]:
+    """Vector similarity plus a weighted keyword score, best first."""
+    ids = set(vector_scores) | set(keyword_scores)
+    fused = {i: vector_scores.get(i, 0.0) + KEYWORD_WEIGHT * keyword_scores.get(i, 0.0) for i in ids}
+    return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
+
+
+class _Searchable:
+    """Shared search logic: per-entry best vector similarity fused with BM25."""
+
+    bank: Bank | None
+    embedder: Embedder
+    _keywords: KeywordIndex | None
+
+    def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _use_bank(self, bank: Bank) -> None:
+        self.bank = bank
+        self._keywords = KeywordIndex(list(bank.entries.values())) if len(bank) else None
+
+    def search(self, text: str, k: int = 3) -> list[Hit]:
+        """The k best entries for a text, best first."""
+        if self.bank is None or not text.strip():
+            return []
+        vector = self.embedder.embed([text])[0]
+        vec = self._vector_scores(vector, max(4 * k, 12))
+        kw = self._keywords.scores(text) if self._keywords else {}
+        ranked = [(i, s) for i, s in fuse(vec, kw) if i in self.bank.entries]
+        return [Hit(self.bank.entries[i], s) for i, s in ranked[:k]]
+
+    def related(self, entry: Entry, k: int = 2) -> list[Entry]:
+        """Other entries closest to this one (by its question and key points)."""
+        text = entry.question + " " + " ".join(entry.key_points or ())
+        return [h.entry for h in self.search(text, k + 1) if h.entry.id != entry.id][:k]
+
+
+class ChromaIndex(_Searchable):
+    """Chroma collection with our own embeddings: PersistentClient under the data folder, or HttpClient."""
+
+    def __init__(self, embedder: Embedder, *, path: Path | None = None, url: str | None = None,
+                 lock_timeout: float = 1.5) -> None:
+        self.embedder = embedder
+        self.bank = None
+        self._keywords = None
+        self._lock_file = None
+        if url is None:
+            if path is None:
+                raise ValueError("ChromaIndex needs a path or a url")
+            path.mkdir(parents=True, exist_ok=True)
+            self._lock_file = _lock_folder(path, lock_timeout)
+        self.client = _client(path, url)
+        self._collection = None
+        self._recreated = False
+
+    def close(self) -> None:
+        """Release the folder lock."""
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _signature(self) -> dict[str, Any]:
+        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim)}
+
+    def collection(self, rebuild: bool = False) -> Any:
+        """The collection, recreated when the embedding model or dimension changed."""
+        if self._collection is not None and not rebuild:
+            return self._collection
+        wanted = self._signature()
+        existing = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
+        if COLLECTION in existing:
+            col = self.client.get_collection(COLLECTION, embedding_function=None)
+            meta = col.metadata or {}
+            if rebuild or meta.get("embedder") != wanted["embedder"] or meta.get("dim") != wanted["dim"]:
+                self.client.delete_collection(COLLECTION)
+                self._recreated = True
+            else:
+                self._collection = col
+                return col
+        self._collection = self.client.create_collection(
+            COLLECTION, metadata={"hnsw:space": "cosine", **wanted}, embedding_function=None)
+        return self._collection
+
+    def stored_hashes(self) -> dict[str, str]:
+        """Content hash of every entry in the collection, by entry id."""
+        got = self.collection().get(include=["metadatas"])
+        return {m["entry_id"]: m["hash"] for m in got["metadatas"] or [] if m}
+
+    def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
+        """Embed new and changed entries, drop deleted ones, rebuild when the embedder changed."""
+        started = time.perf_counter()
+        col = self.collection(rebuild=rebuild)
+        report = SyncReport(rebuilt=self._recreated)
+        self._recreated = False
+        stored = self.stored_hashes()
+        todo = [e for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
+        report.added = [e.id for e in todo if e.id not in stored]
+        report.updated = [e.id for e in todo if e.id in stored]
+        report.removed = sorted(set(stored) - set(bank.entries))
+        report.unchanged = len(bank) - len(todo)
+        self._remove(col, report.removed + report.updated)
+        report.embedded_texts = self._add(col, todo, progress)
+        self._use_bank(bank)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _remove(self, col: Any, entry_ids: list[str]) -> None:
+        if entry_ids:
+            col.delete(where={"entry_id": {"$in": entry_ids}})
+
+    def _add(self, col: Any, entries: list[Entry], progress: Progress | None, batch: int = 16) -> int:
+        total = 0
+        for start in range(0, len(entries), batch):
+            chunk = entries[start:start + batch]
+            ids, texts, metas = _rows(chunk)
+            vectors = self.embedder.embed(texts)
+            col.upsert(ids=ids, embeddings=vectors.tolist(), metadatas=metas)
+            total += len(texts)
+            if progress:
+                progress(min(start + batch, len(entries)), len(entries))
+        return total
+
+    def attach(self, bank: Bank) -> None:
+        """Search this bank without syncing (the caller knows the index is fresh)."""
+        self.collection()
+        self._use_bank(bank)
+
+    def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
+        col = self.collection()
+        count = col.count()
+        if count == 0:
+            return {}
+        res = col.query(query_embeddings=[vector.tolist()], n_results=min(n, count), include=["metadatas", "distances"])
+        best: dict[str, float] = {}
+        for meta, dist in zip(res["metadatas"][0], res["distances"][0], strict=True):
+            sim = 1.0 - float(dist)
+            eid = meta["entry_id"]
+            best[eid] = max(best.get(eid, -1.0), sim)
+        return best
+
+    def freshness(self, bank: Bank) -> dict[str, Any]:
+        """How the index compares with the bank, for `doctor`."""
+        stored = self.stored_hashes()
+        stale = [e.id for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
+        extra = sorted(set(stored) - set(bank.entries))
+        return {"entries": len(stored), "bank": len(bank), "stale": stale, "extra": extra,
+                "fresh": not stale and not extra, **self._signature()}
+
+
+def _rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    ids, texts, metas = [], [], []
+    for e in entries:
+        for kind, text in entry_texts(e).items():
+            ids.append(f"{e.id}::{kind}")
+            texts.append(text)
+            metas.append({"entry_id": e.id, "hash": e.content_hash(), "kind": kind, "deck": e.deck})
+    return ids, texts, metas
+
+
+def _client(path: Path | None, url: str | None) -> Any:
+    """A Chroma client with telemetry off: HttpClient for a URL, otherwise PersistentClient."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(url)
+        return chromadb.HttpClient(host=parsed.hostname or "localhost", port=parsed.port or 8000,
+                                   ssl=parsed.scheme == "https", settings=settings)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _lock_folder(path: Path, timeout: float) -> Any:
+    """Hold an exclusive lock on the Chroma folder: Chroma supports one process per folder."""
+    handle = open(path / ".coach.lock", "a+")  # noqa: SIM115 - held for the index's lifetime
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise IndexBusyError(f"Another process is using the index in {path}; stop it or set another "
+                                     "COACH_DATA_DIR.") from None
+            time.sleep(0.1)
+
+
+class MemoryIndex(_Searchable):
+    """The in-memory twin of ChromaIndex: the same vectors and fusion, kept in numpy."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.bank = None
+        self._keywords = None
+        self._hashes: dict[str, str] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
+        """Embed new and changed entries, drop deleted ones."""
+        started = time.perf_counter()
+        if rebuild:
+            self._hashes.clear()
+            self._vectors.clear()
+        report = SyncReport(rebuilt=rebuild)
+        todo = [e for e in bank.entries.values() if self._hashes.get(e.id) != e.content_hash()]
+        report.added = [e.id for e in todo if e.id not in self._hashes]
+        report.updated = [e.id for e in todo if e.id in self._hashes]
+        report.removed = sorted(set(self._hashes) - set(bank.entries))
+        report.unchanged = len(bank) - len(todo)
+        for eid in report.removed:
+            self._hashes.pop(eid)
+            self._vectors.pop(eid)
+        if todo:
+            ids, texts, metas = _rows(todo)
+            vectors = self.embedder.embed(texts)
+            for e in todo:
+                rows = [i for i, m in enumerate(metas) if m["entry_id"] == e.id]
+                self._vectors[e.id] = vectors[rows]
+                self._hashes[e.id] = e.content_hash()
+            report.embedded_texts = len(texts)
+        self._use_bank(bank)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
+        scores = {eid: float(np.max(vs @ vector)) for eid, vs in self._vectors.items()}
+        return dict(sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:n])

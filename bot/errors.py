@@ -1,0 +1,21 @@
+"""Errors a user may see: each carries one clear sentence."""
+
+
+class CoachError(Exception):
+    """An error whose message is one sentence fit to show a user or operator."""
+
+
+class DeckError(CoachError):
+    """A deck file is unreadable or invalid."""
+
+
+class ModelError(CoachError):
+    """The model file is missing, truncated or fails its checksum."""
+
+
+class IndexBusyError(CoachError):
+    """Another process holds the Chroma folder."""
+
+
+class ConfigError(CoachError):
+    """A required setting (such as a token) is missing or invalid."""

@@ -1,0 +1,57 @@
+"""Shared fixtures. The network fails loudly in tests, except loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+KNOWLEDGE = REPO / "knowledge"
+TEST_DECKS = Path(__file__).resolve().parent / "data" / "decks"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    """Refuse any connection that does not stay on this machine."""
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        if not (host.startswith("127.") or host in ("localhost", "::1")):
+            raise RuntimeError(f"Tests may not reach the network ({host}).")
+    _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The packaged all-MiniLM-L6-v2 model, loaded once per test session."""
+    from bot.core.embedder import SentenceEmbedder
+
+    embedder = SentenceEmbedder()
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def real_bank():
+    """The real bank of knowledge/."""
+    from bot.core.bank import load_bank
+
+    return load_bank(KNOWLEDGE)
+
+
+@pytest.fixture()
+def test_bank():
+    """A small deck for fast unit tests."""
+    from bot.core.bank import load_bank
+
+    return load_bank(TEST_DECKS)

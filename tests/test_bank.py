@@ -1,0 +1,116 @@
+"""Deck validation: a good deck loads; each kind of broken deck gives one clear error naming file, entry, field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.core.bank import load_bank, load_deck
+from bot.errors import DeckError
+
+GOOD = {
+    "deck": "demo",
+    "title": "Demo",
+    "topics": ["fundamentals"],
+    "questions": [{
+        "id": "what-is-x", "question": "What is X, and why does it matter?", "topics": ["fundamentals"],
+        "difficulty": 1, "kind": "concept", "key_points": ["X is a thing", "X matters a lot", "X has parts"],
+        "answer": "X is a thing that matters.",
+    }],
+}
+
+
+def write(folder: Path, name: str, data: object) -> Path:
+    path = folder / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def broken(**changes: object) -> dict:
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    data["questions"][0].update(changes)
+    return data
+
+
+def test_good_deck_loads(tmp_path: Path) -> None:
+    write(tmp_path, "demo.yaml", GOOD)
+    bank = load_bank(tmp_path)
+    entry = bank.get("what-is-x")
+    assert entry.deck == "demo" and entry.key_points == ("X is a thing", "X matters a lot", "X has parts")
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"difficulty": 7}, "difficulty", "less than or equal to 3"),
+    ({"kind": "trivia"}, "kind", "concept"),
+    ({"key_points": ["only one"]}, "key_points", "3 to 6"),
+    ({"question": ""}, "question", ""),
+    ({"id": "Bad Id!"}, "id", "pattern"),
+    ({"topics": ["astrology"]}, "questions.0.topics", "astrology"),
+    ({"answer": None}, "answer", ""),
+    ({"surprise": 1}, "surprise", "Extra"),
+])
+def test_broken_entry_names_file_entry_and_field(tmp_path: Path, changes: dict, field: str, words: str) -> None:
+    write(tmp_path, "demo.yaml", broken(**changes))
+    with pytest.raises(DeckError) as info:
+        load_bank(tmp_path)
+    message = str(info.value)
+    assert "demo.yaml" in message and field in message and words in message
+    assert "\n" not in message
+
+
+def test_missing_field_is_named(tmp_path: Path) -> None:
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    del data["questions"][0]["answer"]
+    write(tmp_path, "demo.yaml", data)
+    with pytest.raises(DeckError, match=r"demo.yaml, entry 'what-is-x', field 'answer': Field required"):
+        load_bank(tmp_path)
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    write(tmp_path, "bad.yaml", "deck: x\nquestions: [\n  - id: a\n")
+    with pytest.raises(DeckError, match=r"bad.yaml is not valid YAML at line \d+"):
+        load_bank(tmp_path)
+
+
+def test_binary_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00\x01garbage")
+    with pytest.raises(DeckError, match="bin.yaml"):
+        load_bank(tmp_path)
+
+
+def test_duplicate_id_across_decks(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    other = yaml.safe_load(yaml.safe_dump(GOOD))
+    other["deck"] = "other"
+    write(tmp_path, "b.yaml", other)
+    with pytest.raises(DeckError, match=r"b.yaml, entry 'what-is-x', field 'id': the id is already used in a.yaml"):
+        load_bank(tmp_path)
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    write(tmp_path, "list.yaml", "- just\n- a list\n")
+    with pytest.raises(DeckError, match="list.yaml must be a mapping"):
+        load_deck(tmp_path / "list.yaml")
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(DeckError, match="No deck"):
+        load_bank(tmp_path)
+
+
+def test_key_points_may_be_left_out(tmp_path: Path) -> None:
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    del data["questions"][0]["key_points"]
+    data["questions"][0]["answer"] = "X is a thing. It matters because of Y. It has three parts."
+    write(tmp_path, "demo.yaml", data)
+    entry = load_bank(tmp_path).get("what-is-x")
+    assert entry.key_points is None
+    assert entry.points == ("X is a thing.", "It matters because of Y.", "It has three parts.")
+
+
+def test_real_bank_is_valid(real_bank) -> None:
+    assert len(real_bank) >= 75
+    for entry in real_bank.entries.values():
+        assert entry.key_points and 3 <= len(entry.key_points) <= 6
