@@ -1,0 +1,71 @@
+"""Plain-text forms of grades, questions and report cards; adapters add their own markup from `Reply.data`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core.bank import Entry
+
+DIFFICULTY = {1: "basic", 2: "intermediate", 3: "advanced"}
+
+
+def question_text(entry: Entry, number: int, total: int) -> str:
+    """A question as shown to the user."""
+    head = f"Question {number} of {total}" if total > 1 else "Practice question"
+    meta = f"{', '.join(entry.topics)} · {DIFFICULTY.get(entry.difficulty, '')}"
+    return f"{head} ({meta})\n\n{entry.question}"
+
+
+def question_data(entry: Entry, number: int, total: int, session_id: int | None) -> dict[str, Any]:
+    """Structured data of a question reply."""
+    return {"question_id": entry.id, "question": entry.question, "number": number, "total": total,
+            "topics": list(entry.topics), "difficulty": entry.difficulty, "kind": entry.kind,
+            "session_id": session_id}
+
+
+def score_text(grade: dict[str, Any]) -> str:
+    """The rubric result: score, then each key point covered or missed, with evidence."""
+    lines = [f"Score: {grade['score']}/100"]
+    for point in grade["key_points"]:
+        if point["covered"]:
+            evidence = f' — you said: "{_clip(point["evidence"], 140)}"' if point.get("evidence") else ""
+            lines.append(f"✓ {point['text']}{evidence}")
+        else:
+            lines.append(f"✗ {point['text']}")
+    for note in grade.get("notes", []):
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def critique_text(grade: dict[str, Any]) -> str:
+    """The critique: feedback points, and the score change when a contradiction was verified."""
+    lines = []
+    for line in grade.get("feedback", []):
+        lines.append(f"• {line}")
+    if not grade.get("llm"):
+        lines.append("(Feedback from the rubric only: the language model was not used.)")
+    return "\n".join(lines)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """The end-of-interview report card."""
+    lines = ["Report card", ""]
+    for row in report["questions"]:
+        status = "skipped" if row["skipped"] else f"{row['score']}/100"
+        lines.append(f"{row['number']}. {_clip(row['question'], 90)} — {status}")
+    if report["average"] is not None:
+        lines += ["", f"Average: {report['average']}/100"]
+    if report["strongest"]:
+        lines.append(f"Strongest topic: {report['strongest']}")
+    if report["weakest"] and report["weakest"] != report["strongest"]:
+        lines.append(f"Weakest topic: {report['weakest']}")
+    if report["missed"]:
+        lines += ["", "To review:"] + [f"• {_clip(p, 120)}" for p in report["missed"][:6]]
+    if report["next"]:
+        lines += ["", f"Practise next: {report['next']}"]
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""The report card at the end of an interview, computed from the session's committed attempts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from bot.core.bank import Bank
+from bot.core.store import AttemptRecord, SessionRecord
+
+
+def build_report(session: SessionRecord, attempts: list[AttemptRecord], bank: Bank) -> dict[str, Any]:
+    """Score per question, strongest and weakest topics, missed points, what to practise next."""
+    main = {a.question_id: a for a in attempts if not a.is_follow_up}
+    rows, by_topic, missed = [], defaultdict(list), []
+    for number, qid in enumerate(session.question_ids, start=1):
+        attempt = main.get(qid)
+        if attempt is None:
+            continue
+        entry = bank.entries.get(qid)
+        rows.append({"number": number, "question_id": qid, "question": entry.question if entry else qid,
+                     "score": attempt.score, "skipped": attempt.skipped})
+        for topic in entry.topics if entry else ():
+            by_topic[topic].append(attempt.score)
+        missed += [p["text"] for p in attempt.key_points if not p.get("covered")]
+    averages = {t: round(sum(v) / len(v)) for t, v in by_topic.items()}
+    scored = [r["score"] for r in rows]
+    ordered = sorted(averages, key=lambda t: averages[t])
+    return {"questions": rows, "average": round(sum(scored) / len(scored)) if scored else None,
+            "by_topic": averages, "strongest": ordered[-1] if ordered else None,
+            "weakest": ordered[0] if ordered else None, "missed": missed,
+            "next": _advice(ordered, averages)}
+
+
+def _advice(ordered: list[str], averages: dict[str, int]) -> str | None:
+    """One sentence on what to practise next."""
+    if not ordered:
+        return None
+    weakest = ordered[0]
+    if averages[weakest] >= 80:
+        return f"you are solid across the board; try advanced questions on {weakest}."
+    return f"more questions on {weakest} (average {averages[weakest]}/100); they will come back in your reviews."
