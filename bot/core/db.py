@@ -1,0 +1,266 @@
+"""The database: SQLAlchemy tables, engine set-up (SQLite or PostgreSQL) and ordered migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- tables
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every engine (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            # A naive time is ambiguous (local? UTC?): refuse it rather than store a wrong instant.
+            raise ValueError("naive datetime given to the store; pass a timezone-aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the coach's tables."""
+
+
+class UserRow(Base):
+    """Table `users`."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_users_platform_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    daily_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    daily_on: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SessionRow(Base):
+    """Table `sessions`: one mock interview; `phase` holds a Phase member's name."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user_phase", "user_pk", "phase"), Index("ix_sessions_phase", "phase"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    phase: Mapped[str] = mapped_column(String(32))
+    deck: Mapped[str | None] = mapped_column(String(64))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    question_ids: Mapped[list[str]] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    follow_up: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    hints_used: Mapped[dict[str, int]] = mapped_column(JSON)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON)
+    channel: Mapped[str | None] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AttemptRow(Base):
+    """Table `attempts`: one graded answer."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (Index("ix_attempts_user_created", "user_pk", "created"),
+                      Index("ix_attempts_user_question", "user_pk", "question_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), index=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    is_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    answer: Mapped[str] = mapped_column(Text)
+    score: Mapped[int] = mapped_column(Integer)
+    key_points: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    feedback: Mapped[list[str]] = mapped_column(JSON)
+    hinted: Mapped[bool] = mapped_column(Boolean, default=False)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    llm: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CardRow(Base):
+    """Table `review_cards`: the FSRS card of one user and question."""
+
+    __tablename__ = "review_cards"
+    __table_args__ = (Index("ix_review_cards_user_due", "user_pk", "due"),)
+
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    card: Mapped[dict[str, Any]] = mapped_column(JSON)
+    due: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_rating: Mapped[int | None] = mapped_column(Integer)
+    reviews: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailySendRow(Base):
+    """Table `daily_sends`: at most one row per user and local day (the unique constraint is the lock)."""
+
+    __tablename__ = "daily_sends"
+    __table_args__ = (UniqueConstraint("user_pk", "local_date", name="uq_daily_sends_user_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    local_date: Mapped[str] = mapped_column(String(10))
+    question_id: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(200))
+    message_ref: Mapped[str | None] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ProcessedEventRow(Base):
+    """Table `processed_events`: platform event ids already handled (retried deliveries are dropped)."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class SchemaVersionRow(Base):
+    """Table `schema_version`: one row per migration applied."""
+
+    __tablename__ = "schema_version"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    applied: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# ---------------------------------------------------------------- migrations
+
+Migration = tuple[int, Callable[[Connection], None]]
+
+
+def _v1_tables(conn: Connection) -> None:
+    """Version 1: every table and index of the first release."""
+    # checkfirst makes this idempotent; later migrations must also be (add a column only if missing), since
+    # create_all here builds today's models, so a fresh database may already have what they add.
+    Base.metadata.create_all(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [(1, _v1_tables)]
+
+
+def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> None:
+    """Add a (nullable) column unless it exists: the portable, idempotent step for later migrations."""
+    if column.name not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        type_sql = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{column.name}" {type_sql}'))
+
+
+def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply, in order, every migration not yet recorded in schema_version; returns the version reached."""
+    versions = [v for v, _ in migrations]
+    if versions != sorted(set(versions)):
+        raise ValueError("migrations must have strictly increasing versions")
+    # coach_write: on SQLite, BEGIN IMMEDIATE, so two processes starting at once take turns.
+    with engine.execution_options(coach_write=True).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting at once would race on CREATE TABLE; the lock ends with the transaction.
+            conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+        Base.metadata.tables[SchemaVersionRow.__tablename__].create(conn, checkfirst=True)
+        applied = set(conn.scalars(select(SchemaVersionRow.version)))
+        for version, apply in migrations:
+            if version in applied:
+                continue
+            apply(conn)
+            conn.execute(insert(SchemaVersionRow).values(version=version, applied=utc_now()))
+        return max(applied | set(versions), default=0)
+
+
+# ---------------------------------------------------------------- engine
+
+
+def _sqlite_engine(url: str, memory: bool) -> Engine:
+    """A SQLite engine: WAL, 10 s busy timeout, and our own BEGIN so writers can take the lock up front."""
+    if memory:
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN is turned off; `_on_begin` below emits BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # WAL + synchronous=NORMAL: a committed transaction survives the process being killed (SIGKILL,
+            # crash), because the WAL is in the OS page cache; only a power loss or OS crash may drop the last
+            # commits. That is the guarantee we need: an attempt committed before its feedback is shown is kept.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A deferred transaction that reads then writes can fail at once with "database is locked" (it cannot
+        # upgrade past a newer commit); BEGIN IMMEDIATE takes the write lock first, waiting on busy_timeout.
+        immediate = conn.get_execution_options().get("coach_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLAlchemy URL; `postgresql://` uses psycopg 3; a SQLite file's folder is created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        memory = database in ("", ":memory:") or "mode=memory" in url
+        if not memory and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return _sqlite_engine(url, memory)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)

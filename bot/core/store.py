@@ -1,0 +1,534 @@
+"""Persistence: users, sessions, attempts, review cards and daily sends in one SQL database (SQLAlchemy 2.x).
+
+`SqlStore(url)` works on SQLite (the default, a file in the data folder) and PostgreSQL. `SqlStore("sqlite://")`
+is the in-memory twin for tests: one shared connection (StaticPool) behind a lock.
+Every method runs one short transaction and returns plain dataclass records, never ORM objects.
+Tables, engine set-up and migrations live in `bot.core.db`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from bot.core.db import (
+    MIGRATIONS,
+    AttemptRow,
+    CardRow,
+    DailySendRow,
+    Migration,
+    ProcessedEventRow,
+    SessionRow,
+    UserRow,
+    make_engine,
+    migrate,
+    utc_now,
+)
+from bot.core.phases import Phase
+from bot.core.replies import UserRef
+from bot.errors import CoachError
+
+__all__ = ["AttemptRecord", "CardRecord", "DailySendRecord", "SessionRecord", "SqlStore", "Store", "UserRecord",
+           "utc_now"]
+
+OPEN_PHASES = tuple(p.name for p in Phase if p.is_open)
+_DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_USER_FIELDS = frozenset({"display_name", "time_zone", "daily_time", "daily_on"})
+
+
+# ---------------------------------------------------------------- records handed to callers
+
+
+@dataclass
+class UserRecord:
+    """A user's settings."""
+
+    ref: UserRef
+    display_name: str | None = None
+    time_zone: str = "UTC"
+    daily_time: str = "09:00"
+    daily_on: bool = False
+    created: datetime | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The user's time zone (UTC when the stored name is unknown to this machine)."""
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+
+@dataclass
+class SessionRecord:
+    """One mock interview; the coach mutates it and hands it back to `save_session`."""
+
+    id: int
+    user: UserRef
+    phase: Phase
+    question_ids: list[str]
+    position: int = 0
+    topic: str | None = None
+    deck: str | None = None
+    follow_up: dict[str, Any] | None = None    # the pending follow-up: {"text": str, "target_point": int}
+    hints_used: dict[str, int] = field(default_factory=dict)   # question id -> hints shown
+    extra: dict[str, Any] = field(default_factory=dict)        # coach-owned state that needs no column
+    channel: str | None = None                 # platform place: Discord thread id, Slack DM channel
+    created: datetime | None = None
+    updated: datetime | None = None
+    finished: datetime | None = None
+
+    @property
+    def current_question_id(self) -> str | None:
+        """The id of the question at `position`, None past the end."""
+        return self.question_ids[self.position] if 0 <= self.position < len(self.question_ids) else None
+
+
+@dataclass
+class AttemptRecord:
+    """One graded answer (or a skip); `session_id` is None for daily questions."""
+
+    user: UserRef
+    question_id: str
+    score: int
+    answer: str = ""
+    session_id: int | None = None
+    is_follow_up: bool = False
+    key_points: list[dict[str, Any]] = field(default_factory=list)   # {"text", "covered", "similarity", "evidence"}
+    feedback: list[str] = field(default_factory=list)
+    hinted: bool = False
+    skipped: bool = False
+    llm: bool = False
+    id: int | None = None
+    created: datetime | None = None
+
+
+@dataclass
+class CardRecord:
+    """A user's review schedule for one question; `card` is the FSRS card as a dict."""
+
+    user: UserRef
+    question_id: str
+    card: dict[str, Any]
+    due: datetime
+    last_rating: int | None = None
+    reviews: int = 0
+
+
+@dataclass
+class DailySendRecord:
+    """The daily question of one user and local day: claimed before sending, then marked sent."""
+
+    user: UserRef
+    local_date: str
+    question_id: str
+    status: str                 # "claimed" | "sent"
+    channel: str | None = None
+    message_ref: str | None = None
+    created: datetime | None = None
+
+
+class Store(Protocol):
+    """What the engine needs from persistence."""
+
+    def get_or_create_user(self, ref: UserRef, display_name: str | None = None) -> UserRecord: ...
+    def get_user(self, ref: UserRef) -> UserRecord | None: ...
+    def update_user(self, ref: UserRef, **fields: Any) -> UserRecord: ...
+    def users_with_daily_on(self) -> list[UserRecord]: ...
+    def create_session(self, ref: UserRef, question_ids: Sequence[str], topic: str | None = None,
+                       channel: str | None = None, *, deck: str | None = None) -> SessionRecord: ...
+    def open_session(self, ref: UserRef) -> SessionRecord | None: ...
+    def session(self, session_id: int) -> SessionRecord | None: ...
+    def save_session(self, record: SessionRecord) -> SessionRecord: ...
+    def open_sessions(self) -> list[SessionRecord]: ...
+    def add_attempt(self, record: AttemptRecord) -> AttemptRecord: ...
+    def update_attempt(self, record: AttemptRecord) -> AttemptRecord: ...
+    def attempts(self, ref: UserRef, since: datetime | None = None, question_id: str | None = None,
+                 session_id: int | None = None) -> list[AttemptRecord]: ...
+    def get_card(self, ref: UserRef, question_id: str) -> CardRecord | None: ...
+    def save_card(self, record: CardRecord) -> None: ...
+    def cards(self, ref: UserRef) -> list[CardRecord]: ...
+    def claim_daily(self, ref: UserRef, local_date: str, question_id: str) -> bool: ...
+    def reclaim_daily(self, ref: UserRef, local_date: str, older_than: datetime) -> bool: ...
+    def mark_daily_sent(self, ref: UserRef, local_date: str, channel: str | None = None,
+                        message_ref: str | None = None) -> None: ...
+    def daily_send(self, ref: UserRef, local_date: str) -> DailySendRecord | None: ...
+    def claim_event(self, event_id: str) -> bool: ...
+    def prune_events(self, older_than: datetime) -> int: ...
+    def integrity_check(self) -> str: ...
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------- row -> record
+
+
+def _ref(row: UserRow) -> UserRef:
+    return UserRef(row.platform, row.user_id)
+
+
+def _user_record(row: UserRow) -> UserRecord:
+    return UserRecord(ref=_ref(row), display_name=row.display_name, time_zone=row.time_zone,
+                      daily_time=row.daily_time, daily_on=row.daily_on, created=row.created)
+
+
+def _session_record(row: SessionRow, user: UserRef) -> SessionRecord:
+    return SessionRecord(id=row.id, user=user, phase=Phase[row.phase], question_ids=list(row.question_ids),
+                         position=row.position, topic=row.topic, deck=row.deck, follow_up=row.follow_up,
+                         hints_used=dict(row.hints_used or {}), extra=dict(row.extra or {}), channel=row.channel,
+                         created=row.created, updated=row.updated, finished=row.finished)
+
+
+def _attempt_record(row: AttemptRow, user: UserRef) -> AttemptRecord:
+    return AttemptRecord(user=user, question_id=row.question_id, score=row.score, answer=row.answer,
+                         session_id=row.session_id, is_follow_up=row.is_follow_up,
+                         key_points=list(row.key_points or []), feedback=list(row.feedback or []),
+                         hinted=row.hinted, skipped=row.skipped, llm=row.llm, id=row.id, created=row.created)
+
+
+def _card_record(row: CardRow, user: UserRef) -> CardRecord:
+    return CardRecord(user=user, question_id=row.question_id, card=dict(row.card), due=row.due,
+                      last_rating=row.last_rating, reviews=row.reviews)
+
+
+def _daily_record(row: DailySendRow, user: UserRef) -> DailySendRecord:
+    return DailySendRecord(user=user, local_date=row.local_date, question_id=row.question_id, status=row.status,
+                           channel=row.channel, message_ref=row.message_ref, created=row.created)
+
+
+def _check_user_fields(fields: dict[str, Any]) -> None:
+    """Raise ValueError, in one sentence, for an unknown field, time zone or daily time."""
+    unknown = set(fields) - _USER_FIELDS
+    if unknown:
+        raise ValueError(f"Unknown user field(s): {', '.join(sorted(unknown))}.")
+    if "time_zone" in fields:
+        try:
+            ZoneInfo(str(fields["time_zone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"Unknown time zone '{fields['time_zone']}'; use a name such as Europe/Paris.") from None
+    if "daily_time" in fields and not _DAILY_TIME.match(str(fields["daily_time"])):
+        raise ValueError(f"Daily time '{fields['daily_time']}' is not a 24-hour HH:MM time such as 09:00.")
+
+
+# ---------------------------------------------------------------- the store
+
+
+class SqlStore:
+    """The Store on any SQLAlchemy URL; `SqlStore("sqlite://")` is the in-memory twin (StaticPool, one lock)."""
+
+    def __init__(self, url: str, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        memory = self.is_sqlite and isinstance(self.engine.pool, StaticPool)
+        # The in-memory twin shares one connection, which threads must not use at the same time.
+        self._lock: Any = threading.RLock() if memory else _NoLock()
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.engine.execution_options(coach_write=True), expire_on_commit=False)
+        try:
+            self.version = migrate(self.engine, migrations)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            # One sentence for the operator; the URL is left out because it may hold a password.
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise CoachError(f"Cannot open the {self.engine.dialect.name} database: {reason}.") from exc
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[Session]:
+        """One short transaction, committed on success and rolled back on error."""
+        with self._lock, (self._write if write else self._read)() as session, session.begin():
+            yield session
+
+    # ------------------------------------------------------------ users
+
+    def _user_row(self, s: Session, ref: UserRef, *, create: bool, lock: bool = False) -> UserRow | None:
+        """The user's row, created when asked; `lock` serializes this user's writers on PostgreSQL."""
+        query = select(UserRow).where(UserRow.platform == ref.platform, UserRow.user_id == ref.user_id)
+        if lock:
+            query = query.with_for_update()
+        row = s.scalars(query).first()
+        if row is not None or not create:
+            return row
+        try:
+            with s.begin_nested():   # a savepoint: losing a creation race must not abort the whole transaction
+                s.add(UserRow(platform=ref.platform, user_id=ref.user_id, time_zone="UTC", daily_time="09:00",
+                              daily_on=False, created=utc_now()))
+        except IntegrityError:
+            pass
+        # Read it back (locked when asked), whoever won the race to create it.
+        return s.scalars(query).one()
+
+    def _user_pk(self, s: Session, ref: UserRef, lock: bool = False) -> int:
+        row = self._user_row(s, ref, create=True, lock=lock)
+        assert row is not None
+        return row.id
+
+    def get_or_create_user(self, ref: UserRef, display_name: str | None = None) -> UserRecord:
+        """The user's record, created with defaults (UTC, 09:00, daily off) on first sight."""
+        with self._tx(write=True) as s:
+            row = self._user_row(s, ref, create=True)
+            assert row is not None
+            if display_name and row.display_name != display_name:
+                row.display_name = display_name
+            return _user_record(row)
+
+    def get_user(self, ref: UserRef) -> UserRecord | None:
+        """The user's record, or None if never seen."""
+        with self._tx() as s:
+            row = self._user_row(s, ref, create=False)
+            return _user_record(row) if row is not None else None
+
+    def update_user(self, ref: UserRef, **fields: Any) -> UserRecord:
+        """Change display_name, time_zone (IANA name), daily_time ("HH:MM") or daily_on; ValueError if invalid."""
+        _check_user_fields(fields)
+        with self._tx(write=True) as s:
+            row = self._user_row(s, ref, create=True)
+            assert row is not None
+            for name, value in fields.items():
+                setattr(row, name, bool(value) if name == "daily_on" else value)
+            return _user_record(row)
+
+    def users_with_daily_on(self) -> list[UserRecord]:
+        """Every user who asked for a daily question."""
+        with self._tx() as s:
+            rows = s.scalars(select(UserRow).where(UserRow.daily_on.is_(True)).order_by(UserRow.id))
+            return [_user_record(r) for r in rows]
+
+    # ------------------------------------------------------------ sessions
+
+    def create_session(self, ref: UserRef, question_ids: Sequence[str], topic: str | None = None,
+                       channel: str | None = None, *, deck: str | None = None) -> SessionRecord:
+        """Start a session awaiting its first answer; the user's open session, if any, becomes STOPPED."""
+        now = utc_now()
+        with self._tx(write=True) as s:
+            user_pk = self._user_pk(s, ref, lock=True)
+            s.execute(update(SessionRow)
+                      .where(SessionRow.user_pk == user_pk, SessionRow.phase.in_(OPEN_PHASES))
+                      .values(phase=Phase.STOPPED.name, finished=now, updated=now))
+            row = SessionRow(user_pk=user_pk, phase=Phase.AWAITING_ANSWER.name, deck=deck, topic=topic,
+                             question_ids=list(question_ids), position=0, follow_up=None, hints_used={}, extra={},
+                             channel=channel, created=now, updated=now, finished=None)
+            s.add(row)
+            s.flush()
+            return _session_record(row, ref)
+
+    def open_session(self, ref: UserRef) -> SessionRecord | None:
+        """The user's open session (awaiting an answer or a follow-up), or None."""
+        with self._tx() as s:
+            user = self._user_row(s, ref, create=False)
+            if user is None:
+                return None
+            row = s.scalars(select(SessionRow)
+                            .where(SessionRow.user_pk == user.id, SessionRow.phase.in_(OPEN_PHASES))
+                            .order_by(SessionRow.id.desc())).first()
+            return _session_record(row, ref) if row is not None else None
+
+    def session(self, session_id: int) -> SessionRecord | None:
+        """A session by id, or None."""
+        with self._tx() as s:
+            found = s.execute(select(SessionRow, UserRow).join(UserRow, SessionRow.user_pk == UserRow.id)
+                              .where(SessionRow.id == session_id)).first()
+            return _session_record(found[0], _ref(found[1])) if found is not None else None
+
+    def save_session(self, record: SessionRecord) -> SessionRecord:
+        """Write the session's mutable state; a closed phase gets its `finished` time."""
+        now = utc_now()
+        if not record.phase.is_open and record.finished is None:
+            record.finished = now
+        with self._tx(write=True) as s:
+            row = s.get(SessionRow, record.id)
+            if row is None:
+                raise KeyError(f"no session {record.id}")
+            row.phase = record.phase.name
+            row.position = record.position
+            row.question_ids = list(record.question_ids)
+            row.follow_up = dict(record.follow_up) if record.follow_up is not None else None
+            row.hints_used = dict(record.hints_used)
+            row.extra = dict(record.extra)
+            row.channel = record.channel
+            row.topic = record.topic
+            row.deck = record.deck
+            row.finished = record.finished
+            row.updated = now
+        record.updated = now
+        return record
+
+    def open_sessions(self) -> list[SessionRecord]:
+        """Every open session of every user, oldest first: what to resume after a restart."""
+        with self._tx() as s:
+            found = s.execute(select(SessionRow, UserRow).join(UserRow, SessionRow.user_pk == UserRow.id)
+                              .where(SessionRow.phase.in_(OPEN_PHASES)).order_by(SessionRow.id))
+            return [_session_record(row, _ref(user)) for row, user in found]
+
+    # ------------------------------------------------------------ attempts
+
+    def add_attempt(self, record: AttemptRecord) -> AttemptRecord:
+        """Store an attempt; it is committed when this returns, so its feedback may then be shown."""
+        created = record.created or utc_now()
+        with self._tx(write=True) as s:
+            row = AttemptRow(session_id=record.session_id, user_pk=self._user_pk(s, record.user),
+                             question_id=record.question_id, is_follow_up=record.is_follow_up, answer=record.answer,
+                             score=int(record.score), key_points=list(record.key_points),
+                             feedback=list(record.feedback), hinted=record.hinted, skipped=record.skipped,
+                             llm=record.llm, created=created)
+            s.add(row)
+            s.flush()
+            record.id, record.created = row.id, created
+        return record
+
+    def update_attempt(self, record: AttemptRecord) -> AttemptRecord:
+        """Rewrite a stored attempt's grading (score, key points, feedback, flags), e.g. once the critique is in."""
+        if record.id is None:
+            raise KeyError("the attempt was never added")
+        with self._tx(write=True) as s:
+            row = s.get(AttemptRow, record.id)
+            if row is None:
+                raise KeyError(f"no attempt {record.id}")
+            row.score, row.key_points, row.feedback = int(record.score), list(record.key_points), list(record.feedback)
+            row.hinted, row.skipped, row.llm = record.hinted, record.skipped, record.llm
+        return record
+
+    def attempts(self, ref: UserRef, since: datetime | None = None, question_id: str | None = None,
+                 session_id: int | None = None) -> list[AttemptRecord]:
+        """The user's attempts, oldest first, optionally since a time, for one question or one session."""
+        with self._tx() as s:
+            user = self._user_row(s, ref, create=False)
+            if user is None:
+                return []
+            query = select(AttemptRow).where(AttemptRow.user_pk == user.id)
+            if since is not None:
+                query = query.where(AttemptRow.created >= since)
+            if question_id is not None:
+                query = query.where(AttemptRow.question_id == question_id)
+            if session_id is not None:
+                query = query.where(AttemptRow.session_id == session_id)
+            rows = s.scalars(query.order_by(AttemptRow.created, AttemptRow.id))
+            return [_attempt_record(r, ref) for r in rows]
+
+    # ------------------------------------------------------------ review cards
+
+    def get_card(self, ref: UserRef, question_id: str) -> CardRecord | None:
+        """The user's review card for a question, or None if never reviewed."""
+        with self._tx() as s:
+            user = self._user_row(s, ref, create=False)
+            row = s.get(CardRow, (user.id, question_id)) if user is not None else None
+            return _card_record(row, ref) if row is not None else None
+
+    def save_card(self, record: CardRecord) -> None:
+        """Insert or replace the user's card for a question."""
+        with self._tx(write=True) as s:
+            user_pk = self._user_pk(s, record.user, lock=True)
+            row = s.get(CardRow, (user_pk, record.question_id))
+            if row is None:
+                row = CardRow(user_pk=user_pk, question_id=record.question_id)
+                s.add(row)
+            row.card, row.due = dict(record.card), record.due
+            row.last_rating, row.reviews = record.last_rating, record.reviews
+
+    def cards(self, ref: UserRef) -> list[CardRecord]:
+        """Every card of the user, soonest due first."""
+        with self._tx() as s:
+            user = self._user_row(s, ref, create=False)
+            if user is None:
+                return []
+            rows = s.scalars(select(CardRow).where(CardRow.user_pk == user.id)
+                             .order_by(CardRow.due, CardRow.question_id))
+            return [_card_record(r, ref) for r in rows]
+
+    # ------------------------------------------------------------ daily sends
+
+    def claim_daily(self, ref: UserRef, local_date: str, question_id: str) -> bool:
+        """Record the day's question before sending it; True only for the first claimer of that user and day."""
+        try:
+            with self._tx(write=True) as s:
+                s.add(DailySendRow(user_pk=self._user_pk(s, ref), local_date=local_date, question_id=question_id,
+                                   status="claimed", created=utc_now()))
+        except IntegrityError:
+            return False
+        return True
+
+    def reclaim_daily(self, ref: UserRef, local_date: str, older_than: datetime) -> bool:
+        """Take over a claim never marked sent and made before `older_than` (its sender died); True if taken."""
+        with self._tx(write=True) as s:
+            user = self._user_row(s, ref, create=False)
+            if user is None:
+                return False
+            # Compare-and-set: of two processes reclaiming at once, only one matches the old `created`.
+            result = s.execute(update(DailySendRow)
+                               .where(DailySendRow.user_pk == user.id, DailySendRow.local_date == local_date,
+                                      DailySendRow.status == "claimed", DailySendRow.created < older_than)
+                               .values(created=utc_now()))
+            return bool(getattr(result, "rowcount", 0))
+
+    def mark_daily_sent(self, ref: UserRef, local_date: str, channel: str | None = None,
+                        message_ref: str | None = None) -> None:
+        """Mark the day's question as delivered, with where it went."""
+        with self._tx(write=True) as s:
+            user = self._user_row(s, ref, create=False)
+            if user is None:
+                raise KeyError(f"no daily send for {ref.key} on {local_date}")
+            s.execute(update(DailySendRow)
+                      .where(DailySendRow.user_pk == user.id, DailySendRow.local_date == local_date)
+                      .values(status="sent", channel=channel, message_ref=message_ref))
+
+    def daily_send(self, ref: UserRef, local_date: str) -> DailySendRecord | None:
+        """The user's daily send for a local day ('YYYY-MM-DD'), or None."""
+        with self._tx() as s:
+            user = self._user_row(s, ref, create=False)
+            if user is None:
+                return None
+            row = s.scalars(select(DailySendRow).where(DailySendRow.user_pk == user.id,
+                                                       DailySendRow.local_date == local_date)).first()
+            return _daily_record(row, ref) if row is not None else None
+
+    # ------------------------------------------------------------ events and upkeep
+
+    def claim_event(self, event_id: str) -> bool:
+        """True the first time a platform event id is seen, False for a retried delivery of it."""
+        try:
+            with self._tx(write=True) as s:
+                s.add(ProcessedEventRow(event_id=event_id, created=utc_now()))
+        except IntegrityError:
+            return False
+        return True
+
+    def prune_events(self, older_than: datetime) -> int:
+        """Forget processed event ids older than a time (platforms stop retrying after minutes)."""
+        with self._tx(write=True) as s:
+            result = s.execute(delete(ProcessedEventRow).where(ProcessedEventRow.created < older_than))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def integrity_check(self) -> str:
+        """SQLite's `PRAGMA integrity_check` ("ok" when sound); "ok" on other engines."""
+        if not self.is_sqlite:
+            return "ok"
+        with self._lock, self.engine.connect() as conn:
+            rows = conn.exec_driver_sql("PRAGMA integrity_check").fetchall()
+            return "; ".join(str(r[0]) for r in rows)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+
+class _NoLock:
+    """A stand-in for a lock where the database does its own locking."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+# Lets mypy check that SqlStore implements every method of Store.
+_IMPLEMENTS_STORE: type[Store] = SqlStore

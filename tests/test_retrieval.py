@@ -1,0 +1,79 @@
+"""Retrieval quality on paraphrased queries, the `ask --json` contract, and warm latency (printed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.core.index import ChromaIndex
+
+DATA = Path(__file__).resolve().parent / "data"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def index(real_embedder, real_bank, tmp_path_factory):
+    idx = ChromaIndex(real_embedder, path=tmp_path_factory.mktemp("chroma"))
+    report = idx.sync(real_bank)
+    print(f"\ncold index of {len(real_bank)} entries: {report.seconds:.2f} s ({report.embedded_texts} texts)")
+    yield idx
+    idx.close()
+
+
+def test_recall_on_paraphrases(index) -> None:
+    cases = yaml.safe_load((DATA / "paraphrases.yaml").read_text())
+    assert len(cases) >= 40
+    top1 = top3 = 0
+    misses = []
+    for case in cases:
+        ids = [h.entry.id for h in index.search(case["query"], k=3)]
+        top1 += ids[0] == case["id"]
+        top3 += case["id"] in ids
+        if ids[0] != case["id"]:
+            misses.append((case["query"], case["id"], ids))
+    r1, r3 = top1 / len(cases), top3 / len(cases)
+    print(f"\nrecall@1 = {r1:.3f}, recall@3 = {r3:.3f} over {len(cases)} paraphrased queries")
+    for miss in misses:
+        print("  miss:", miss)
+    assert r1 >= 0.95 and r3 == 1.0
+
+
+def test_unchanged_reindex_is_fast_and_embeds_nothing(index, real_bank) -> None:
+    started = time.perf_counter()
+    report = index.sync(real_bank)
+    took = time.perf_counter() - started
+    print(f"\nunchanged re-index: {took * 1000:.0f} ms")
+    assert not report.changed and report.embedded_texts == 0
+
+
+def test_ask_latency_printed(index) -> None:
+    queries = [c["query"] for c in yaml.safe_load((DATA / "paraphrases.yaml").read_text())]
+    index.search(queries[0])
+    times = []
+    for q in queries:
+        started = time.perf_counter()
+        index.search(q, k=3)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    print(f"\nask warm: p50 {times[len(times) // 2]:.1f} ms, p95 {times[int(len(times) * 0.95)]:.1f} ms")
+
+
+def test_ask_json_shape(tmp_path: Path) -> None:
+    env = dict(os.environ, COACH_DATA_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "why do gradients vanish in deep nets",
+                           "--k", "2", "--json"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert list(data) == ["results"] and len(data["results"]) == 2
+    for row in data["results"]:
+        assert set(row) == {"id", "question", "answer", "topics", "score"}
+        assert isinstance(row["score"], float) and isinstance(row["topics"], list)
+    assert data["results"][0]["score"] >= data["results"][1]["score"]
+    assert "vanishing" in data["results"][0]["id"]

@@ -1,0 +1,404 @@
+"""The SQL store: sessions, attempts, migrations, daily claims, event de-duplication and concurrent writers.
+
+Runs on a SQLite file, and also on PostgreSQL when COACH_TEST_POSTGRES_URL is set (scripts/test sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Column, Connection, Integer, inspect, text
+
+from bot.core.db import MIGRATIONS, Base, add_column_if_missing, make_engine, migrate
+from bot.core.phases import Phase
+from bot.core.replies import UserRef
+from bot.core.store import AttemptRecord, CardRecord, SqlStore
+from bot.errors import CoachError
+
+ALICE = UserRef("discord", "1001")
+BOB = UserRef("slack", "U02")
+PG_ENV = "COACH_TEST_POSTGRES_URL"
+
+
+def _reset_postgres(url: str) -> None:
+    """Drop the coach's tables so each test starts from an empty database."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS extra_table"))
+        Base.metadata.drop_all(conn)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """A fresh database URL: a SQLite file, or the PostgreSQL test server when one is configured."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/coach.db"
+        return
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set")
+    _reset_postgres(url)
+    yield url
+    _reset_postgres(url)
+
+
+@pytest.fixture()
+def make_store(db_url: str) -> Iterator[Callable[[], SqlStore]]:
+    """A factory of SqlStore objects on the test database, all closed afterwards."""
+    made: list[SqlStore] = []
+
+    def factory() -> SqlStore:
+        made.append(SqlStore(db_url))
+        return made[-1]
+
+    yield factory
+    for store in made:
+        store.close()
+
+
+@pytest.fixture()
+def store(make_store: Callable[[], SqlStore]) -> SqlStore:
+    """One store on the test database."""
+    return make_store()
+
+
+# ---------------------------------------------------------------- users
+
+
+def test_user_defaults_and_update(store: SqlStore) -> None:
+    user = store.get_or_create_user(ALICE, display_name="Alice")
+    assert (user.time_zone, user.daily_time, user.daily_on, user.display_name) == ("UTC", "09:00", False, "Alice")
+    assert user.created is not None and user.created.tzinfo is not None
+    updated = store.update_user(ALICE, time_zone="Asia/Tokyo", daily_time="07:30", daily_on=True)
+    assert (updated.time_zone, updated.daily_time, updated.daily_on) == ("Asia/Tokyo", "07:30", True)
+    assert [u.ref for u in store.users_with_daily_on()] == [ALICE]
+    assert store.get_user(BOB) is None
+
+
+@pytest.mark.parametrize("fields", [{"time_zone": "Mars/Olympus"}, {"daily_time": "25:00"}, {"colour": "red"}])
+def test_update_user_rejects_bad_values(store: SqlStore, fields: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        store.update_user(ALICE, **fields)
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def test_create_open_and_resume_session(make_store: Callable[[], SqlStore]) -> None:
+    store = make_store()
+    record = store.create_session(ALICE, ["dropout", "gans"], topic="regularization", channel="thread-9")
+    assert record.phase is Phase.AWAITING_ANSWER and record.current_question_id == "dropout"
+    record.phase = Phase.AWAITING_FOLLOW_UP
+    record.follow_up = {"text": "Why scale at inference?", "target_point": 2}
+    record.hints_used = {"dropout": 1}
+    store.save_session(record)
+
+    again = make_store()   # as after a restart
+    resumed = again.open_sessions()
+    assert [s.id for s in resumed] == [record.id]
+    session = resumed[0]
+    assert session.user == ALICE and session.phase is Phase.AWAITING_FOLLOW_UP
+    assert session.follow_up == {"text": "Why scale at inference?", "target_point": 2}
+    assert session.hints_used == {"dropout": 1} and session.channel == "thread-9"
+    assert again.open_session(ALICE) == session
+    assert again.open_session(BOB) is None
+
+
+def test_new_session_stops_the_open_one(store: SqlStore) -> None:
+    first = store.create_session(ALICE, ["a1"])
+    other_user = store.create_session(BOB, ["b1"])
+    second = store.create_session(ALICE, ["a2", "a3"])
+    old = store.session(first.id)
+    assert old is not None and old.phase is Phase.STOPPED and old.finished is not None
+    assert store.open_session(ALICE) == store.session(second.id)
+    assert {s.id for s in store.open_sessions()} == {second.id, other_user.id}
+
+
+def test_finished_session_is_no_longer_open(store: SqlStore) -> None:
+    record = store.create_session(ALICE, ["a1"])
+    record.phase, record.position = Phase.FINISHED, 1
+    saved = store.save_session(record)
+    assert saved.finished is not None and saved.current_question_id is None
+    assert store.open_session(ALICE) is None and store.open_sessions() == []
+
+
+def test_phase_is_stored_by_name(store: SqlStore) -> None:
+    record = store.create_session(ALICE, ["a1"])
+    record.phase = Phase.AWAITING_FOLLOW_UP
+    store.save_session(record)
+    with store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT phase FROM sessions WHERE id = :id"), {"id": record.id}).scalar_one()
+    assert stored == "AWAITING_FOLLOW_UP"
+
+
+# ---------------------------------------------------------------- attempts and cards
+
+
+def _attempt(user: UserRef = ALICE, question_id: str = "dropout", score: int = 72, **kw: object) -> AttemptRecord:
+    return AttemptRecord(user=user, question_id=question_id, score=score, answer="It drops units at random.",
+                         key_points=[{"text": "random units", "covered": True, "similarity": 0.8,
+                                      "evidence": "It drops units at random."}],
+                         feedback=["Say why it regularizes."], **kw)  # type: ignore[arg-type]
+
+
+def test_attempt_is_committed_and_seen_by_a_second_store(make_store: Callable[[], SqlStore]) -> None:
+    writer, reader = make_store(), make_store()
+    session = writer.create_session(ALICE, ["dropout"])
+    saved = writer.add_attempt(_attempt(session_id=session.id, llm=True))
+    assert saved.id is not None and saved.created is not None
+    [seen] = reader.attempts(ALICE)
+    assert seen == saved
+    assert seen.key_points[0]["evidence"] == "It drops units at random." and seen.feedback == saved.feedback
+
+
+def test_update_attempt_after_the_critique(make_store: Callable[[], SqlStore]) -> None:
+    writer, reader = make_store(), make_store()
+    saved = writer.add_attempt(_attempt(score=72))
+    saved.feedback, saved.llm, saved.score = ["Strong on mechanism.", "Mention inference scaling."], True, 60
+    writer.update_attempt(saved)
+    [seen] = reader.attempts(ALICE)
+    assert (seen.feedback, seen.llm, seen.score, seen.answer) == (saved.feedback, True, 60, saved.answer)
+    with pytest.raises(KeyError):
+        writer.update_attempt(_attempt())
+
+
+def test_attempt_filters(store: SqlStore) -> None:
+    start = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    for day, qid in enumerate(["a", "b", "a"]):
+        store.add_attempt(_attempt(question_id=qid, created=start + timedelta(days=day)))
+    store.add_attempt(_attempt(user=BOB, question_id="a"))
+    assert [a.question_id for a in store.attempts(ALICE)] == ["a", "b", "a"]
+    assert len(store.attempts(ALICE, question_id="a")) == 2
+    assert [a.created for a in store.attempts(ALICE, since=start + timedelta(days=1))] == [
+        start + timedelta(days=1), start + timedelta(days=2)]
+    assert store.attempts(UserRef("cli", "nobody")) == []
+
+
+def test_card_roundtrip_and_upsert(store: SqlStore) -> None:
+    due = datetime(2025, 3, 2, 8, tzinfo=UTC)
+    store.save_card(CardRecord(ALICE, "dropout", {"state": 2, "due": due.isoformat()}, due, 3, 1))
+    store.save_card(CardRecord(ALICE, "gans", {"state": 2}, due - timedelta(days=1), 1, 1))
+    store.save_card(CardRecord(ALICE, "dropout", {"state": 2}, due + timedelta(days=5), 4, 2))
+    card = store.get_card(ALICE, "dropout")
+    assert card is not None and card.due == due + timedelta(days=5) and card.last_rating == 4 and card.reviews == 2
+    assert [c.question_id for c in store.cards(ALICE)] == ["gans", "dropout"]
+    assert store.get_card(BOB, "dropout") is None
+
+
+def test_naive_datetimes_are_refused(store: SqlStore) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        store.save_card(CardRecord(ALICE, "dropout", {}, datetime(2025, 1, 1), None))
+
+
+# ---------------------------------------------------------------- daily sends and events
+
+
+def test_claim_daily_once_across_stores(make_store: Callable[[], SqlStore]) -> None:
+    one, two = make_store(), make_store()
+    assert one.claim_daily(ALICE, "2025-03-01", "dropout") is True
+    assert two.claim_daily(ALICE, "2025-03-01", "gans") is False
+    assert two.claim_daily(ALICE, "2025-03-02", "gans") is True
+    assert two.claim_daily(BOB, "2025-03-01", "gans") is True
+    sent = one.daily_send(ALICE, "2025-03-01")
+    assert sent is not None and (sent.question_id, sent.status) == ("dropout", "claimed")
+    two.mark_daily_sent(ALICE, "2025-03-01", channel="D01", message_ref="1700000000.0001")
+    sent = one.daily_send(ALICE, "2025-03-01")
+    assert sent is not None and (sent.status, sent.channel, sent.message_ref) == ("sent", "D01", "1700000000.0001")
+    assert one.daily_send(ALICE, "2025-02-28") is None
+
+
+def test_reclaim_only_a_stale_unsent_claim(make_store: Callable[[], SqlStore]) -> None:
+    one, two = make_store(), make_store()
+    one.claim_daily(ALICE, "2025-03-01", "dropout")
+    assert two.reclaim_daily(ALICE, "2025-03-01", older_than=datetime.now(UTC) - timedelta(minutes=10)) is False
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert two.reclaim_daily(ALICE, "2025-03-01", older_than=later) is True
+    one.mark_daily_sent(ALICE, "2025-03-01")
+    assert one.reclaim_daily(ALICE, "2025-03-01", older_than=later + timedelta(hours=1)) is False
+
+
+def test_claim_event_once(make_store: Callable[[], SqlStore]) -> None:
+    one, two = make_store(), make_store()
+    assert one.claim_event("Ev01") is True
+    assert one.claim_event("Ev01") is False
+    assert two.claim_event("Ev01") is False
+    assert two.claim_event("Ev02") is True
+    assert one.prune_events(datetime.now(UTC) + timedelta(seconds=1)) == 2
+    assert one.claim_event("Ev01") is True
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def test_fresh_database_is_at_latest_version(store: SqlStore, db_url: str) -> None:
+    latest = MIGRATIONS[-1][0]
+    assert store.version == latest
+    with store.engine.connect() as conn:
+        assert list(conn.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars()) == [
+            v for v, _ in MIGRATIONS]
+        tables = set(inspect(conn).get_table_names())
+    assert {"users", "sessions", "attempts", "review_cards", "daily_sends", "processed_events",
+            "schema_version"} <= tables
+
+
+def test_migrations_run_in_order_once(db_url: str) -> None:
+    calls: list[int] = []
+
+    def v2(conn: Connection) -> None:
+        calls.append(2)
+        add_column_if_missing(conn, "users", Column("level", Integer))
+
+    def v3(conn: Connection) -> None:
+        calls.append(3)
+        add_column_if_missing(conn, "users", Column("level", Integer))   # idempotent: already there
+
+    migrations = [*MIGRATIONS, (2, v2), (3, v3)]
+    engine = make_engine(db_url)
+    try:
+        assert migrate(engine, migrations) == 3
+        assert migrate(engine, migrations) == 3    # a second run is a no-op
+        assert calls == [2, 3]
+        with engine.connect() as conn:
+            assert "level" in {c["name"] for c in inspect(conn).get_columns("users")}
+            versions = list(conn.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars())
+        assert versions == [1, 2, 3]
+        with pytest.raises(ValueError):
+            migrate(engine, [(2, v2), (1, v3)])
+    finally:
+        engine.dispose()
+
+
+def test_stores_starting_at_once_migrate_once(db_url: str) -> None:
+    errors: list[str] = []
+    stores: list[SqlStore] = []
+
+    def start() -> None:
+        try:
+            stores.append(SqlStore(db_url))
+        except Exception as exc:  # noqa: BLE001 - every failure is the finding
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        with stores[0].engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar_one() == len(MIGRATIONS)
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_store_opens_an_existing_database(make_store: Callable[[], SqlStore]) -> None:
+    first = make_store()
+    first.get_or_create_user(ALICE)
+    second = make_store()
+    assert second.version == first.version and second.get_user(ALICE) is not None
+    assert second.integrity_check() == "ok"
+
+
+# ---------------------------------------------------------------- durability and concurrency
+
+
+def test_attempt_survives_sigkill(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/killed.db"
+    child = (
+        "import os, signal\n"
+        "from bot.core.store import SqlStore, AttemptRecord\n"
+        "from bot.core.replies import UserRef\n"
+        f"store = SqlStore({url!r})\n"
+        "saved = store.add_attempt(AttemptRecord(UserRef('cli', 'k'), 'dropout', 64, answer='kept'))\n"
+        "print(saved.id, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"   # feedback would be shown here; die instead
+    )
+    result = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert result.returncode == -9, result.stderr
+    store = SqlStore(url)
+    try:
+        [attempt] = store.attempts(UserRef("cli", "k"))
+        assert (attempt.id, attempt.answer, attempt.score) == (int(result.stdout.strip()), "kept", 64)
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+
+
+def _hammer(store: SqlStore, worker: int, writes: int, errors: list[str]) -> None:
+    """Mixed writes of one thread: attempts, read-then-write cards, events, sessions."""
+    ref = UserRef("cli", f"w{worker % 2}")    # two threads share a user, so user rows are contended too
+    due = datetime(2025, 1, 1, tzinfo=UTC)
+    for i in range(writes):
+        try:
+            kind = i % 4
+            if kind == 0:
+                store.add_attempt(_attempt(user=ref, question_id=f"q{i}", score=i % 100))
+            elif kind == 1:
+                store.save_card(CardRecord(ref, f"q{i % 7}", {"i": i}, due + timedelta(minutes=i), 3))
+            elif kind == 2:
+                store.claim_event(f"{worker}-{i}")
+            else:
+                store.create_session(ref, [f"q{i}"])
+        except Exception as exc:  # noqa: BLE001 - every failure is the finding
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["store-per-thread", "one-store"])
+def test_concurrent_writers_never_see_locked(make_store: Callable[[], SqlStore], shared: bool) -> None:
+    threads_n, writes = 3, 300
+    base = make_store()
+    stores = [base] * threads_n if shared else [make_store() for _ in range(threads_n)]
+    errors: list[str] = []
+    threads = [threading.Thread(target=_hammer, args=(stores[n], n, writes, errors)) for n in range(threads_n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [], errors[:5]
+    assert sum(1 for e in errors if "locked" in e) == 0
+    total = sum(len(base.attempts(UserRef("cli", f"w{k}"))) for k in range(2))
+    assert total == threads_n * writes // 4
+    assert len(base.open_sessions()) == 2    # at most one open session per user, despite the races
+
+
+def test_in_memory_twin_is_shared_and_thread_safe() -> None:
+    store = SqlStore("sqlite://")
+    errors: list[str] = []
+    threads = [threading.Thread(target=_hammer, args=(store, n, 100, errors)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.integrity_check() == "ok"
+    assert len(store.open_sessions()) == 2
+
+
+def test_sqlite_settings(store: SqlStore) -> None:
+    if not store.is_sqlite:
+        pytest.skip("SQLite only")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1    # NORMAL
+
+
+def test_unreachable_database_is_one_clear_error() -> None:
+    with pytest.raises(CoachError, match="Cannot open the postgresql database") as caught:
+        SqlStore("postgresql://coach:s3cret@127.0.0.1:1/none?connect_timeout=2")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_postgres_url_without_driver_uses_psycopg() -> None:
+    engine = make_engine("postgresql://coach@127.0.0.1:1/none")
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
