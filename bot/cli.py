@@ -64,6 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopped.", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - never a bare traceback: one sentence, details in the log file
+        where = log_exception(exc)
+        print(f"Error: something went wrong ({exc.__class__.__name__}); details are in {where}.", file=sys.stderr)
+        return 1
+
+
+def log_exception(exc: BaseException) -> str:
+    """Write the traceback, with secrets scrubbed, to the data folder's log; returns the log's path."""
+    import traceback
+
+    from bot.logs import scrub
+
+    try:
+        settings = Settings()
+        path = settings.data_dir / "logs" / "coach.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = "".join(traceback.format_exception(exc))
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(scrub(text, settings.secrets()) + "\n")
+        return str(path)
+    except Exception:  # noqa: BLE001 - the log is best effort
+        return "the standard error of a run with COACH_DEBUG=1"
 
 
 def print_json(data: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,9 @@ from rich.table import Table
 
 from bot.cli import print_json
 from bot.config import Settings
+from bot.core.render import critique_text, score_text
 from bot.core.runtime import Runtime
+from bot.errors import CoachError
 
 err = Console(stderr=True)
 out = Console()
@@ -89,16 +92,68 @@ def _show_hits(hits: list[Any], as_json: bool) -> None:
     out.print(table)
 
 
+def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
+    """Grade the answer on standard input against the entry that best matches --question."""
+    answer = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    runtime = Runtime(settings, use_llm=not args.no_llm)
+    hits = runtime.index().search(args.question, k=1)
+    if not hits:
+        raise CoachError("No bank entry matches that question.")
+    entry = hits[0].entry
+    if runtime.llm is not None:
+        runtime.llm.start()
+    grade = runtime.grader.grade(entry, answer, use_llm=not args.no_llm)
+    if args.json:
+        print_json(grade.to_json())
+    else:
+        data = grade.to_json()
+        out.print(f"[bold]{escape(entry.question)}[/bold]")
+        out.print(escape(score_text(data | {"notes": grade.notes})))
+        out.print(escape(critique_text(data)))
+        if grade.follow_up:
+            out.print(f"Follow-up: {escape(grade.follow_up)}")
+    runtime.close()
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    """A user's progress; --plot writes the chart as PNG."""
+    from bot.core.replies import UserRef
+
+    runtime = Runtime(settings, use_llm=False)
+    user = UserRef("cli", args.user or getpass.getuser())
+    reply = runtime.coach.stats(user, chart=bool(args.plot))
+    if args.plot and reply.image:
+        with open(args.plot, "wb") as handle:
+            handle.write(reply.image)
+    if args.json:
+        print_json(reply.data)
+    else:
+        out.print(escape(reply.text))
+        if args.plot:
+            out.print(f"Chart written to {escape(args.plot)}.")
+    runtime.close()
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """Model file, size and checksum; GPU offload; index freshness; database; tokens set or not."""
+    from bot.doctor import run_doctor
+
+    return run_doctor(settings, out)
+
+
+def _interview(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli_interview import cmd_interview
+
+    return cmd_interview(args, settings)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "interview": _interview,
     "index": cmd_index,
     "ask": cmd_ask,
+    "grade": cmd_grade,
+    "stats": cmd_stats,
+    "doctor": cmd_doctor,
 }
-
-
-def _missing(args: argparse.Namespace, settings: Settings) -> int:
-    print(f"The '{args.command}' command is not available yet.", file=sys.stderr)
-    return 2
-
-
-for _name in ("interview", "grade", "stats", "doctor"):
-    COMMANDS.setdefault(_name, _missing)

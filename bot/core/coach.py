@@ -274,7 +274,7 @@ class Coach:
         from bot.core.charts import progress_chart
         from bot.core.stats import user_stats
 
-        data = user_stats(self.store, user, self.bank, now=self.clock())
+        data = user_stats(self.store, user, now=self.clock(), bank=self.bank)
         image = progress_chart(data) if chart else None
         return Reply(ReplyKind.STATS, _stats_text(data), image=image, data=data)
 
@@ -304,23 +304,33 @@ class Coach:
                      f"({record.time_zone}).", data={"daily_on": True, "daily_time": record.daily_time,
                                                      "time_zone": record.time_zone})
 
-    def daily_question(self, user: UserRef, *, channel: str | None = None) -> Reply | None:
-        """Open a one-question session with the schedule's next question (None when nothing fits)."""
+    def daily_question(self, user: UserRef, *, channel: str | None = None,
+                       now: datetime | None = None) -> Reply | None:
+        """Claim today's question (stored before it is sent) and open a one-question session for it.
+
+        None when the user is in an interview (never interrupted; the scheduler tries again later), when today's
+        question was already claimed or sent, or when nothing fits. After sending, call `daily_sent`.
+        """
         lock = self._exclusive(user)
         try:
             if self.store.open_session(user) is not None:
-                return None  # never interrupt an interview; the scheduler tries again later
-            entry = self.scheduler.next_question(user, now=self.clock())
-            if entry is None:
                 return None
-            session = self.store.create_session(user, [entry.id], topic=None, channel=channel)
-            session.extra["daily"] = True
+            claimed = self.scheduler.daily_question(user, now=now or self.clock())
+            if claimed is None:
+                return None
+            session = self.store.create_session(user, [claimed.entry.id], topic=None, channel=channel)
+            session.extra["daily"] = claimed.local_date
             self.store.save_session(session)
             reply = self._question_reply(session)
-            reply.data["daily"] = True
+            reply.data.update(daily=True, local_date=claimed.local_date)
             return reply
         finally:
             lock.release()
+
+    def daily_sent(self, user: UserRef, local_date: str, *, channel: str | None = None,
+                   message_ref: str | None = None) -> None:
+        """Record that today's question reached the user."""
+        self.store.mark_daily_sent(user, local_date, channel=channel, message_ref=message_ref)
 
 
 class _Held:

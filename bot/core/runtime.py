@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
-from bot.core.bank import Bank, load_bank
+from bot.core.bank import Bank, Entry, load_bank
 from bot.core.embedder import Embedder, SentenceEmbedder
+from bot.core.replies import UserRef
 
 if TYPE_CHECKING:
+    from bot.core.coach import Coach
+    from bot.core.grading import Grader
     from bot.core.index import ChromaIndex, Progress, SyncReport
+    from bot.core.lazyllm import LazyLLM
+    from bot.core.llm import LLM
+    from bot.core.schedule import Scheduler
+    from bot.core.store import SqlStore
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
-    """The process-wide engine parts: bank, embedder, index, LLM, store. Each is created on first use."""
+    """The process-wide engine parts: bank, embedder, index, LLM, store, grader, coach. Each made on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, use_llm: bool = True, llm: LLM | None = None,
+                 embedder: Embedder | None = None) -> None:
         self.settings = settings
+        self.use_llm = use_llm
+        self._given_llm = llm
+        self._given_embedder = embedder
         self._lock = threading.RLock()
         self._index: ChromaIndex | None = None
         self._synced = False
+        self.last_sync: SyncReport | None = None
 
     @cached_property
     def bank(self) -> Bank:
@@ -31,7 +46,7 @@ class Runtime:
     @cached_property
     def embedder(self) -> Embedder:
         """The sentence embedder (the packaged MiniLM unless COACH_EMBEDDING_MODEL says otherwise)."""
-        return SentenceEmbedder(self.settings.embedding_model)
+        return self._given_embedder or SentenceEmbedder(self.settings.embedding_model)
 
     def index(self, progress: Progress | None = None, sync: bool = True) -> ChromaIndex:
         """The Chroma index, synced with the bank on first use."""
@@ -53,11 +68,93 @@ class Runtime:
             self._synced = True
             return report
 
+    def related(self, entry: Entry, k: int = 2) -> list[Entry]:
+        """Entries close to this one, for the critique prompt (none if the index cannot be used)."""
+        try:
+            return self.index().related(entry, k)
+        except Exception:  # noqa: BLE001 - context for the model is optional; grading goes on without it
+            log.warning("related entries unavailable", exc_info=True)
+            return []
+
+    @cached_property
+    def store(self) -> SqlStore:
+        """The SQL store (SQLite in the data folder unless COACH_DATABASE_URL says otherwise)."""
+        from bot.core.store import SqlStore
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqlStore(self.settings.resolved_database_url())
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        """FSRS reviews and question choice."""
+        from bot.core.schedule import Scheduler
+
+        return Scheduler(self.store, self.bank)
+
+    @cached_property
+    def llm(self) -> LazyLLM | None:
+        """The language model, loading in the background; None when told to run rubric-only."""
+        if not self.use_llm:
+            return None
+        from bot.core.lazyllm import LazyLLM
+
+        if self._given_llm is not None:
+            given = self._given_llm
+            return LazyLLM(lambda: given, name=given.name).start()
+        return LazyLLM(self._build_llm, name="llm")
+
+    def _build_llm(self) -> LLM:
+        """The configured model: an OpenAI-compatible server, or llama.cpp in-process behind one worker."""
+        s = self.settings
+        if s.llm_base_url:
+            from bot.core.llm_openai import OpenAICompatibleLLM
+
+            key = s.llm_api_key.get_secret_value() if s.llm_api_key else None
+            return OpenAICompatibleLLM(s.llm_base_url, api_key=key, model=s.llm_model_name)
+        from bot.core.llm import LlamaCppLLM
+        from bot.core.llm_worker import LLMWorker
+        from bot.core.modelfile import resolve_model_path
+
+        path = resolve_model_path(s, progress=self.model_progress)
+        return LLMWorker(LlamaCppLLM(path, n_threads=s.n_threads, n_gpu_layers=s.n_gpu_layers, n_ctx=s.n_ctx))
+
+    model_progress: Any = None  # the terminal sets a callback (done, total) to show assembly progress
+
+    @cached_property
+    def grader(self) -> Grader:
+        """Rubric plus the model's critique (rubric-only without a model)."""
+        from bot.core.grading import Grader
+
+        return Grader(self.embedder, llm=self.llm, related=self.related, prompts_dir=self.settings.prompts_dir)
+
+    @cached_property
+    def coach(self) -> Coach:
+        """The coach that adapters call."""
+        from bot.core.coach import Coach
+
+        return Coach(self.bank, self.grader, self.store, self.scheduler, prewarm=self._prewarm)
+
+    def _prewarm(self, user: UserRef, entry: Entry, session: str) -> None:
+        """Evaluate the fixed part of the critique prompt while the user reads the question."""
+        if self.llm is None or not self.llm.ready:
+            return
+        try:
+            self.llm.prewarm(self.grader.fixed_prompt(entry), session=session)
+        except Exception:  # noqa: BLE001 - prewarming only saves time; never fail a question over it
+            log.warning("prewarm failed", exc_info=True)
+
+    def warm_up(self) -> None:
+        """Load the embedder, sync the index and start the model (call on a background thread)."""
+        if self.llm is not None:
+            self.llm.start()
+        load = getattr(self.embedder, "load", None)
+        if load is not None:
+            load()
+        self.index()
+
     def close(self) -> None:
         """Release what holds files or threads."""
         if self._index is not None:
             self._index.close()
-
-    def describe(self) -> dict[str, Any]:
-        """A summary for `doctor`."""
-        return {"data_dir": str(self.settings.data_dir), "knowledge_dir": str(self.settings.knowledge_dir)}
+        if "store" in self.__dict__:
+            self.store.close()
