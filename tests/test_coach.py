@@ -1,0 +1,209 @@
+"""The interview state machine through every path, with the real grader on a fast embedder and a scripted model."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.core.bank import load_bank
+from bot.core.coach import Coach, UserBusy
+from bot.core.embedder import HashEmbedder
+from bot.core.grading import Grader
+from bot.core.llm import FakeLLM
+from bot.core.phases import Phase
+from bot.core.ratelimit import RateLimiter
+from bot.core.replies import Action, ReplyKind, UserRef
+from bot.core.schedule import Scheduler
+from bot.core.store import SqlStore
+
+DECKS = Path(__file__).resolve().parent / "data" / "decks"
+ALICE = UserRef("test", "alice")
+CRITIQUE = {"strengths": ["You explained the main mechanism."], "improvements": ["Say when it is switched off."],
+            "follow_up": "What changes at inference time?"}
+
+
+def build(tmp_path: Path, llm: FakeLLM | None = None, **kwargs) -> tuple[Coach, SqlStore]:
+    bank = load_bank(DECKS)
+    store = SqlStore(f"sqlite:///{tmp_path / 'coach.db'}")
+    grader = Grader(HashEmbedder(), llm=llm)
+    return Coach(bank, grader, store, Scheduler(store, bank), **kwargs), store
+
+
+def strong_answer(coach: Coach, store: SqlStore, user: UserRef) -> str:
+    """An answer that states every key point of the current question."""
+    entry = coach.bank.get(store.open_session(user).current_question_id)
+    return " ".join(p.rstrip(".") + "." for p in entry.points)
+
+
+@pytest.fixture()
+def coach_store(tmp_path: Path):
+    llm = FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
+    coach, store = build(tmp_path, llm)
+    yield coach, store, llm
+    store.close()
+
+
+def test_start_shows_the_first_question_with_its_actions(coach_store) -> None:
+    coach, store, _ = coach_store
+    intro, question = coach.start(ALICE, count=3)
+    assert intro.kind is ReplyKind.INFO and "3 questions" in intro.text
+    assert question.kind is ReplyKind.QUESTION and question.data["number"] == 1 and question.data["total"] == 3
+    assert set(question.actions) == {Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP}
+    session = store.open_session(ALICE)
+    assert len(set(session.question_ids)) == 3 and session.phase is Phase.AWAITING_ANSWER
+
+
+def test_answer_scores_first_then_critique_then_follow_up_then_next(coach_store, tmp_path: Path) -> None:
+    coach, store, llm = coach_store
+    coach.start(ALICE, count=2)
+    tokens: list[str] = []
+    flow = coach.answer(ALICE, strong_answer(coach, store, ALICE), on_token=tokens.append)
+    score = next(flow)
+    assert score.kind is ReplyKind.SCORE and score.data["score"] >= 80
+    # The attempt is committed before its score is shown: a second store on the same file sees it.
+    other = SqlStore(f"sqlite:///{tmp_path / 'coach.db'}")
+    assert [a.score for a in other.attempts(ALICE)] == [score.data["score"]]
+    critique = next(flow)
+    assert critique.kind is ReplyKind.CRITIQUE and critique.data["llm"] is True
+    assert "You explained the main mechanism." in "".join(tokens)  # the prose streamed, not the JSON
+    assert "{" not in "".join(tokens)
+    follow = next(flow)
+    assert follow.kind is ReplyKind.FOLLOW_UP and follow.text == "Follow-up: What changes at inference time?"
+    assert list(flow) == []
+    row = other.engine.connect().execute(text("select phase from sessions")).scalar()
+    assert row == "AWAITING_FOLLOW_UP"  # persisted by name
+    replies = list(coach.answer(ALICE, "At inference every neuron is active and outputs are scaled."))
+    assert [r.kind for r in replies] == [ReplyKind.SCORE, ReplyKind.QUESTION]
+    assert replies[0].data["follow_up"] is True and replies[1].data["number"] == 2
+    assert len(llm.calls) == 1  # a follow-up answer is graded by the rubric against its point
+    other.close()
+
+
+def test_finish_gives_a_report_card(tmp_path: Path) -> None:
+    coach, store = build(tmp_path, None, follow_ups=False)
+    coach.start(ALICE, count=2)
+    first = list(coach.answer(ALICE, strong_answer(coach, store, ALICE)))
+    assert [r.kind for r in first] == [ReplyKind.SCORE, ReplyKind.CRITIQUE, ReplyKind.QUESTION]
+    assert first[1].data["llm"] is False and "rubric only" in first[1].text
+    last = list(coach.answer(ALICE, "I have no idea, sorry."))
+    report = last[-1]
+    assert report.kind is ReplyKind.REPORT and Action.START in report.actions
+    scores = [row["score"] for row in report.data["questions"]]
+    assert scores[0] >= 80 and scores[1] <= 5
+    assert report.data["weakest"] and report.data["missed"] and report.data["next"]
+    assert "Report card" in report.text and store.open_session(ALICE) is None
+
+
+def test_hint_skip_reveal_stop(coach_store) -> None:
+    coach, store, _ = coach_store
+    coach.start(ALICE, count=4)
+    entry = coach.bank.get(store.open_session(ALICE).current_question_id)
+    hint = coach.hint(ALICE)
+    assert hint.kind is ReplyKind.HINT and all(p not in hint.text for p in entry.points)
+    assert store.open_session(ALICE).hints_used == {entry.id: 1}
+    skipped = coach.skip(ALICE)
+    assert [r.kind for r in skipped] == [ReplyKind.SKIPPED, ReplyKind.QUESTION]
+    revealed = coach.reveal(ALICE)
+    assert revealed[0].kind is ReplyKind.REVEAL and revealed[0].text.startswith("Example answer")
+    assert revealed[1].data["number"] == 3
+    report = coach.stop(ALICE)
+    assert report.kind is ReplyKind.REPORT and [r["skipped"] for r in report.data["questions"]] == [True, True]
+    assert store.open_session(ALICE) is None
+    assert coach.hint(ALICE).kind is ReplyKind.ERROR
+
+
+def test_restart_resumes_at_the_same_question(tmp_path: Path) -> None:
+    coach, store = build(tmp_path)
+    coach.start(ALICE, count=3)
+    coach.skip(ALICE)
+    question = store.open_session(ALICE).current_question_id
+    store.close()
+    again, store2 = build(tmp_path)
+    resumed = again.current(ALICE)
+    assert resumed is not None and resumed.data["question_id"] == question and resumed.data["number"] == 2
+    store2.close()
+
+
+def test_one_call_per_user_at_a_time(tmp_path: Path) -> None:
+    gate = threading.Event()
+
+    def slow(prompt):
+        gate.wait(5)
+        return json.dumps(CRITIQUE)
+
+    coach, store = build(tmp_path, FakeLLM(respond=slow))
+    coach.start(ALICE, count=2)
+    answer = strong_answer(coach, store, ALICE)
+    worker = threading.Thread(target=lambda: list(coach.answer(ALICE, answer)))
+    worker.start()
+    while not coach._lock(ALICE).locked():
+        pass
+    with pytest.raises(UserBusy):
+        list(coach.answer(ALICE, "another answer"))
+    bob = UserRef("test", "bob")
+    assert coach.start(bob, count=1)[1].kind is ReplyKind.QUESTION  # others are not blocked
+    gate.set()
+    worker.join(5)
+    assert len([a for a in store.attempts(ALICE)]) == 1
+
+
+def test_flooding_user_is_slowed_with_a_clear_message(tmp_path: Path) -> None:
+    coach, store = build(tmp_path, rate_limiter=RateLimiter(limit=3, window=60))
+    coach.start(ALICE, count=5)
+    for _ in range(3):
+        list(coach.answer(ALICE, "I don't know."))
+    blocked = list(coach.answer(ALICE, "one more"))
+    assert blocked[0].kind is ReplyKind.ERROR and "wait" in blocked[0].text
+    bob = UserRef("test", "bob")
+    coach.start(bob, count=1)
+    assert list(coach.answer(bob, "I don't know."))[0].kind is ReplyKind.SCORE
+
+
+def test_unknown_topic_and_no_session(coach_store) -> None:
+    coach, _, _ = coach_store
+    assert coach.start(ALICE, topic="astrology")[0].kind is ReplyKind.ERROR
+    assert list(coach.answer(ALICE, "hello"))[0].kind is ReplyKind.ERROR
+    assert "cnn" in coach.topics().text
+
+
+def test_daily_question_is_claimed_once(coach_store) -> None:
+    coach, store, _ = coach_store
+    first = coach.daily_question(ALICE)
+    assert first is not None and first.data["daily"] and first.data["total"] == 1
+    coach.daily_sent(ALICE, first.data["local_date"], channel="D1")
+    list(coach.answer(ALICE, strong_answer(coach, store, ALICE)))
+    coach.skip(ALICE)  # the follow-up
+    assert coach.daily_question(ALICE) is None  # never twice a day
+
+
+def test_stats_has_a_chart(coach_store) -> None:
+    coach, store, _ = coach_store
+    coach.start(ALICE, count=1)
+    list(coach.answer(ALICE, strong_answer(coach, store, ALICE)))
+    stats = coach.stats(ALICE)
+    assert stats.kind is ReplyKind.STATS and stats.image[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stats.data["attempts"] == 1
+
+
+def test_engine_imports_no_platform_library() -> None:
+    # Loaded modules catch transitive imports of the chat platforms' libraries.
+    code = ("import sys, pkgutil, importlib, bot.core\n"
+            "for m in pkgutil.iter_modules(bot.core.__path__): importlib.import_module('bot.core.' + m.name)\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('discord', 'slack_bolt', 'slack_sdk')]\n"
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The terminal library may come in through a dependency (httpx pulls rich in); the engine never imports it.
+    for path in (Path(__file__).resolve().parent.parent / "bot" / "core").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert name.split(".")[0] not in ("rich", "discord", "slack_bolt", "slack_sdk"), (path.name, name)
