@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 import threading
 from collections.abc import Iterable
@@ -93,12 +94,16 @@ def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
     term.console.print(HELP, style="dim")
     threading.Thread(target=_warm_up, args=(runtime,), name="warm-up", daemon=True).start()
     try:
-        return _loop(runtime, user, term, use_llm=not args.no_llm)
+        code = _loop(runtime, user, term, use_llm=not args.no_llm)
     except KeyboardInterrupt:
         term.console.print("\nYour interview is saved; run the same command to resume it.", style="dim")
-        return 130
-    finally:
-        runtime.close()
+        code = 130
+    runtime.close()
+    # Every answer is committed; torch and llama.cpp threads may still be loading, and tearing them down
+    # through the interpreter's shutdown aborts the process, so leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _loop(runtime: Runtime, user: UserRef, term: Terminal, *, use_llm: bool) -> int:

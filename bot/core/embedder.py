@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import threading
+import warnings
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -49,11 +50,20 @@ class SentenceEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            from sentence_transformers import SentenceTransformer
+            # Progress bars and deprecation chatter would land in the middle of the user's terminal.
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
 
-            path = self._model_ref or packaged_model_path()
-            self._model = SentenceTransformer(path, device="cpu")
-            self.dim = int(self._model.get_sentence_embedding_dimension() or 384)
+                hf_logging.disable_progress_bar()
+                path = self._model_ref or packaged_model_path()
+                self._model = SentenceTransformer(path, device="cpu")
+            dimension = getattr(self._model, "get_embedding_dimension", None) or \
+                self._model.get_sentence_embedding_dimension
+            self.dim = int(dimension() or 384)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
