@@ -1,0 +1,328 @@
+"""Test doubles for both sides of Slack: a Web API server on loopback that records every call, and signed requests.
+
+`FakeSlackApi` answers the Web API methods the adapter uses the way Slack does (ts values, DM channels, metadata
+in conversations.history, files_upload_v2's three steps) and can answer 429 with Retry-After on demand.
+`slack_request` builds what Slack would POST to the app: a body signed with the signing secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlparse
+
+BOT_USER, BOT_ID, TEAM = "UBOT", "BBOT", "T0001"
+SIGNING_SECRET = "test-signing-secret"
+
+
+@dataclass
+class Call:
+    """One request the fake received: the Web API method (or "upload", "response_url"), its arguments, when."""
+
+    method: str
+    args: dict[str, Any]
+    at: float
+    status: int = 200
+    raw: bytes = b""
+
+
+@dataclass
+class Failure:
+    """An HTTP error to answer instead of the method's result."""
+
+    status: int
+    retry_after: int | None = None
+
+
+@dataclass
+class _State:
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    time_zones: dict[str, str] = field(default_factory=dict)
+    last_ts: float = 0.0
+
+
+def _decode(value: Any) -> Any:
+    """A form field that holds JSON (blocks, view, files) as the object it encodes."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class _Server(ThreadingHTTPServer):
+    """One thread per request; a backlog large enough that a burst never waits for a 1 s SYN retransmit."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
+class FakeSlackApi:
+    """A Slack Web API on 127.0.0.1 (a real HTTP server on a free port); use as a context manager."""
+
+    def __init__(self) -> None:
+        self.state = _State()
+        self.lock = threading.Lock()
+        self.server = _Server(("127.0.0.1", 0), self._handler_class())
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    # ------------------------------------------------------------------ lifecycle and queries
+
+    def __enter__(self) -> FakeSlackApi:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def root(self) -> str:
+        """http://127.0.0.1:PORT/"""
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL (what COACH_SLACK_API_URL would hold)."""
+        return self.root + "api/"
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Every successful call so far (of one method when given), oldest first."""
+        with self.lock:
+            return [c for c in self.state.calls if (method is None or c.method == method) and c.status == 200]
+
+    def all_calls(self, method: str) -> list[Call]:
+        """Every call of a method, refused ones (429) included."""
+        with self.lock:
+            return [c for c in self.state.calls if c.method == method]
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The channel's messages as they stand now (updates applied), oldest first."""
+        with self.lock:
+            return [dict(m) for m in self.state.messages.get(channel, [])]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Poll until predicate() is truthy; its value, or AssertionError after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+
+    def fail(self, method: str, status: int = 429, retry_after: int | None = 1, times: int = 1) -> None:
+        """Answer the next `times` calls of a method with an HTTP error (429 with Retry-After by default)."""
+        with self.lock:
+            self.state.failures.setdefault(method, []).extend([Failure(status, retry_after)] * times)
+
+    def set_time_zone(self, user: str, tz: str) -> None:
+        """What users.info says about the user's time zone."""
+        with self.lock:
+            self.state.time_zones[user] = tz
+
+    # ------------------------------------------------------------------ the Web API
+
+    def _next_ts(self) -> str:
+        """A message ts like Slack's: seconds.micro, strictly increasing."""
+        ts = max(time.time(), self.state.last_ts + 0.000001)
+        self.state.last_ts = ts
+        return f"{ts:.6f}"
+
+    def respond(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The result of one Web API method (called with the lock held)."""
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM, "user": "coach",
+                    "team": "Test", "url": "https://test.slack.com/"}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).split(",")[0]}}
+        if method == "chat.postMessage":
+            msg = {"ts": self._next_ts(), "text": args.get("text", ""), "blocks": args.get("blocks", []),
+                   "thread_ts": args.get("thread_ts"), "metadata": args.get("metadata"), "bot_id": BOT_ID,
+                   "user": BOT_USER}
+            self.state.messages.setdefault(str(args.get("channel")), []).append(msg)
+            return {"ok": True, "channel": args.get("channel"), "ts": msg["ts"], "message": msg}
+        if method == "chat.update":
+            for msg in self.state.messages.get(str(args.get("channel")), []):
+                if msg["ts"] == args.get("ts"):
+                    msg.update(text=args.get("text", ""), blocks=args.get("blocks", []), edited=True)
+                    return {"ok": True, "channel": args.get("channel"), "ts": msg["ts"]}
+            return {"ok": False, "error": "message_not_found"}
+        if method == "conversations.history":
+            oldest = float(args.get("oldest") or 0)
+            found = [m for m in self.state.messages.get(str(args.get("channel")), []) if float(m["ts"]) > oldest]
+            return {"ok": True, "messages": list(reversed(found)), "has_more": False}
+        if method == "users.info":
+            user = str(args.get("user"))
+            return {"ok": True, "user": {"id": user, "tz": self.state.time_zones.get(user, "UTC")}}
+        if method in ("views.open", "views.publish"):
+            return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.state.calls)}"
+            return {"ok": True, "upload_url": f"{self.root}upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = args.get("files") or []
+            return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
+        return {"ok": True}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Silence the request log."""
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def do_POST(self) -> None:
+                self._handle()
+
+            def _handle(self) -> None:
+                parsed = urlparse(self.path)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                method, args = self._method_and_args(parsed, raw)
+                with fake.lock:
+                    failures = fake.state.failures.get(method) or []
+                    failure = failures.pop(0) if failures else None
+                    call = Call(method, args, time.monotonic(), failure.status if failure else 200, raw)
+                    fake.state.calls.append(call)
+                    if failure is None:
+                        body = fake.respond(method, args) if parsed.path.startswith("/api/") else {"ok": True}
+                if failure is not None:
+                    self._send(failure.status, {"ok": False, "error": "ratelimited"}, failure.retry_after)
+                elif method == "upload":
+                    self._send(200, f"OK - {len(raw)}")
+                else:
+                    self._send(200, body)
+
+            def _method_and_args(self, parsed: Any, raw: bytes) -> tuple[str, dict[str, Any]]:
+                path = parsed.path
+                if path.startswith("/upload/"):
+                    return "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(raw)}
+                if path.startswith("/response/"):
+                    return "response_url", json.loads(raw or b"{}")
+                args: dict[str, Any] = dict(parse_qsl(parsed.query))
+                kind = self.headers.get("Content-Type", "")
+                if raw and "json" in kind:
+                    args.update(json.loads(raw))
+                elif raw and "form" in kind:
+                    args.update(parse_qsl(raw.decode()))
+                return path.removeprefix("/api/"), {k: _decode(v) for k, v in args.items()}
+
+            def _send(self, status: int, body: dict[str, Any] | str, retry_after: int | None = None) -> None:
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                if retry_after is not None:
+                    self.send_header("Retry-After", str(retry_after))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+# ---------------------------------------------------------------------- what Slack sends to the app
+
+
+def sign(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    """Slack's request signature: v0=HMAC-SHA256(secret, "v0:{timestamp}:{body}")."""
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Sent:
+    """The app's answer to one request, and how long it took."""
+
+    status: int
+    body: str
+    seconds: float
+
+
+def slack_request(url: str, body: bytes, content_type: str, *, secret: str = SIGNING_SECRET,
+                  timestamp: int | None = None, signature: str | None = None,
+                  headers: dict[str, str] | None = None) -> Sent:
+    """POST a signed request to the app, as Slack does; the status, the body and the time to answer."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    all_headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(ts),
+                   "X-Slack-Signature": signature or sign(body, ts, secret), **(headers or {})}
+    request = urllib.request.Request(url, data=body, headers=all_headers, method="POST")
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Sent(response.status, response.read().decode(), time.monotonic() - start)
+    except urllib.error.HTTPError as exc:
+        return Sent(exc.code, exc.read().decode(), time.monotonic() - start)
+
+
+def command_body(user: str, text: str, response_url: str, channel: str = "C_GENERAL") -> bytes:
+    """A /interview slash command payload (form-encoded)."""
+    return urlencode({"command": "/interview", "text": text, "user_id": user, "user_name": user.lower(),
+                      "channel_id": channel, "team_id": TEAM, "trigger_id": f"trig-{time.time_ns()}",
+                      "response_url": response_url, "api_app_id": "A1", "token": "legacy"}).encode()
+
+
+def event_body(event: dict[str, Any], event_id: str) -> bytes:
+    """An Events API envelope (JSON)."""
+    return json.dumps({"type": "event_callback", "team_id": TEAM, "api_app_id": "A1", "event_id": event_id,
+                       "event_time": int(time.time()), "event": event,
+                       "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]}).encode()
+
+
+def dm_event(user: str, text: str, ts: str, thread_ts: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A message event in the user's DM with the app."""
+    event = {"type": "message", "channel": "D" + user, "channel_type": "im", "user": user, "text": text, "ts": ts,
+             "event_ts": ts, **extra}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def interaction_body(payload: dict[str, Any]) -> bytes:
+    """An interactivity payload (button click, modal submission): form-encoded `payload=<json>`."""
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+# ---------------------------------------------------------------------- the real coach, with fast parts
+
+
+TEST_DECKS = Path(__file__).resolve().parent / "data" / "decks"
+CRITIQUE = {"strengths": ["You explained the core idea clearly."],
+            "improvements": ["Say what happens at inference time."],
+            "follow_up": "What changes at inference time?"}
+
+
+def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None) -> Any:
+    """The real Coach on the mini deck: HashEmbedder, a scripted FakeLLM critique, SqlStore on a SQLite file."""
+    from bot.core.bank import load_bank
+    from bot.core.coach import Coach
+    from bot.core.embedder import HashEmbedder
+    from bot.core.grading import Grader
+    from bot.core.llm import FakeLLM
+    from bot.core.schedule import Scheduler
+    from bot.core.store import SqlStore, utc_now
+
+    bank = load_bank(TEST_DECKS)
+    store = SqlStore(f"sqlite:///{db_path}")
+    llm = llm if llm is not None else FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
+    grader = Grader(HashEmbedder(), llm=llm)
+    scheduler = Scheduler(store, bank, clock=clock or utc_now)
+    return Coach(bank, grader, store, scheduler, clock=clock)
