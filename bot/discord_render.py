@@ -1,0 +1,307 @@
+"""Engine replies as Discord messages: text split under Discord's limits, embeds that fit, no mention ever pinged;
+where they go (interaction followups or a channel), and the critique streamed into one message as it is written."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import math
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import discord
+
+from bot.core.jsonstream import JsonProse
+from bot.core.replies import Action, Reply, ReplyKind
+
+MESSAGE_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_COUNT_LIMIT = 25
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+NO_MENTIONS = discord.AllowedMentions.none()
+CHART_NAME = "progress.png"
+log = logging.getLogger(__name__)
+
+BLURPLE = discord.Colour.blurple()
+EMBED_KINDS = {ReplyKind.QUESTION, ReplyKind.FOLLOW_UP, ReplyKind.SCORE, ReplyKind.REPORT}
+
+
+@dataclass
+class Outgoing:
+    """One Discord message to send: text or an embed, an optional PNG, the actions to offer as buttons."""
+
+    content: str | None = None
+    embed: discord.Embed | None = None
+    image: bytes | None = None
+    actions: tuple[Action, ...] = ()
+    ephemeral: bool = False
+
+    def file(self) -> discord.File | None:
+        """A fresh File for the image (a File is consumed by the send that uploads it)."""
+        return discord.File(io.BytesIO(self.image), filename=CHART_NAME) if self.image is not None else None
+
+
+def defuse(text: str) -> str:
+    """The text with @everyone, @here and user/role mentions broken by a zero-width space."""
+    # Belt and braces: every send also carries AllowedMentions.none(), but a copied message must not ping either.
+    return discord.utils.escape_mentions(text)
+
+
+def clip(text: str, limit: int) -> str:
+    """The text cut to at most `limit` characters, on a word boundary where one is near, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip() + "…"
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """The text in chunks of at most `limit` characters, cut between paragraphs, else lines, else words."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+def _cut_point(text: str, limit: int) -> int:
+    """Where to cut: the last paragraph or line break in the second half of the window, else the last space."""
+    for separator in ("\n\n", "\n"):
+        at = text.rfind(separator, 0, limit + 1)
+        if at > limit // 2:
+            return at
+    at = text.rfind(" ", 0, limit + 1)
+    if at > 0:
+        return at
+    # A single "word" longer than a message (a URL, a pasted blob): a hard cut is the only way.
+    return limit
+
+
+def readable(raw: str) -> str:
+    """What the model has written so far, as prose: a JSON critique shows only its labelled values."""
+    text = raw.lstrip()
+    if not text.startswith("{"):
+        return text
+    out: list[str] = []
+    JsonProse(out.append)(text)
+    return "".join(out)
+
+
+def preview(raw: str) -> str:
+    """The streaming critique as shown while the model writes: readable, clipped to one message ('' before words)."""
+    text = defuse(readable(raw)).strip()
+    return clip(text, MESSAGE_LIMIT - 2) + " ✍" if text else ""
+
+
+def fit_embed(embed: discord.Embed) -> discord.Embed:
+    """The embed clipped to Discord's limits: title, description, fields (count, name, value), footer, total."""
+    if embed.title:
+        embed.title = clip(embed.title, TITLE_LIMIT)
+    if embed.description:
+        embed.description = clip(embed.description, DESCRIPTION_LIMIT)
+    fields = embed.fields[:FIELD_COUNT_LIMIT]
+    embed.clear_fields()
+    for field in fields:
+        embed.add_field(name=clip(field.name or "\u200b", FIELD_NAME_LIMIT),
+                        value=clip(field.value or "\u200b", FIELD_VALUE_LIMIT), inline=bool(field.inline))
+    if embed.footer.text:
+        embed.set_footer(text=clip(embed.footer.text, FOOTER_LIMIT), icon_url=embed.footer.icon_url)
+    excess = len(embed) - EMBED_TOTAL_LIMIT
+    if excess > 0 and embed.description:
+        embed.description = clip(embed.description, max(1, len(embed.description) - excess))
+    while len(embed) > EMBED_TOTAL_LIMIT and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    return embed
+
+
+def text_embed(text: str, colour: discord.Colour, title: str | None = None) -> discord.Embed:
+    """An embed whose title is the text's first line (or `title`) and whose description is the rest."""
+    text = defuse(text).strip()
+    if title is None:
+        first, _, rest = text.partition("\n")
+        if len(first) <= TITLE_LIMIT:
+            title, text = first, rest.strip()
+    return fit_embed(discord.Embed(title=title, description=text or None, colour=colour))
+
+
+def score_colour(score: int) -> discord.Colour:
+    """Green for a good score, gold for a partial one, red otherwise."""
+    if score >= 70:
+        return discord.Colour.green()
+    return discord.Colour.gold() if score >= 40 else discord.Colour.red()
+
+
+def reply_embed(reply: Reply) -> discord.Embed:
+    """The embed of a question, follow-up, score or report card."""
+    if reply.kind is ReplyKind.FOLLOW_UP:
+        return text_embed(str(reply.data.get("follow_up") or reply.text), BLURPLE, title="Follow-up question")
+    if reply.kind is ReplyKind.SCORE:
+        return text_embed(reply.text, score_colour(int(reply.data.get("score", 0))))
+    if reply.kind is ReplyKind.REPORT:
+        return text_embed(reply.text, discord.Colour.teal())
+    embed = text_embed(reply.text, BLURPLE)
+    if reply.data.get("daily"):
+        embed.set_footer(text="Daily question · answer here in your own words, or press Answer")
+    return embed
+
+
+def answer_embed(text: str, author: str) -> discord.Embed:
+    """The user's modal answer echoed in the thread, so the conversation reads in order."""
+    embed = discord.Embed(description=clip(defuse(text), DESCRIPTION_LIMIT), colour=discord.Colour.light_grey())
+    embed.set_author(name=clip(f"{author}'s answer", TITLE_LIMIT))
+    return fit_embed(embed)
+
+
+def render(reply: Reply) -> list[Outgoing]:
+    """The messages of one reply; the buttons and the image ride on the last one."""
+    if reply.kind is ReplyKind.ERROR:
+        return [Outgoing(content=clip(defuse(reply.text), MESSAGE_LIMIT), ephemeral=True)]
+    if reply.kind in EMBED_KINDS:
+        return [Outgoing(embed=reply_embed(reply), actions=reply.actions)]
+    messages = [Outgoing(content=chunk) for chunk in split_message(defuse(reply.text))] or [Outgoing(content="…")]
+    messages[-1].actions = reply.actions
+    messages[-1].image = reply.image
+    return messages
+
+
+# ---------------------------------------------------------------------------------------------- where messages go
+
+
+# A sent message that can be edited: a channel message, or an interaction followup (edited through its token).
+Editable = discord.Message | discord.WebhookMessage
+
+
+class Outbox(Protocol):
+    """Somewhere to send messages: an interaction's followups or a channel."""
+
+    async def send(self, message: Outgoing, view: discord.ui.View | None = None) -> Editable: ...
+
+
+def send_fields(message: Outgoing, view: discord.ui.View | None = None) -> dict[str, Any]:
+    """The send() keywords of a message, leaving out what it lacks (discord.py treats None and MISSING apart)."""
+    fields: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+    file = message.file()
+    for name, value in (("content", message.content), ("embed", message.embed), ("file", file), ("view", view)):
+        if value is not None:
+            fields[name] = value
+    return fields
+
+
+class FollowupOutbox:
+    """Followups of a deferred interaction (its token lasts 15 minutes); errors are private."""
+
+    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
+        self.interaction = interaction
+        self.ephemeral = ephemeral
+        self.placeholder = True   # the "thinking…" message, which the first followup replaces
+
+    async def send(self, message: Outgoing, view: discord.ui.View | None = None) -> Editable:
+        """Send one followup."""
+        private = self.ephemeral or message.ephemeral
+        if private and not self.ephemeral and self.placeholder:
+            # The first followup takes over the public "thinking…" message and its visibility: remove it first,
+            # so that this message is private.
+            await self._drop_placeholder()
+        self.placeholder = False
+        return await self.interaction.followup.send(wait=True, ephemeral=private, **send_fields(message, view))
+
+    async def close(self) -> None:
+        """Remove the "thinking…" message if nothing replaced it."""
+        if self.placeholder:
+            await self._drop_placeholder()
+
+    async def _drop_placeholder(self) -> None:
+        self.placeholder = False
+        with suppress(discord.HTTPException):
+            await self.interaction.delete_original_response()
+
+
+class ChannelOutbox:
+    """Plain messages in a channel: the interview thread, or the DM where a plain message was answered."""
+
+    def __init__(self, channel: discord.abc.Messageable) -> None:
+        self.channel = channel
+
+    async def send(self, message: Outgoing, view: discord.ui.View | None = None) -> Editable:
+        """Send one message."""
+        return await self.channel.send(**send_fields(message, view))
+
+
+class CritiqueStream:
+    """The critique as the model writes it: one message, edited at most once per interval, then the full text."""
+
+    def __init__(self, out: Outbox, interval: float) -> None:
+        self.out = out
+        self.interval = interval
+        self.raw = ""
+        self.message: Editable | None = None
+        self._last = -math.inf
+        self._dirty = asyncio.Event()
+        self._done = False
+        self._task: asyncio.Task[None] | None = None
+
+    def feed(self, token: str) -> None:
+        """Take one piece of the model's output (on the loop)."""
+        self.raw += token
+        self._dirty.set()
+        if self._task is None and not self._done:
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while not self._done:
+            await self._dirty.wait()
+            await self._pace()
+            if self._done:
+                return
+            self._dirty.clear()
+            shown = preview(self.raw)
+            if shown:  # nothing readable yet (the JSON's opening): wait for words
+                await self._show(shown)
+
+    async def _pace(self) -> None:
+        """Wait until an interval has passed since the last send or edit."""
+        await asyncio.sleep(max(0.0, self._last + self.interval - time.monotonic()))
+
+    async def _show(self, content: str) -> None:
+        try:
+            if self.message is None:
+                self.message = await self.out.send(Outgoing(content=content))
+            else:
+                await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.warning("Could not update the streamed critique (the final text follows): %s", exc)
+        self._last = time.monotonic()
+
+    async def finish(self, text: str) -> None:
+        """Replace the preview with the full critique, split over several messages when it is long."""
+        await self.close()
+        chunks = split_message(defuse(text)) or ["…"]
+        if self.message is None:
+            for chunk in chunks:
+                await self.out.send(Outgoing(content=chunk))
+            return
+        await self._pace()
+        await self.message.edit(content=chunks[0], allowed_mentions=NO_MENTIONS)
+        for chunk in chunks[1:]:
+            await self.out.send(Outgoing(content=chunk))
+
+    async def close(self) -> None:
+        """Stop editing (the engine is done, or failed)."""
+        self._done = True
+        self._dirty.set()
+        if self._task is not None:
+            await self._task

@@ -1,0 +1,224 @@
+"""Discord components: the /interview command group, the session buttons (persistent across restarts), the modal."""
+
+from __future__ import annotations
+
+import re
+import weakref
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import discord
+from discord import app_commands
+
+from bot.core.replies import Action
+from bot.discord_render import NO_MENTIONS, clip
+
+if TYPE_CHECKING:
+    from bot.discord_bot import DiscordCoach
+
+NOT_YOURS = "These buttons belong to someone else's interview; start your own with /interview start."
+ANSWER_MAX = 4000
+MODAL_PREFIX = "coach:modal:"
+BUTTONS: dict[Action, tuple[str, discord.ButtonStyle]] = {
+    Action.ANSWER: ("Answer", discord.ButtonStyle.primary),
+    Action.HINT: ("Hint", discord.ButtonStyle.secondary),
+    Action.SKIP: ("Skip", discord.ButtonStyle.secondary),
+    Action.REVEAL: ("Reveal", discord.ButtonStyle.secondary),
+    Action.STOP: ("Stop", discord.ButtonStyle.danger),
+}
+_ACTIONS = "|".join(a.value for a in BUTTONS)
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class Handler(Protocol):
+    """What the components call back into: the adapter."""
+
+    async def on_button(self, interaction: discord.Interaction, action: Action) -> None: ...
+
+    async def on_answer(self, interaction: discord.Interaction, text: str) -> None: ...
+
+
+# The buttons are rebuilt from their custom_id by discord.py, so they find their adapter through their client.
+_HANDLERS: weakref.WeakKeyDictionary[discord.Client, Handler] = weakref.WeakKeyDictionary()
+
+
+def register(client: discord.Client, handler: Handler) -> None:
+    """Route the client's button presses to the handler; the buttons of any earlier process keep working."""
+    _HANDLERS[client] = handler
+    client.add_dynamic_items(CoachButton)
+
+
+def custom_id(action: Action, owner: int) -> str:
+    """The button's custom_id: the action and the id of the user whose session it acts on."""
+    return f"coach:{action.value}:{owner}"
+
+
+class CoachButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
+                  template=re.compile(rf"coach:(?P<action>{_ACTIONS}):(?P<owner>[0-9]{{1,20}})")):
+    """A session button; the custom_id carries everything, so it works after a restart."""
+
+    def __init__(self, action: Action, owner: int) -> None:
+        label, style = BUTTONS[action]
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id(action, owner)))
+        self.action = action
+        self.owner = owner
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> CoachButton:
+        """Rebuild the button from a pressed custom_id."""
+        return cls(Action(match["action"]), int(match["owner"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Only the session's owner may press its buttons."""
+        if interaction.user.id == self.owner:
+            return True
+        await interaction.response.send_message(NOT_YOURS, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        return False
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Hand the press to the adapter."""
+        handler = _HANDLERS.get(interaction.client)
+        if handler is not None:
+            await handler.on_button(interaction, self.action)
+
+
+def actions_view(actions: tuple[Action, ...], owner: int) -> discord.ui.View | None:
+    """A view with one button per offered action (None when there is none to show)."""
+    buttons = [a for a in actions if a in BUTTONS]
+    if not buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for action in buttons:
+        view.add_item(CoachButton(action, owner))
+    return view
+
+
+class AnswerModal(discord.ui.Modal):
+    """The answer form: one paragraph field up to 4,000 characters."""
+
+    def __init__(self, handler: Handler, owner: int) -> None:
+        # One custom_id per user: reopening the form replaces the earlier one instead of piling them up.
+        super().__init__(title="Your answer", timeout=None, custom_id=f"{MODAL_PREFIX}{owner}")
+        self.handler = handler
+        self.text: discord.ui.TextInput[AnswerModal] = discord.ui.TextInput(
+            label="Answer", style=discord.TextStyle.paragraph, max_length=ANSWER_MAX, required=True,
+            custom_id="coach:answer-text", placeholder="Answer in your own words, as you would in an interview.")
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        """Hand the answer to the adapter."""
+        await self.handler.on_answer(interaction, self.text.value)
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def parse_time(text: str) -> str | None:
+    """A 24-hour time as HH:MM ("9:30" → "09:30"), None when it is not one."""
+    match = _TIME.match(text.strip())
+    return f"{int(match[1]):02d}:{match[2]}" if match else None
+
+
+def zone_problem(name: str) -> str | None:
+    """One sentence when the name is not an IANA time zone known here, else None."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"'{clip(name, 60)}' is not a time zone I know; use a name such as Europe/Paris or America/New_York."
+    return None
+
+
+@lru_cache(maxsize=1)
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def zone_choices(current: str) -> list[app_commands.Choice[str]]:
+    """Up to 25 IANA zones containing the typed text."""
+    needle = current.strip().lower()
+    return [app_commands.Choice(name=z, value=z) for z in _zones() if needle in z.lower()][:25]
+
+
+class InterviewGroup(app_commands.Group):
+    """/interview: each command hands its interaction to the adapter."""
+
+    def __init__(self, bot: DiscordCoach) -> None:
+        super().__init__(name="interview", description="Mock technical interviews and daily practice questions")
+        self.bot = bot
+
+    @app_commands.command(description="Start a mock interview in a thread of its own")
+    @app_commands.describe(topic="Only questions on this topic", count="How many questions (1-20, default 5)")
+    async def start(self, interaction: discord.Interaction, topic: str | None = None,
+                    count: app_commands.Range[int, 1, 20] = 5) -> None:
+        """Start a mock interview."""
+        await self.bot.start_interview(interaction, topic, count)
+
+    @start.autocomplete("topic")
+    async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Topic suggestions as the user types."""
+        return self.bot.topic_choices(current)
+
+    @app_commands.command(description="Answer the current question (opens a form)")
+    async def answer(self, interaction: discord.Interaction) -> None:
+        """Open the answer modal."""
+        await self.bot.open_answer(interaction)
+
+    @app_commands.command(description="A hint for the current question")
+    async def hint(self, interaction: discord.Interaction) -> None:
+        """Ask for a hint."""
+        await self.bot.act(interaction, Action.HINT)
+
+    @app_commands.command(description="Skip the current question")
+    async def skip(self, interaction: discord.Interaction) -> None:
+        """Skip the question."""
+        await self.bot.act(interaction, Action.SKIP)
+
+    @app_commands.command(description="Show an example answer (the question counts as skipped)")
+    async def reveal(self, interaction: discord.Interaction) -> None:
+        """Reveal the reference answer."""
+        await self.bot.act(interaction, Action.REVEAL)
+
+    @app_commands.command(description="End the interview and show the report card")
+    async def stop(self, interaction: discord.Interaction) -> None:
+        """Stop the interview."""
+        await self.bot.act(interaction, Action.STOP)
+
+    @app_commands.command(description="Your progress, with a chart")
+    async def stats(self, interaction: discord.Interaction) -> None:
+        """Show progress."""
+        await self.bot.show_stats(interaction)
+
+    @app_commands.command(description="The topics of the question bank")
+    async def topics(self, interaction: discord.Interaction) -> None:
+        """List the topics."""
+        await self.bot.show_topics(interaction)
+
+    @app_commands.command(description="A daily practice question by direct message, at your local time")
+    @app_commands.describe(state="Turn daily questions on or off", time="Local time, 24-hour HH:MM (default 09:00)",
+                           timezone="Your IANA time zone, such as Europe/Paris (default UTC)")
+    async def daily(self, interaction: discord.Interaction, state: Literal["on", "off"], time: str | None = None,
+                    timezone: str | None = None) -> None:
+        """Turn the daily question on or off."""
+        await self.bot.set_daily(interaction, state == "on", time, timezone)
+
+    @daily.autocomplete("timezone")
+    async def _zone_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Time zone suggestions as the user types."""
+        return zone_choices(current)
+
+
+def build_tree(client: discord.Client, bot: DiscordCoach) -> app_commands.CommandTree[Any]:
+    """The client's command tree with the /interview group."""
+    tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
+    tree.add_command(InterviewGroup(bot))
+    return tree
+
+
+def command_payload() -> list[dict[str, Any]]:
+    """The application commands as discord.py would sync them (the same tree as the bot's)."""
+    client = discord.Client(intents=discord.Intents.none())
+    # The payload depends only on the command signatures: no engine is loaded and no adapter is needed.
+    tree = build_tree(client, cast("DiscordCoach", None))
+    return [command.to_dict(tree) for command in tree.get_commands()]
