@@ -107,7 +107,6 @@ def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _loop(runtime: Runtime, user: UserRef, term: Terminal, *, use_llm: bool) -> int:
-    coach = runtime.coach
     while True:
         text = term.read_answer()
         if text is None:

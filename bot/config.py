@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(None, alias="DISCORD_TOKEN")
     discord_guild_id: int | None = Field(None, alias="DISCORD_GUILD_ID")
     discord_shards: int | None = Field(None, alias="COACH_DISCORD_SHARDS")
+    discord_message_content: bool = Field(False, alias="COACH_DISCORD_MESSAGE_CONTENT")
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import aclosing, suppress
@@ -457,10 +456,7 @@ def _failure(error: BaseException) -> Reply:
 
 def message_content_enabled(settings: Settings) -> bool:
     """Whether plain messages in a session thread count as answers (the privileged message-content intent)."""
-    value = getattr(settings, "discord_message_content", None)
-    if value is None:  # until Settings carries the field: read the same variable from the environment
-        value = os.environ.get("COACH_DISCORD_MESSAGE_CONTENT", "").strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
+    return settings.discord_message_content
 
 
 def make_client(settings: Settings) -> discord.Client:

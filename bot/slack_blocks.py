@@ -123,12 +123,8 @@ def actions_block(reply: Reply) -> dict[str, Any] | None:
 
 
 def reply_text(reply: Reply) -> str:
-    """The text shown for a reply; a critique also lists the model's strengths, which its plain text leaves out."""
-    strengths = reply.data.get("strengths") if reply.kind is ReplyKind.CRITIQUE else None
-    if not strengths:
-        return reply.text
-    # The streamed critique showed them as they came: they stay in the final message.
-    return "What went well:\n" + "\n".join(f"• {s}" for s in strengths) + "\n\n" + reply.text
+    """The text shown for a reply (the engine's critique text already keeps the streamed strengths)."""
+    return reply.text
 
 
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:

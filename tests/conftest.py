@@ -22,9 +22,9 @@ _real_connect = socket.socket.connect
 def _loopback_only(self: socket.socket, address: object) -> None:
     """Refuse any connection that does not stay on this machine."""
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
-        if not (host.startswith("127.") or host in ("localhost", "::1")):
-            raise RuntimeError(f"Tests may not reach the network ({host}).")
+    inet = self.family in (socket.AF_INET, socket.AF_INET6)
+    if inet and isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1")):
+        raise RuntimeError(f"Tests may not reach the network ({host}).")
     _real_connect(self, address)
 
 
@@ -55,3 +55,17 @@ def test_bank():
     from bot.core.bank import load_bank
 
     return load_bank(TEST_DECKS)
+
+
+# ---- LLM layer (tiny random GGUF for llama.cpp tests) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random llama-architecture GGUF with a ChatML template (a few hundred KB), written once."""
+    try:
+        from tests.tinymodel import write_tiny_gguf
+    except ImportError:  # tests/ is on sys.path but the repository root is not
+        from tinymodel import write_tiny_gguf  # type: ignore[no-redef]
+
+    return write_tiny_gguf(tmp_path_factory.mktemp("tinymodel") / "tiny.gguf")

@@ -76,7 +76,7 @@ class Deck(BaseModel):
     questions: list[Entry] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _topics_in_vocabulary(self) -> "Deck":
+    def _topics_in_vocabulary(self) -> Deck:
         if self.topics:
             for index, entry in enumerate(self.questions):
                 for topic in entry.topics:

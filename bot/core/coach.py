@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from bot.core import render
 from bot.core.bank import Bank, Entry
@@ -48,7 +48,7 @@ class Coach:
         self.prewarm = prewarm
         self.rate_limiter = rate_limiter or RateLimiter()
         self.follow_ups = follow_ups
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
 
@@ -151,8 +151,8 @@ class Coach:
             attempt.feedback = list(grade.feedback)
             self.store.update_attempt(attempt)
         self.scheduler.record(session.user, entry.id, grade.score, hinted=hinted, when=self.clock())
-        yield Reply(ReplyKind.CRITIQUE, render.critique_text(grade.to_json()),
-                    data=grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements})
+        data = grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements}
+        yield Reply(ReplyKind.CRITIQUE, render.critique_text(data), data=data)
         if self.follow_ups and grade.follow_up and not grade.flagged:
             session.phase = Phase.AWAITING_FOLLOW_UP
             session.follow_up = {"text": grade.follow_up, "target_point": grade.follow_up_point}

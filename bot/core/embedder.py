@@ -7,7 +7,8 @@ import os
 import re
 import threading
 import warnings
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class SentenceEmbedder:
     def __init__(self, model: str | None = None, batch_size: int = 64) -> None:
         self._model_ref = model
         self._batch_size = batch_size
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
         self.name = model or "all-MiniLM-L6-v2"
         self.dim = 384

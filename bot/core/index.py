@@ -5,15 +5,16 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from bot.core.bank import Bank, Entry
 from bot.core.embedder import Embedder
-from bot.errors import IndexBusyError
+from bot.errors import CoachError, IndexBusyError
 
 COLLECTION = "coach-entries"
 # Weight of the keyword (BM25) signal fused with the vector similarity; tuned on tests/data/paraphrases.yaml.
@@ -194,7 +195,8 @@ class ChromaIndex(_Searchable):
             else:
                 self._collection = col
                 return col
-        self._collection = self.client.create_collection(
+        # get_or_create: another process sharing a Chroma server may create it between the check above and here.
+        self._collection = self.client.get_or_create_collection(
             COLLECTION, metadata={"hnsw:space": "cosine", **wanted}, embedding_function=None)
         return self._collection
 
@@ -285,8 +287,12 @@ def _client(path: Path | None, url: str | None) -> Any:
         from urllib.parse import urlparse
 
         parsed = urlparse(url)
-        return chromadb.HttpClient(host=parsed.hostname or "localhost", port=parsed.port or 8000,
-                                   ssl=parsed.scheme == "https", settings=settings)
+        host, port = parsed.hostname or "localhost", parsed.port or 8000
+        try:
+            return chromadb.HttpClient(host=host, port=port, ssl=parsed.scheme == "https", settings=settings)
+        except ValueError:  # chromadb's "Could not connect to a Chroma server": say which one
+            raise CoachError(f"The Chroma server at {parsed.scheme or 'http'}://{host}:{port} is not reachable; "
+                             "start it (chroma run) or unset COACH_CHROMA_URL.") from None
     return chromadb.PersistentClient(path=str(path), settings=settings)
 
 

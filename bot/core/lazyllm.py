@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bot.core.llm import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError, ModelError

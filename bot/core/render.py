@@ -40,6 +40,8 @@ def score_text(grade: dict[str, Any]) -> str:
 def critique_text(grade: dict[str, Any]) -> str:
     """The critique: feedback points, and the score change when a contradiction was verified."""
     lines = []
+    if grade.get("strengths"):  # streamed first; kept in the final text so nothing shown disappears
+        lines += ["What went well:"] + [f"• {s}" for s in grade["strengths"]] + [""]
     for line in grade.get("feedback", []):
         lines.append(f"• {line}")
     if not grade.get("llm"):

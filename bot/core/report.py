@@ -12,7 +12,9 @@ from bot.core.store import AttemptRecord, SessionRecord
 def build_report(session: SessionRecord, attempts: list[AttemptRecord], bank: Bank) -> dict[str, Any]:
     """Score per question, strongest and weakest topics, missed points, what to practise next."""
     main = {a.question_id: a for a in attempts if not a.is_follow_up}
-    rows, by_topic, missed = [], defaultdict(list), []
+    rows: list[dict[str, Any]] = []
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    missed: list[str] = []
     for number, qid in enumerate(session.question_ids, start=1):
         attempt = main.get(qid)
         if attempt is None:
@@ -24,7 +26,7 @@ def build_report(session: SessionRecord, attempts: list[AttemptRecord], bank: Ba
             by_topic[topic].append(attempt.score)
         missed += [p["text"] for p in attempt.key_points if not p.get("covered")]
     averages = {t: round(sum(v) / len(v)) for t, v in by_topic.items()}
-    scored = [r["score"] for r in rows]
+    scored = [int(r["score"]) for r in rows]
     ordered = sorted(averages, key=lambda t: averages[t])
     return {"questions": rows, "average": round(sum(scored) / len(scored)) if scored else None,
             "by_topic": averages, "strongest": ordered[-1] if ordered else None,
