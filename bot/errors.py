@@ -19,3 +19,11 @@ class IndexBusyError(CoachError):
 
 class ConfigError(CoachError):
     """A required setting (such as a token) is missing or invalid."""
+
+
+class UserBusyError(CoachError):
+    """The user's previous request is still queued or running; one at a time per user."""
+
+    def __init__(self, message: str = "Your previous request is still being processed; please wait for it to "
+                                      "finish before sending another.") -> None:
+        super().__init__(message)
