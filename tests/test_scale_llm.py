@@ -36,6 +36,7 @@ FIXED = ("Question: what is dropout and why does it reduce overfitting?\nReferen
          "random fraction of units is dropped, so the network cannot rely on any single unit.\n")
 PROMPT = ChatPrompt(SYSTEM, FIXED, "<answer>\nDropout randomly turns off neurons while training.\n</answer>")
 GOOD_JSON = {"verdict": "agrees", "confidence": 7, "notes": ["ok"], "quote": ""}
+Reply = tuple[int, Any, dict[str, str]]   # status, JSON body or SSE pieces, headers
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +140,10 @@ def test_server_down_is_one_clear_sentence_fast() -> None:
         llm.generate(PROMPT, max_tokens=8)
     assert time.perf_counter() - started < 5
     assert str(caught.value) == f"The language model server at http://127.0.0.1:{port}/v1 is not reachable."
+    started = time.perf_counter()
+    with pytest.raises(ModelError, match="is not reachable"):   # known down: no retries for a while
+        llm.generate(PROMPT, max_tokens=8)
+    assert time.perf_counter() - started < 0.5
     assert llm.describe()["reachable"] is False
     assert llm.submit_prewarm(PROMPT).result(timeout=10) is False   # a prewarm fails quietly
 
@@ -147,7 +152,7 @@ def test_server_down_is_one_clear_sentence_fast() -> None:
 class Fake:
     """A scripted OpenAI-compatible server: each reply is (status, body or SSE pieces, headers)."""
 
-    replies: list[tuple[int, Any, dict[str, str]]]
+    replies: list[Reply]
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
@@ -188,10 +193,10 @@ def fake() -> Iterator[Callable[..., Fake]]:
     """Start a scripted server on loopback: fake(replies) -> Fake with its url."""
     servers: list[ThreadingHTTPServer] = []
 
-    def start(*replies: tuple[int, Any, dict[str, str]]) -> Fake:
+    def start(*replies: Reply) -> Fake:
         state = Fake(list(replies))
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(httpd)
         state.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
         return state
@@ -210,11 +215,13 @@ def test_retries_after_a_503_then_succeeds(fake: Callable[..., Fake]) -> None:
 
 
 def test_429_waits_as_told_and_gives_up_with_one_sentence(fake: Callable[..., Fake]) -> None:
-    busy = (429, {"error": {"message": "Too many requests"}}, {"Retry-After": "0"})
-    server = fake(busy, busy, busy)
+    busy: Reply = (429, {"error": {"message": "Too many requests"}}, {"Retry-After": "0"})
+    server = fake(busy, busy, busy, (200, ["back"], {}))
+    llm = OpenAICompatibleLLM(server.url, retries=2)
     with pytest.raises(ModelError, match=r"^The language model server at .* answered HTTP 429 \(Too many requests\)"):
-        OpenAICompatibleLLM(server.url, retries=2).generate(PROMPT)
+        llm.generate(PROMPT)
     assert len(server.requests) == 3
+    assert llm.generate(PROMPT) == "back"   # one try while it is known busy, and that one succeeds
 
 
 def test_request_carries_system_user_key_and_cache_prompt(fake: Callable[..., Fake]) -> None:
@@ -241,7 +248,7 @@ def test_wrong_key_is_named_without_the_key(fake: Callable[..., Fake]) -> None:
 
 
 def test_json_schema_first_then_fallbacks_and_validation(fake: Callable[..., Fake]) -> None:
-    refused = (400, {"error": {"message": "response_format not supported"}}, {})
+    refused: Reply = (400, {"error": {"message": "response_format not supported"}}, {})
     server = fake(refused, refused, (200, [json.dumps(GOOD_JSON)], {}), (200, ['{"verdict": "maybe"}'], {}))
     llm = OpenAICompatibleLLM(server.url)
     assert json.loads(llm.generate(PROMPT, schema=SCHEMA)) == GOOD_JSON
@@ -261,7 +268,7 @@ def test_json_schema_request_shape(fake: Callable[..., Fake]) -> None:
 
 
 def test_cache_prompt_is_dropped_where_refused(fake: Callable[..., Fake]) -> None:
-    refused = (400, {"error": {"message": "Unrecognized request argument supplied: cache_prompt"}}, {})
+    refused: Reply = (400, {"error": {"message": "Unrecognized request argument supplied: cache_prompt"}}, {})
     server = fake(refused, (200, ["fine"], {}), (200, ["again"], {}))
     llm = OpenAICompatibleLLM(server.url)
     assert llm.generate(PROMPT) == "fine" and llm.generate(PROMPT) == "again"

@@ -78,8 +78,9 @@ def start_llama_server(model: Path, log: Path, *, n_ctx: int = 1024, alias: str 
     """`python -m llama_cpp.server` for a GGUF on a free loopback port; the URL ends in /v1."""
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2",
-           "--seed", "1", "--cache", "True", "--verbose", "False",
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
+           # One thread: on a busy test machine, llama.cpp's threads spin-wait for each other and crawl.
+           "--n_threads", "1", "--n_threads_batch", "1", "--seed", "1", "--cache", "True", "--verbose", "False",
            # By default a new request interrupts the running one: requests of several users must queue instead.
            "--interrupt_requests", "False"]
     return start_server(cmd, f"http://127.0.0.1:{port}/v1", "/models", log, timeout=120)

@@ -26,6 +26,7 @@ FORMATS = ("json_schema", "json_object", "none")
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 MAX_PENDING_PREWARMS = 16
+DOWN_GRACE = 15.0  # seconds after the server was found down during which calls fail at once instead of retrying
 
 
 class RequestRejected(ModelError):
@@ -115,6 +116,7 @@ class OpenAICompatibleLLM:
         self.seed = seed
         self._format = 0          # index in FORMATS of the first way worth trying; only ever moves forward
         self._cache_prompt = True
+        self._down_until = 0.0
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, transport=transport,
                                     timeout=httpx.Timeout(timeout, connect=connect_timeout))
@@ -135,6 +137,7 @@ class OpenAICompatibleLLM:
     def generate(self, prompt: ChatPrompt, *, schema: dict[str, Any] | None = None, max_tokens: int = 400,
                  on_token: TokenCallback | None = None, session: str | None = None) -> str:
         """Stream a completion; with schema it is constrained where the server can, and validated either way."""
+        # session is not sent: the server finds a prewarmed prefix by the prompt's text (cache_prompt), not by id.
         body = self._body(prompt, max_tokens)
         if schema is None:
             return self._complete(body, on_token)
@@ -178,7 +181,10 @@ class OpenAICompatibleLLM:
         if response.status_code >= 400:
             raise ModelError(f"The language model server at {self.url} answered HTTP {response.status_code} "
                              f"({_error_detail(response)}).")
-        data = response.json().get("data", [])
+        try:
+            data = response.json().get("data", [])
+        except (ValueError, AttributeError):  # an answer, but not the OpenAI list shape: the server is there
+            return []
         return [str(m.get("id")) for m in data if isinstance(m, dict)]
 
     def describe(self) -> dict[str, Any]:
@@ -242,16 +248,22 @@ class OpenAICompatibleLLM:
 
     def _with_retries(self, body: dict[str, Any], on_token: TokenCallback | None) -> str:
         """Stream, retrying with exponential backoff while the server is unreachable, overloaded or restarting."""
-        for attempt in range(self.retries + 1):
+        # Once the server was found down, later calls fail at once for a while: every answer must not wait it out.
+        retries = 0 if time.monotonic() < self._down_until else self.retries
+        for attempt in range(retries + 1):
             try:
-                return self._stream(body, on_token)
+                result = self._stream(body, on_token)
             except _Retry as exc:
-                if attempt == self.retries:
+                if attempt == retries:
+                    self._down_until = time.monotonic() + DOWN_GRACE
                     raise exc.error from None
                 # Jitter keeps several bot processes from retrying in lockstep against one server.
                 delay = exc.wait if exc.wait is not None else self.backoff * 2 ** attempt * random.uniform(1, 1.5)
                 log.warning("%s; retrying in %.2f s", exc.error, delay)
                 time.sleep(delay)
+            else:
+                self._down_until = 0.0
+                return result
         raise AssertionError("unreachable")
 
     def _stream(self, body: dict[str, Any], on_token: TokenCallback | None) -> str:
