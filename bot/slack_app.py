@@ -453,11 +453,13 @@ def run(settings: Settings, http: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one clear sentence on standard error and a non-zero status on a setup error."""
     from bot.config import get_settings
+    from bot.logs import setup_logging
 
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    setup_logging(settings.secrets())  # every record scrubbed of the tokens
     try:
-        run(get_settings(), args.http)
+        run(settings, args.http)
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

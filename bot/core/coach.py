@@ -121,7 +121,9 @@ class Coach:
         """Grade an answer: the score (committed) first, then the critique, then a follow-up or the next question."""
         wait = self.rate_limiter.check(user.key)
         if wait:
-            yield _error(f"You're sending answers very quickly; please wait {wait:.0f} seconds and try again.")
+            seconds = max(1, round(wait))
+            unit = "seconds" if seconds > 1 else "second"
+            yield _error(f"You're sending answers very quickly; please wait {seconds} {unit} and try again.")
             return
         lock = self._exclusive(user)
         try:

@@ -17,6 +17,7 @@ from bot.core.llm import LLM, ChatPrompt, TokenCallback
 from bot.core.rubric import RubricResult
 
 MAX_CLAIMS = 6
+MAX_SENTENCES = 16  # of the answer shown to the model: the rubric grades up to MAX_WORDS, the prompt stays short
 PROMPT_FILES = ("critique_system.md", "critique_fixed.md", "critique_answer.md")
 VERDICTS = ["agrees", "contradicts", "unrelated"]
 _SHORT = {"type": "string", "minLength": 3, "maxLength": 110}
@@ -41,15 +42,16 @@ def load_templates(folder: Path | None = None) -> Templates:
 
 @dataclass(frozen=True)
 class Claim:
-    """A sentence of the answer that the rubric took as evidence for one key point."""
+    """A sentence of the answer that the rubric took as evidence for one or more key points."""
 
-    point: int
+    sentence_index: int
     sentence: str
+    points: tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class Contradiction:
-    """A claim of the answer that the model flagged and code verified (the quote is in the answer)."""
+    """A claim of the answer that the model flagged and code verified (the quote is in the claim's sentence)."""
 
     point: int
     quote: str
@@ -75,10 +77,15 @@ def fixed_text(entry: Entry, related: Sequence[Entry], templates: Templates) -> 
                                   related=context)
 
 
-def claims_of(result: RubricResult) -> list[Claim]:
-    """The evidence sentences of the covered points: the only places a contradiction is looked for."""
-    claims = [Claim(i, p.evidence) for i, p in enumerate(result.points) if p.covered and p.evidence]
-    return claims[:MAX_CLAIMS]
+def claims_of(result: RubricResult, sentences: Sequence[str]) -> list[Claim]:
+    """The evidence sentences of the covered points, one claim per sentence: where contradictions are looked for."""
+    by_sentence: dict[str, list[int]] = {}
+    for index, point in enumerate(result.points):
+        if point.covered and point.evidence:
+            by_sentence.setdefault(point.evidence, []).append(index)
+    position = {sentence: i for i, sentence in enumerate(sentences)}
+    claims = [Claim(position.get(s, -1), s, tuple(points)) for s, points in by_sentence.items()]
+    return sorted(claims, key=lambda c: c.sentence_index)[:MAX_CLAIMS]
 
 
 def target_point(result: RubricResult) -> int:
@@ -90,51 +97,52 @@ def target_point(result: RubricResult) -> int:
 
 
 def _findings(result: RubricResult) -> str:
-    """Covered and missed point numbers, as the rubric found them."""
+    """Covered and missed point numbers as the rubric found them, and the follow-up's target."""
     covered = [str(i) for i, p in enumerate(result.points, 1) if p.covered]
     missed = [str(i) for i, p in enumerate(result.points, 1) if not p.covered]
-    return f"Covered key points: {', '.join(covered) or 'none'}. Missed key points: {', '.join(missed) or 'none'}."
+    return (f"Covered: {', '.join(covered) or 'none'}. Missed: {', '.join(missed) or 'none'}. "
+            f"Follow-up target: key point {target_point(result) + 1}.")
 
 
-def _claim_lines(entry: Entry, claims: Sequence[Claim]) -> str:
-    """Each claim next to the key point it was matched with, so a small model compares the two directly."""
+def _claim_lines(claims: Sequence[Claim]) -> str:
+    """Each claim as its sentence number and the numbers of the key points (listed in the fixed part) it matched."""
     if not claims:
-        return "(none: no key point was matched, so there is nothing to check; reply with \"checks\": [])"
-    return "\n".join(f'C{n}. Answer says: "{c.sentence}"\n    Key point {c.point + 1}: "{entry.points[c.point]}"'
+        return "(none: reply with empty \"verdicts\" and \"errors\")"
+    return "\n".join(f"C{n}: [S{c.sentence_index + 1}] vs key point {', '.join(str(p + 1) for p in c.points)}"
                      for n, c in enumerate(claims, 1))
 
 
-def variable_text(entry: Entry, answer: str, result: RubricResult, claims: Sequence[Claim], templates: Templates,
-                  token: str | None = None) -> str:
-    """The per-answer part: rubric findings, the answer between per-call random delimiters, the claims."""
+def variable_text(entry: Entry, sentences: Sequence[str], result: RubricResult, claims: Sequence[Claim],
+                  templates: Templates, token: str | None = None) -> str:
+    """The per-answer part: rubric findings, the numbered answer between per-call random markers, the claims."""
     token = token or secrets.token_hex(3)
-    target = target_point(result)
-    aim = "it" if result.points[target].covered else "it (the candidate missed it)"
+    answer = "\n".join(f"[S{i}] {s}" for i, s in enumerate(sentences[:MAX_SENTENCES], 1))
     return templates.variable.format(findings=_findings(result), open=f"<<ANSWER-{token}>>", answer=answer,
-                                     close=f"<<END-{token}>>", claims=_claim_lines(entry, claims),
-                                     target=f"key point {target + 1} (\"{entry.points[target]}\"), asking about {aim}")
+                                     close=f"<<END-{token}>>", claims=_claim_lines(claims))
 
 
 def generation_schema(n_claims: int) -> dict[str, Any]:
-    """The schema the model's output is constrained to: one verdict per claim, then short feedback."""
-    check = {"type": "object", "additionalProperties": False, "required": ["claim", "verdict"],
+    """The schema the model's output is constrained to: verdicts, verified-by-code errors, then short feedback."""
+    error = {"type": "object", "additionalProperties": False, "required": ["claim", "quote", "why"],
              "properties": {"claim": {"type": "integer", "minimum": 1, "maximum": max(n_claims, 1)},
-                            "verdict": {"enum": VERDICTS},
-                            "quote": {"type": "string", "maxLength": 160}, "why": {"type": "string", "maxLength": 90}}}
-    lines = {"type": "array", "minItems": 1, "maxItems": 2, "items": _SHORT}
-    properties: dict[str, Any] = {"strengths": lines, "improvements": lines,
-                                  "follow_up": {"type": "string", "minLength": 8, "maxLength": 160}}
-    if n_claims:
-        checks = {"type": "array", "minItems": n_claims, "maxItems": n_claims, "items": check}
-        properties = {"checks": checks} | properties
-    return {"type": "object", "additionalProperties": False, "required": list(properties), "properties": properties}
+                            "quote": {"type": "string", "minLength": 3, "maxLength": 120},
+                            "why": {"type": "string", "minLength": 3, "maxLength": 80}}}
+    one = {"type": "array", "minItems": 1, "maxItems": 1, "items": _SHORT}
+    return {"type": "object", "additionalProperties": False,
+            "required": ["verdicts", "errors", "strengths", "improvements", "follow_up"],
+            "properties": {"verdicts": {"type": "array", "minItems": n_claims, "maxItems": n_claims,
+                                        "items": {"enum": VERDICTS}},
+                           "errors": {"type": "array", "maxItems": n_claims, "items": error},
+                           "strengths": one, "improvements": one,
+                           "follow_up": {"type": "string", "minLength": 8, "maxLength": 150}}}
 
 
-# What is accepted back: the checks may be missing (no contradiction then), up to three lines of each kind.
+# What is accepted back: verdicts and errors may be missing (no contradiction then), up to three feedback lines.
 VALID_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["strengths", "improvements", "follow_up"],
     "properties": {
-        "checks": {"type": "array", "items": {"type": "object", "required": ["verdict"]}},
+        "verdicts": {"type": "array", "items": {"type": "string"}},
+        "errors": {"type": "array", "items": {"type": "object"}},
         "strengths": {"type": "array", "maxItems": 3, "items": {"type": "string"}},
         "improvements": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": "string"}},
         "follow_up": {"type": ["string", "null"]},
@@ -143,8 +151,8 @@ VALID_SCHEMA: dict[str, Any] = {
 
 
 def max_tokens_for(n_claims: int) -> int:
-    """Room for the JSON: about 25 tokens per check and 120 for the feedback."""
-    return min(300, 130 + 25 * n_claims)
+    """Room for the JSON: a few tokens per verdict, room for two errors, about 70 for the feedback."""
+    return min(220, 110 + 8 * n_claims + (40 if n_claims else 0))
 
 
 def _norm(text: str) -> str:
@@ -153,45 +161,46 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.casefold()).strip(" \"'.,;:!?…")
 
 
-def verify(checks: Any, claims: Sequence[Claim], answer: str) -> tuple[list[Contradiction], int]:
+def verify(data: dict[str, Any], claims: Sequence[Claim]) -> tuple[list[Contradiction], int]:
     """Contradictions whose verdict, reason and verbatim quote (found in the claim's sentence) all hold."""
-    found: dict[int, Contradiction] = {}
-    flagged = 0
-    answer_norm = _norm(answer)
-    for check in checks if isinstance(checks, list) else []:
-        if not isinstance(check, dict) or check.get("verdict") != "contradicts":
+    verdicts: list[Any] = data["verdicts"] if isinstance(data.get("verdicts"), list) else []
+    errors: list[Any] = data["errors"] if isinstance(data.get("errors"), list) else []
+    found: dict[int, list[Contradiction]] = {}
+    for error in errors:
+        if not isinstance(error, dict) or not isinstance(error.get("claim"), int):
             continue
-        flagged += 1
-        index = check.get("claim")
-        if not isinstance(index, int) or not 1 <= index <= len(claims) or index in found:
+        index = error["claim"]
+        if not 1 <= index <= len(claims) or index in found or index > len(verdicts):
             continue
-        quote, reason = str(check.get("quote") or ""), str(check.get("why") or "").strip()
+        quote, reason = str(error.get("quote") or "").strip(), str(error.get("why") or "").strip()
         claim = claims[index - 1]
-        if len(_norm(quote)) >= 4 and reason and _norm(quote) in _norm(claim.sentence) and _norm(quote) in answer_norm:
-            found[index] = Contradiction(claim.point, quote.strip(), reason)
-    return list(found.values()), flagged
+        if verdicts[index - 1] == "contradicts" and reason and len(_norm(quote)) >= 4 \
+                and _norm(quote) in _norm(claim.sentence):
+            found[index] = [Contradiction(point, quote, reason) for point in claim.points]
+    flagged = sum(v == "contradicts" for v in verdicts)
+    return [c for group in found.values() for c in group], flagged
 
 
-def parse(text: str, claims: Sequence[Claim], answer: str) -> Critique:
+def parse(text: str, claims: Sequence[Claim]) -> Critique:
     """The validated critique; ValueError (one sentence) when the output does not follow the schema."""
     data = validate_json(text, VALID_SCHEMA)
-    contradictions, flagged = verify(data.get("checks"), claims, answer)
+    contradictions, flagged = verify(data, claims)
     follow_up = (data.get("follow_up") or "").strip() or None
     return Critique(tuple(s.strip() for s in data["strengths"] if s.strip()),
                     tuple(s.strip() for s in data["improvements"] if s.strip()), follow_up,
                     tuple(contradictions), flagged)
 
 
-def run(llm: LLM, prompt: ChatPrompt, claims: Sequence[Claim], answer: str, *,
-        on_token: TokenCallback | None = None, session: str | None = None) -> Critique:
+def run(llm: LLM, prompt: ChatPrompt, claims: Sequence[Claim], *, on_token: TokenCallback | None = None,
+        session: str | None = None) -> Critique:
     """Ask the model; an invalid output is retried once (with a reminder); ValueError if it fails again."""
     schema = generation_schema(len(claims))
     tokens = max_tokens_for(len(claims))
     text = llm.generate(prompt, schema=schema, max_tokens=tokens, on_token=on_token, session=session)
     try:
-        return parse(text, claims, answer)
+        return parse(text, claims)
     except ValueError:
         # A changed prompt (and more room) gives a different sample even with a fixed seed.
         retry = ChatPrompt(prompt.system, prompt.fixed, prompt.variable + "\nReply with complete, valid JSON only.\n")
         text = llm.generate(retry, schema=schema, max_tokens=tokens + 100, on_token=on_token, session=session)
-        return parse(text, claims, answer)
+        return parse(text, claims)

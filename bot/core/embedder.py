@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from bot.errors import ConfigError
+
 
 class Embedder(Protocol):
     """Turns texts into L2-normalised vectors."""
@@ -61,7 +63,11 @@ class SentenceEmbedder:
 
                 hf_logging.disable_progress_bar()
                 path = self._model_ref or packaged_model_path()
-                self._model = SentenceTransformer(path, device="cpu")
+                try:
+                    self._model = SentenceTransformer(path, device="cpu")
+                except (OSError, ValueError) as exc:
+                    raise ConfigError(f"The embedding model '{path}' cannot be loaded; check COACH_EMBEDDING_MODEL "
+                                      "(a sentence-transformers folder; nothing is downloaded).") from exc
             dimension = getattr(self._model, "get_embedding_dimension", None) or \
                 self._model.get_sentence_embedding_dimension
             self.dim = int(dimension() or 384)

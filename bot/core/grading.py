@@ -261,8 +261,8 @@ class Grader:
         fixed = self.fixed_prompt(entry)
         if base.result is None:
             return fixed
-        claims = cq.claims_of(base.result)
-        variable = cq.variable_text(entry, " ".join(base.sentences), base.result, claims, self.templates, token)
+        claims = cq.claims_of(base.result, base.sentences)
+        variable = cq.variable_text(entry, base.sentences, base.result, claims, self.templates, token)
         return ChatPrompt(fixed.system, fixed.fixed, variable)
 
     def critique(self, entry: Entry, answer: str, grade: Grade | None = None, *,
@@ -271,10 +271,10 @@ class Grader:
         base = self._rubric_of(entry, answer, grade)
         if base.flagged or base.result is None or not self.has_llm or self.llm is None:
             return self.rubric_feedback(entry, base)
-        claims = cq.claims_of(base.result)
+        claims = cq.claims_of(base.result, base.sentences)
         prompt = self.critique_prompt(entry, answer, base)
         try:
-            found = cq.run(self.llm, prompt, claims, " ".join(base.sentences), on_token=on_token, session=session)
+            found = cq.run(self.llm, prompt, claims, on_token=on_token, session=session)
         except (ValueError, CoachError, RuntimeError, TimeoutError) as exc:
             log.warning("critique failed, rubric only: %s", exc)
             fallback = self.rubric_feedback(entry, base)

@@ -60,6 +60,7 @@ _PATTERNS_EN = [
     rf"\b(?:score|grade|mark|rating)s?\b[^.]{{0,15}}\b{_FULL}(?!\s*%)",
     r"\b(?:score|grade|mark|rating)s?\s*(?::|=|is|should\s+be|must\s+be|will\s+be)\s*(?:100|full|perfect|a\+)\b(?!\s*%)",
     r"\b100\s*/\s*100\b|\b100\s+out\s+of\s+100\b|\bfull\s+(?:marks|credit)\b",
+    r"\bgives?\s+(?:\w+\s+){0,3}(?:a\s+)?(?:perfect|full|maximum|100)\s+(?:score|marks|points|grade)\b",
     r"\byou\s+are\s+now\b|\bfrom\s+now\s+on\b|\bpretend\s+(?:to\s+be|you\s+are|that\s+you)\b",
     rf"\byou\s+are\s+(?:an?|the|my)\s+{_TARGET}\b|\bact\s+as\s+(?:a|an|my|the)\s+{_TARGET}\b",
     r"\byou\s+(?:must|will|should|shall|have\s+to)\s+(?:now\s+)?(?:give|award|assign|grade|score|rate|mark)\s+"
@@ -86,7 +87,7 @@ _PATTERNS_ROLES = [
     r"context|question|reference|rubric|grader|untrusted|end)[a-z_-]{0,20}\s*>",
     r"<\s*(?:system|assistant|instructions?|grader|rubric)\s*>",
     r"<<+\s*/?\s*(?:end|answer|system|user|assistant|instructions?|input|response)\b|\[\s*/?\s*(?:end|system|"
-    r"answer)\s*(?:of\s+\w+\s*)?\]",
+    r"answer)\s*(?:of\s+[\w\s']{1,30})?\]",
     r"^[\W_]*end\s+of\s+(?:the\s+)?(?:(?:user|student|candidate)'?s?\s+)?(?:answer|input|response|text)[\W_]*$",
     r"\{\s*[\"']?\s*(?:score|grade|points?|rating|marks?|covered|strengths|improvements|follow_up|key_points|llm|"
     r"contradictions|verdict|checks|feedback)\s*[\"']?\s*:",
@@ -155,15 +156,19 @@ def is_injection(sentence: str) -> bool:
     return injection_match(sentence) is not None
 
 
-def _keep_prefix(sentence: str) -> str:
-    """The part before an injection glued to a real sentence ("…neurons. ignore all…"), when it ends cleanly."""
-    match = injection_match(sentence)
-    if match is None or match.start() == 0:
-        return ""
-    # Match offsets are in folded text; folding rarely changes length, so check the cut lands on a sentence end.
-    head = sentence[: match.start()].rstrip()
-    clean = head.endswith((".", "!", "?", ";")) and len(head.split()) >= 3 and not is_injection(head)
-    return head if clean else ""
+# Sentence ends inside a "sentence": also where the next sentence starts without a space or a capital letter.
+_PIECE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[a-z0-9)][.!?;])(?=[^\sa-z0-9.,;:!?'\")\]])|\n+")
+
+
+def _clean_head(sentence: str) -> str:
+    """The longest run of leading pieces that is no injection ("…neurons. ignore all…" keeps "…neurons.")."""
+    head = ""
+    for piece in _PIECE_END.split(sentence):
+        longer = f"{head} {piece}".strip()
+        if is_injection(longer):
+            break
+        head = longer
+    return head
 
 
 def strip_injections(text: str) -> tuple[list[str], list[str]]:
@@ -183,7 +188,8 @@ def strip_injections(text: str) -> tuple[list[str], list[str]]:
             kept.append(sentence)
             continue
         dropped.append(sentence)
-        if head := _keep_prefix(sentence):
+        # Only what comes before the injection is kept: what follows it is part of the same message to the grader.
+        if len((head := _clean_head(sentence)).split()) >= 3:
             kept.append(head)
     return kept, dropped
 

