@@ -55,9 +55,20 @@ def collect(rubric: Rubric, entries: dict[str, Entry], labeled: list[dict[str, A
         entry = entries[item["question_id"]]
         for answer in item["answers"]:
             result = rubric.grade(entry, screen(answer["text"]).sentences)
-            rows.append({"quality": answer["quality"], "covered": set(answer.get("covered") or ()),
-                         "sims": [p.similarity for p in result.points], "relevance": result.relevance})
+            rows.append({"question": entry.id, "quality": answer["quality"],
+                         "covered": set(answer.get("covered") or ()), "sims": [p.similarity for p in result.points],
+                         "relevance": result.relevance, "score": result.score})
     return rows
+
+
+def pairwise(rows: list[dict[str, Any]], better: str, worse: str) -> float:
+    """Share of same-question (better, worse) pairs where the better answer scores strictly higher."""
+    wins = total = 0
+    for a in rows:
+        for b in rows:
+            if a["question"] == b["question"] and a["quality"] == better and b["quality"] == worse:
+                wins, total = wins + (a["score"] > b["score"]), total + 1
+    return wins / max(1, total)
 
 
 def point_scores(rows: list[dict[str, Any]], threshold: float, qualities: tuple[str, ...]) -> tuple[float, float]:
@@ -91,6 +102,9 @@ def main() -> None:
         best = max(best, (f1, round(float(threshold), 2)))
         print(f"  {threshold:.2f}     {f1:.3f}  {accuracy:.3f}      {f1_all:.3f}")
     print(f"best threshold {best[1]:.2f} (F1 {best[0]:.3f})")
+    print("pairwise order of the rubric scores with the current constants:")
+    for better, worse in (("strong", "partial"), ("partial", "off_topic"), ("strong", "wrong"), ("partial", "wrong")):
+        print(f"  {better} > {worse}: {pairwise(rows, better, worse):.3f}")
     print("relevance by quality (min / median / max):")
     for quality in ("strong", "partial", "wrong", "off_topic"):
         values = [r["relevance"] for r in rows if r["quality"] == quality]

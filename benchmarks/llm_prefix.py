@@ -16,6 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.rawllama import raw_run  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core.jsonout import validate_json  # noqa: E402
 from bot.core.llm import ChatPrompt, LlamaCppLLM  # noqa: E402
@@ -81,26 +82,6 @@ def coach_run(llm: LlamaCppLLM, prompt: ChatPrompt, max_tokens: int, session: st
             "evaluated": stats.evaluated_tokens, "prompt": stats.prompt_tokens, "generated": stats.generated_tokens}
 
 
-def raw_run(llm: LlamaCppLLM, prompt: ChatPrompt, max_tokens: int) -> dict[str, float]:
-    """The same prompt through llama_cpp.Llama.create_completion directly (string prompt, cold context)."""
-    raw = llm._llm
-    head, tail = llm._template.split(prompt.system)
-    text = head + prompt.user + tail
-    grammar = llm._grammar(SCHEMA)
-    raw.reset()
-    start = time.perf_counter()
-    first = 0.0
-    n = 0
-    for chunk in raw.create_completion(text, max_tokens=max_tokens, temperature=llm.temperature, top_k=40,
-                                       top_p=0.95, min_p=0.05, repeat_penalty=1.0, seed=llm.seed, stream=True,
-                                       grammar=grammar):
-        if chunk["choices"][0]["text"]:  # type: ignore[index]
-            n += 1
-            first = first or time.perf_counter() - start
-    total = time.perf_counter() - start
-    return {"ttft": first, "total": total, "tps": (n - 1) / (total - first) if n > 1 else 0.0}
-
-
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -124,7 +105,7 @@ def main() -> None:
         print(f"  prewarm {i}: {time.perf_counter() - started:.2f} s", flush=True)
     # Raw, cold and prewarmed runs of one prompt back to back, so that they meet the same machine load.
     for i, prompt in enumerate(prompts):
-        raw.append(raw_run(llm, prompt, args.max_tokens))
+        raw.append(raw_run(llm, prompt, args.max_tokens, SCHEMA))
         llm.reset()
         cold.append(coach_run(llm, prompt, args.max_tokens, None))
         warm.append(coach_run(llm, prompt, args.max_tokens, f"user{i}"))

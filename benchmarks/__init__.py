@@ -1,0 +1,1 @@
+"""Speed benchmarks of the coach: `python -m benchmarks [--quick] [--out FILE]`."""

@@ -1,0 +1,572 @@
+"""Grading validity: the coach's scores against the human grades of the UNT short-answer set.
+
+Run: python -m benchmarks.grading_validity [--quick] [--no-llm] [--llm-sample N] [--out FILE]
+Every answer is graded rubric-only; a fixed random sample also with the local model's critique. Prints Pearson
+and Spearman correlation with the average human grade, RMSE after a linear map to 0-5, and the figures per
+assignment; writes benchmarks/results/grading_validity.json. Anything fitted on this data is cross-validated by
+assignment (fit on 11, score the 12th); --quick grades one assignment, rubric-only, and cross-validates by question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import machine  # noqa: E402
+from bot.core.bank import Entry  # noqa: E402
+from bot.core.embedder import Embedder, SentenceEmbedder  # noqa: E402
+from bot.core.grading import Grade, Grader  # noqa: E402
+from bot.core.guards import screen  # noqa: E402
+from bot.core.rubric import windows  # noqa: E402
+from bot.core.unt import StudentAnswer, UntSet, load_unt  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SEED = 20240611
+LLM_SAMPLE = 300
+QUICK_ASSIGNMENT = 1
+# Pearson r on all answers as the papers report it (README of the set; check against the papers before quoting).
+PUBLISHED = {"Mohler, Bunescu & Mihalcea 2011 (best system)": 0.52, "Sultan, Salazar & Sumner 2016": 0.59}
+FEATURES = ("grader_score", "mean_point_similarity", "mean_point_combined_similarity", "demoted_cosine",
+            "soft_recall")
+# Candidate rubric: the ramp's threshold and band are chosen per fold (on the other folds) from these grids.
+THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7)
+BANDS = (0.1, 0.2, 0.3, 0.45)
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = ("a an the and or but if of to in on at by for with from into is are was were be been it its this "
+                  "that these those which what when where why how can could do does did has have had not no as than "
+                  "then so will would should may must there their they them")
+_STOP = frozenset(_STOPWORDS.split())
+
+
+# -- statistics (numpy only) ---------------------------------------------------------------------------------------
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson correlation (0 when either side is constant)."""
+    a, b = np.asarray(x, float), np.asarray(y, float)
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def ranks(x: Sequence[float]) -> np.ndarray:
+    """Ranks with ties averaged."""
+    values = np.asarray(x, float)
+    order = values.argsort(kind="stable")
+    out = np.empty(len(values))
+    out[order] = np.arange(len(values), dtype=float)
+    for value in np.unique(values):
+        tied = values == value
+        out[tied] = out[tied].mean()
+    return out
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman rank correlation."""
+    return pearson(ranks(x), ranks(y))
+
+
+def fit_linear(features: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares weights, the intercept last."""
+    design = np.column_stack([features, np.ones(len(features))])
+    return np.linalg.lstsq(design, target, rcond=None)[0]
+
+
+def cross_validated(features: np.ndarray, target: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Each fold predicted by a linear map fitted on the other folds only, clipped to 0-5."""
+    features = features.reshape(len(target), -1)
+    out = np.zeros(len(target))
+    for fold in np.unique(folds):
+        test = folds == fold
+        weights = fit_linear(features[~test], target[~test])
+        out[test] = np.column_stack([features[test], np.ones(int(test.sum()))]) @ weights
+    return np.clip(out, 0.0, 5.0)
+
+
+def rmse(predicted: np.ndarray, target: np.ndarray) -> float:
+    """Root mean squared error."""
+    return float(np.sqrt(np.mean((predicted - target) ** 2)))
+
+
+def figures(predicted: Sequence[float], mapped: np.ndarray, human: np.ndarray) -> dict[str, Any]:
+    """n, Pearson and Spearman of a prediction, and RMSE of its cross-validated 0-5 map."""
+    return {"n": len(human), "pearson": round(pearson(predicted, human), 4),
+            "spearman": round(spearman(predicted, human), 4), "rmse": round(rmse(mapped, human), 4)}
+
+
+# -- embeddings: batched once, then served from memory ----------------------------------------------------------
+
+
+class BatchedEmbedder:
+    """Wraps an embedder: texts embedded in large batches up front, then served from memory (same vectors)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Embed every text not seen yet, in one call."""
+        new = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if new:
+            self._vectors.update(zip(new, self.inner.embed(new), strict=True))
+            self.dim = len(next(iter(self._vectors.values())))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors from memory (anything unseen is embedded now)."""
+        self.prefetch(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+
+def rubric_texts(entries: Sequence[Entry], answers: Sequence[StudentAnswer]) -> list[str]:
+    """What the rubric will embed: points, questions, answer sentences and their pairs (a miss only costs time)."""
+    texts = [t for e in entries for t in (*e.points, e.question)]
+    for answer in answers:
+        sentences = list(screen(answer.text).sentences)
+        texts += sentences + windows(sentences)
+    return texts
+
+
+# -- similarity features beyond the rubric ----------------------------------------------------------------------
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-case words without stopwords."""
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+
+
+def demote(text: str, question: str) -> list[str]:
+    """Content words of text that the question does not already use (Sultan et al.'s question demoting)."""
+    asked = {w[:6] for w in content_words(question)}
+    return [w for w in content_words(text) if w[:6] not in asked]
+
+
+def demoted_cosine(embedder: Embedder, answer: str, entry: Entry) -> float:
+    """Cosine of answer and reference after leaving out the question's words."""
+    left = " ".join(demote(answer, entry.question)) or "."
+    right = " ".join(demote(entry.answer, entry.question)) or entry.answer
+    vectors = embedder.embed([left, right])
+    return float(vectors[0] @ vectors[1])
+
+
+def soft_recall(embedder: Embedder, answer: str, entry: Entry) -> float:
+    """Mean over the reference's own words of the best match among the answer's words (same stem counts 1)."""
+    reference = demote(entry.answer, entry.question) or content_words(entry.answer)
+    words = demote(answer, entry.question)
+    if not reference or not words:
+        return 0.0
+    sims = embedder.embed(reference) @ embedder.embed(words).T
+    same = np.array([[r[:6] == w[:6] for w in words] for r in reference])
+    return float(np.maximum(sims, same).max(axis=1).mean())
+
+
+def point_signals(embedder: Embedder, entry: Entry, sentences: Sequence[str], answer: str) -> np.ndarray:
+    """Per key point: embedding similarity, the same with question words left out, soft word recall (n x 3)."""
+    points, units = list(entry.points), [*sentences, *windows(sentences)]
+    if not units:
+        return np.zeros((len(points), 3))
+    plain = (embedder.embed(points) @ embedder.embed(units).T).max(axis=1)
+    demoted = [" ".join(demote(t, entry.question)) or "." for t in (*points, *units)]
+    matrix = embedder.embed(demoted)
+    lifted = (matrix[: len(points)] @ matrix[len(points):].T).max(axis=1)
+    words = demote(answer, entry.question)
+    recall = [word_recall(embedder, demote(p, entry.question) or content_words(p), words) for p in points]
+    return np.column_stack([plain, lifted, recall])
+
+
+def word_recall(embedder: Embedder, wanted: Sequence[str], words: Sequence[str]) -> float:
+    """Mean over wanted words of the best cosine with any answer word (1 for the same 6-letter stem)."""
+    if not wanted or not words:
+        return 0.0
+    sims = embedder.embed(list(wanted)) @ embedder.embed(list(words)).T
+    same = np.array([[a[:6] == b[:6] for b in words] for a in wanted])
+    return float(np.maximum(sims, same).max(axis=1).mean())
+
+
+def ramp_score(similarities: np.ndarray, threshold: float, band: float) -> float:
+    """Candidate rubric score 0-1: full credit at the threshold, falling linearly to 0 over band below it."""
+    if not len(similarities):
+        return 0.0
+    return float(np.clip((similarities - (threshold - band)) / band, 0.0, 1.0).mean())
+
+
+def feature_texts(entries: dict[str, Entry], answers: Sequence[StudentAnswer]) -> list[str]:
+    """Every text the extra features embed, for one batched call."""
+    texts: list[str] = []
+    for answer in answers:
+        entry = entries[answer.entry_id]
+        sentences = list(screen(answer.text).sentences)
+        words, reference = demote(answer.text, entry.question), demote(entry.answer, entry.question)
+        texts += [" ".join(words) or ".", " ".join(reference) or entry.answer, *words, *reference,
+                  *content_words(entry.answer)]
+        for text in (*entry.points, *sentences, *windows(sentences)):
+            demoted = demote(text, entry.question)
+            texts += [" ".join(demoted) or ".", *demoted, *content_words(text)]
+    return texts
+
+
+# -- grading -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One graded answer."""
+
+    answer: StudentAnswer
+    grade: Grade
+    features: tuple[float, ...] = ()
+    signals: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    seconds: float = 0.0
+    llm_score: int | None = None
+    contradictions: int = 0
+
+    def mean_similarity(self) -> float:
+        """Mean best similarity of the key points (0 for a blocked answer)."""
+        sims = [p.similarity for p in self.grade.key_points]
+        return float(np.mean(sims)) if sims else 0.0
+
+
+def grade_all(grader: Grader, bank: dict[str, Entry], answers: Sequence[StudentAnswer]) -> list[Row]:
+    """Rubric-only grades, per-point signals and the extra features of every answer."""
+    embedder = grader.rubric.embedder
+    rows = []
+    for answer in answers:
+        entry = bank[answer.entry_id]
+        started = time.perf_counter()
+        grade = grader.rubric_grade(entry, answer.text)
+        row = Row(answer, grade, seconds=time.perf_counter() - started)
+        if grade.result is not None:  # a blocked answer (empty, gibberish) keeps zero signals
+            row.signals = point_signals(embedder, entry, grade.sentences, answer.text)
+        combined = float(row.signals.mean()) if row.signals.size else 0.0
+        row.features = (grade.score / 100, row.mean_similarity(), combined,
+                        demoted_cosine(embedder, answer.text, entry), soft_recall(embedder, answer.text, entry))
+        rows.append(row)
+    return rows
+
+
+# -- the model's critique on a fixed sample, cached so a long run can resume ------------------------------------
+
+
+@dataclass
+class LlmRun:
+    """The critique sample's grades and time."""
+
+    seconds: list[float] = field(default_factory=list)
+    failed: int = 0
+    cached: int = 0
+    unfinished: int = 0
+
+
+def engine_version() -> str:
+    """A digest of the grading code and prompts: a cached critique is reused only by the same engine."""
+    from bot.config import REPO_ROOT
+
+    files = [REPO_ROOT / "bot/core" / n for n in ("rubric.py", "guards.py", "critique.py", "grading.py")]
+    files += sorted((REPO_ROOT / "prompts").glob("critique_*.md"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()[:12]
+
+
+def cache_key(model: str, version: str, row: Row) -> str:
+    """What a cached critique depends on: model, engine version, entry, answer and its rubric score."""
+    payload = json.dumps([model, version, row.answer.entry_id, row.answer.text, row.grade.score])
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def read_cache(path: Path) -> dict[str, dict[str, Any]]:
+    """The JSONL cache of earlier critique runs (a torn last line is ignored)."""
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        out[item["key"]] = item
+    return out
+
+
+def critique_sample(grader: Grader, bank: dict[str, Entry], rows: Sequence[Row], cache: Path, budget_s: float | None,
+                    log: Callable[[str], None]) -> LlmRun:
+    """Grade each row with the critique (in question order, so the prompt prefix is reused); cached per answer.
+
+    With a time budget the sample stops early; the answers not reached keep llm_score None and are reported."""
+    run, done = LlmRun(), read_cache(cache)
+    model, version = getattr(grader.llm, "name", "model"), engine_version()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for index, row in enumerate(rows, 1):
+        key = cache_key(model, version, row)
+        if key in done:
+            row.llm_score, row.contradictions = done[key]["score"], done[key]["contradictions"]
+            run.cached += 1
+            continue
+        if budget_s is not None and time.perf_counter() - started > budget_s:
+            run.unfinished += 1
+            continue
+        begun = time.perf_counter()
+        graded = grader.grade(bank[row.answer.entry_id], row.answer.text, use_llm=True)
+        run.seconds.append(time.perf_counter() - begun)
+        run.failed += int(not graded.llm and not graded.flagged)
+        row.llm_score, row.contradictions = graded.score, len(graded.contradictions)
+        with cache.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"key": key, "qid": row.answer.qid, "score": graded.score,
+                                     "rubric_score": row.grade.score, "contradictions": row.contradictions,
+                                     "llm": graded.llm, "seconds": round(run.seconds[-1], 2)}) + "\n")
+        log(f"  critique {index}/{len(rows)}: {run.seconds[-1]:.1f} s, score {row.grade.score} -> {graded.score}")
+    return run
+
+
+def make_llm() -> Any:
+    """The packaged 1.5B model through llama.cpp, on every core."""
+    from bot.config import Settings
+    from bot.core.llm import LlamaCppLLM
+    from bot.core.modelfile import resolve_model_path
+
+    return LlamaCppLLM(resolve_model_path(Settings()), n_threads=os.cpu_count() or 1)
+
+
+# -- figures ---------------------------------------------------------------------------------------------------
+
+
+def folds_of(rows: Sequence[Row]) -> tuple[np.ndarray, str]:
+    """Folds for cross-validation: assignments, or questions when there is only one assignment."""
+    assignments = np.array([r.answer.assignment for r in rows])
+    if len(set(assignments.tolist())) > 1:
+        return assignments, f"leave-one-assignment-out ({len(set(assignments.tolist()))} folds)"
+    questions = np.array([r.answer.qid for r in rows])
+    return questions, f"leave-one-question-out ({len(set(questions.tolist()))} folds; one assignment only)"
+
+
+def score_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, Any]:
+    """The grader's own score: correlations, and RMSE after a cross-validated linear map to 0-5."""
+    human = np.array([r.answer.grade for r in rows])
+    score = np.array([r.grade.score for r in rows], float)
+    return figures(score, cross_validated(score, human, folds), human)
+
+
+def blend_predictions(rows: Sequence[Row], folds: np.ndarray) -> np.ndarray:
+    """The cross-validated linear blend of the features (0-5)."""
+    human = np.array([r.answer.grade for r in rows])
+    return cross_validated(np.array([r.features for r in rows]), human, folds)
+
+
+def candidate_scores(rows: Sequence[Row], threshold: float, band: float) -> np.ndarray:
+    """The candidate rubric's 0-1 score of every row: the ramp over each point's mean of the three signals."""
+    return np.array([ramp_score(r.signals.mean(axis=1), threshold, band) if r.signals.size else 0.0 for r in rows])
+
+
+def candidate_predictions(rows: Sequence[Row], folds: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Each fold scored with the (threshold, band) that gives the best Pearson r on the other folds."""
+    human = np.array([r.answer.grade for r in rows])
+    grid = {(t, b): candidate_scores(rows, t, b) for t in THRESHOLDS for b in BANDS}
+    out, chosen = np.zeros(len(rows)), []
+    for fold in np.unique(folds):
+        train = folds != fold
+        best = max(grid, key=lambda k: pearson(grid[k][train], human[train]))
+        out[~train] = grid[best][~train]
+        chosen.append({"fold": str(fold), "threshold": best[0], "band": best[1]})
+    return out, chosen
+
+
+def per_assignment(rows: Sequence[Row], predictions: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Pearson and Spearman per assignment of each prediction."""
+    human = np.array([r.answer.grade for r in rows])
+    assignments = np.array([r.answer.assignment for r in rows])
+    out = []
+    for number in sorted(set(assignments.tolist())):
+        mask = assignments == number
+        item: dict[str, Any] = {"assignment": number, "n": int(mask.sum())}
+        for name, values in predictions.items():
+            item[f"{name}_pearson"] = round(pearson(values[mask], human[mask]), 4)
+            item[f"{name}_spearman"] = round(spearman(values[mask], human[mask]), 4)
+        out.append(item)
+    return out
+
+
+def llm_figures(rows: Sequence[Row], folds: np.ndarray, run: LlmRun, model: str) -> dict[str, Any]:
+    """The sample graded both ways: the rubric score and the score after verified contradictions."""
+    sample = [r for r in rows if r.llm_score is not None]
+    human = np.array([r.answer.grade for r in sample])
+    rubric = np.array([r.grade.score for r in sample], float)
+    critiqued = np.array([r.llm_score for r in sample], float)
+    position = {id(r): i for i, r in enumerate(rows)}
+    sample_folds = np.array([folds[position[id(r)]] for r in sample])
+    changed = int((rubric != critiqued).sum())
+    lowered = [r for r in sample if r.llm_score is not None and r.llm_score < r.grade.score]
+    return {"n": len(sample), "model": model, "rubric_only": figures(rubric, cross_validated(rubric, human,
+            sample_folds), human), "with_critique": figures(critiqued, cross_validated(critiqued, human,
+            sample_folds), human), "scores_changed": changed,
+            "mean_human_grade_of_lowered": round(float(np.mean([r.answer.grade for r in lowered])), 3)
+            if lowered else None, "seconds_per_answer": round(float(np.mean(run.seconds)), 2) if run.seconds
+            else None, "graded_now": len(run.seconds), "from_cache": run.cached, "critique_failed": run.failed,
+            "not_reached": run.unfinished, "complete": run.unfinished == 0}
+
+
+def disagreements(rows: Sequence[Row], scores: np.ndarray, mapped: np.ndarray, count: int = 20) -> list[dict[str, Any]]:
+    """The answers where the cross-validated 0-5 prediction is furthest from the human grade."""
+    order = np.argsort(-np.abs(mapped - np.array([r.answer.grade for r in rows])), kind="stable")[:count]
+    return [{"qid": rows[i].answer.qid, "answer": rows[i].answer.text, "human": rows[i].answer.grade,
+             "predicted": round(float(mapped[i]), 2), "candidate_score": round(float(scores[i]), 3),
+             "grader_score": rows[i].grade.score, "guard": rows[i].grade.guard} for i in order]
+
+
+# -- the run ---------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"assignment {QUICK_ASSIGNMENT} only, rubric-only")
+    parser.add_argument("--no-llm", action="store_true", help="skip the critique sample")
+    parser.add_argument("--llm-sample", type=int, default=LLM_SAMPLE, help="answers graded with the critique")
+    parser.add_argument("--data", type=Path, default=None, help="the UNT folder (default ../shared/benchmarks/...)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    parser.add_argument("--llm-minutes", type=float, default=None,
+                        help="stop the critique sample after this long (what is done is cached and reported)")
+    parser.add_argument("--cache", type=Path, default=None, help="critique cache (JSONL; default under the data dir)")
+    return parser.parse_args(argv)
+
+
+def selected(unt: UntSet, quick: bool) -> list[StudentAnswer]:
+    """Every answer, or one assignment's in quick mode."""
+    return unt.of_assignment(QUICK_ASSIGNMENT) if quick else list(unt.answers)
+
+
+def sample_rows(rows: Sequence[Row], size: int) -> list[Row]:
+    """A fixed random sample (seeded), in file order so answers to one question come together."""
+    indices = sorted(random.Random(SEED).sample(range(len(rows)), min(size, len(rows))))
+    return [rows[i] for i in indices]
+
+
+def rubric_phase(unt: UntSet, answers: Sequence[StudentAnswer], log: Callable[[str], None]) -> tuple[list[Row],
+                                                                                                      dict[str, Any]]:
+    """Every answer graded rubric-only, with the extra signals; the time of each part (model load excluded)."""
+    embedder = BatchedEmbedder(SentenceEmbedder())
+    embedder.inner.embed(["warm up"])  # type: ignore[attr-defined]
+    bank = unt.bank.entries
+    started = time.perf_counter()
+    embedder.prefetch(rubric_texts(list(bank.values()), answers) + feature_texts(bank, answers))
+    embedded = time.perf_counter() - started
+    log(f"embedded {len(embedder._vectors)} texts in {embedded:.1f} s")
+    rows = grade_all(Grader(embedder), bank, answers)
+    total = time.perf_counter() - started
+    grading = sum(r.seconds for r in rows)
+    return rows, {"batched_embedding_s": round(embedded, 2), "grader_calls_s": round(grading, 2),
+                  "total_s": round(total, 2), "answers_per_s": round(len(rows) / total, 2)}
+
+
+def latency(unt: UntSet, answers: Sequence[StudentAnswer], count: int) -> dict[str, Any]:
+    """Milliseconds per answer with the product's path: one Grader.rubric_grade call each, no batching."""
+    grader = Grader(SentenceEmbedder())
+    picked = random.Random(SEED).sample(list(answers), min(count, len(answers)))
+    grader.rubric_grade(unt.bank.get(picked[0].entry_id), picked[0].text)  # loads the model
+    times = []
+    for answer in picked:
+        started = time.perf_counter()
+        grader.rubric_grade(unt.bank.get(answer.entry_id), answer.text)
+        times.append(1000 * (time.perf_counter() - started))
+    return {"n": len(times), "median_ms": round(float(np.median(times)), 1),
+            "p95_ms": round(float(np.percentile(times, 95)), 1), "answers_per_s": round(1000 / np.mean(times), 2)}
+
+
+def report(rows: list[Row], timing: dict[str, Any], quick: bool, llm: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON result."""
+    folds, scheme = folds_of(rows)
+    human = np.array([r.answer.grade for r in rows])
+    grader = np.array([r.grade.score for r in rows], float)
+    candidate, chosen = candidate_predictions(rows, folds)
+    blend = blend_predictions(rows, folds)
+    predictions = {"grader": grader, "candidate": candidate, "blend": blend}
+    return {
+        "dataset": {"name": "UNT CS short-answer v2.0 (Mohler & Mihalcea)", "questions": len({r.answer.qid for r in
+                    rows}), "answers": len(rows), "assignments": sorted({r.answer.assignment for r in rows})},
+        "mode": "quick" if quick else "full", "seed": SEED, "embedder": "all-MiniLM-L6-v2",
+        "cross_validation": scheme,
+        "calibration": f"anything fitted on this data is fitted {scheme}: each fold is scored by a linear map, "
+                       "ramp or blend fitted on the other folds only; the grader itself (rubric.py) is not fitted "
+                       "on this data",
+        "rubric_only": score_figures(rows, folds) | {"timing": timing},
+        "candidate_rubric": {"description": "per key point, the mean of embedding similarity, the same with the "
+                             "question's words left out, and soft word recall; full credit at the threshold, linear "
+                             "to 0 over the band below it; mean over points; no relevance gate",
+                             "chosen": chosen, **figures(candidate, cross_validated(candidate, human, folds), human)},
+        "blend": {"features": list(FEATURES), **figures(blend, blend, human)},
+        "per_assignment": per_assignment(rows, predictions), "llm_sample": llm, "published_pearson": PUBLISHED,
+        "disagreements": disagreements(rows, candidate, cross_validated(candidate, human, folds)),
+        "machine": machine(),
+    }
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    """A short table on standard output."""
+    print(f"UNT short-answer, {result['dataset']['answers']} answers ({result['mode']}); "
+          f"fitted parts cross-validated {result['cross_validation']}")
+    for label, key in (("grader score", "rubric_only"), ("candidate rubric", "candidate_rubric"),
+                       ("blend", "blend")):
+        item = result[key]
+        print(f"  {label:17} r={item['pearson']:.3f}  rho={item['spearman']:.3f}  RMSE={item['rmse']:.3f}")
+    timing = result["rubric_only"]["timing"]
+    print(f"  {timing['answers_per_s']:.1f} answers/s batched; product path {timing['latency']['median_ms']:.0f} ms "
+          "median per answer")
+    for item in result["per_assignment"]:
+        print(f"  assignment {item['assignment']:>2} n={item['n']:>3}  grader r={item['grader_pearson']:.3f}  "
+              f"candidate r={item['candidate_pearson']:.3f}  blend r={item['blend_pearson']:.3f}")
+    if result["llm_sample"]:
+        llm = result["llm_sample"]
+        print(f"  critique sample n={llm['n']}: rubric r={llm['rubric_only']['pearson']:.3f} -> with critique "
+              f"r={llm['with_critique']['pearson']:.3f}; {llm['scores_changed']} scores changed")
+    print("  published (Pearson): " + "; ".join(f"{k} {v:.2f}" for k, v in result["published_pearson"].items()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run and write the JSON."""
+    args = parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    unt = load_unt(args.data)
+    answers = selected(unt, args.quick)
+    rows, timing = rubric_phase(unt, answers, log)
+    timing["latency"] = latency(unt, answers, 20 if args.quick else 60)
+    llm = None
+    if not (args.quick or args.no_llm):
+        from bot.config import Settings
+
+        grader = Grader(SentenceEmbedder(), llm=make_llm())
+        cache = args.cache or Settings().data_dir / "benchmarks" / "unt_critique.jsonl"
+        budget = None if args.llm_minutes is None else 60 * args.llm_minutes
+        run = critique_sample(grader, unt.bank.entries, sample_rows(rows, args.llm_sample), cache, budget, log)
+        llm = llm_figures(rows, folds_of(rows)[0], run, getattr(grader.llm, "name", "model"))
+    result = report(rows, timing, args.quick, llm)
+    out = args.out or RESULTS / ("grading_validity_quick.json" if args.quick else "grading_validity.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_summary(result)
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
