@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
+        if args.command == "interview":  # the fast path: nothing imported that the first question does not need
+            from bot.cli_interview import cmd_interview
+
+            return cmd_interview(args, settings)
         return _commands()[args.command](args, settings)
     except CoachError as exc:
         print(f"Error: {exc}", file=sys.stderr)

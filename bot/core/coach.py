@@ -11,11 +11,10 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core import render
 from bot.core.bank import Bank, Entry
-from bot.core.grading import Grade, Grader
 from bot.core.jsonstream import LABELS, JsonProse
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
@@ -24,6 +23,9 @@ from bot.core.report import build_report
 from bot.core.schedule import Scheduler
 from bot.core.store import AttemptRecord, SessionRecord, Store
 from bot.errors import CoachError
+
+if TYPE_CHECKING:
+    from bot.core.grading import Grade, Grader
 
 log = logging.getLogger(__name__)
 QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP)

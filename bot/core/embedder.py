@@ -79,9 +79,20 @@ class SentenceEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         assert self._model is not None
+        # One thread for a query or an answer: on 2 cores torch's threads otherwise fight llama.cpp's and a
+        # single short text does not parallelise well; bulk indexing gets every core.
+        _torch_threads(1 if len(texts) <= 16 else os.cpu_count() or 1)
         vectors = self._model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _torch_threads(n: int) -> None:
+    """Set torch's intra-op threads (cheap when unchanged)."""
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 _WORD = re.compile(r"[a-z0-9]+")

@@ -6,9 +6,6 @@ import json
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
 
@@ -45,6 +42,9 @@ def _where(path: Any) -> str:
 def validate_json(text: str, schema: dict[str, Any]) -> dict[str, Any]:
     """The parsed object if it follows schema; a one-sentence ValueError otherwise."""
     value = parse_json(text)
+    from jsonschema import Draft202012Validator  # imported here: it costs startup time
+    from jsonschema.exceptions import best_match
+
     error = best_match(Draft202012Validator(schema).iter_errors(value))
     if error is not None:
         raise ValueError(f"The model's JSON does not follow the schema at {_where(error.absolute_path)}: "

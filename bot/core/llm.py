@@ -516,7 +516,9 @@ def _load_llama(path: Path, *, n_threads: int, n_gpu_layers: int, n_ctx: int, se
         raise ModelError("llama-cpp-python is not installed; install it or run with --no-llm.") from None
     try:
         return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                     n_gpu_layers=n_gpu_layers, seed=seed, verbose=False)
+                     n_gpu_layers=n_gpu_layers, seed=seed, verbose=False,
+                     # Mapped file pages stay resident beside llama.cpp's repacked weights: ~0.6 GB more RSS.
+                     use_mmap=False)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"Could not load the model file {path}: it is damaged or not a model this llama.cpp can "
                          f"run ({exc}).") from None

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import Settings
 from bot.core.bank import Bank, Entry, load_bank
-from bot.core.embedder import Embedder, SentenceEmbedder
 from bot.core.replies import UserRef
 
 if TYPE_CHECKING:
     from bot.core.coach import Coach
+    from bot.core.embedder import Embedder
     from bot.core.grading import Grader
     from bot.core.index import ChromaIndex, Progress, SyncReport
     from bot.core.lazyllm import LazyLLM
@@ -46,7 +46,11 @@ class Runtime:
     @cached_property
     def embedder(self) -> Embedder:
         """The sentence embedder (the packaged MiniLM unless COACH_EMBEDDING_MODEL says otherwise)."""
-        return self._given_embedder or SentenceEmbedder(self.settings.embedding_model)
+        if self._given_embedder is not None:
+            return self._given_embedder
+        from bot.core.embedder import SentenceEmbedder
+
+        return SentenceEmbedder(self.settings.embedding_model)
 
     def index(self, progress: Progress | None = None, sync: bool = True) -> ChromaIndex:
         """The Chroma index, synced with the bank on first use."""
@@ -132,7 +136,9 @@ class Runtime:
         """The coach that adapters call."""
         from bot.core.coach import Coach
 
-        return Coach(self.bank, self.grader, self.store, self.scheduler, prewarm=self._prewarm)
+        # The grader (numpy, the rubric) is built on the first answer, not before the first question.
+        grader = cast("Grader", _Lazy(lambda: self.grader))
+        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm)
 
     def _prewarm(self, user: UserRef, entry: Entry, session: str) -> None:
         """Evaluate the fixed part of the critique prompt while the user reads the question."""
@@ -158,3 +164,16 @@ class Runtime:
             self._index.close()
         if "store" in self.__dict__:
             self.store.close()
+
+
+class _Lazy:
+    """Builds an object on first attribute access."""
+
+    def __init__(self, build: Any) -> None:
+        self._build = build
+        self._obj: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._obj is None:
+            self._obj = self._build()
+        return getattr(self._obj, name)
