@@ -43,8 +43,8 @@ PUBLISHED = {"Mohler, Bunescu & Mihalcea 2011 (best system)": 0.52, "Sultan, Sal
 FEATURES = ("grader_score", "mean_point_similarity", "mean_point_combined_similarity", "demoted_cosine",
             "soft_recall")
 # Candidate rubric: the ramp's threshold and band are chosen per fold (on the other folds) from these grids.
-THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7)
-BANDS = (0.1, 0.2, 0.3, 0.45)
+THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
+BANDS = (0.1, 0.2, 0.3, 0.45, 0.6)
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = ("a an the and or but if of to in on at by for with from into is are was were be been it its this "
                   "that these those which what when where why how can could do does did has have had not no as than "
@@ -404,22 +404,33 @@ def per_assignment(rows: Sequence[Row], predictions: dict[str, np.ndarray]) -> l
     return out
 
 
+def fold_maps(scores: np.ndarray, human: np.ndarray, folds: np.ndarray) -> dict[Any, np.ndarray]:
+    """Per fold, the linear map score -> grade fitted on every other fold."""
+    return {fold: fit_linear(scores[folds != fold].reshape(-1, 1), human[folds != fold]) for fold in np.unique(folds)}
+
+
 def llm_figures(rows: Sequence[Row], folds: np.ndarray, run: LlmRun, model: str) -> dict[str, Any]:
-    """The sample graded both ways: the rubric score and the score after verified contradictions."""
-    sample = [r for r in rows if r.llm_score is not None]
-    human = np.array([r.answer.grade for r in sample])
-    rubric = np.array([r.grade.score for r in sample], float)
-    critiqued = np.array([r.llm_score for r in sample], float)
-    position = {id(r): i for i, r in enumerate(rows)}
-    sample_folds = np.array([folds[position[id(r)]] for r in sample])
-    changed = int((rubric != critiqued).sum())
-    lowered = [r for r in sample if r.llm_score is not None and r.llm_score < r.grade.score]
-    return {"n": len(sample), "model": model, "rubric_only": figures(rubric, cross_validated(rubric, human,
-            sample_folds), human), "with_critique": figures(critiqued, cross_validated(critiqued, human,
-            sample_folds), human), "scores_changed": changed,
-            "mean_human_grade_of_lowered": round(float(np.mean([r.answer.grade for r in lowered])), 3)
-            if lowered else None, "seconds_per_answer": round(float(np.mean(run.seconds)), 2) if run.seconds
-            else None, "graded_now": len(run.seconds), "from_cache": run.cached, "critique_failed": run.failed,
+    """The sample graded both ways: the rubric score and the score after verified contradictions.
+
+    RMSE uses the rubric-only map of the other folds (fitted on all their answers), applied to both scores."""
+    human_all = np.array([r.answer.grade for r in rows])
+    maps = fold_maps(np.array([r.grade.score for r in rows], float), human_all, folds)
+    picked = [i for i, r in enumerate(rows) if r.llm_score is not None]
+    human = human_all[picked]
+    rubric = np.array([rows[i].grade.score for i in picked], float)
+    critiqued = np.array([rows[i].llm_score or 0 for i in picked], float)
+
+    def mapped(values: np.ndarray) -> np.ndarray:
+        return np.clip([maps[folds[i]][0] * v + maps[folds[i]][1] for i, v in zip(picked, values, strict=True)], 0, 5)
+
+    lowered = human[critiqued < rubric]
+    return {"n": len(picked), "model": model, "questions": len({rows[i].answer.qid for i in picked}),
+            "rubric_only": figures(rubric, mapped(rubric), human),
+            "with_critique": figures(critiqued, mapped(critiqued), human),
+            "scores_lowered": int(len(lowered)), "mean_human_grade_of_lowered": round(float(lowered.mean()), 3)
+            if len(lowered) else None, "mean_human_grade_of_sample": round(float(human.mean()), 3) if len(human)
+            else None, "seconds_per_answer": round(float(np.mean(run.seconds)), 2) if run.seconds else None,
+            "graded_now": len(run.seconds), "from_cache": run.cached, "critique_failed": run.failed,
             "not_reached": run.unfinished, "complete": run.unfinished == 0}
 
 
@@ -454,9 +465,14 @@ def selected(unt: UntSet, quick: bool) -> list[StudentAnswer]:
 
 
 def sample_rows(rows: Sequence[Row], size: int) -> list[Row]:
-    """A fixed random sample (seeded), in file order so answers to one question come together."""
-    indices = sorted(random.Random(SEED).sample(range(len(rows)), min(size, len(rows))))
-    return [rows[i] for i in indices]
+    """A fixed random sample (seeded), grouped by question (the prompt prefix is reused) in a seeded question order,
+    so a run stopped early still covers a random set of questions."""
+    rng = random.Random(SEED)
+    picked = [rows[i] for i in sorted(rng.sample(range(len(rows)), min(size, len(rows))))]
+    questions = sorted({r.answer.qid for r in picked})
+    rng.shuffle(questions)
+    rank = {q: n for n, q in enumerate(questions)}
+    return sorted(picked, key=lambda r: rank[r.answer.qid])
 
 
 def rubric_phase(unt: UntSet, answers: Sequence[StudentAnswer], log: Callable[[str], None]) -> tuple[list[Row],
@@ -534,8 +550,9 @@ def print_summary(result: dict[str, Any]) -> None:
               f"candidate r={item['candidate_pearson']:.3f}  blend r={item['blend_pearson']:.3f}")
     if result["llm_sample"]:
         llm = result["llm_sample"]
-        print(f"  critique sample n={llm['n']}: rubric r={llm['rubric_only']['pearson']:.3f} -> with critique "
-              f"r={llm['with_critique']['pearson']:.3f}; {llm['scores_changed']} scores changed")
+        print(f"  critique sample n={llm['n']}{'' if llm['complete'] else ' (stopped early)'}: rubric "
+              f"r={llm['rubric_only']['pearson']:.3f} -> with critique r={llm['with_critique']['pearson']:.3f}; "
+              f"{llm['scores_lowered']} scores lowered")
     print("  published (Pearson): " + "; ".join(f"{k} {v:.2f}" for k, v in result["published_pearson"].items()))
 
 

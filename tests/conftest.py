@@ -69,3 +69,25 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
         from tinymodel import write_tiny_gguf  # type: ignore[no-redef]
 
     return write_tiny_gguf(tmp_path_factory.mktemp("tinymodel") / "tiny.gguf")
+
+
+# ---- grading (real model for the contradiction check) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def grading_llm():
+    """The packaged 1.5B model in-process (assembled under COACH_DATA_DIR on first use); skipped when not installed."""
+    import os
+
+    from bot.config import Settings
+    from bot.core.llm import LlamaCppLLM
+    from bot.core.modelfile import resolve_model_path
+    from bot.errors import ModelError
+
+    try:
+        path = resolve_model_path(Settings())  # type: ignore[call-arg]
+    except ModelError as exc:
+        pytest.skip(str(exc))
+    model = LlamaCppLLM(path, n_threads=os.cpu_count() or 1, n_ctx=4096)
+    yield model
+    model.close()

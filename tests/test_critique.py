@@ -25,13 +25,21 @@ CRITIQUE = {"strengths": ["You named the random deactivation."], "improvements":
 
 def _checks(prompt: ChatPrompt) -> int:
     """How many claims the prompt asks the model to check."""
-    return len(re.findall(r"^C\d+\. ", prompt.variable, re.MULTILINE))
+    return len(re.findall(r"^C\d+: ", prompt.variable, re.MULTILINE))
 
 
 def _ok(prompt: ChatPrompt) -> str:
     """A valid critique that agrees with every claim."""
-    checks = [{"claim": i, "verdict": "agrees"} for i in range(1, _checks(prompt) + 1)]
-    return json.dumps({"checks": checks} | CRITIQUE)
+    return json.dumps({"verdicts": ["agrees"] * _checks(prompt), "errors": []} | CRITIQUE)
+
+
+def _claim_of(prompt: ChatPrompt, words: str) -> int:
+    """The number of the claim whose sentence contains words."""
+    sentence = re.search(rf"^\[S(\d+)\] .*{re.escape(words)}", prompt.variable, re.MULTILINE)
+    assert sentence, words
+    claim = re.search(rf"^C(\d+): \[S{sentence.group(1)}\]", prompt.variable, re.MULTILINE)
+    assert claim, sentence.group(0)
+    return int(claim.group(1))
 
 
 @pytest.fixture()
@@ -70,31 +78,36 @@ def test_claims_are_the_evidence_of_covered_points(dropout) -> None:
     grader = Grader(HashEmbedder())
     grade = grader.rubric_grade(dropout, ANSWER)
     assert grade.result is not None
-    claims = cq.claims_of(grade.result)
-    assert claims and len(claims) <= cq.MAX_CLAIMS
-    assert all(grade.result.points[c.point].covered and c.sentence in ANSWER for c in claims)
+    claims = cq.claims_of(grade.result, grade.sentences)
+    assert claims and len(claims) <= cq.MAX_CLAIMS and len({c.sentence for c in claims}) == len(claims)
+    for claim in claims:
+        assert grade.sentences[claim.sentence_index] == claim.sentence
+        assert all(grade.result.points[p].covered and grade.result.points[p].evidence == claim.sentence
+                   for p in claim.points)
+    prompt = grader.critique_prompt(dropout, ANSWER).variable
+    assert f"[S1] {grade.sentences[0]}" in prompt and "C1: [S" in prompt
 
 
 def test_generation_schema_is_valid_for_a_good_output() -> None:
     schema = cq.generation_schema(2)
-    text = json.dumps({"checks": [{"claim": 1, "verdict": "agrees"}, {"claim": 2, "verdict": "contradicts",
-                                                                       "quote": "x", "why": "y"}]} | CRITIQUE)
-    assert validate_json(text, schema)["checks"][1]["verdict"] == "contradicts"
+    text = json.dumps({"verdicts": ["agrees", "contradicts"],
+                       "errors": [{"claim": 2, "quote": "xyz", "why": "abc"}]} | CRITIQUE)
+    assert validate_json(text, schema)["errors"][0]["claim"] == 2
     with pytest.raises(ValueError):
-        validate_json(json.dumps(CRITIQUE), schema)  # the checks are required when there are claims
-    assert "checks" not in cq.generation_schema(0)["properties"]
-    assert cq.max_tokens_for(6) <= 300
+        validate_json(json.dumps(CRITIQUE), schema)  # the verdicts are required
+    with pytest.raises(ValueError):
+        validate_json(json.dumps({"verdicts": ["agrees"], "errors": []} | CRITIQUE), schema)  # one per claim
+    assert cq.generation_schema(0)["properties"]["verdicts"]["maxItems"] == 0
+    assert cq.max_tokens_for(cq.MAX_CLAIMS) <= 220
 
 
 def test_a_verified_contradiction_uncovers_its_point_and_costs_points(dropout) -> None:
     def respond(prompt: ChatPrompt) -> str:
-        n = _checks(prompt)
-        checks = [{"claim": i, "verdict": "agrees"} for i in range(1, n + 1)]
-        for check, line in zip(checks, re.findall(r'^C\d+\. Answer says: "(.*)"$', prompt.variable, re.M),
-                               strict=False):
-            if "at inference, never" in line:
-                check |= {"verdict": "contradicts", "quote": "only applied at inference", "why": "training only"}
-        return json.dumps({"checks": checks} | CRITIQUE)
+        verdicts = ["agrees"] * _checks(prompt)
+        claim = _claim_of(prompt, "at inference, never")
+        verdicts[claim - 1] = "contradicts"
+        errors = [{"claim": claim, "quote": "only applied at inference", "why": "training only"}]
+        return json.dumps({"verdicts": verdicts, "errors": errors} | CRITIQUE)
 
     grader = Grader(HashEmbedder(), llm=FakeLLM(respond=respond))
     base = grader.rubric_grade(dropout, WRONG)
@@ -108,9 +121,10 @@ def test_a_verified_contradiction_uncovers_its_point_and_costs_points(dropout) -
 
 def test_a_quote_not_in_the_answer_is_ignored(dropout) -> None:
     def respond(prompt: ChatPrompt) -> str:
-        checks = [{"claim": i, "verdict": "contradicts", "quote": "dropout deletes the weights forever",
-                   "why": "made up"} for i in range(1, _checks(prompt) + 1)]
-        return json.dumps({"checks": checks} | CRITIQUE)
+        n = _checks(prompt)
+        errors = [{"claim": i, "quote": "dropout deletes the weights forever", "why": "made up"}
+                  for i in range(1, n + 1)]
+        return json.dumps({"verdicts": ["contradicts"] * n, "errors": errors} | CRITIQUE)
 
     grader = Grader(HashEmbedder(), llm=FakeLLM(respond=respond))
     base = grader.rubric_grade(dropout, ANSWER)
@@ -118,19 +132,21 @@ def test_a_quote_not_in_the_answer_is_ignored(dropout) -> None:
     assert final.llm and final.contradictions == [] and final.score == base.score
 
 
-def test_a_contradiction_without_a_reason_is_ignored() -> None:
-    claims = [cq.Claim(0, "Dropout is only applied at inference.")]
-    found, flagged = cq.verify([{"claim": 1, "verdict": "contradicts", "quote": "only applied at inference"}],
-                               claims, claims[0].sentence)
+def test_a_contradiction_needs_the_verdict_a_reason_and_a_verbatim_quote() -> None:
+    claims = [cq.Claim(0, "Dropout is only applied at inference.", (2, 3))]
+    error = {"claim": 1, "quote": "Only  applied at INFERENCE", "why": "training only"}
+    found, flagged = cq.verify({"verdicts": ["contradicts"], "errors": [error | {"why": ""}]}, claims)
     assert found == [] and flagged == 1
-    found, _ = cq.verify([{"claim": 1, "verdict": "contradicts", "quote": "Only  applied at INFERENCE",
-                           "why": "training only"}], claims, claims[0].sentence)
-    assert found == [cq.Contradiction(0, "Only  applied at INFERENCE", "training only")]
+    assert cq.verify({"verdicts": ["agrees"], "errors": [error]}, claims)[0] == []
+    assert cq.verify({"verdicts": ["contradicts"], "errors": [error | {"quote": "at training"}]}, claims)[0] == []
+    found, _ = cq.verify({"verdicts": ["contradicts"], "errors": [error, error]}, claims)
+    assert found == [cq.Contradiction(2, "Only  applied at INFERENCE", "training only"),
+                     cq.Contradiction(3, "Only  applied at INFERENCE", "training only")]
 
 
 def test_the_model_can_never_raise_the_score(dropout) -> None:
     grader = Grader(HashEmbedder(), llm=FakeLLM(respond=lambda p: json.dumps(
-        {"checks": [], "score": 100, "strengths": ["Perfect."], "improvements": ["None."], "follow_up": "Why?"})))
+        {"verdicts": [], "score": 100, "strengths": ["Perfect."], "improvements": ["None."], "follow_up": "Why?"})))
     base = grader.rubric_grade(dropout, "Dropout turns off neurons.")
     assert grader.critique(dropout, "Dropout turns off neurons.", base).score <= base.score
 

@@ -55,7 +55,11 @@ def block(worker: LLMWorker, user: str = "blocker") -> Blocker:
 def test_jobs_run_in_submission_order(worker: LLMWorker) -> None:
     release = block(worker)
     order: list[str] = []
-    futures = [worker.submit(user, lambda llm, u=user: order.append(u)) for user in ("a", "b", "c", "d")]
+
+    def job(user: str) -> Callable[[LLM], None]:
+        return lambda llm: order.append(user)
+
+    futures = [worker.submit(user, job(user)) for user in ("a", "b", "c", "d")]
     release.set()
     for future in futures:
         future.result(5)

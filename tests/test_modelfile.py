@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,9 +33,9 @@ def one_sentence(exc: BaseException) -> str:
     return text
 
 
-def settings_for(tmp_path: Path, **env: object) -> Settings:
+def settings_for(tmp_path: Path, **env: Any) -> Settings:
     """Settings with the data folder in tmp_path."""
-    return Settings(COACH_DATA_DIR=tmp_path / "data", **env)  # type: ignore[call-arg]
+    return Settings(COACH_DATA_DIR=tmp_path / "data", **env)
 
 
 @pytest.fixture()
@@ -158,14 +159,19 @@ def test_verify_checks_size_and_digest(tmp_path: Path) -> None:
 def test_verify_is_cached_until_the_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "m.gguf"
     path.write_bytes(BLOB)
-    digest = verify_model(path)
+    digest = verify_model(path, len(BLOB))
     calls: list[Path] = []
     real = modelfile.sha256_file
-    monkeypatch.setattr(modelfile, "sha256_file", lambda p, progress=None: calls.append(p) or real(p))
-    assert verify_model(path) == digest and calls == []
+
+    def counting(p: Path, progress: object = None) -> str:
+        calls.append(p)
+        return real(p)
+
+    monkeypatch.setattr(modelfile, "sha256_file", counting)
+    assert verify_model(path, len(BLOB)) == digest and calls == []
     path.write_bytes(BLOB[:-1] + b"!")
     os.utime(path, ns=(1, 1))
-    assert verify_model(path) != digest and calls == [path]
+    assert verify_model(path, len(BLOB)) != digest and calls == [path]
 
 
 def test_report_for_doctor(tmp_path: Path, fake_model: tuple[PackagedModel, list[Path]],
@@ -196,3 +202,21 @@ def test_installed_packages_hold_the_expected_bytes(choice: str) -> None:
     assert len(parts) == spec.parts
     assert sum(p.stat().st_size for p in parts) == spec.size
     assert parts[0].read_bytes()[:4] == b"GGUF"
+
+
+def test_verify_finds_a_truncated_gguf_of_the_users_own(tmp_path: Path, tiny_gguf: Path) -> None:
+    assert modelfile.gguf_data_end(tiny_gguf) == tiny_gguf.stat().st_size
+    assert verify_model(tiny_gguf)
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny_gguf.read_bytes()[:300_000])
+    with pytest.raises(ModelError) as info:
+        verify_model(cut)
+    assert "truncated" in one_sentence(info.value)
+
+
+def test_a_cut_gguf_header_is_damaged_not_a_crash(tmp_path: Path, tiny_gguf: Path) -> None:
+    cut = tmp_path / "header.gguf"
+    cut.write_bytes(tiny_gguf.read_bytes()[:2000])
+    with pytest.raises(ModelError) as info:
+        verify_model(cut)
+    assert "truncated or damaged" in one_sentence(info.value)

@@ -5,8 +5,18 @@ from __future__ import annotations
 import pytest
 
 from bot.core.embedder import HashEmbedder
-from bot.core.rubric import (COVERED_BASE, OFF_TOPIC, ON_TOPIC, PARTIAL_MAX, THRESHOLD, Rubric, credit,
-                             relevance_factor, score_of, windows)
+from bot.core.rubric import (
+    COVERED_BASE,
+    OFF_TOPIC,
+    ON_TOPIC,
+    PARTIAL_MAX,
+    THRESHOLD,
+    Rubric,
+    credit,
+    relevance_factor,
+    score_of,
+    windows,
+)
 
 STRONG = ("Dropout randomly turns off a fraction of neurons during each training step. Because of that, neurons "
           "cannot rely on specific other neurons and the features become robust. It is only applied during "

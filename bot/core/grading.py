@@ -144,8 +144,9 @@ def rubric_follow_up(entry: Entry, result: RubricResult, answer: str = "") -> tu
 
 
 def _lower_first(text: str) -> str:
-    """A sentence fit to follow a colon."""
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+    """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay."""
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first[1:].islower() else text
 
 
 def feedback_lines(result: RubricResult, contradictions: Sequence[cq.Contradiction], injected: bool) -> list[str]:

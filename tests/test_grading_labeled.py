@@ -1,0 +1,136 @@
+"""Agreement with the labeled answers: point-level F1, the order of the scores, and contradictions (real model)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.core.grading import Grade, Grader
+from bot.core.rubric import THRESHOLD
+
+LABELED = Path(__file__).resolve().parent / "data" / "labeled_answers.yaml"
+PAIRS = (("strong", "partial"), ("partial", "off_topic"), ("strong", "off_topic"), ("strong", "wrong"))
+
+
+def _labeled() -> list[dict[str, Any]]:
+    if not LABELED.exists():
+        pytest.skip("tests/data/labeled_answers.yaml is not there yet")
+    return yaml.safe_load(LABELED.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def graded(real_embedder, real_bank) -> list[dict[str, Any]]:
+    """Every labeled answer with its rubric grade."""
+    grader = Grader(real_embedder)
+    rows = []
+    for item in _labeled():
+        entry = real_bank.get(item["question_id"])
+        for answer in item["answers"]:
+            rows.append(answer | {"entry": entry, "grade": grader.rubric_grade(entry, answer["text"])})
+    return rows
+
+
+def pairwise(scores: dict[str, dict[str, list[int]]], better: str, worse: str) -> float:
+    """Share of (better, worse) answer pairs of the same question where better scores strictly higher."""
+    wins = total = 0
+    for by_quality in scores.values():
+        for a in by_quality.get(better, []):
+            for b in by_quality.get(worse, []):
+                wins, total = wins + (a > b), total + 1
+    return wins / total if total else 1.0
+
+
+def _scores(rows: list[dict[str, Any]], key: str = "grade") -> dict[str, dict[str, list[int]]]:
+    out: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        out[row["entry"].id][row["quality"]].append(row[key].score)
+    return out
+
+
+def test_point_level_agreement(graded) -> None:
+    tp = fp = fn = tn = 0
+    for row in graded:
+        if row["quality"] not in ("strong", "partial"):
+            continue
+        for index, point in enumerate(row["grade"].key_points):
+            label = index in set(row["covered"])
+            tp, fp = tp + (label and point.covered), fp + (point.covered and not label)
+            fn, tn = fn + (label and not point.covered), tn + (not label and not point.covered)
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    accuracy = (tp + tn) / (tp + fp + fn + tn)
+    print(f"\npoint level (strong + partial, threshold {THRESHOLD}): F1 {f1:.3f}, accuracy {accuracy:.3f}, "
+          f"tp {tp} fp {fp} fn {fn} tn {tn}")
+    assert f1 >= 0.8 and accuracy >= 0.75
+
+
+def test_scores_keep_the_labeled_order(graded) -> None:
+    scores = _scores(graded)
+    by_quality: dict[str, list[int]] = defaultdict(list)
+    for row in graded:
+        by_quality[row["quality"]].append(row["grade"].score)
+    print("\nrubric scores by quality (mean, min, max):")
+    for quality, values in by_quality.items():
+        print(f"  {quality:10} {statistics.mean(values):5.1f} {min(values):4d} {max(values):4d}  (n={len(values)})")
+    for better, worse in (*PAIRS, ("partial", "wrong")):
+        print(f"  {better} > {worse}: {pairwise(scores, better, worse):.3f}")
+    for better, worse in PAIRS:
+        assert pairwise(scores, better, worse) >= 0.95, (better, worse)
+
+
+def test_empty_and_off_topic_score_near_zero(graded) -> None:
+    for row in graded:
+        grade: Grade = row["grade"]
+        if row["quality"] == "empty":
+            assert grade.score == 0 and grade.flagged and grade.follow_up is None, row["text"]
+        if row["quality"] == "off_topic":
+            assert grade.score <= 10, (row["entry"].id, grade.score)
+    off = [r["grade"] for r in graded if r["quality"] == "off_topic"]
+    assert sum(g.guard == "off_topic" for g in off) >= 0.9 * len(off)
+
+
+def test_strong_answers_get_a_high_score_and_specific_feedback(graded) -> None:
+    for row in graded:
+        grade = row["grade"]
+        if row["quality"] == "strong":
+            assert grade.score >= 75, (row["entry"].id, grade.score)
+        if row["quality"] == "partial":
+            missed = [row["entry"].points[i].rstrip(".").lower() for i in grade.missed]
+            if missed:
+                assert any(m[:40] in " ".join(grade.feedback).lower() for m in missed), grade.feedback
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_contradictions_put_wrong_answers_below_partial_ones(real_embedder, real_bank, grading_llm) -> None:
+    grader = Grader(real_embedder, llm=grading_llm)
+    rows, seconds = [], []
+    for item in _labeled():
+        entry = real_bank.get(item["question_id"])
+        grading_llm.prewarm(grader.fixed_prompt(entry), session=entry.id)
+        for answer in item["answers"]:
+            if answer["quality"] not in ("strong", "partial", "wrong"):
+                continue
+            base = grader.rubric_grade(entry, answer["text"])
+            start = time.perf_counter()
+            final = grader.critique(entry, answer["text"], base, session=entry.id)
+            seconds.append(time.perf_counter() - start)
+            rows.append(answer | {"entry": entry, "grade": final, "flagged": bool(final.contradictions)})
+    flagged = {q: sum(r["flagged"] for r in rows if r["quality"] == q) for q in ("wrong", "partial", "strong")}
+    totals = {q: sum(r["quality"] == q for r in rows) for q in flagged}
+    scores = _scores(rows)
+    below = sum(max(s["wrong"]) < min(s["partial"]) for s in scores.values())
+    print(f"\nflagged with a verified contradiction: {flagged} of {totals}; critique p50 "
+          f"{statistics.median(seconds):.1f} s; wrong below both partial answers in {below}/{len(scores)} questions; "
+          f"partial > wrong pairwise {pairwise(scores, 'partial', 'wrong'):.3f}; "
+          f"strong > wrong {pairwise(scores, 'strong', 'wrong'):.3f}")
+    assert all(r["grade"].llm for r in rows)
+    assert flagged["strong"] <= 0.1 * totals["strong"]
+    assert flagged["wrong"] >= 0.5 * totals["wrong"]
+    assert pairwise(scores, "strong", "wrong") >= 0.95
+    assert pairwise(scores, "partial", "wrong") > 0.5
