@@ -225,3 +225,13 @@ def test_grade_follow_up_grades_the_target_point(dropout) -> None:
     assert good.score > bad.score and good.key_points[0].covered
     assert grader.grade_follow_up(dropout, 2, "").score == 0
     assert grader.grade_follow_up(dropout, None, ANSWER).key_points == grader.rubric_grade(dropout, ANSWER).key_points
+
+
+def test_a_follow_up_copied_from_the_answer_is_replaced_by_the_rubric_one(dropout) -> None:
+    assert cq.usable_question("What changes at inference time?", [ANSWER]) == "What changes at inference time?"
+    assert cq.usable_question("Dropout randomly turns off a fraction of neurons during each training step", [ANSWER]) \
+        is None
+    assert cq.usable_question("Tell me more.", [ANSWER]) is None
+    copied = CRITIQUE | {"follow_up": "It is only applied during training, not at inference?"}
+    grade = Grader(HashEmbedder(), llm=FakeLLM(respond=lambda p: json.dumps(copied))).grade(dropout, ANSWER)
+    assert grade.llm and grade.follow_up and grade.follow_up != copied["follow_up"]

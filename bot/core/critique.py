@@ -20,7 +20,8 @@ MAX_CLAIMS = 6
 MAX_SENTENCES = 16  # of the answer shown to the model: the rubric grades up to MAX_WORDS, the prompt stays short
 PROMPT_FILES = ("critique_system.md", "critique_fixed.md", "critique_answer.md")
 VERDICTS = ["agrees", "contradicts", "unrelated"]
-_SHORT = {"type": "string", "minLength": 3, "maxLength": 110}
+_SHORT = {"type": "string", "minLength": 3, "maxLength": 80}
+MAX_ERRORS = 2  # errors the model may list: each costs ~40 tokens, and two already sink a wrong answer
 
 
 @dataclass(frozen=True)
@@ -125,16 +126,16 @@ def generation_schema(n_claims: int) -> dict[str, Any]:
     """The schema the model's output is constrained to: verdicts, verified-by-code errors, then short feedback."""
     error = {"type": "object", "additionalProperties": False, "required": ["claim", "quote", "why"],
              "properties": {"claim": {"type": "integer", "minimum": 1, "maximum": max(n_claims, 1)},
-                            "quote": {"type": "string", "minLength": 3, "maxLength": 120},
-                            "why": {"type": "string", "minLength": 3, "maxLength": 80}}}
+                            "quote": {"type": "string", "minLength": 3, "maxLength": 90},
+                            "why": {"type": "string", "minLength": 3, "maxLength": 70}}}
     one = {"type": "array", "minItems": 1, "maxItems": 1, "items": _SHORT}
     return {"type": "object", "additionalProperties": False,
             "required": ["verdicts", "errors", "strengths", "improvements", "follow_up"],
             "properties": {"verdicts": {"type": "array", "minItems": n_claims, "maxItems": n_claims,
                                         "items": {"enum": VERDICTS}},
-                           "errors": {"type": "array", "maxItems": n_claims, "items": error},
+                           "errors": {"type": "array", "maxItems": min(n_claims, MAX_ERRORS), "items": error},
                            "strengths": one, "improvements": one,
-                           "follow_up": {"type": "string", "minLength": 8, "maxLength": 150}}}
+                           "follow_up": {"type": "string", "minLength": 8, "maxLength": 120}}}
 
 
 # What is accepted back: verdicts and errors may be missing (no contradiction then), up to three feedback lines.
@@ -151,14 +152,17 @@ VALID_SCHEMA: dict[str, Any] = {
 
 
 def max_tokens_for(n_claims: int) -> int:
-    """Room for the JSON: a few tokens per verdict, room for two errors, about 70 for the feedback."""
-    return min(220, 110 + 8 * n_claims + (40 if n_claims else 0))
+    """Room for the JSON at its longest: verdicts, the errors allowed, and the capped feedback strings."""
+    return 100 + 5 * n_claims + 45 * min(n_claims, MAX_ERRORS)
 
 
 def _norm(text: str) -> str:
-    """Text for quote matching: curly quotes straightened, case and whitespace folded, edge punctuation dropped."""
+    """Text for quote matching: curly quotes straightened, case folded, whitespace and edge punctuation dropped.
+
+    Whitespace is ignored because a length-capped string makes small models glue the last words ("a bitlike").
+    """
     text = text.translate(str.maketrans("‘’“”", "''\"\""))
-    return re.sub(r"\s+", " ", text.casefold()).strip(" \"'.,;:!?…")
+    return re.sub(r"\s+", "", text.casefold()).strip("\"'.,;:!?…")
 
 
 def verify(data: dict[str, Any], claims: Sequence[Claim]) -> tuple[list[Contradiction], int]:
@@ -174,33 +178,41 @@ def verify(data: dict[str, Any], claims: Sequence[Claim]) -> tuple[list[Contradi
             continue
         quote, reason = str(error.get("quote") or "").strip(), str(error.get("why") or "").strip()
         claim = claims[index - 1]
-        if verdicts[index - 1] == "contradicts" and reason and len(_norm(quote)) >= 4 \
+        if verdicts[index - 1] == "contradicts" and reason and len(_norm(quote)) >= 8 \
                 and _norm(quote) in _norm(claim.sentence):
             found[index] = [Contradiction(point, quote, reason) for point in claim.points]
     flagged = sum(v == "contradicts" for v in verdicts)
     return [c for group in found.values() for c in group], flagged
 
 
-def parse(text: str, claims: Sequence[Claim]) -> Critique:
+def usable_question(text: str | None, sentences: Sequence[str]) -> str | None:
+    """The model's follow-up if it is a question of its own (small models sometimes copy the answer instead)."""
+    text = (text or "").strip()
+    words = set(re.findall(r"\w+", text.casefold()))
+    copied = any(len(words & set(re.findall(r"\w+", s.casefold()))) > 0.7 * len(words) for s in sentences)
+    return text if text.endswith("?") and len(words) >= 4 and not copied else None
+
+
+def parse(text: str, claims: Sequence[Claim], sentences: Sequence[str] = ()) -> Critique:
     """The validated critique; ValueError (one sentence) when the output does not follow the schema."""
     data = validate_json(text, VALID_SCHEMA)
     contradictions, flagged = verify(data, claims)
-    follow_up = (data.get("follow_up") or "").strip() or None
+    follow_up = usable_question(data.get("follow_up"), sentences)
     return Critique(tuple(s.strip() for s in data["strengths"] if s.strip()),
                     tuple(s.strip() for s in data["improvements"] if s.strip()), follow_up,
                     tuple(contradictions), flagged)
 
 
-def run(llm: LLM, prompt: ChatPrompt, claims: Sequence[Claim], *, on_token: TokenCallback | None = None,
-        session: str | None = None) -> Critique:
+def run(llm: LLM, prompt: ChatPrompt, claims: Sequence[Claim], sentences: Sequence[str] = (), *,
+        on_token: TokenCallback | None = None, session: str | None = None) -> Critique:
     """Ask the model; an invalid output is retried once (with a reminder); ValueError if it fails again."""
     schema = generation_schema(len(claims))
     tokens = max_tokens_for(len(claims))
     text = llm.generate(prompt, schema=schema, max_tokens=tokens, on_token=on_token, session=session)
     try:
-        return parse(text, claims)
+        return parse(text, claims, sentences)
     except ValueError:
         # A changed prompt (and more room) gives a different sample even with a fixed seed.
         retry = ChatPrompt(prompt.system, prompt.fixed, prompt.variable + "\nReply with complete, valid JSON only.\n")
         text = llm.generate(retry, schema=schema, max_tokens=tokens + 100, on_token=on_token, session=session)
-        return parse(text, claims)
+        return parse(text, claims, sentences)

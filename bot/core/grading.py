@@ -21,8 +21,8 @@ from bot.errors import CoachError
 
 log = logging.getLogger(__name__)
 
-# Each verified contradiction un-covers its point and costs this many points more: a confidently wrong
-# answer must end below a partial one that is merely incomplete.
+# Each verified contradiction (a claim of the answer) un-covers the points it was evidence for and costs this many
+# points more: a confidently wrong answer must end below a partial one that is merely incomplete.
 CONTRADICTION_PENALTY = 10
 MAX_FEEDBACK = 3
 Related = Callable[[Entry], Sequence[Entry]]
@@ -151,7 +151,8 @@ def _lower_first(text: str) -> str:
 
 def feedback_lines(result: RubricResult, contradictions: Sequence[cq.Contradiction], injected: bool) -> list[str]:
     """Two or three specific feedback lines from the rubric: contradictions, missed and near-missed points."""
-    lines = [f'"{c.quote}" contradicts the reference: {c.reason.rstrip(".")}.' for c in contradictions]
+    claims = {c.quote: c.reason for c in contradictions}  # one claim may concern several points
+    lines = [f'"{quote}" contradicts the reference: {reason.rstrip(".")}.' for quote, reason in claims.items()]
     contradicted = {c.point for c in contradictions}
     missed = [p for i, p in enumerate(result.points) if not p.covered and i not in contradicted]
     for point in missed[:2]:
@@ -275,7 +276,7 @@ class Grader:
         claims = cq.claims_of(base.result, base.sentences)
         prompt = self.critique_prompt(entry, answer, base)
         try:
-            found = cq.run(self.llm, prompt, claims, on_token=on_token, session=session)
+            found = cq.run(self.llm, prompt, claims, base.sentences, on_token=on_token, session=session)
         except (ValueError, CoachError, RuntimeError, TimeoutError) as exc:
             log.warning("critique failed, rubric only: %s", exc)
             fallback = self.rubric_feedback(entry, base)
@@ -290,9 +291,11 @@ class Grader:
         credits = [p.credit for p in result.points]
         for c in found.contradictions:
             credits[c.point] = 0.0
-        score = max(0, score_of(credits, result.relevance) - CONTRADICTION_PENALTY * len(found.contradictions))
+        claims = {c.quote for c in found.contradictions}
+        score = max(0, score_of(credits, result.relevance) - CONTRADICTION_PENALTY * len(claims))
         lines = feedback_lines(result, found.contradictions, bool(base.injected))
-        lines = (lines + [f"To improve: {_lower_first(s.rstrip('.'))}." for s in found.improvements[:1]])
+        lines = (lines + [f"To improve: {_lower_first(s.rstrip('.'))}." for s in found.improvements[:1]
+                          if s not in found.strengths])
         target = cq.target_point(result)
         follow_up = found.follow_up or rubric_follow_up(entry, result, " ".join(base.sentences))[0]
         points = _key_points(result, found.contradictions)
