@@ -332,7 +332,8 @@ def critique_sample(grader: Grader, bank: dict[str, Entry], rows: Sequence[Row],
         with cache.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"key": key, "qid": row.answer.qid, "score": graded.score,
                                      "rubric_score": row.grade.score, "contradictions": row.contradictions,
-                                     "llm": graded.llm, "seconds": round(run.seconds[-1], 2)}) + "\n")
+                                     "llm": graded.llm, "seconds": round(run.seconds[-1], 2),
+                                     "quotes": [c.quote for c in graded.contradictions]}) + "\n")
         log(f"  critique {index}/{len(rows)}: {run.seconds[-1]:.1f} s, score {row.grade.score} -> {graded.score}")
     return run
 

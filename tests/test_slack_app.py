@@ -262,12 +262,13 @@ def test_hint_reveal_and_stale_buttons(slack: Slack) -> None:
 
 def test_model_text_is_escaped(tmp_path: Path) -> None:
     evil = "<!everyone> look <@U999> & <https://x.example|here>"
-    critique = {"strengths": [evil], "improvements": [evil], "follow_up": None}
+    critique = {"strengths": [evil], "improvements": [f"Also {evil}"], "follow_up": None}
     with running(tmp_path, llm=FakeLLM(respond=lambda prompt: json.dumps(critique))) as slack:
         _start(slack, "U1")
         slack.event(dm_event("U1", GOOD_ANSWER, ts="1000.000100"), "Ev1")
         final = slack.wait_dm("U1", lambda m: "To improve" in _text(m))
-        assert "• &lt;!everyone&gt; look &lt;@U999&gt; &amp; &lt;https://x.example|here&gt;" in _text(final)
+        escaped = "&lt;!everyone&gt; look &lt;@U999&gt; &amp; &lt;https://x.example|here&gt;"
+        assert f"• {escaped}" in _text(final) and f"To improve: also {escaped}" in _text(final)
         every = b"".join(call.raw for call in slack.api.calls()).decode()
         assert "<!everyone>" not in every and "<@U999>" not in every
 

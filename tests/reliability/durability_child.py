@@ -2,12 +2,14 @@
 
 Each forked process resumes (or starts) an interview on the SQLite file given as argv[1] and answers through the
 real Coach; after each SCORE reply is handed out it writes "ATTEMPT <id>". The parent kills it with SIGKILL.
+Like a person, it takes a moment between answers, so most kills land while an interview is open.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -16,6 +18,7 @@ from bot.core.coach import RateLimiter  # noqa: E402
 from bot.core.replies import ReplyKind, UserRef  # noqa: E402
 from tests.fake_slack_api import build_coach  # noqa: E402
 
+THINK_SECONDS = 0.02
 ANSWER = "Dropout randomly turns off neurons during each training step so the network overfits less."
 
 
@@ -36,6 +39,7 @@ def answer_forever(db: str) -> None:
         for reply in coach.answer(user, ANSWER):
             if reply.kind is ReplyKind.SCORE:
                 say(f"ATTEMPT {reply.data['attempt_id']}")
+        time.sleep(THINK_SECONDS)
 
 
 def main() -> None:

@@ -39,6 +39,16 @@ def _read_until(proc: subprocess.Popen[str], prefix: str, seen: list[str]) -> st
             return line.strip()
 
 
+def _open_session_id(db: Path) -> int:
+    """The id of the interview left open in the database (0 when none)."""
+    store = SqlStore(f"sqlite:///{db}")
+    try:
+        session = store.open_session(UserRef("slack", "UDUR"))
+        return session.id if session is not None else 0
+    finally:
+        store.close()
+
+
 def test_case10_sigkill_loses_no_shown_attempt_and_resumes(tmp_path: Path, record: Any) -> None:
     db, rng = tmp_path / "durable.db", random.Random(10)
     SqlStore(f"sqlite:///{db}").close()
@@ -46,14 +56,17 @@ def test_case10_sigkill_loses_no_shown_attempt_and_resumes(tmp_path: Path, recor
                             text=True, bufsize=1)
     assert proc.stdin is not None
     lines: list[str] = []
-    resumed = 0
+    resumed, wrong_resumes = 0, 0
     try:
         for _ in range(KILLS):
+            expected = _open_session_id(db)
             proc.stdin.write("go\n")
             proc.stdin.flush()
             pid = int(_read_until(proc, "PID", lines).split()[1])
             resume = _read_until(proc, "RESUME", lines).split()
             resumed += resume[1] != "0"
+            # The restarted process must pick up exactly the interview the killed one left open.
+            wrong_resumes += int(resume[1]) != expected
             time.sleep(rng.uniform(0.02, 0.45))
             os.kill(pid, signal.SIGKILL)
             _read_until(proc, "DEAD", lines)
@@ -68,8 +81,9 @@ def test_case10_sigkill_loses_no_shown_attempt_and_resumes(tmp_path: Path, recor
     lost = shown - stored
     record(10, "Durability under SIGKILL", f"{KILLS} SIGKILLs at random moments of a process answering through "
            "Coach.answer (SQLite, WAL)", f"{len(shown)} attempts shown, {len(lost)} lost; integrity_check "
-           f"“{integrity}”; {resumed} restarts resumed an open interview")
-    assert integrity == "ok" and not lost and len(shown) >= KILLS // 4 and resumed > KILLS // 2
+           f"“{integrity}”; {resumed} restarts resumed an open interview, {wrong_resumes} resumed the wrong one")
+    assert integrity == "ok" and not lost and len(shown) >= KILLS // 4
+    assert wrong_resumes == 0 and resumed > KILLS // 2
 
 
 # ---------------------------------------------------------------------------------------------- case 11
