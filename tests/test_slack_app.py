@@ -266,7 +266,8 @@ def test_model_text_is_escaped(tmp_path: Path) -> None:
     with running(tmp_path, llm=FakeLLM(respond=lambda prompt: json.dumps(critique))) as slack:
         _start(slack, "U1")
         slack.event(dm_event("U1", GOOD_ANSWER, ts="1000.000100"), "Ev1")
-        final = slack.wait_dm("U1", lambda m: "To improve" in _text(m))
+        # The streamed draft also says "To improve"; the final critique says it on one line with the rubric's notes.
+        final = slack.wait_dm("U1", lambda m: "To improve: " in _text(m) and "Writing feedback" not in _text(m))
         escaped = "&lt;!everyone&gt; look &lt;@U999&gt; &amp; &lt;https://x.example|here&gt;"
         assert f"• {escaped}" in _text(final) and f"To improve: also {escaped}" in _text(final)
         every = b"".join(call.raw for call in slack.api.calls()).decode()
