@@ -72,7 +72,9 @@ class Retriever(Protocol):
 
 def entry_texts(entry: Entry) -> dict[str, str]:
     """The texts embedded for one entry: several vectors make paraphrased queries land."""
-    texts = {"q": entry.question, "a": entry.answer[:2000]}
+    # No vector of the whole answer: it is the longest text to embed (most of a cold index's time) and the
+    # first paragraph, key points and BM25 over the answer already find paraphrased queries (recall@1 unchanged).
+    texts = {"q": entry.question}
     if entry.key_points:
         texts["k"] = " ".join(entry.key_points)
     first = entry.answer.split("\n")[0]
