@@ -125,6 +125,20 @@ def test_least_recently_used_session_is_dropped(tiny_gguf: Path) -> None:
     small.close()
 
 
+def test_answered_states_are_dropped_before_waiting_prewarms(tiny_gguf: Path) -> None:
+    # Four users see a question (four prewarms, three slots: the first is dropped), then answer one after another.
+    # The state an answer leaves behind must not push out the prewarms of those still answering.
+    small = LlamaCppLLM(tiny_gguf, n_threads=1, n_ctx=256, max_sessions=3)
+    for key in "abcd":
+        small.prewarm(prompt(ord(key)), session=key)
+    restored = {}
+    for key in "abcd":
+        small.generate(prompt(ord(key)), max_tokens=2, session=key)
+        restored[key] = small.last_stats.restored_session
+    assert restored == {"a": False, "b": True, "c": True, "d": True}
+    small.close()
+
+
 def test_prewarm_can_be_cancelled_and_resumed(llm: LlamaCppLLM) -> None:
     llm.reset()
     long_fixed = ChatPrompt(SYSTEM, "context " * 40, "x")

@@ -125,6 +125,7 @@ class _Snapshot:
     tokens: list[int]
     blob: Any  # ctypes uint8 array, handed back to llama.cpp without a copy
     size: int
+    answered: bool = False  # saved after a generation (its prewarm was consumed), not by a prewarm
 
 
 @dataclass
@@ -250,7 +251,7 @@ class LlamaCppLLM:
             stats.evaluated_tokens = len(parts.tokens) - stats.reused_tokens
             text = self._complete(parts, schema, on_token, stats)
             if session is not None:
-                self._snapshot(session)
+                self._snapshot(session, answered=True)
             self.last_stats = stats
             return text
 
@@ -396,7 +397,7 @@ class LlamaCppLLM:
         self._llm._requires_eval = True  # the logits are not restored: llama.cpp must decode before sampling
         return True
 
-    def _snapshot(self, session: str) -> None:
+    def _snapshot(self, session: str, answered: bool = False) -> None:
         """Save the live context's KV cache for session (only the KV cells, not llama-cpp-python's logits copy)."""
         import ctypes
 
@@ -410,10 +411,21 @@ class LlamaCppLLM:
             return
         tokens = self._llm.input_ids[: self._llm.n_tokens].tolist()
         self._states.pop(session, None)
-        self._states[session] = _Snapshot(tokens, blob, written)
+        self._states[session] = _Snapshot(tokens, blob, written, answered)
         while len(self._states) > self.max_sessions or (
                 len(self._states) > 1 and sum(s.size for s in self._states.values()) > self.max_state_bytes):
-            self._states.popitem(last=False)
+            self._states.pop(self._eviction_victim(session))
+
+    def _eviction_victim(self, keep: str) -> str:
+        """The state to drop: the least recently used answered one (the new one last), else the oldest prewarm.
+
+        A prewarm not yet answered saves a whole prefix evaluation; a state kept after an answer only helps a
+        follow-up. Evicting prewarms first made many users answering at once all start cold."""
+        others = [key for key in self._states if key != keep] or [keep]
+        answered = [key for key in others if self._states[key].answered]
+        if answered:
+            return answered[0]
+        return keep if self._states[keep].answered else others[0]
 
     def _eval_from_common(self, tokens: list[int], cancel: Callable[[], bool] | None) -> bool:
         """Evaluate what the live context lacks of tokens, in small chunks when cancellable."""
