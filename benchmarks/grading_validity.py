@@ -513,8 +513,11 @@ def report(rows: list[Row], timing: dict[str, Any], quick: bool, llm: dict[str, 
     human = np.array([r.answer.grade for r in rows])
     grader = np.array([r.grade.score for r in rows], float)
     candidate, chosen = candidate_predictions(rows, folds)
+    # The product's guards (empty, "I don't know", gibberish, off-topic) are not fitted on this data: applied to
+    # the candidate they zero what it otherwise credits for sharing the question's words ("not answered", "one").
+    guarded = np.where([r.grade.guard is not None for r in rows], 0.0, candidate)
     blend = blend_predictions(rows, folds)
-    predictions = {"grader": grader, "candidate": candidate, "blend": blend}
+    predictions = {"grader": grader, "candidate": candidate, "guarded": guarded, "blend": blend}
     return {
         "dataset": {"name": "UNT CS short-answer v2.0 (Mohler & Mihalcea)", "questions": len({r.answer.qid for r in
                     rows}), "answers": len(rows), "assignments": sorted({r.answer.assignment for r in rows})},
@@ -528,6 +531,8 @@ def report(rows: list[Row], timing: dict[str, Any], quick: bool, llm: dict[str, 
                              "question's words left out, and soft word recall; full credit at the threshold, linear "
                              "to 0 over the band below it; mean over points; no relevance gate",
                              "chosen": chosen, **figures(candidate, cross_validated(candidate, human, folds), human)},
+        "candidate_guarded": {"description": "the candidate rubric, 0 where the product's guards screen the answer "
+                              "out", **figures(guarded, cross_validated(guarded, human, folds), human)},
         "blend": {"features": list(FEATURES), **figures(blend, blend, human)},
         "per_assignment": per_assignment(rows, predictions), "llm_sample": llm, "published_pearson": PUBLISHED,
         "disagreements": disagreements(rows, candidate, cross_validated(candidate, human, folds)),
@@ -540,7 +545,7 @@ def print_summary(result: dict[str, Any]) -> None:
     print(f"UNT short-answer, {result['dataset']['answers']} answers ({result['mode']}); "
           f"fitted parts cross-validated {result['cross_validation']}")
     for label, key in (("grader score", "rubric_only"), ("candidate rubric", "candidate_rubric"),
-                       ("blend", "blend")):
+                       ("candidate+guards", "candidate_guarded"), ("blend", "blend")):
         item = result[key]
         print(f"  {label:17} r={item['pearson']:.3f}  rho={item['spearman']:.3f}  RMSE={item['rmse']:.3f}")
     timing = result["rubric_only"]["timing"]
@@ -548,7 +553,8 @@ def print_summary(result: dict[str, Any]) -> None:
           "median per answer")
     for item in result["per_assignment"]:
         print(f"  assignment {item['assignment']:>2} n={item['n']:>3}  grader r={item['grader_pearson']:.3f}  "
-              f"candidate r={item['candidate_pearson']:.3f}  blend r={item['blend_pearson']:.3f}")
+              f"candidate r={item['candidate_pearson']:.3f}  +guards r={item['guarded_pearson']:.3f}  "
+              f"blend r={item['blend_pearson']:.3f}")
     if result["llm_sample"]:
         llm = result["llm_sample"]
         print(f"  critique sample n={llm['n']}{'' if llm['complete'] else ' (stopped early)'}: rubric "
