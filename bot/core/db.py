@@ -232,8 +232,9 @@ def _sqlite_engine(url: str, memory: bool) -> Engine:
         # The driver's own implicit BEGIN is turned off; `_on_begin` below emits BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cursor)
             # WAL + synchronous=NORMAL: a committed transaction survives the process being killed (SIGKILL,
             # crash), because the WAL is in the OS page cache; only a power loss or OS crash may drop the last
             # commits. That is the guarantee we need: an attempt committed before its feedback is shown is kept.
@@ -250,6 +251,23 @@ def _sqlite_engine(url: str, memory: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _set_wal(cursor: Any, seconds: float = 10.0) -> None:
+    """PRAGMA journal_mode=WAL, retried: on a new file several connections opening at once can get "database is
+    locked" straight away (switching the journal mode does not wait on busy_timeout)."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def make_engine(url: str) -> Engine:
