@@ -239,7 +239,6 @@ def _sqlite_engine(url: str, memory: bool) -> Engine:
             # crash), because the WAL is in the OS page cache; only a power loss or OS crash may drop the last
             # commits. That is the guarantee we need: an attempt committed before its feedback is shown is kept.
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
