@@ -75,9 +75,8 @@ def raw_baseline(runtime: Runtime, worker: LLMWorker, entry: Entry, text: str) -
     """The coach's critique prompt for this answer, sent straight to llama-cpp-python on the worker thread."""
     grade = runtime.grader.rubric_grade(entry, text)
     assert grade.result is not None
-    n_claims = len(cq.claims_of(grade.result, grade.sentences))
     prompt = runtime.grader.critique_prompt(entry, text, grade)
-    schema, max_tokens = cq.generation_schema(n_claims), cq.max_tokens_for(n_claims)
+    schema, max_tokens = cq.generation_schema(), cq.MAX_TOKENS
 
     def job(llm: Any) -> dict[str, float]:
         assert isinstance(llm, LlamaCppLLM)

@@ -278,7 +278,8 @@ def engine_version() -> str:
     """A digest of the grading code and prompts: a cached critique is reused only by the same engine."""
     from bot.config import REPO_ROOT
 
-    files = [REPO_ROOT / "bot/core" / n for n in ("rubric.py", "guards.py", "critique.py", "grading.py")]
+    files = [REPO_ROOT / "bot/core" / n for n in ("rubric.py", "guards.py", "conflicts.py", "critique.py",
+                                                     "grading.py")]
     files += sorted((REPO_ROOT / "prompts").glob("critique_*.md"))
     digest = hashlib.sha256()
     for path in files:
@@ -364,6 +365,23 @@ def score_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, Any]:
     human = np.array([r.answer.grade for r in rows])
     score = np.array([r.grade.score for r in rows], float)
     return figures(score, cross_validated(score, human, folds), human)
+
+
+def contradiction_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, Any]:
+    """The code's contradiction check on this data: how often it fires, on whom, and the score without it."""
+    human = np.array([r.answer.grade for r in rows])
+    before = np.array([r.grade.result.score if r.grade.result is not None else r.grade.score for r in rows], float)
+    flagged = np.array([bool(r.grade.contradictions) for r in rows])
+    kinds: dict[str, int] = {}
+    for row in rows:
+        for c in row.grade.contradictions:
+            kinds[c.kind] = kinds.get(c.kind, 0) + 1
+    return {"answers_flagged": int(flagged.sum()), "kinds": kinds,
+            "mean_human_grade_flagged": round(float(human[flagged].mean()), 3) if flagged.any() else None,
+            "mean_human_grade_all": round(float(human.mean()), 3),
+            "without_the_check": figures(before, cross_validated(before, human, folds), human),
+            "examples": [{"qid": r.answer.qid, "human": r.answer.grade, "quote": c.quote, "kind": c.kind}
+                         for r in rows for c in r.grade.contradictions][:40]}
 
 
 def blend_predictions(rows: Sequence[Row], folds: np.ndarray) -> np.ndarray:
@@ -527,6 +545,7 @@ def report(rows: list[Row], timing: dict[str, Any], quick: bool, llm: dict[str, 
                        "ramp or blend fitted on the other folds only; the grader itself (rubric.py) is not fitted "
                        "on this data",
         "rubric_only": score_figures(rows, folds) | {"timing": timing},
+        "contradictions": contradiction_figures(rows, folds),
         "candidate_rubric": {"description": "per key point, the mean of embedding similarity, the same with the "
                              "question's words left out, and soft word recall; full credit at the threshold, linear "
                              "to 0 over the band below it; mean over points; no relevance gate",
@@ -548,6 +567,10 @@ def print_summary(result: dict[str, Any]) -> None:
                        ("candidate+guards", "candidate_guarded"), ("blend", "blend")):
         item = result[key]
         print(f"  {label:17} r={item['pearson']:.3f}  rho={item['spearman']:.3f}  RMSE={item['rmse']:.3f}")
+    check = result["contradictions"]
+    print(f"  contradiction check: {check['answers_flagged']} answers flagged (mean human grade "
+          f"{check['mean_human_grade_flagged']} vs {check['mean_human_grade_all']}); grader r without it "
+          f"{check['without_the_check']['pearson']:.3f}")
     timing = result["rubric_only"]["timing"]
     print(f"  {timing['answers_per_s']:.1f} answers/s batched; product path {timing['latency']['median_ms']:.0f} ms "
           "median per answer")

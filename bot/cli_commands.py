@@ -108,7 +108,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     else:
         data = grade.to_json()
         out.print(f"[bold]{escape(entry.question)}[/bold]")
-        out.print(escape(score_text(data | {"notes": grade.notes})))
+        out.print(escape(score_text(grade.view())))
         out.print(escape(critique_text(data)))
         if grade.follow_up:
             out.print(f"Follow-up: {escape(grade.follow_up)}")

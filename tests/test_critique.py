@@ -1,4 +1,4 @@
-"""Critique: prompt parts, the schema, verified contradictions, retries and the rubric-only fallback (fake LLM)."""
+"""Critique: prompt parts, the schema, the score left to code, retries and the rubric-only fallback (fake LLM)."""
 
 from __future__ import annotations
 
@@ -18,28 +18,14 @@ from bot.errors import ModelError
 ANSWER = ("Dropout randomly turns off a fraction of neurons during each training step. "
           "It is only applied during training, not at inference.")
 WRONG = ("Dropout randomly turns off a fraction of neurons during each training step. "
-         "Dropout is only applied at inference, never during training.")
+         "It increases overfitting because it acts like an ensemble of thinned networks.")
 CRITIQUE = {"strengths": ["You named the random deactivation."], "improvements": ["Explain the ensemble effect."],
             "follow_up": "Why does dropout behave like an ensemble?"}
 
 
-def _checks(prompt: ChatPrompt) -> int:
-    """How many claims the prompt asks the model to check."""
-    return len(re.findall(r"^C\d+: ", prompt.variable, re.MULTILINE))
-
-
 def _ok(prompt: ChatPrompt) -> str:
-    """A valid critique that agrees with every claim."""
-    return json.dumps({"verdicts": ["agrees"] * _checks(prompt), "errors": []} | CRITIQUE)
-
-
-def _claim_of(prompt: ChatPrompt, words: str) -> int:
-    """The number of the claim whose sentence contains words."""
-    sentence = re.search(rf"^\[S(\d+)\] .*{re.escape(words)}", prompt.variable, re.MULTILINE)
-    assert sentence, words
-    claim = re.search(rf"^C(\d+): \[S{sentence.group(1)}\]", prompt.variable, re.MULTILINE)
-    assert claim, sentence.group(0)
-    return int(claim.group(1))
+    """A valid critique."""
+    return json.dumps(CRITIQUE)
 
 
 @pytest.fixture()
@@ -74,81 +60,55 @@ def test_text_addressed_to_the_grader_never_reaches_the_model(dropout) -> None:
     assert "Ignore previous" not in prompt.variable
 
 
-def test_claims_are_the_evidence_of_covered_points(dropout) -> None:
+def test_the_prompt_says_what_code_found_and_not_the_score(dropout) -> None:
     grader = Grader(HashEmbedder())
-    grade = grader.rubric_grade(dropout, ANSWER)
-    assert grade.result is not None
-    claims = cq.claims_of(grade.result, grade.sentences)
-    assert claims and len(claims) <= cq.MAX_CLAIMS and len({c.sentence for c in claims}) == len(claims)
-    for claim in claims:
-        assert grade.sentences[claim.sentence_index] == claim.sentence
-        assert all(grade.result.points[p].covered and grade.result.points[p].evidence == claim.sentence
-                   for p in claim.points)
-    prompt = grader.critique_prompt(dropout, ANSWER).variable
-    assert f"[S1] {grade.sentences[0]}" in prompt and "C1: [S" in prompt
+    grade = grader.rubric_grade(dropout, WRONG)
+    assert grade.contradictions, "the fixture answer must contradict a point"
+    variable = grader.critique_prompt(dropout, WRONG, grade).variable
+    point = grade.contradictions[0].point
+    assert f'Contradicted: key point {point + 1}, by the words "{grade.contradictions[0].quote}"' in variable
+    assert "Covered: " in variable and "Missed: " in variable and "Follow-up target: key point" in variable
+    assert str(grade.score) not in variable.split("<<ANSWER")[0]
 
 
-def test_generation_schema_is_valid_for_a_good_output() -> None:
-    schema = cq.generation_schema(2)
-    text = json.dumps({"verdicts": ["agrees", "contradicts"],
-                       "errors": [{"claim": 2, "quote": "xyz", "why": "abc"}]} | CRITIQUE)
-    assert validate_json(text, schema)["errors"][0]["claim"] == 2
+def test_generation_schema_puts_prose_first_and_has_no_score() -> None:
+    schema = cq.generation_schema()
+    assert list(schema["properties"]) == ["strengths", "improvements", "follow_up"]
+    assert validate_json(json.dumps(CRITIQUE), schema)["follow_up"].endswith("?")
     with pytest.raises(ValueError):
-        validate_json(json.dumps(CRITIQUE), schema)  # the verdicts are required
+        validate_json(json.dumps(CRITIQUE | {"score": 100}), schema)
     with pytest.raises(ValueError):
-        validate_json(json.dumps({"verdicts": ["agrees"], "errors": []} | CRITIQUE), schema)  # one per claim
-    assert cq.generation_schema(0)["properties"]["verdicts"]["maxItems"] == 0
-    assert cq.max_tokens_for(cq.MAX_CLAIMS) <= 220
+        validate_json(json.dumps({"strengths": ["x" * 200]} | {k: CRITIQUE[k] for k in ("improvements", "follow_up")}),
+                      schema)
 
 
-def test_a_verified_contradiction_uncovers_its_point_and_costs_points(dropout) -> None:
-    def respond(prompt: ChatPrompt) -> str:
-        verdicts = ["agrees"] * _checks(prompt)
-        claim = _claim_of(prompt, "at inference, never")
-        verdicts[claim - 1] = "contradicts"
-        errors = [{"claim": claim, "quote": "only applied at inference", "why": "training only"}]
-        return json.dumps({"verdicts": verdicts, "errors": errors} | CRITIQUE)
-
-    grader = Grader(HashEmbedder(), llm=FakeLLM(respond=respond))
+def test_a_contradiction_found_in_code_uncovers_its_point_and_costs_points(dropout) -> None:
+    grader = Grader(HashEmbedder(), llm=FakeLLM(respond=_ok))
     base = grader.rubric_grade(dropout, WRONG)
+    assert [c.quote for c in base.contradictions] == ["increases overfitting"]
+    point = base.contradictions[0].point
+    assert base.result is not None and base.result.points[point].covered and not base.key_points[point].covered
+    assert base.score <= base.result.score - CONTRADICTION_PENALTY
+    assert any('You wrote "increases overfitting", but the reference says' in line for line in base.feedback)
     final = grader.critique(dropout, WRONG, base)
-    assert final.llm and len(final.contradictions) == 1
-    point = final.contradictions[0].point
-    assert base.key_points[point].covered and not final.key_points[point].covered
-    assert final.score <= base.score - CONTRADICTION_PENALTY
-    assert any("contradicts the reference" in line for line in final.feedback)
+    assert final.llm and final.score == base.score and final.contradictions == base.contradictions
+    assert any("increases overfitting" in line for line in final.feedback)
 
 
-def test_a_quote_not_in_the_answer_is_ignored(dropout) -> None:
-    def respond(prompt: ChatPrompt) -> str:
-        n = _checks(prompt)
-        errors = [{"claim": i, "quote": "dropout deletes the weights forever", "why": "made up"}
-                  for i in range(1, n + 1)]
-        return json.dumps({"verdicts": ["contradicts"] * n, "errors": errors} | CRITIQUE)
-
-    grader = Grader(HashEmbedder(), llm=FakeLLM(respond=respond))
+def test_the_model_cannot_add_contradictions_or_change_the_score(dropout) -> None:
+    hostile = {"verdicts": ["contradicts"] * 3, "score": 0,
+               "errors": [{"claim": 1, "quote": "Dropout randomly turns off", "why": "made up"}]}
+    grader = Grader(HashEmbedder(), llm=FakeLLM(respond=lambda p: json.dumps(hostile | CRITIQUE)))
     base = grader.rubric_grade(dropout, ANSWER)
     final = grader.critique(dropout, ANSWER, base)
-    assert final.llm and final.contradictions == [] and final.score == base.score
-
-
-def test_a_contradiction_needs_the_verdict_a_reason_and_a_verbatim_quote() -> None:
-    claims = [cq.Claim(0, "Dropout is only applied at inference.", (2, 3))]
-    error = {"claim": 1, "quote": "Only  applied at INFERENCE", "why": "training only"}
-    found, flagged = cq.verify({"verdicts": ["contradicts"], "errors": [error | {"why": ""}]}, claims)
-    assert found == [] and flagged == 1
-    assert cq.verify({"verdicts": ["agrees"], "errors": [error]}, claims)[0] == []
-    assert cq.verify({"verdicts": ["contradicts"], "errors": [error | {"quote": "at training"}]}, claims)[0] == []
-    found, _ = cq.verify({"verdicts": ["contradicts"], "errors": [error, error]}, claims)
-    assert found == [cq.Contradiction(2, "Only  applied at INFERENCE", "training only"),
-                     cq.Contradiction(3, "Only  applied at INFERENCE", "training only")]
+    assert final.llm and final.contradictions == base.contradictions == [] and final.score == base.score
 
 
 def test_the_model_can_never_raise_the_score(dropout) -> None:
     grader = Grader(HashEmbedder(), llm=FakeLLM(respond=lambda p: json.dumps(
-        {"verdicts": [], "score": 100, "strengths": ["Perfect."], "improvements": ["None."], "follow_up": "Why?"})))
+        {"score": 100, "strengths": ["Perfect."], "improvements": ["None."], "follow_up": "Why?"})))
     base = grader.rubric_grade(dropout, "Dropout turns off neurons.")
-    assert grader.critique(dropout, "Dropout turns off neurons.", base).score <= base.score
+    assert grader.critique(dropout, "Dropout turns off neurons.", base).score == base.score
 
 
 def test_invalid_output_is_retried_once_then_falls_back(dropout) -> None:

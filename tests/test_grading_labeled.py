@@ -1,4 +1,4 @@
-"""Agreement with the labeled answers: point-level F1, the order of the scores, and contradictions (real model)."""
+"""Agreement with the labeled answers: point-level F1, the order of the scores, contradictions, the real model."""
 
 from __future__ import annotations
 
@@ -106,6 +106,24 @@ def test_strong_answers_get_a_high_score_and_specific_feedback(graded) -> None:
                 assert any(m[:40] in " ".join(grade.feedback).lower() for m in missed), grade.feedback
 
 
+def test_confidently_wrong_answers_score_below_partial_ones(graded) -> None:
+    """The contradiction check in code: wrong answers are caught, strong ones are left alone."""
+    flagged = {q: sum(bool(r["grade"].contradictions) for r in graded if r["quality"] == q)
+               for q in ("strong", "partial", "wrong")}
+    totals = {q: sum(r["quality"] == q for r in graded) for q in flagged}
+    scores = _scores(graded)
+    below = sum(max(s["wrong"]) < min(s["partial"]) for s in scores.values())
+    print(f"\ncontradicted: {flagged} of {totals}; wrong below both partial answers in {below}/{len(scores)} "
+          f"questions; partial > wrong {pairwise(scores, 'partial', 'wrong'):.3f}")
+    for row in graded:
+        for c in row["grade"].contradictions:
+            assert c.quote in row["text"]  # verbatim, so the user sees their own words
+    assert flagged["strong"] <= 0.1 * totals["strong"] and flagged["partial"] <= 0.1 * totals["partial"]
+    assert flagged["wrong"] >= 0.5 * totals["wrong"]
+    assert below > len(scores) / 2
+    assert pairwise(scores, "partial", "wrong") > 0.5
+
+
 @pytest.fixture(scope="module")
 def critiqued(real_embedder, real_bank, grading_llm) -> list[dict[str, Any]]:
     """Strong, partial and wrong answers critiqued by the real model (prefix prewarmed per question)."""
@@ -121,36 +139,17 @@ def critiqued(real_embedder, real_bank, grading_llm) -> list[dict[str, Any]]:
             base = grader.rubric_grade(entry, answer["text"])
             start = time.perf_counter()
             final = grader.critique(entry, answer["text"], base, session=entry.id)
-            rows.append(answer | {"entry": entry, "base": base, "grade": final, "seconds": time.perf_counter() - start,
-                                  "flagged": bool(final.contradictions)})
-    flagged = {q: sum(r["flagged"] for r in rows if r["quality"] == q) for q in ("wrong", "partial", "strong")}
-    totals = {q: sum(r["quality"] == q for r in rows) for q in flagged}
-    scores = _scores(rows)
-    below = sum(max(s["wrong"]) < min(s["partial"]) for s in scores.values())
-    print(f"\nflagged with a verified contradiction: {flagged} of {totals}; critique p50 "
-          f"{statistics.median(r['seconds'] for r in rows):.1f} s; wrong below both partial answers in "
-          f"{below}/{len(scores)} questions; partial > wrong {pairwise(scores, 'partial', 'wrong'):.3f}; "
-          f"strong > wrong {pairwise(scores, 'strong', 'wrong'):.3f}")
+            seconds = time.perf_counter() - start
+            rows.append(answer | {"entry": entry, "base": base, "grade": final, "seconds": seconds})
+    print(f"\ncritique p50 {statistics.median(r['seconds'] for r in rows):.1f} s over {len(rows)} answers")
     return rows
 
 
 @pytest.mark.real_model
 @pytest.mark.slow
-def test_the_model_critiques_every_answer_and_never_adds_points(critiqued) -> None:
+def test_the_model_writes_feedback_and_never_changes_the_score(critiqued) -> None:
     assert all(r["grade"].llm for r in critiqued)
-    assert all(r["grade"].score <= r["base"].score for r in critiqued)
-
-
-@pytest.mark.real_model
-@pytest.mark.slow
-@pytest.mark.xfail(reason="measured with the packaged 1.5B model: it flags 1 of 8 strong answers and only 3 of 8 "
-                          "confidently wrong ones with a verified contradiction (partial > wrong pairwise 0.31); "
-                          "the claim holds only with a stronger model", strict=False)
-def test_contradictions_put_wrong_answers_below_partial_ones(critiqued) -> None:
-    flagged = {q: sum(r["flagged"] for r in critiqued if r["quality"] == q) for q in ("wrong", "partial", "strong")}
-    totals = {q: sum(r["quality"] == q for r in critiqued) for q in flagged}
-    scores = _scores(critiqued)
-    assert flagged["strong"] <= 0.1 * totals["strong"]
-    assert flagged["wrong"] >= 0.5 * totals["wrong"]
-    assert pairwise(scores, "strong", "wrong") >= 0.95
-    assert pairwise(scores, "partial", "wrong") > 0.5
+    assert all(r["grade"].score == r["base"].score for r in critiqued)
+    assert all(r["grade"].contradictions == r["base"].contradictions for r in critiqued)
+    follow_ups = [r["grade"].follow_up for r in critiqued]
+    assert all(f and f.endswith("?") for f in follow_ups)

@@ -146,7 +146,7 @@ class Coach:
         hinted = session.hints_used.get(entry.id, 0) > 0
         grade = self.grader.rubric_grade(entry, text)
         attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, hinted=hinted))
-        yield Reply(ReplyKind.SCORE, render.score_text(grade.to_json() | {"notes": grade.notes}),
+        yield Reply(ReplyKind.SCORE, render.score_text(grade.view()),
                     data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id})
         if use_llm and self.grader.has_llm and not grade.flagged:
             grade = self._critique(session, entry, text, grade, attempt, on_token)
@@ -183,7 +183,7 @@ class Coach:
         follow = session.follow_up or {}
         grade = self.grader.grade_follow_up(entry, follow.get("target_point"), text, follow.get("text", ""))
         attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, follow_up=True))
-        yield Reply(ReplyKind.SCORE, render.score_text(grade.to_json() | {"notes": grade.notes}),
+        yield Reply(ReplyKind.SCORE, render.score_text(grade.view()),
                     data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id,
                                             "follow_up": True})
         yield from self._advance(session)

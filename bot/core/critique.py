@@ -1,4 +1,4 @@
-"""The model's critique: prompt building, the JSON schema, and code-side checks of what the model claims."""
+"""The model's critique: prompt building, the JSON schema, and validation of what the model wrote."""
 
 from __future__ import annotations
 
@@ -12,16 +12,14 @@ from typing import Any
 
 from bot.config import REPO_ROOT
 from bot.core.bank import Entry
+from bot.core.conflicts import Contradiction
 from bot.core.jsonout import validate_json
 from bot.core.llm import LLM, ChatPrompt, TokenCallback
 from bot.core.rubric import RubricResult
 
-MAX_CLAIMS = 6
 MAX_SENTENCES = 16  # of the answer shown to the model: the rubric grades up to MAX_WORDS, the prompt stays short
 PROMPT_FILES = ("critique_system.md", "critique_fixed.md", "critique_answer.md")
-VERDICTS = ["agrees", "contradicts", "unrelated"]
 _SHORT = {"type": "string", "minLength": 3, "maxLength": 80}
-MAX_ERRORS = 2  # errors the model may list: each costs ~40 tokens, and two already sink a wrong answer
 
 
 @dataclass(frozen=True)
@@ -42,32 +40,12 @@ def load_templates(folder: Path | None = None) -> Templates:
 
 
 @dataclass(frozen=True)
-class Claim:
-    """A sentence of the answer that the rubric took as evidence for one or more key points."""
-
-    sentence_index: int
-    sentence: str
-    points: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Contradiction:
-    """A claim of the answer that the model flagged and code verified (the quote is in the claim's sentence)."""
-
-    point: int
-    quote: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class Critique:
-    """What the model wrote, after validation and verification."""
+    """What the model wrote, after validation: feedback only, never a score."""
 
     strengths: tuple[str, ...]
     improvements: tuple[str, ...]
     follow_up: str | None
-    contradictions: tuple[Contradiction, ...]
-    flagged: int  # claims the model called contradictions, verified or not
 
 
 def fixed_text(entry: Entry, related: Sequence[Entry], templates: Templates) -> str:
@@ -78,17 +56,6 @@ def fixed_text(entry: Entry, related: Sequence[Entry], templates: Templates) -> 
                                   related=context)
 
 
-def claims_of(result: RubricResult, sentences: Sequence[str]) -> list[Claim]:
-    """The evidence sentences of the covered points, one claim per sentence: where contradictions are looked for."""
-    by_sentence: dict[str, list[int]] = {}
-    for index, point in enumerate(result.points):
-        if point.covered and point.evidence:
-            by_sentence.setdefault(point.evidence, []).append(index)
-    position = {sentence: i for i, sentence in enumerate(sentences)}
-    claims = [Claim(position.get(s, -1), s, tuple(points)) for s, points in by_sentence.items()]
-    return sorted(claims, key=lambda c: c.sentence_index)[:MAX_CLAIMS]
-
-
 def target_point(result: RubricResult) -> int:
     """The point the follow-up aims at: the first missed one, else the weakest covered one."""
     missed = [i for i, p in enumerate(result.points) if not p.covered]
@@ -97,92 +64,45 @@ def target_point(result: RubricResult) -> int:
     return min(range(len(result.points)), key=lambda i: result.points[i].similarity)
 
 
-def _findings(result: RubricResult) -> str:
-    """Covered and missed point numbers as the rubric found them, and the follow-up's target."""
-    covered = [str(i) for i, p in enumerate(result.points, 1) if p.covered]
-    missed = [str(i) for i, p in enumerate(result.points, 1) if not p.covered]
-    return (f"Covered: {', '.join(covered) or 'none'}. Missed: {', '.join(missed) or 'none'}. "
-            f"Follow-up target: key point {target_point(result) + 1}.")
+def _findings(result: RubricResult, contradictions: Sequence[Contradiction]) -> str:
+    """Covered, missed and contradicted point numbers as code found them, and the follow-up's target."""
+    wrong = {c.point for c in contradictions}
+    covered = [str(i) for i, p in enumerate(result.points, 1) if p.covered and i - 1 not in wrong]
+    missed = [str(i) for i, p in enumerate(result.points, 1) if not p.covered and i - 1 not in wrong]
+    lines = [f"Covered: {', '.join(covered) or 'none'}. Missed: {', '.join(missed) or 'none'}."]
+    lines += [f'Contradicted: key point {c.point + 1}, by the words "{c.quote}".' for c in contradictions]
+    lines.append(f"Follow-up target: key point {target_point(result) + 1}.")
+    return "\n".join(lines)
 
 
-def _claim_lines(claims: Sequence[Claim]) -> str:
-    """Each claim as its sentence number and the numbers of the key points (listed in the fixed part) it matched."""
-    if not claims:
-        return "(none: reply with empty \"verdicts\" and \"errors\")"
-    return "\n".join(f"C{n}: [S{c.sentence_index + 1}] vs key point {', '.join(str(p + 1) for p in c.points)}"
-                     for n, c in enumerate(claims, 1))
-
-
-def variable_text(entry: Entry, sentences: Sequence[str], result: RubricResult, claims: Sequence[Claim],
+def variable_text(sentences: Sequence[str], result: RubricResult, contradictions: Sequence[Contradiction],
                   templates: Templates, token: str | None = None) -> str:
-    """The per-answer part: rubric findings, the numbered answer between per-call random markers, the claims."""
+    """The per-answer part: what code found, then the answer between per-call random markers."""
     token = token or secrets.token_hex(3)
-    answer = "\n".join(f"[S{i}] {s}" for i, s in enumerate(sentences[:MAX_SENTENCES], 1))
-    return templates.variable.format(findings=_findings(result), open=f"<<ANSWER-{token}>>", answer=answer,
-                                     close=f"<<END-{token}>>", claims=_claim_lines(claims))
+    answer = " ".join(sentences[:MAX_SENTENCES])
+    return templates.variable.format(findings=_findings(result, contradictions), open=f"<<ANSWER-{token}>>",
+                                     answer=answer, close=f"<<END-{token}>>")
 
 
-def generation_schema(n_claims: int) -> dict[str, Any]:
-    """The schema the model's output is constrained to: verdicts, verified-by-code errors, then short feedback."""
-    error = {"type": "object", "additionalProperties": False, "required": ["claim", "quote", "why"],
-             "properties": {"claim": {"type": "integer", "minimum": 1, "maximum": max(n_claims, 1)},
-                            "quote": {"type": "string", "minLength": 3, "maxLength": 90},
-                            "why": {"type": "string", "minLength": 3, "maxLength": 70}}}
+def generation_schema() -> dict[str, Any]:
+    """The schema the model's output is constrained to: short feedback first, so its first token is prose."""
     one = {"type": "array", "minItems": 1, "maxItems": 1, "items": _SHORT}
-    return {"type": "object", "additionalProperties": False,
-            "required": ["verdicts", "errors", "strengths", "improvements", "follow_up"],
-            "properties": {"verdicts": {"type": "array", "minItems": n_claims, "maxItems": n_claims,
-                                        "items": {"enum": VERDICTS}},
-                           "errors": {"type": "array", "maxItems": min(n_claims, MAX_ERRORS), "items": error},
-                           "strengths": one, "improvements": one,
+    return {"type": "object", "additionalProperties": False, "required": ["strengths", "improvements", "follow_up"],
+            "properties": {"strengths": one, "improvements": one,
                            "follow_up": {"type": "string", "minLength": 8, "maxLength": 120}}}
 
 
-# What is accepted back: verdicts and errors may be missing (no contradiction then), up to three feedback lines.
+# What is accepted back: up to three feedback lines; anything else the model adds is ignored.
 VALID_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["strengths", "improvements", "follow_up"],
     "properties": {
-        "verdicts": {"type": "array", "items": {"type": "string"}},
-        "errors": {"type": "array", "items": {"type": "object"}},
         "strengths": {"type": "array", "maxItems": 3, "items": {"type": "string"}},
         "improvements": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": "string"}},
         "follow_up": {"type": ["string", "null"]},
     },
 }
-
-
-def max_tokens_for(n_claims: int) -> int:
-    """Room for the JSON at its longest: verdicts, the errors allowed, and the capped feedback strings."""
-    return 100 + 5 * n_claims + 45 * min(n_claims, MAX_ERRORS)
-
-
-def _norm(text: str) -> str:
-    """Text for quote matching: curly quotes straightened, case folded, whitespace and edge punctuation dropped.
-
-    Whitespace is ignored because a length-capped string makes small models glue the last words ("a bitlike").
-    """
-    text = text.translate(str.maketrans("‘’“”", "''\"\""))
-    return re.sub(r"\s+", "", text.casefold()).strip("\"'.,;:!?…")
-
-
-def verify(data: dict[str, Any], claims: Sequence[Claim]) -> tuple[list[Contradiction], int]:
-    """Contradictions whose verdict, reason and verbatim quote (found in the claim's sentence) all hold."""
-    verdicts: list[Any] = data["verdicts"] if isinstance(data.get("verdicts"), list) else []
-    errors: list[Any] = data["errors"] if isinstance(data.get("errors"), list) else []
-    found: dict[int, list[Contradiction]] = {}
-    for error in errors:
-        if not isinstance(error, dict) or not isinstance(error.get("claim"), int):
-            continue
-        index = error["claim"]
-        if not 1 <= index <= len(claims) or index in found or index > len(verdicts):
-            continue
-        quote, reason = str(error.get("quote") or "").strip(), str(error.get("why") or "").strip()
-        claim = claims[index - 1]
-        if verdicts[index - 1] == "contradicts" and reason and len(_norm(quote)) >= 8 \
-                and _norm(quote) in _norm(claim.sentence):
-            found[index] = [Contradiction(point, quote, reason) for point in claim.points]
-    flagged = sum(v == "contradicts" for v in verdicts)
-    return [c for group in found.values() for c in group], flagged
+# Room for the JSON at its longest: two capped feedback strings and the follow-up.
+MAX_TOKENS = 110
 
 
 def usable_question(text: str | None, sentences: Sequence[str]) -> str | None:
@@ -193,26 +113,23 @@ def usable_question(text: str | None, sentences: Sequence[str]) -> str | None:
     return text if text.endswith("?") and len(words) >= 4 and not copied else None
 
 
-def parse(text: str, claims: Sequence[Claim], sentences: Sequence[str] = ()) -> Critique:
+def parse(text: str, sentences: Sequence[str] = ()) -> Critique:
     """The validated critique; ValueError (one sentence) when the output does not follow the schema."""
     data = validate_json(text, VALID_SCHEMA)
-    contradictions, flagged = verify(data, claims)
     follow_up = usable_question(data.get("follow_up"), sentences)
     return Critique(tuple(s.strip() for s in data["strengths"] if s.strip()),
-                    tuple(s.strip() for s in data["improvements"] if s.strip()), follow_up,
-                    tuple(contradictions), flagged)
+                    tuple(s.strip() for s in data["improvements"] if s.strip()), follow_up)
 
 
-def run(llm: LLM, prompt: ChatPrompt, claims: Sequence[Claim], sentences: Sequence[str] = (), *,
-        on_token: TokenCallback | None = None, session: str | None = None) -> Critique:
+def run(llm: LLM, prompt: ChatPrompt, sentences: Sequence[str] = (), *, on_token: TokenCallback | None = None,
+        session: str | None = None) -> Critique:
     """Ask the model; an invalid output is retried once (with a reminder); ValueError if it fails again."""
-    schema = generation_schema(len(claims))
-    tokens = max_tokens_for(len(claims))
-    text = llm.generate(prompt, schema=schema, max_tokens=tokens, on_token=on_token, session=session)
+    schema = generation_schema()
+    text = llm.generate(prompt, schema=schema, max_tokens=MAX_TOKENS, on_token=on_token, session=session)
     try:
-        return parse(text, claims, sentences)
+        return parse(text, sentences)
     except ValueError:
         # A changed prompt (and more room) gives a different sample even with a fixed seed.
         retry = ChatPrompt(prompt.system, prompt.fixed, prompt.variable + "\nReply with complete, valid JSON only.\n")
-        text = llm.generate(retry, schema=schema, max_tokens=tokens + 100, on_token=on_token, session=session)
-        return parse(text, claims, sentences)
+        text = llm.generate(retry, schema=schema, max_tokens=MAX_TOKENS + 100, on_token=on_token, session=session)
+        return parse(text, sentences)

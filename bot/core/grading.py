@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.core import conflicts
 from bot.core import critique as cq
 from bot.core.bank import Entry
+from bot.core.conflicts import Contradiction
 from bot.core.embedder import Embedder
 from bot.core.guards import MESSAGES, Screen, screen
 from bot.core.llm import LLM, ChatPrompt, TokenCallback
@@ -21,9 +23,9 @@ from bot.errors import CoachError
 
 log = logging.getLogger(__name__)
 
-# Each verified contradiction (a claim of the answer) un-covers the points it was evidence for and costs this many
-# points more: a confidently wrong answer must end below a partial one that is merely incomplete.
-CONTRADICTION_PENALTY = 10
+# Each contradiction found in code (the answer denies or reverses a key point in its own words) un-covers that point
+# and costs this many points more: a confidently wrong answer must end below a partial one that is merely incomplete.
+CONTRADICTION_PENALTY = 20
 MAX_FEEDBACK = 3
 Related = Callable[[Entry], Sequence[Entry]]
 
@@ -36,7 +38,7 @@ class KeyPoint:
     covered: bool
     similarity: float
     evidence: str | None
-    contradicted: str | None = None  # the model's verified reason, when the evidence contradicts the reference
+    contradicted: str | None = None  # the answer's words that contradict this point, when it does
 
     def to_json(self) -> dict[str, Any]:
         """The shape of `grade --json`'s key_points items."""
@@ -61,7 +63,7 @@ class Grade:
     rubric_score: int = 0
     strengths: list[str] = field(default_factory=list)
     improvements: list[str] = field(default_factory=list)
-    contradictions: list[cq.Contradiction] = field(default_factory=list)
+    contradictions: list[Contradiction] = field(default_factory=list)
     follow_up_point: int | None = None
     injected: list[str] = field(default_factory=list)
     truncated: bool = False
@@ -82,6 +84,11 @@ class Grade:
     def missed(self) -> list[int]:
         """Indices of the key points not covered."""
         return [i for i, p in enumerate(self.key_points) if not p.covered]
+
+    def view(self) -> dict[str, Any]:
+        """to_json() plus what the score text shows besides: notes and the contradicted points' quotes."""
+        return self.to_json() | {"notes": list(self.notes),
+                                 "contradicted": {str(c.point): c.quote for c in self.contradictions}}
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the documented JSON of `grade --json`."""
@@ -149,10 +156,10 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if first[1:].islower() else text
 
 
-def feedback_lines(result: RubricResult, contradictions: Sequence[cq.Contradiction], injected: bool) -> list[str]:
+def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction], injected: bool) -> list[str]:
     """Two or three specific feedback lines from the rubric: contradictions, missed and near-missed points."""
-    claims = {c.quote: c.reason for c in contradictions}  # one claim may concern several points
-    lines = [f'"{quote}" contradicts the reference: {reason.rstrip(".")}.' for quote, reason in claims.items()]
+    lines = [f'You wrote "{c.quote}", but the reference says: {_lower_first(c.reason.rstrip("."))}.'
+             for c in contradictions]
     contradicted = {c.point for c in contradictions}
     missed = [p for i, p in enumerate(result.points) if not p.covered and i not in contradicted]
     for point in missed[:2]:
@@ -170,9 +177,17 @@ def feedback_lines(result: RubricResult, contradictions: Sequence[cq.Contradicti
     return ([MESSAGES["injection"]] if injected else []) + lines
 
 
-def _key_points(result: RubricResult, contradictions: Sequence[cq.Contradiction] = ()) -> list[KeyPoint]:
+def penalised(result: RubricResult, contradictions: Sequence[Contradiction]) -> int:
+    """The score once each contradicted point earns nothing and costs CONTRADICTION_PENALTY more."""
+    credits = [0.0 if any(c.point == i for c in contradictions) else p.credit for i, p in enumerate(result.points)]
+    if not contradictions:
+        return result.score
+    return max(0, score_of(credits, result.relevance) - CONTRADICTION_PENALTY * len(contradictions))
+
+
+def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = ()) -> list[KeyPoint]:
     """The JSON-facing key points; a contradicted point is not covered."""
-    reasons = {c.point: c.reason for c in contradictions}
+    reasons = {c.point: c.quote for c in contradictions}
     return [KeyPoint(p.text, p.covered and i not in reasons, p.similarity, p.evidence, reasons.get(i))
             for i, p in enumerate(result.points)]
 
@@ -214,9 +229,11 @@ class Grader:
         result = self.rubric.grade(entry, checked.sentences)
         guard = "off_topic" if result.off_topic else checked.kind
         notes = ([MESSAGES["off_topic"]] if guard == "off_topic" else []) + list(checked.notes)
-        grade = Grade(entry.id, entry.question, result.score, _key_points(result), notes=notes, guard=guard,
-                      relevance=round(result.relevance, 4), rubric_score=result.score, injected=list(checked.injected),
-                      truncated=checked.truncated, result=result, sentences=checked.sentences)
+        found = [] if guard == "off_topic" else conflicts.find(entry.question, entry.points, result, checked.sentences)
+        score = penalised(result, found)
+        grade = Grade(entry.id, entry.question, score, _key_points(result, found), notes=notes, guard=guard,
+                      relevance=round(result.relevance, 4), rubric_score=score, injected=list(checked.injected),
+                      truncated=checked.truncated, result=result, sentences=checked.sentences, contradictions=found)
         return self.rubric_feedback(entry, grade)
 
     def _blocked(self, entry: Entry, checked: Screen) -> Grade:
@@ -263,20 +280,18 @@ class Grader:
         fixed = self.fixed_prompt(entry)
         if base.result is None:
             return fixed
-        claims = cq.claims_of(base.result, base.sentences)
-        variable = cq.variable_text(entry, base.sentences, base.result, claims, self.templates, token)
+        variable = cq.variable_text(base.sentences, base.result, base.contradictions, self.templates, token)
         return ChatPrompt(fixed.system, fixed.fixed, variable)
 
     def critique(self, entry: Entry, answer: str, grade: Grade | None = None, *,
                  on_token: TokenCallback | None = None, session: str | None = None) -> Grade:
-        """Strengths, improvements, follow-up and verified contradictions from the model; rubric-only on failure."""
+        """Strengths, improvements and the follow-up from the model; rubric-only on failure."""
         base = self._rubric_of(entry, answer, grade)
         if base.flagged or base.result is None or not self.has_llm or self.llm is None:
             return self.rubric_feedback(entry, base)
-        claims = cq.claims_of(base.result, base.sentences)
         prompt = self.critique_prompt(entry, answer, base)
         try:
-            found = cq.run(self.llm, prompt, claims, base.sentences, on_token=on_token, session=session)
+            found = cq.run(self.llm, prompt, base.sentences, on_token=on_token, session=session)
         except (ValueError, CoachError, RuntimeError, TimeoutError) as exc:
             log.warning("critique failed, rubric only: %s", exc)
             fallback = self.rubric_feedback(entry, base)
@@ -285,24 +300,16 @@ class Grader:
         return self._apply(entry, base, found)
 
     def _apply(self, entry: Entry, base: Grade, found: cq.Critique) -> Grade:
-        """The critique folded into the grade: contradicted points un-covered, penalty, model feedback."""
+        """The model's feedback added to the grade; the score, the points and the contradictions stay the code's."""
         assert base.result is not None
-        result = base.result
-        credits = [p.credit for p in result.points]
-        for c in found.contradictions:
-            credits[c.point] = 0.0
-        claims = {c.quote for c in found.contradictions}
-        score = max(0, score_of(credits, result.relevance) - CONTRADICTION_PENALTY * len(claims))
-        lines = feedback_lines(result, found.contradictions, bool(base.injected))
+        lines = feedback_lines(base.result, base.contradictions, bool(base.injected))
         lines = (lines + [f"To improve: {_lower_first(s.rstrip('.'))}." for s in found.improvements[:1]
                           if s not in found.strengths])
-        target = cq.target_point(result)
-        follow_up = found.follow_up or rubric_follow_up(entry, result, " ".join(base.sentences))[0]
-        points = _key_points(result, found.contradictions)
-        return dataclasses.replace(base, score=min(score, base.score), key_points=points,
-                                   feedback=lines[: MAX_FEEDBACK + 2], follow_up=follow_up, follow_up_point=target,
-                                   llm=True, strengths=list(found.strengths), improvements=list(found.improvements),
-                                   contradictions=list(found.contradictions))
+        target = cq.target_point(base.result)
+        follow_up = found.follow_up or rubric_follow_up(entry, base.result, " ".join(base.sentences))[0]
+        return dataclasses.replace(base, feedback=lines[: MAX_FEEDBACK + 2], follow_up=follow_up,
+                                   follow_up_point=target, llm=True, strengths=list(found.strengths),
+                                   improvements=list(found.improvements))
 
     def grade(self, entry: Entry, answer: str, use_llm: bool = True, on_token: TokenCallback | None = None,
               session: str | None = None) -> Grade:

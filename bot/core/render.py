@@ -26,8 +26,12 @@ def question_data(entry: Entry, number: int, total: int, session_id: int | None)
 def score_text(grade: dict[str, Any]) -> str:
     """The rubric result: score, then each key point covered or missed, with evidence."""
     lines = [f"Score: {grade['score']}/100"]
-    for point in grade["key_points"]:
-        if point["covered"]:
+    contradicted = grade.get("contradicted", {})
+    for index, point in enumerate(grade["key_points"]):
+        if str(index) in contradicted:
+            quote = _clip(contradicted[str(index)], 140)
+            lines.append(f'✗ {point["text"]} — you wrote "{quote}", which contradicts it')
+        elif point["covered"]:
             evidence = f' — you said: "{_clip(point["evidence"], 140)}"' if point.get("evidence") else ""
             lines.append(f"✓ {point['text']}{evidence}")
         else:
@@ -38,7 +42,7 @@ def score_text(grade: dict[str, Any]) -> str:
 
 
 def critique_text(grade: dict[str, Any]) -> str:
-    """The critique: feedback points, and the score change when a contradiction was verified."""
+    """The critique: what went well, then the feedback points (contradictions first)."""
     lines = []
     if grade.get("strengths"):  # streamed first; kept in the final text so nothing shown disappears
         lines += ["What went well:"] + [f"• {s}" for s in grade["strengths"]] + [""]

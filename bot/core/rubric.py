@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,6 +60,13 @@ class RubricResult:
     points: tuple[PointMatch, ...]
     relevance: float
     score: int
+    # Each point's similarity with each sentence (not the pairs): where contradictions are looked for.
+    by_sentence: tuple[tuple[float, ...], ...] = field(default=(), compare=False, repr=False)
+
+    def near(self, index: int, floor: float) -> list[int]:
+        """The sentences whose similarity with the point reaches floor."""
+        row = self.by_sentence[index] if index < len(self.by_sentence) else ()
+        return [i for i, value in enumerate(row) if value >= floor]
 
     @property
     def off_topic(self) -> bool:
@@ -136,7 +143,8 @@ class Rubric:
         relevance = float(max(raw[:, : len(sentences)].max(), on_question[: len(sentences)].max()))
         sims = raw - TOPIC_DISCOUNT * on_question[None, :]
         points = tuple(self._match(text, row, sentences) for text, row in zip(entry.points, sims, strict=True))
-        return RubricResult(points, relevance, score_of([p.credit for p in points], relevance))
+        by_sentence = tuple(tuple(round(float(v), 4) for v in row[: len(sentences)]) for row in sims)
+        return RubricResult(points, relevance, score_of([p.credit for p in points], relevance), by_sentence)
 
     def _match(self, text: str, row: np.ndarray, sentences: Sequence[str]) -> PointMatch:
         """A point's best unit; for a window the evidence is its better-matching sentence."""

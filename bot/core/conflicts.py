@@ -1,0 +1,318 @@
+"""Claims that contradict the reference, found in code: negated, reversed or out-of-range statements."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence, Set
+from dataclasses import dataclass
+
+from bot.core.rubric import PARTIAL_BAND, THRESHOLD, RubricResult
+
+# Words that negate what follows them; "n't" forms are folded to "not" first.
+_NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot", "without"})
+# How many content words after a negation it reaches ("no notion of similarity": notion, similarity).
+_SCOPE = 2
+# A number within this factor of the point's range agrees with it ("about 0.6" for "between 0.2 and 0.5").
+NUMBER_SLACK = 1.5
+# A word in this many key points names the topic ("gates" of an LSTM question).
+TOPIC_POINTS = 3
+# A sentence is checked against the points it matches best, within this much similarity of its best one.
+MARGIN = 0.05
+# Points that already say "less of something" (reduces, prevents, drops): a negated answer often agrees with them.
+_NEGATIVE_VERBS = frozenset({"reduce", "reduces", "prevent", "prevents", "avoid", "avoids", "combat", "combats",
+                             "mitigate", "mitigates", "control", "controls", "dampen", "dampens", "drop", "drops",
+                             "remove", "removes", "ignore", "ignores", "stop", "stops", "without", "lack", "lacks"})
+_PUNCT = frozenset({",", ";", ":", ".", "(", ")", "!", "?"})
+# Words that open another clause: a negation or a direction word does not reach past them.
+_BOUNDARY = _PUNCT | {"because", "where", "while", "since", "although", "though", "whereas", "which", "who", "so",
+                      "but", "if", "unless", "when"}
+# A direction word acts on what stands this close to it, in the same clause.
+_NEAR = 2
+# Direction words: an answer saying one side about what the reference says the other side of.
+_UP = frozenset({"increase", "increases", "increased", "increasing", "more", "higher", "larger", "bigger", "raise",
+                 "raises", "grow", "grows", "faster", "speed", "speeds", "accelerate", "accelerates", "worse",
+                 "amplify", "amplifies", "upsample", "upsamples"})
+_DOWN = frozenset({"decrease", "decreases", "decreased", "decreasing", "less", "fewer", "lower", "smaller",
+                   "reduce", "reduces", "reduced", "reducing", "shrink", "shrinks", "slower", "slow", "slows",
+                   "dampen", "dampens", "downsample", "downsamples", "remove", "removes", "removing", "mitigate",
+                   "mitigates", "prevent", "prevents", "combat", "combats", "control", "controls", "drop", "drops"})
+# Pairs of opposite word families, checked like directions: the answer says one, the point the other, of one thing.
+_OPPOSITES = (
+    (_UP, _DOWN),
+    (frozenset({"same", "identical"}), frozenset({"differ", "differs", "different", "distinct"})),
+    (frozenset({"simple", "simpler", "simplest", "lighter"}), frozenset({"complex", "complicated", "heavier"})),
+    (frozenset({"create", "creates", "creating", "synthetic"}), frozenset({"delete", "deletes", "deleting"})),
+    (frozenset({"compete", "competes", "competing", "competition"}),
+     frozenset({"cooperate", "cooperates", "cooperating", "cooperation"})),
+    (frozenset({"dense"}), frozenset({"sparse", "one-hot"})),
+    (frozenset({"harmonic"}), frozenset({"arithmetic"})),
+    (frozenset({"misleading", "unreliable"}), frozenset({"reliable"})),
+    (frozenset({"random", "randomly"}), frozenset({"zero", "zeros", "constant"})),
+)
+# Opposite words that describe rather than act: they attach to the words on either side, like comparatives.
+_ADJECTIVES = frozenset({"same", "identical", "different", "distinct", "simple", "complex", "complicated", "dense",
+                         "sparse", "one-hot", "harmonic", "arithmetic", "misleading", "reliable", "unreliable",
+                         "synthetic", "random", "randomly", "zero", "zeros", "constant"})
+# Set phrases with a negation word that deny nothing: "no more than two children", "no matter what".
+_IDIOMS = (("no", "more", "than"), ("no", "less", "than"), ("not", "only"), ("no", "matter"), ("not", "just"),
+           ("not", "necessarily"))
+# Questions that ask for a contrast: answers describe the other side with negations ("a plain list has no ...").
+_CONTRAST_QUESTION = re.compile(r"(?i)\b(difference|compare|comparison|contrast|versus|vs\.?|advantages?|"
+                                r"disadvantages?)\b")
+# Comparatives attach to the words on either side ("train faster", "faster convergence"); verbs to what follows.
+_COMPARATIVES = frozenset({"more", "less", "fewer", "higher", "lower", "larger", "smaller", "bigger", "faster",
+                           "slower", "simpler", "lighter", "heavier", "worse", "better"})
+# "X is not an issue": the negation reaches back to X.
+_PREDICATES = frozenset({"issue", "concern", "problem", "needed", "required", "necessary", "important", "matter",
+                         "possible", "useful", "helpful"})
+_WEAK = frozenset({"a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "by", "for", "with", "from", "is",
+    "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "they", "them", "their",
+    "as", "so", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "may",
+    "might", "must", "really", "ever", "even", "just", "only", "also", "very", "much", "any", "all", "some",
+    "each", "every", "such", "one", "there", "here", "then", "than", "when", "which", "what", "who", "how",
+    "need", "needed", "needs", "matter", "matters", "use", "used", "uses", "make", "makes", "made", "get",
+    "gets", "anything", "something", "thing", "things", "way", "about", "into", "more", "less"})
+_SUFFIXES = ("ations", "ation", "ities", "ity", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s",
+             "e")
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A statement of the answer that contradicts a key point: the answer's own words and the point they deny."""
+
+    point: int
+    quote: str  # verbatim from the answer
+    reason: str  # what the reference says instead: the key point
+    kind: str = "negation"  # "negation", "opposite" or "number"
+
+
+def stem(word: str) -> str:
+    """A crude stem, enough to match "scaling" with "scaled" and "similarity" with "similar"."""
+    word = word.casefold()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-.'’][A-Za-z0-9]+)*|[,;:.()!?]")
+_AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "can", "could", "will",
+                  "would", "should", "must", "need", "ai", "shall", "might", "may"})
+_IRREGULAR = {"can": "can", "won": "will", "ca": "can", "sha": "shall"}
+
+
+def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Lower-case words and clause punctuation with their character spans; "doesn't" is "does" + "not"."""
+    words: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for match in _TOKEN.finditer(text):
+        word, (a, b) = match.group().casefold().replace("’", "'"), match.span()
+        if word.endswith("n't") and len(word) > 3:
+            words += [_IRREGULAR.get(word[:-3], word[:-3]), "not"]
+            spans += [(a, b - 3), (b - 3, b)]
+        elif word == "cannot":
+            words += ["can", "not"]
+            spans += [(a, a + 3), (a + 3, b)]
+        else:
+            words.append(word[:-2] if word.endswith("'s") else word)
+            spans.append((a, b))
+    return words, spans
+
+
+def tokens(text: str) -> list[str]:
+    """The words and clause punctuation of a text (see tokenize)."""
+    return tokenize(text)[0]
+
+
+def _content(words: Sequence[str]) -> list[str]:
+    """The words that carry content (no punctuation, no function words)."""
+    return [w for w in words if w not in _WEAK and w not in _PUNCT and w not in _NEGATIONS]
+
+
+def _related(a: str, b: str) -> bool:
+    """Two stems name the same thing: equal, or one contains the other (interdependence, dependent)."""
+    return a == b or (min(len(a), len(b)) >= 5 and (a in b or b in a))
+
+
+def negated(words: Sequence[str]) -> tuple[set[str], set[str], list[tuple[int, int]]]:
+    """Stems said under a negation, stems said plainly, and the (start, end) token spans of each negation.
+
+    A negation reaches _SCOPE content words ahead in its clause; in "X is not an issue" it reaches back to X.
+    """
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(words):
+        start = i
+        if words[i] not in _NEGATIONS or any(tuple(words[i:i + len(idiom)]) == idiom for idiom in _IDIOMS):
+            i += 1
+            continue
+        i += 1
+        taken = 0
+        while i < len(words) and taken < _SCOPE and words[i] not in _NEGATIONS and words[i] not in _BOUNDARY:
+            taken += words[i] not in _WEAK
+            i += 1
+        spans.append((_clause_start(words, start) if _predicate(words, start, i) else start, i))
+    inside = {stem(w) for a, b in spans for w in _content(words[a:b])}
+    covered = {k for a, b in spans for k in range(a, b)}
+    plain = {stem(w) for k, w in enumerate(words) if k not in covered and w in _content([w])}
+    return inside, plain, spans
+
+
+def topic_stems(question: str, points: Sequence[str]) -> set[str]:
+    """Stems of the question and of words in TOPIC_POINTS points or more: they name the topic, not a claim.
+
+    "No dropout at inference" or "no single neuron can be relied on" deny a topic word, and are right. In a
+    contrast question every word of the points is topic: negations there describe the other side.
+    """
+    if _CONTRAST_QUESTION.search(question):
+        return {stem(w) for w in _content(tokens(" ".join([question, *points])))}
+    counts: dict[str, int] = {}
+    for point in points:
+        for word in set(map(stem, _content(tokens(point)))):
+            counts[word] = counts.get(word, 0) + 1
+    return {stem(w) for w in _content(tokens(question))} | {w for w, n in counts.items() if n >= TOPIC_POINTS}
+
+
+def _hits(stems: Iterable[str], others: Iterable[str], topic: set[str]) -> list[str]:
+    """Stems of the first set that name something of the second, topic words left out."""
+    others = list(others)
+    return [s for s in stems if (len(s) >= 3 or any(c.isdigit() for c in s)) and s not in topic
+            and any(_related(s, o) for o in others)]
+
+
+Span = tuple[int, int]  # token positions, end excluded
+
+
+def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = frozenset()) -> Span | None:
+    """The negation's tokens if the sentence denies something the point states plainly.
+
+    plain: stems the answer states without a negation elsewhere; denying one of them is a contrast ("a while loop
+    may never run; a do-while runs at least once"), not a denial. A point that is itself negative ("not
+    included", "reduces") is left alone: its paraphrases negate other words.
+    """
+    words = tokens(sentence)
+    p_words = tokens(point)
+    if (_NEGATIVE_VERBS | _NEGATIONS) & set(p_words):
+        return None
+    _, p_plain, _ = negated(p_words)
+    for a, b in negated(words)[2]:
+        inside = {stem(w) for w in _content(words[a:b])}
+        hit = [s for s in _hits(inside, p_plain, topic) if not any(_related(s, o) for o in plain)]
+        if hit:
+            # "doesn't support": the quote starts at "does", the token before the split-off "not".
+            return a - (a > 0 and words[a] == "not" and words[a - 1] in _AUX), b
+    return None
+
+
+def _predicate(words: Sequence[str], a: int, b: int) -> bool:
+    """Whether the negation says "is not an issue" of what precedes it."""
+    return any(words[k] in _PREDICATES for k in range(a + 1, min(b + 1, len(words))))
+
+
+def _clause_start(words: Sequence[str], index: int) -> int:
+    """Where the clause holding index begins (after the last punctuation, at most 6 words back)."""
+    start = index
+    while start > 0 and index - start < 6 and words[start - 1] not in _BOUNDARY:
+        start -= 1
+    return start
+
+
+def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, Span, set[str]]]:
+    """Each word of the family: its position, its phrase, and the content stems within _NEAR words in its clause."""
+    out = []
+    for i, word in enumerate(words):
+        if word not in family:
+            continue
+        near: set[str] = set()
+        phrase = [i, i + 1]
+        for step in (-1, 1) if word in _COMPARATIVES | _ADJECTIVES else (1,):
+            j, taken = i + step, 0
+            while 0 <= j < len(words) and taken < _NEAR and words[j] not in _BOUNDARY:
+                if _content([words[j]]):
+                    near.add(stem(words[j]))
+                    taken += 1
+                    phrase = [min(phrase[0], j), max(phrase[1], j + 1)]
+                j += step
+        out.append((i, (phrase[0], phrase[1]), near))
+    return out
+
+
+def opposite_conflict(sentence: str, point: str) -> Span | None:
+    """The phrase if the sentence says the opposite of the point about one thing ("increases the oscillations")."""
+    words, p_words = tokens(sentence), tokens(point)
+    for one, other in _OPPOSITES:
+        for mine, theirs in ((one, other), (other, one)):
+            if mine & set(p_words) or theirs & set(words):
+                continue
+            targets = {s for _, _, near in _directed(p_words, theirs) for s in near}
+            for _, phrase, near in _directed(words, mine):
+                if _hits(near, targets, set()):
+                    return phrase
+    return None
+
+
+
+
+
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|percent)?")
+
+
+def numbers(text: str) -> list[float]:
+    """The numbers of a text, percentages as fractions."""
+    return [float(value) / (100 if percent else 1) for value, percent in _NUMBER.findall(text.replace(",", ""))]
+
+
+def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
+    """The character span of the sentence's first number when the point gives a range and none is near it.
+
+    "80 to 90 percent" against "between 0.2 and 0.5": the percent sign of a range is often written once.
+    """
+    said, stated = numbers(sentence), [n for n in numbers(point) if n > 0]
+    if re.search(r"%|\bpercent\b", sentence) and stated and max(stated) <= 1:
+        said = [n / 100 if 1 < n <= 100 else n for n in said]
+    if not said or not stated or any(min(stated) / NUMBER_SLACK <= n <= max(stated) * NUMBER_SLACK for n in said):
+        return None
+    found = _NUMBER.search(sentence)
+    return found.span() if found else None
+
+
+def conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = frozenset()) -> tuple[str, str] | None:
+    """The first conflict between a sentence and a key point: its kind and the sentence's words that show it."""
+    _, spans = tokenize(sentence)
+    for kind, found in (("negation", negation_conflict(sentence, point, topic, plain)),
+                        ("opposite", opposite_conflict(sentence, point))):
+        if found:
+            a, b = found
+            return kind, sentence[spans[a][0]:spans[b - 1][1]]
+    chars = number_conflict(sentence, point)
+    return ("number", sentence[chars[0]:chars[1]].strip()) if chars else None
+
+
+def pairs(result: RubricResult, sentences: Sequence[str]) -> list[tuple[int, int]]:
+    """(sentence, point) pairs worth checking: the sentence is about the point, not merely near the topic.
+
+    A pair qualifies when the similarity earns partial credit at least and the point is the sentence's best match
+    (within MARGIN) or the sentence is the point's evidence; checking every pair flagged correct answers.
+    """
+    floor = THRESHOLD - PARTIAL_BAND
+    out = []
+    for s in range(min(len(sentences), len(result.by_sentence[0]) if result.by_sentence else 0)):
+        best = max(row[s] for row in result.by_sentence)
+        for p, row in enumerate(result.by_sentence):
+            if row[s] >= floor and (row[s] >= best - MARGIN or result.points[p].evidence == sentences[s]):
+                out.append((s, p))
+    return out
+
+
+def find(question: str, points: Sequence[str], result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
+    """The answer's statements that contradict a key point: at most one per point, each with its quote."""
+    topic = topic_stems(question, points)
+    plain = negated(tokens(" ".join(sentences)))[1]
+    found: dict[int, Contradiction] = {}
+    for s, p in pairs(result, sentences):
+        if p in found:
+            continue
+        hit = conflict(sentences[s], points[p], topic, plain)
+        if hit:
+            found[p] = Contradiction(p, hit[1], points[p], hit[0])
+    return [found[p] for p in sorted(found)]
