@@ -93,3 +93,9 @@ def test_tokens_keep_their_place_in_the_text() -> None:
     words, spans = tokenize(text)
     assert words == ["it", "does", "not", "scale", ";", "can", "not", "train", "."]
     assert [text[a:b] for a, b in spans][1:3] == ["does", "n't"] and text[spans[5][0]:spans[6][1]] == "can't"
+
+
+def test_a_negation_in_a_relative_clause_describes_and_does_not_deny() -> None:
+    point = "The generator is trained to fool the discriminator into accepting its outputs as real."
+    assert check("It creates faces of people who aren't real.", point, question="Explain it.") is None
+    assert check("Its outputs are never accepted as real.", point, question="Explain it.") is not None

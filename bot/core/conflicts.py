@@ -98,6 +98,7 @@ def stem(word: str) -> str:
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-.'’][A-Za-z0-9]+)*|[,;:.()!?]")
 _AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "can", "could", "will",
                   "would", "should", "must", "need", "ai", "shall", "might", "may"})
+_RELATIVE = frozenset({"who", "which", "that", "whose", "whom"})
 _IRREGULAR = {"can": "can", "won": "will", "ca": "can", "sha": "shall"}
 
 
@@ -143,7 +144,8 @@ def negated(words: Sequence[str]) -> tuple[set[str], set[str], list[tuple[int, i
     i = 0
     while i < len(words):
         start = i
-        if words[i] not in _NEGATIONS or any(tuple(words[i:i + len(idiom)]) == idiom for idiom in _IDIOMS):
+        if words[i] not in _NEGATIONS or any(tuple(words[i:i + len(idiom)]) == idiom for idiom in _IDIOMS) \
+                or _relative(words, i):
             i += 1
             continue
         i += 1
@@ -202,6 +204,14 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
             # "doesn't support": the quote starts at "does", the token before the split-off "not".
             return a - (a > 0 and words[a] == "not" and words[a - 1] in _AUX), b
     return None
+
+
+def _relative(words: Sequence[str], index: int) -> bool:
+    """Whether the negation sits in a relative clause ("faces of people who aren't real"): it describes, not denies."""
+    j = index - 1
+    while j >= 0 and words[j] in _AUX:
+        j -= 1
+    return j >= 0 and words[j] in _RELATIVE
 
 
 def _predicate(words: Sequence[str], a: int, b: int) -> bool:
