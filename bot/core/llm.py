@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.core.grammar_sampler import TopGrammar, chain_with
 from bot.errors import ModelError
 
 TokenCallback = Callable[[str], None]
@@ -110,6 +111,7 @@ class GenerationStats:
     restored_session: bool = False
     ttft_s: float = 0.0
     total_s: float = 0.0
+    full_grammar_checks: int = 0  # steps where no likely token fitted the grammar (see grammar_sampler)
 
     @property
     def tokens_per_s(self) -> float:
@@ -477,12 +479,19 @@ class LlamaCppLLM:
                     on_token(piece)
 
         self._llm.set_seed(self.seed)
-        grammar = self._grammar(schema) if schema is not None else None
+        grammar = None
+        if schema is not None:
+            source = self._grammar(schema)
+            grammar = TopGrammar(self._vocab, source._grammar, source._root)
+            # The instance attribute shadows Llama._init_sampler for this call only (removed below).
+            self._llm._init_sampler = lambda **params: chain_with(self._llm, grammar, **params)
         try:
             for token in self._llm.generate(parts.tokens, top_k=40, top_p=0.95, min_p=0.05, temp=self.temperature,
-                                            repeat_penalty=1.0, grammar=grammar):
+                                            repeat_penalty=1.0):
                 if llama_cpp.llama_vocab_is_eog(self._vocab, token):
                     break
+                if grammar is not None:
+                    grammar.accept(token)
                 stats.generated_tokens += 1
                 emit(decoder.decode(self._piece(token)))
                 if stats.generated_tokens >= parts.max_new:
@@ -490,6 +499,12 @@ class LlamaCppLLM:
             emit(decoder.decode(b"", final=True))
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"The model failed while writing its answer ({exc}).") from exc
+        finally:
+            if grammar is not None:
+                del self._llm._init_sampler
+                self._llm._sampler = None  # the chain holds grammar.apply: drop it before the grammar is freed
+                stats.full_grammar_checks = grammar.full_checks
+                grammar.close()
         stats.total_s = time.perf_counter() - start
         return "".join(pieces)
 
