@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import time
 from collections import defaultdict
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.core.grading import Grade, Grader
+from bot.core.grading import Grade, Grader, keywords
 from bot.core.rubric import THRESHOLD
 
 LABELED = Path(__file__).resolve().parent / "data" / "labeled_answers.yaml"
@@ -153,3 +154,18 @@ def test_the_model_writes_feedback_and_never_changes_the_score(critiqued) -> Non
     assert all(r["grade"].contradictions == r["base"].contradictions for r in critiqued)
     follow_ups = [r["grade"].follow_up for r in critiqued]
     assert all(f and f.endswith("?") for f in follow_ups)
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_the_follow_up_asks_about_the_missed_point_it_targets(critiqued) -> None:
+    aimed = []
+    for row in critiqued:
+        grade = row["grade"]
+        target = grade.follow_up_point
+        if target is None or grade.key_points[target].covered:
+            continue
+        words = {w.lower()[:5] for w in keywords(row["entry"].points[target], row["entry"].question, limit=4)}
+        aimed.append(bool(words & {w.lower()[:5] for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", grade.follow_up)}))
+    print(f"\nfollow-ups naming a word of their missed target point: {sum(aimed)}/{len(aimed)}")
+    assert aimed and sum(aimed) >= 0.5 * len(aimed)

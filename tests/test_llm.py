@@ -279,3 +279,38 @@ def test_packaged_model_writes_a_schema_constrained_critique() -> None:
     assert data["strengths"] and data["improvements"] and data["follow_up"].strip()
     assert len(pieces) > 3
     model.close()
+
+
+def _greedy(llm: LlamaCppLLM, own_grammar: bool) -> str:
+    """A greedy schema-constrained completion, by the coach's sampler or by llama-cpp-python's own grammar."""
+    import llama_cpp
+
+    parts = llm._parts(prompt(3), 120)
+    if not own_grammar:
+        return llm._complete(parts, SCHEMA, None, llm.last_stats)
+    out = []
+    for token in llm._llm.generate(parts.tokens, temp=0.0, grammar=llm._grammar(SCHEMA)):
+        if llama_cpp.llama_vocab_is_eog(llm._vocab, token) or len(out) >= parts.max_new:
+            break
+        out.append(llm._piece(token))
+    return b"".join(out).decode("utf-8", errors="replace")
+
+
+def test_likeliest_first_grammar_check_picks_what_the_full_check_picks(llm: LlamaCppLLM) -> None:
+    # Greedy decoding: both must take the likeliest grammar-valid token at every step, so the texts are equal.
+    llm.temperature = 0.0
+    try:
+        ours, theirs = _greedy(llm, own_grammar=False), _greedy(llm, own_grammar=True)
+    finally:
+        llm.temperature = 0.2
+    assert ours == theirs
+    validate_json(ours, SCHEMA)
+
+
+def test_when_no_likely_token_fits_the_whole_vocabulary_is_checked(llm: LlamaCppLLM, monkeypatch) -> None:
+    from bot.core import grammar_sampler
+
+    monkeypatch.setattr(grammar_sampler, "TOP", 1)  # a random model's likeliest token rarely fits the grammar
+    text = llm.generate(prompt(2), schema=SCHEMA, max_tokens=160)
+    assert llm.last_stats.full_grammar_checks > 0
+    validate_json(text, SCHEMA)

@@ -6,10 +6,9 @@ import re
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
+from bot.core import conflict_words as W
 from bot.core.rubric import PARTIAL_BAND, THRESHOLD, RubricResult
 
-# Words that negate what follows them; "n't" forms are folded to "not" first.
-_NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot", "without"})
 # How many content words after a negation it reaches ("no notion of similarity": notion, similarity).
 _SCOPE = 2
 # A number within this factor of the point's range agrees with it ("about 0.6" for "between 0.2 and 0.5").
@@ -18,62 +17,8 @@ NUMBER_SLACK = 1.5
 TOPIC_POINTS = 3
 # A sentence is checked against the points it matches best, within this much similarity of its best one.
 MARGIN = 0.05
-# Points that already say "less of something" (reduces, prevents, drops): a negated answer often agrees with them.
-_NEGATIVE_VERBS = frozenset({"reduce", "reduces", "prevent", "prevents", "avoid", "avoids", "combat", "combats",
-                             "mitigate", "mitigates", "control", "controls", "dampen", "dampens", "drop", "drops",
-                             "remove", "removes", "ignore", "ignores", "stop", "stops", "without", "lack", "lacks"})
-_PUNCT = frozenset({",", ";", ":", ".", "(", ")", "!", "?"})
-# Words that open another clause: a negation or a direction word does not reach past them.
-_BOUNDARY = _PUNCT | {"because", "where", "while", "since", "although", "though", "whereas", "which", "who", "so",
-                      "but", "if", "unless", "when"}
 # A direction word acts on what stands this close to it, in the same clause.
 _NEAR = 2
-# Direction words: an answer saying one side about what the reference says the other side of.
-_UP = frozenset({"increase", "increases", "increased", "increasing", "more", "higher", "larger", "bigger", "raise",
-                 "raises", "grow", "grows", "faster", "speed", "speeds", "accelerate", "accelerates", "worse",
-                 "amplify", "amplifies", "upsample", "upsamples"})
-_DOWN = frozenset({"decrease", "decreases", "decreased", "decreasing", "less", "fewer", "lower", "smaller",
-                   "reduce", "reduces", "reduced", "reducing", "shrink", "shrinks", "slower", "slow", "slows",
-                   "dampen", "dampens", "downsample", "downsamples", "remove", "removes", "removing", "mitigate",
-                   "mitigates", "prevent", "prevents", "combat", "combats", "control", "controls", "drop", "drops"})
-# Pairs of opposite word families, checked like directions: the answer says one, the point the other, of one thing.
-_OPPOSITES = (
-    (_UP, _DOWN),
-    (frozenset({"same", "identical"}), frozenset({"differ", "differs", "different", "distinct"})),
-    (frozenset({"simple", "simpler", "simplest", "lighter"}), frozenset({"complex", "complicated", "heavier"})),
-    (frozenset({"create", "creates", "creating", "synthetic"}), frozenset({"delete", "deletes", "deleting"})),
-    (frozenset({"compete", "competes", "competing", "competition"}),
-     frozenset({"cooperate", "cooperates", "cooperating", "cooperation"})),
-    (frozenset({"dense"}), frozenset({"sparse", "one-hot"})),
-    (frozenset({"harmonic"}), frozenset({"arithmetic"})),
-    (frozenset({"misleading", "unreliable"}), frozenset({"reliable"})),
-    (frozenset({"random", "randomly"}), frozenset({"zero", "zeros", "constant"})),
-)
-# Opposite words that describe rather than act: they attach to the words on either side, like comparatives.
-_ADJECTIVES = frozenset({"same", "identical", "different", "distinct", "simple", "complex", "complicated", "dense",
-                         "sparse", "one-hot", "harmonic", "arithmetic", "misleading", "reliable", "unreliable",
-                         "synthetic", "random", "randomly", "zero", "zeros", "constant"})
-# Set phrases with a negation word that deny nothing: "no more than two children", "no matter what".
-_IDIOMS = (("no", "more", "than"), ("no", "less", "than"), ("not", "only"), ("no", "matter"), ("not", "just"),
-           ("not", "necessarily"))
-# Questions that ask for a contrast: answers describe the other side with negations ("a plain list has no ...").
-_CONTRAST_QUESTION = re.compile(r"(?i)\b(difference|compare|comparison|contrast|versus|vs\.?|advantages?|"
-                                r"disadvantages?)\b")
-# Comparatives attach to the words on either side ("train faster", "faster convergence"); verbs to what follows.
-_COMPARATIVES = frozenset({"more", "less", "fewer", "higher", "lower", "larger", "smaller", "bigger", "faster",
-                           "slower", "simpler", "lighter", "heavier", "worse", "better"})
-# "X is not an issue": the negation reaches back to X.
-_PREDICATES = frozenset({"issue", "concern", "problem", "needed", "required", "necessary", "important", "matter",
-                         "possible", "useful", "helpful"})
-_WEAK = frozenset({"a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "by", "for", "with", "from", "is",
-    "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "they", "them", "their",
-    "as", "so", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "may",
-    "might", "must", "really", "ever", "even", "just", "only", "also", "very", "much", "any", "all", "some",
-    "each", "every", "such", "one", "there", "here", "then", "than", "when", "which", "what", "who", "how",
-    "need", "needed", "needs", "matter", "matters", "use", "used", "uses", "make", "makes", "made", "get",
-    "gets", "anything", "something", "thing", "things", "way", "about", "into", "more", "less"})
-_SUFFIXES = ("ations", "ation", "ities", "ity", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s",
-             "e")
 
 
 @dataclass(frozen=True)
@@ -89,7 +34,7 @@ class Contradiction:
 def stem(word: str) -> str:
     """A crude stem, enough to match "scaling" with "scaled" and "similarity" with "similar"."""
     word = word.casefold()
-    for suffix in _SUFFIXES:
+    for suffix in W.SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
     return word
@@ -127,7 +72,7 @@ def tokens(text: str) -> list[str]:
 
 def _content(words: Sequence[str]) -> list[str]:
     """The words that carry content (no punctuation, no function words)."""
-    return [w for w in words if w not in _WEAK and w not in _PUNCT and w not in _NEGATIONS]
+    return [w for w in words if w not in W.WEAK and w not in W.PUNCT and w not in W.NEGATIONS]
 
 
 def _related(a: str, b: str) -> bool:
@@ -144,14 +89,14 @@ def negated(words: Sequence[str]) -> tuple[set[str], set[str], list[tuple[int, i
     i = 0
     while i < len(words):
         start = i
-        if words[i] not in _NEGATIONS or any(tuple(words[i:i + len(idiom)]) == idiom for idiom in _IDIOMS) \
+        if words[i] not in W.NEGATIONS or any(tuple(words[i:i + len(idiom)]) == idiom for idiom in W.IDIOMS) \
                 or _relative(words, i):
             i += 1
             continue
         i += 1
         taken = 0
-        while i < len(words) and taken < _SCOPE and words[i] not in _NEGATIONS and words[i] not in _BOUNDARY:
-            taken += words[i] not in _WEAK
+        while i < len(words) and taken < _SCOPE and words[i] not in W.NEGATIONS and words[i] not in W.BOUNDARY:
+            taken += words[i] not in W.WEAK
             i += 1
         spans.append((_clause_start(words, start) if _predicate(words, start, i) else start, i))
     inside = {stem(w) for a, b in spans for w in _content(words[a:b])}
@@ -166,7 +111,7 @@ def topic_stems(question: str, points: Sequence[str]) -> set[str]:
     "No dropout at inference" or "no single neuron can be relied on" deny a topic word, and are right. In a
     contrast question every word of the points is topic: negations there describe the other side.
     """
-    if _CONTRAST_QUESTION.search(question):
+    if W.CONTRAST_QUESTION.search(question):
         return {stem(w) for w in _content(tokens(" ".join([question, *points])))}
     counts: dict[str, int] = {}
     for point in points:
@@ -194,7 +139,7 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
     """
     words = tokens(sentence)
     p_words = tokens(point)
-    if (_NEGATIVE_VERBS | _NEGATIONS) & set(p_words):
+    if (W.NEGATIVE_VERBS | W.NEGATIONS) & set(p_words):
         return None
     _, p_plain, _ = negated(p_words)
     for a, b in negated(words)[2]:
@@ -216,13 +161,13 @@ def _relative(words: Sequence[str], index: int) -> bool:
 
 def _predicate(words: Sequence[str], a: int, b: int) -> bool:
     """Whether the negation says "is not an issue" of what precedes it."""
-    return any(words[k] in _PREDICATES for k in range(a + 1, min(b + 1, len(words))))
+    return any(words[k] in W.PREDICATES for k in range(a + 1, min(b + 1, len(words))))
 
 
 def _clause_start(words: Sequence[str], index: int) -> int:
     """Where the clause holding index begins (after the last punctuation, at most 6 words back)."""
     start = index
-    while start > 0 and index - start < 6 and words[start - 1] not in _BOUNDARY:
+    while start > 0 and index - start < 6 and words[start - 1] not in W.BOUNDARY:
         start -= 1
     return start
 
@@ -235,9 +180,9 @@ def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, S
             continue
         near: set[str] = set()
         phrase = [i, i + 1]
-        for step in (-1, 1) if word in _COMPARATIVES | _ADJECTIVES else (1,):
+        for step in (-1, 1) if word in W.COMPARATIVES | W.ADJECTIVES else (1,):
             j, taken = i + step, 0
-            while 0 <= j < len(words) and taken < _NEAR and words[j] not in _BOUNDARY:
+            while 0 <= j < len(words) and taken < _NEAR and words[j] not in W.BOUNDARY:
                 if _content([words[j]]):
                     near.add(stem(words[j]))
                     taken += 1
@@ -250,7 +195,7 @@ def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, S
 def opposite_conflict(sentence: str, point: str) -> Span | None:
     """The phrase if the sentence says the opposite of the point about one thing ("increases the oscillations")."""
     words, p_words = tokens(sentence), tokens(point)
-    for one, other in _OPPOSITES:
+    for one, other in W.OPPOSITES:
         for mine, theirs in ((one, other), (other, one)):
             if mine & set(p_words) or theirs & set(words):
                 continue

@@ -20,17 +20,17 @@ TOP = 64
 class TopGrammar:
     """A llama.cpp grammar sampler applied to the TOP likeliest candidates first; accept() each token taken."""
 
-    def __init__(self, vocab: Any, gbnf: str, root: str = "root", top: int = TOP) -> None:
+    def __init__(self, vocab: Any, gbnf: str, root: str = "root", top: int | None = None) -> None:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
         self.sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode("utf-8"), root.encode("utf-8"))
         if not self.sampler:
             raise ValueError("llama.cpp could not parse the grammar.")
-        self.top = top
-        self._small = (llama_cpp.llama_token_data * top)()
+        self.top = top or TOP
+        self._small = (llama_cpp.llama_token_data * self.top)()
         self._small_view = np.ctypeslib.as_array(self._small)
-        self._array = llama_cpp.llama_token_data_array(data=self._small, size=top, selected=-1, sorted=False)
+        self._array = llama_cpp.llama_token_data_array(data=self._small, size=self.top, selected=-1, sorted=False)
         self.full_checks = 0  # steps where no likely token fitted and the whole vocabulary was checked
 
     def apply(self, cur_p: Any) -> None:
