@@ -59,5 +59,4 @@ WEAK = frozenset({"a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "
                   "what", "who", "how", "need", "needed", "needs", "matter", "matters", "use", "used", "uses", "make",
                   "makes", "made", "get", "gets", "anything", "something", "thing", "things", "way", "about", "into",
                   "more", "less"})
-SUFFIXES = ("ations", "ation", "ities", "ity", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s",
-    "e")
+SUFFIXES = ("ations", "ation", "ities", "ity", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s", "e")
