@@ -83,7 +83,8 @@ def test_numbers_far_outside_the_points_range() -> None:
     point = "The momentum coefficient is usually set around 0.9."
     assert check("Set the coefficient to something tiny like 0.01.", point) == ("number", "0.01")
     rate = "The dropout rate is commonly set between 0.2 and 0.5."
-    assert check("We drop about 80 to 90 percent of the units.", rate) == ("number", "80")
+    assert check("We drop about 80 to 90 percent of the units.", rate) == ("number", "80 to 90 percent")
+    assert check("Scale the pixels to 0-255000.", "Pixel values are scaled, e.g. to 0-1.") == ("number", "0-255000")
     assert check("I usually drop 20 to 50 percent of the units.", rate) is None
     assert numbers("between 20% and 0.5") == [0.2, 0.5]
 

@@ -169,3 +169,18 @@ def test_the_follow_up_asks_about_the_missed_point_it_targets(critiqued) -> None
         aimed.append(bool(words & {w.lower()[:5] for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", grade.follow_up)}))
     print(f"\nfollow-ups naming a word of their missed target point: {sum(aimed)}/{len(aimed)}")
     assert aimed and sum(aimed) >= 0.5 * len(aimed)
+
+
+def test_contradictions_on_questions_outside_the_labeled_set(real_embedder, real_bank) -> None:
+    grader = Grader(real_embedder)
+    items = yaml.safe_load((LABELED.parent / "contradiction_answers.yaml").read_text(encoding="utf-8"))
+    caught = below = 0
+    for item in items:
+        entry = real_bank.get(item["question_id"])
+        strong, partial, wrong = (grader.rubric_grade(entry, item[q]) for q in ("strong", "partial", "wrong"))
+        assert not strong.contradictions and not partial.contradictions, item["question_id"]
+        caught += bool(wrong.contradictions)
+        below += wrong.score < partial.score < strong.score
+    print(f"\noutside the labeled set: {caught}/{len(items)} wrong answers contradicted, strong > partial > wrong in "
+          f"{below}/{len(items)}")
+    assert caught >= 0.8 * len(items) and below >= 0.8 * len(items)

@@ -34,11 +34,20 @@ OPPOSITES = (
     (frozenset({"harmonic"}), frozenset({"arithmetic"})),
     (frozenset({"misleading", "unreliable"}), frozenset({"reliable"})),
     (frozenset({"random", "randomly"}), frozenset({"zero", "zeros", "constant"})),
+    (frozenset({"minimize", "minimizes", "minimizing", "minimise", "minimises"}),
+     frozenset({"maximize", "maximizes", "maximizing", "maximise", "maximises"})),
+    (frozenset({"compress", "compresses", "compressing", "compressed"}),
+     frozenset({"expand", "expands", "expanding", "expanded", "decompress", "decompresses"})),
+    (frozenset({"generative"}), frozenset({"discriminative"})),
+    (frozenset({"linear"}), frozenset({"nonlinear", "non-linear", "nonlinearity", "non-linearity"})),
+    (frozenset({"cheap", "cheaper"}), frozenset({"expensive", "costly"})),
 )
 # Opposite words that describe rather than act: they attach to the words on either side, like comparatives.
 ADJECTIVES = frozenset({"same", "identical", "different", "distinct", "simple", "complex", "complicated", "dense",
                         "sparse", "one-hot", "harmonic", "arithmetic", "misleading", "reliable", "unreliable",
-                        "synthetic", "random", "randomly", "zero", "zeros", "constant"})
+                        "synthetic", "random", "randomly", "zero", "zeros", "constant", "generative",
+                        "discriminative", "linear", "nonlinear", "non-linear", "cheap", "cheaper", "expensive",
+                        "costly"})
 # Set phrases with a negation word that deny nothing: "no more than two children", "no matter what".
 IDIOMS = (("no", "more", "than"), ("no", "less", "than"), ("not", "only"), ("no", "matter"), ("not", "just"),
            ("not", "necessarily"))

@@ -227,8 +227,12 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
         said = [n / 100 if 1 < n <= 100 else n for n in said]
     if not said or not stated or any(min(stated) / NUMBER_SLACK <= n <= max(stated) * NUMBER_SLACK for n in said):
         return None
-    found = _NUMBER.search(sentence)
-    return found.span() if found else None
+    found = list(_NUMBER.finditer(sentence))
+    if not found:
+        return None
+    # A range written "0-255000" or "80 to 90 percent" is quoted whole.
+    last = max((m for m in found if m.start() - found[0].start() <= 25), key=lambda m: m.end())
+    return found[0].start(), last.end()
 
 
 def conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = frozenset()) -> tuple[str, str] | None:
