@@ -17,11 +17,12 @@ BOUNDARY = PUNCT | {"because", "where", "while", "since", "although", "though", 
 # Direction words: an answer saying one side about what the reference says the other side of.
 UP = frozenset({"increase", "increases", "increased", "increasing", "more", "higher", "larger", "bigger", "raise",
                 "raises", "grow", "grows", "faster", "speed", "speeds", "accelerate", "accelerates", "worse",
-                "amplify", "amplifies", "upsample", "upsamples"})
+                "amplify", "amplifies", "upsample", "upsamples", "largest", "biggest", "highest"})
 DOWN = frozenset({"decrease", "decreases", "decreased", "decreasing", "less", "fewer", "lower", "smaller",
                   "reduce", "reduces", "reduced", "reducing", "shrink", "shrinks", "slower", "slow", "slows",
                   "dampen", "dampens", "downsample", "downsamples", "remove", "removes", "removing", "mitigate",
-                  "mitigates", "prevent", "prevents", "combat", "combats", "control", "controls", "drop", "drops"})
+                  "mitigates", "prevent", "prevents", "combat", "combats", "control", "controls", "drop", "drops",
+                  "smallest", "lowest", "fewest"})
 # Pairs of opposite word families, checked like directions: the answer says one, the point the other, of one thing.
 OPPOSITES = (
     (UP, DOWN),

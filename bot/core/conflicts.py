@@ -123,8 +123,8 @@ def topic_stems(question: str, points: Sequence[str]) -> set[str]:
 def _hits(stems: Iterable[str], others: Iterable[str], topic: set[str]) -> list[str]:
     """Stems of the first set that name something of the second, topic words left out."""
     others = list(others)
-    return [s for s in stems if (len(s) >= 3 or any(c.isdigit() for c in s)) and s not in topic
-            and any(_related(s, o) for o in others)]
+    return [s for s in stems if (len(s) >= 3 or any(c.isdigit() for c in s))
+            and not any(_related(s, t) for t in topic) and any(_related(s, o) for o in others)]
 
 
 Span = tuple[int, int]  # token positions, end excluded
