@@ -20,7 +20,7 @@ ANSWER = ("Dropout randomly turns off a fraction of neurons during each training
 WRONG = ("Dropout randomly turns off a fraction of neurons during each training step. "
          "It increases overfitting because it acts like an ensemble of thinned networks.")
 CRITIQUE = {"strengths": ["You named the random deactivation."], "improvements": ["Explain the ensemble effect."],
-            "follow_up": "Why does dropout behave like an ensemble?"}
+            "follow_up": "What changes in how neurons rely on each other?"}
 
 
 def _ok(prompt: ChatPrompt) -> str:
@@ -197,3 +197,32 @@ def test_a_follow_up_copied_from_the_answer_is_replaced_by_the_rubric_one(dropou
     copied = CRITIQUE | {"follow_up": "It is only applied during training, not at inference?"}
     grade = Grader(HashEmbedder(), llm=FakeLLM(respond=lambda p: json.dumps(copied))).grade(dropout, ANSWER)
     assert grade.llm and grade.follow_up and grade.follow_up != copied["follow_up"]
+
+
+def test_feedback_that_echoes_the_answer_or_drifts_is_dropped() -> None:
+    sentences = ["Dropout is mainly used at inference time to drop 80 percent of the units."]
+    text = json.dumps({"strengths": ["You said it is mainly used at inference time."],
+                       "improvements": ["dropout is mainly used at inference time: we drop 80 percent of the units"],
+                       "follow_up": "When is dropout switched off, and why?"})
+    found = cq.parse(text, sentences, wrong=["mainly used at inference time"])
+    assert found.strengths == () and found.improvements == () and found.follow_up
+    drift = json.dumps(CRITIQUE | {"improvements": ["Explain the inference阶段 better."]})
+    assert cq.parse(drift, sentences).improvements == ()
+    assert cq.parse(json.dumps(CRITIQUE), sentences).improvements == tuple(CRITIQUE["improvements"])
+
+
+def test_the_prompt_spells_out_the_follow_up_target(dropout) -> None:
+    grader = Grader(HashEmbedder())
+    grade = grader.rubric_grade(dropout, ANSWER)
+    assert grade.result is not None
+    target = cq.target_point(grade.result)
+    variable = grader.critique_prompt(dropout, ANSWER, grade).variable
+    assert f'Follow-up target: key point {target + 1}, "{dropout.points[target].rstrip(".")}"' in variable
+
+
+def test_a_follow_up_that_misses_the_target_point_is_replaced_by_the_rubrics(dropout) -> None:
+    off = CRITIQUE | {"follow_up": "What is your favourite optimizer and why?"}
+    grader = Grader(HashEmbedder(), llm=FakeLLM(respond=lambda p: json.dumps(off)))
+    base = grader.rubric_grade(dropout, ANSWER)
+    final = grader.critique(dropout, ANSWER, base)
+    assert final.llm and final.follow_up == base.follow_up and final.follow_up_point == base.follow_up_point

@@ -167,7 +167,9 @@ def test_the_follow_up_asks_about_the_missed_point_it_targets(critiqued) -> None
             continue
         words = {w.lower()[:5] for w in keywords(row["entry"].points[target], row["entry"].question, limit=4)}
         aimed.append(bool(words & {w.lower()[:5] for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", grade.follow_up)}))
-    print(f"\nfollow-ups naming a word of their missed target point: {sum(aimed)}/{len(aimed)}")
+    own = sum(r["grade"].follow_up != r["base"].follow_up for r in critiqued)  # not the rubric's own question
+    print(f"\nfollow-ups naming a word of their missed target point: {sum(aimed)}/{len(aimed)} (the model's own "
+          f"question kept in {own}/{len(critiqued)}, else the rubric's)")
     assert aimed and sum(aimed) >= 0.5 * len(aimed)
 
 

@@ -71,7 +71,9 @@ def _findings(result: RubricResult, contradictions: Sequence[Contradiction]) -> 
     missed = [str(i) for i, p in enumerate(result.points, 1) if not p.covered and i - 1 not in wrong]
     lines = [f"Covered: {', '.join(covered) or 'none'}. Missed: {', '.join(missed) or 'none'}."]
     lines += [f'Contradicted: key point {c.point + 1}, by the words "{c.quote}".' for c in contradictions]
-    lines.append(f"Follow-up target: key point {target_point(result) + 1}.")
+    # Small models ignore a bare number: the target is spelled out.
+    target = target_point(result)
+    lines.append(f'Follow-up target: key point {target + 1}, "{result.points[target].text.rstrip(".")}".')
     return "\n".join(lines)
 
 
@@ -105,31 +107,55 @@ VALID_SCHEMA: dict[str, Any] = {
 MAX_TOKENS = 110
 
 
+def _words(text: str) -> set[str]:
+    """The lower-case words of a text."""
+    return set(re.findall(r"\w+", text.casefold()))
+
+
+def copied(text: str, sentences: Sequence[str]) -> bool:
+    """Whether most of text's words come from one of the sentences (small models echo the answer)."""
+    words = _words(text)
+    return any(len(words & _words(s)) > 0.7 * len(words) for s in sentences)
+
+
 def usable_question(text: str | None, sentences: Sequence[str]) -> str | None:
     """The model's follow-up if it is a question of its own (small models sometimes copy the answer instead)."""
     text = (text or "").strip()
-    words = set(re.findall(r"\w+", text.casefold()))
-    copied = any(len(words & set(re.findall(r"\w+", s.casefold()))) > 0.7 * len(words) for s in sentences)
-    return text if text.endswith("?") and len(words) >= 4 and not copied else None
+    return text if text.endswith("?") and len(_words(text)) >= 4 and not copied(text, sentences) else None
 
 
-def parse(text: str, sentences: Sequence[str] = ()) -> Critique:
-    """The validated critique; ValueError (one sentence) when the output does not follow the schema."""
+def usable_lines(lines: Sequence[str], sentences: Sequence[str], avoid: Sequence[str] = ()) -> tuple[str, ...]:
+    """Feedback lines worth showing: not an echo of the answer, no quoted contradiction, no drift into CJK text."""
+    out = []
+    for line in (x.strip() for x in lines):
+        folded = line.casefold()
+        if line and not copied(line, sentences) and not any(a.casefold() in folded for a in avoid) \
+                and not re.search(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", line):
+            out.append(line)
+    return tuple(out)
+
+
+def parse(text: str, sentences: Sequence[str] = (), wrong: Sequence[str] = ()) -> Critique:
+    """The validated critique; ValueError (one sentence) when the output does not follow the schema.
+
+    wrong: the answer's contradicted words; a strength that repeats them is dropped. An improvement that echoes the
+    answer is dropped too (the 1.5B model sometimes "advises" the very claim that was wrong).
+    """
     data = validate_json(text, VALID_SCHEMA)
     follow_up = usable_question(data.get("follow_up"), sentences)
-    return Critique(tuple(s.strip() for s in data["strengths"] if s.strip()),
-                    tuple(s.strip() for s in data["improvements"] if s.strip()), follow_up)
+    return Critique(usable_lines(data["strengths"], (), wrong), usable_lines(data["improvements"], sentences, wrong),
+                    follow_up)
 
 
 def run(llm: LLM, prompt: ChatPrompt, sentences: Sequence[str] = (), *, on_token: TokenCallback | None = None,
-        session: str | None = None) -> Critique:
+        session: str | None = None, wrong: Sequence[str] = ()) -> Critique:
     """Ask the model; an invalid output is retried once (with a reminder); ValueError if it fails again."""
     schema = generation_schema()
     text = llm.generate(prompt, schema=schema, max_tokens=MAX_TOKENS, on_token=on_token, session=session)
     try:
-        return parse(text, sentences)
+        return parse(text, sentences, wrong)
     except ValueError:
         # A changed prompt (and more room) gives a different sample even with a fixed seed.
         retry = ChatPrompt(prompt.system, prompt.fixed, prompt.variable + "\nReply with complete, valid JSON only.\n")
         text = llm.generate(retry, schema=schema, max_tokens=MAX_TOKENS + 100, on_token=on_token, session=session)
-        return parse(text, sentences)
+        return parse(text, sentences, wrong)

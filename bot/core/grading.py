@@ -132,6 +132,14 @@ def keywords(point: str, avoid: str = "", limit: int = 2) -> list[str]:
     return [w for w in dict.fromkeys(words) if w in ranked]
 
 
+def aims_at(question: str | None, entry: Entry, index: int) -> bool:
+    """Whether a follow-up names one of the telling words of key point index (the 1.5B model often drifts)."""
+    if not question:
+        return False
+    telling = {w.casefold()[:5] for w in keywords(entry.points[index], entry.question, limit=4)}
+    return bool(telling & {w.casefold()[:5] for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", question)})
+
+
 def _area(entry: Entry, index: int, answer: str = "", limit: int = 2) -> str:
     """Words that name the area of a key point without stating it."""
     others = " ".join(p for i, p in enumerate(entry.points) if i != index)
@@ -291,7 +299,8 @@ class Grader:
             return self.rubric_feedback(entry, base)
         prompt = self.critique_prompt(entry, answer, base)
         try:
-            found = cq.run(self.llm, prompt, base.sentences, on_token=on_token, session=session)
+            found = cq.run(self.llm, prompt, base.sentences, on_token=on_token, session=session,
+                           wrong=[c.quote for c in base.contradictions])
         except (ValueError, CoachError, RuntimeError, TimeoutError) as exc:
             log.warning("critique failed, rubric only: %s", exc)
             fallback = self.rubric_feedback(entry, base)
@@ -306,7 +315,10 @@ class Grader:
         lines = (lines + [f"To improve: {_lower_first(s.rstrip('.'))}." for s in found.improvements[:1]
                           if s not in found.strengths])
         target = cq.target_point(base.result)
-        follow_up = found.follow_up or rubric_follow_up(entry, base.result, " ".join(base.sentences))[0]
+        # Aimed at a missed point, the model's question must name it; a deeper one (all covered) may range wider.
+        aimed = base.result.points[target].covered or aims_at(found.follow_up, entry, target)
+        follow_up = found.follow_up if found.follow_up and aimed else \
+            rubric_follow_up(entry, base.result, " ".join(base.sentences))[0]
         return dataclasses.replace(base, feedback=lines[: MAX_FEEDBACK + 2], follow_up=follow_up,
                                    follow_up_point=target, llm=True, strengths=list(found.strengths),
                                    improvements=list(found.improvements))
