@@ -100,3 +100,6 @@ def test_a_negation_in_a_relative_clause_describes_and_does_not_deny() -> None:
     point = "The generator is trained to fool the discriminator into accepting its outputs as real."
     assert check("It creates faces of people who aren't real.", point, question="Explain it.") is None
     assert check("Its outputs are never accepted as real.", point, question="Explain it.") is not None
+    split = "Split the data into training, validation and test sets."
+    assert check("It holds up on data it hasn't trained on.", split, question="Explain it.") is None
+    assert check("It has not trained on the data split.", split, question="Explain it.") is not None

@@ -44,6 +44,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-.'’][A-Za-z0-9]+)*|[,;:.()!?]")
 _AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "can", "could", "will",
                   "would", "should", "must", "need", "ai", "shall", "might", "may"})
 _RELATIVE = frozenset({"who", "which", "that", "whose", "whom"})
+_PRONOUNS = frozenset({"it", "they", "we", "you", "he", "she", "i"})
 _IRREGULAR = {"can": "can", "won": "will", "ca": "can", "sha": "shall"}
 
 
@@ -152,11 +153,14 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
 
 
 def _relative(words: Sequence[str], index: int) -> bool:
-    """Whether the negation sits in a relative clause ("faces of people who aren't real"): it describes, not denies."""
+    """Whether the negation sits in a relative clause ("people who aren't real"): it describes, it does not deny."""
     j = index - 1
     while j >= 0 and words[j] in _AUX:
         j -= 1
-    return j >= 0 and words[j] in _RELATIVE
+    if j >= 0 and words[j] in _RELATIVE:
+        return True
+    # "data it hasn't seen": a pronoun right after a noun opens a relative clause without "that".
+    return j >= 1 and words[j] in _PRONOUNS and bool(_content([words[j - 1]]))
 
 
 def _predicate(words: Sequence[str], a: int, b: int) -> bool:
