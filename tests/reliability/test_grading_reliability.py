@@ -103,7 +103,7 @@ def test_case5_hostile_model_output_through_the_grader(test_bank: Any, name: str
     entry = _mini_entry(test_bank)
     base = grader.rubric_grade(entry, GOOD)
     final = grader.critique(entry, GOOD, base)
-    assert 0 <= final.score <= base.score and final.feedback
+    assert final.score == base.score and final.feedback  # the model never changes the score
     if not final.llm:
         assert any("rubric only" in note for note in final.notes)
     assert all(len(line) < 2_000 for line in final.feedback)
@@ -120,7 +120,7 @@ def test_case5_hostile_model_output_through_the_coach(tmp_path: Path, record: An
         critique = next(r for r in replies if r.kind is ReplyKind.CRITIQUE)
         attempt = coach.store.attempts(user)[0]
         assert kinds[:2] == [ReplyKind.SCORE, ReplyKind.CRITIQUE] and ReplyKind.ERROR not in kinds, name
-        assert 0 <= attempt.score <= replies[0].data["score"], name
+        assert attempt.score == replies[0].data["score"], name
         assert (RUBRIC_ONLY in critique.text) == (not attempt.llm), name
         outcomes[name] = "critique" if attempt.llm else "rubric-only (marked)"
     for fail in (RuntimeError("model crashed"), TimeoutError("model too slow")):
@@ -132,7 +132,7 @@ def test_case5_hostile_model_output_through_the_coach(tmp_path: Path, record: An
         outcomes[f"raises {fail.__class__.__name__}"] = "rubric-only (marked)"
     fallback = sum(v.startswith("rubric") for v in outcomes.values())
     record(5, "Hostile model output", f"{len(outcomes)} kinds: {', '.join(outcomes)}; through Grader.critique and "
-           "Coach.answer", f"0 crashes, 0 scores raised; {fallback} fell back to rubric-only (marked), "
+           "Coach.answer", f"0 crashes, 0 scores changed; {fallback} fell back to rubric-only (marked), "
            f"{len(outcomes) - fallback} validated and used")
 
 
