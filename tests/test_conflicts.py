@@ -59,6 +59,8 @@ def test_contrast_questions_only_check_opposites_and_numbers() -> None:
 @pytest.mark.parametrize(("sentence", "point", "quote"), [
     ("It also increases the oscillations.", "Momentum adds inertia that dampens oscillations.",
      "increases the oscillations"),
+    ("It also increases the oscillations.", "It dampens oscillations and makes training more stable.",
+     "increases the oscillations"),
     ("The randomness actually increases overfitting.", "Dropout injects noise, which reduces overfitting.",
      "increases overfitting"),
     ("Word embeddings are one-hot vectors.", "Embeddings map each word to a dense vector.",
@@ -74,6 +76,7 @@ def test_the_opposite_of_the_point_about_the_same_thing(sentence: str, point: st
     ("Give the minority class a higher weight in the loss.", "Class weights reduce the model's bias."),
     ("Collecting more diverse data helps.", "Diverse and representative training data helps mitigate bias."),
     ("A dense layer and a sparse input.", "Embeddings map each word to a dense vector."),  # says both
+    ("It lowers the loss, and higher loss means worse fit.", "Training lowers the loss and raises accuracy."),
 ])
 def test_opposite_words_about_different_things_are_left_alone(sentence: str, point: str) -> None:
     assert check(sentence, point, question="Explain it.") is None

@@ -177,16 +177,19 @@ def _clause_start(words: Sequence[str], index: int) -> int:
 
 
 def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, Span, set[str]]]:
-    """Each word of the family: its position, its phrase, and the content stems within _NEAR words in its clause."""
+    """Each word of the family: its position, its phrase, and the content stems it acts on, within its clause."""
     out = []
     for i, word in enumerate(words):
         if word not in family:
             continue
         near: set[str] = set()
         phrase = [i, i + 1]
+        # A verb acts on what follows it, an adjective on the words either side, a comparative on its next word
+        # either side ("makes training more stable": training and stable, not the oscillations before them).
+        reach = 1 if word in W.COMPARATIVES else _NEAR
         for step in (-1, 1) if word in W.COMPARATIVES | W.ADJECTIVES else (1,):
             j, taken = i + step, 0
-            while 0 <= j < len(words) and taken < _NEAR and words[j] not in W.BOUNDARY:
+            while 0 <= j < len(words) and taken < reach and words[j] not in W.BOUNDARY:
                 if _content([words[j]]):
                     near.add(stem(words[j]))
                     taken += 1
@@ -196,21 +199,26 @@ def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, S
     return out
 
 
+def _targets(words: Sequence[str], family: frozenset[str]) -> set[str]:
+    """The stems that the family's words act on in these words."""
+    return {s for _, _, near in _directed(words, family) for s in near}
+
+
 def opposite_conflict(sentence: str, point: str) -> Span | None:
-    """The phrase if the sentence says the opposite of the point about one thing ("increases the oscillations")."""
+    """The phrase if the sentence says the opposite of the point about one thing ("increases the oscillations").
+
+    Only about that thing: "dampens oscillations and makes training more stable" still conflicts with "increases
+    the oscillations", while an answer or point that says both directions of it ("less noise, more signal"
+    about one word) does not.
+    """
     words, p_words = tokens(sentence), tokens(point)
     for one, other in W.OPPOSITES:
         for mine, theirs in ((one, other), (other, one)):
-            if mine & set(p_words) or theirs & set(words):
-                continue
-            targets = {s for _, _, near in _directed(p_words, theirs) for s in near}
+            stated, agreed = _targets(p_words, theirs), _targets(p_words, mine) | _targets(words, theirs)
             for _, phrase, near in _directed(words, mine):
-                if _hits(near, targets, set()):
+                if _hits(near, stated, set()) and not _hits(near, agreed, set()):
                     return phrase
     return None
-
-
-
 
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|percent)?")
