@@ -77,6 +77,7 @@ def test_the_opposite_of_the_point_about_the_same_thing(sentence: str, point: st
     ("Collecting more diverse data helps.", "Diverse and representative training data helps mitigate bias."),
     ("A dense layer and a sparse input.", "Embeddings map each word to a dense vector."),  # says both
     ("It lowers the loss, and higher loss means worse fit.", "Training lowers the loss and raises accuracy."),
+    ("The right child is larger than it.", "The left child is smaller than the parent, smaller than the right child."),
 ])
 def test_opposite_words_about_different_things_are_left_alone(sentence: str, point: str) -> None:
     assert check(sentence, point, question="Explain it.") is None

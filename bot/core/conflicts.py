@@ -199,9 +199,14 @@ def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, S
     return out
 
 
-def _targets(words: Sequence[str], family: frozenset[str]) -> set[str]:
-    """The stems that the family's words act on in these words."""
-    return {s for _, _, near in _directed(words, family) for s in near}
+def _targets(words: Sequence[str], family: frozenset[str], relations: bool = True) -> set[str]:
+    """The stems that the family's words act on in these words; without relations, "X is smaller than Y" is skipped.
+
+    A point that relates two things ("the left child is smaller than the right child") is said just as well the
+    other way round ("the right child is larger").
+    """
+    return {s for i, _, near in _directed(words, family) for s in near
+            if relations or i + 1 >= len(words) or words[i + 1] != "than"}
 
 
 def opposite_conflict(sentence: str, point: str) -> Span | None:
@@ -214,7 +219,7 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
     words, p_words = tokens(sentence), tokens(point)
     for one, other in W.OPPOSITES:
         for mine, theirs in ((one, other), (other, one)):
-            stated, agreed = _targets(p_words, theirs), _targets(p_words, mine) | _targets(words, theirs)
+            stated, agreed = _targets(p_words, theirs, False), _targets(p_words, mine) | _targets(words, theirs)
             for _, phrase, near in _directed(words, mine):
                 if _hits(near, stated, set()) and not _hits(near, agreed, set()):
                     return phrase
