@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.core.jsonout import validate_json
-from bot.core.llm import ChatPrompt, LlamaCppLLM, grammar_schema, squeeze
+from bot.core.llm import ChatPrompt, GenerationStats, LlamaCppLLM, grammar_schema, squeeze
 from bot.errors import ModelError
 
 SCHEMA: dict[str, Any] = {
@@ -287,7 +287,7 @@ def _greedy(llm: LlamaCppLLM, own_grammar: bool) -> str:
 
     parts = llm._parts(prompt(3), 120)
     if not own_grammar:
-        return llm._complete(parts, SCHEMA, None, llm.last_stats)
+        return llm._complete(parts, SCHEMA, None, GenerationStats())
     out = []
     for token in llm._llm.generate(parts.tokens, temp=0.0, grammar=llm._grammar(SCHEMA)):
         if llama_cpp.llama_vocab_is_eog(llm._vocab, token) or len(out) >= parts.max_new:
