@@ -45,7 +45,7 @@ _AUX = frozenset({"do", "does", "did", "is", "are", "was", "were", "has", "have"
                   "would", "should", "must", "need", "ai", "shall", "might", "may"})
 _RELATIVE = frozenset({"who", "which", "that", "whose", "whom"})
 _PRONOUNS = frozenset({"it", "they", "we", "you", "he", "she", "i"})
-_IRREGULAR = {"can": "can", "won": "will", "ca": "can", "sha": "shall"}
+_IRREGULAR = {"won": "will", "ca": "can", "sha": "shall"}  # "won't", "can't", "shan't"
 
 
 def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:

@@ -187,9 +187,10 @@ def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction]
 
 def penalised(result: RubricResult, contradictions: Sequence[Contradiction]) -> int:
     """The score once each contradicted point earns nothing and costs CONTRADICTION_PENALTY more."""
-    credits = [0.0 if any(c.point == i for c in contradictions) else p.credit for i, p in enumerate(result.points)]
     if not contradictions:
         return result.score
+    wrong = {c.point for c in contradictions}
+    credits = [0.0 if i in wrong else p.credit for i, p in enumerate(result.points)]
     return max(0, score_of(credits, result.relevance) - CONTRADICTION_PENALTY * len(contradictions))
 
 

@@ -63,11 +63,6 @@ class RubricResult:
     # Each point's similarity with each sentence (not the pairs): where contradictions are looked for.
     by_sentence: tuple[tuple[float, ...], ...] = field(default=(), compare=False, repr=False)
 
-    def near(self, index: int, floor: float) -> list[int]:
-        """The sentences whose similarity with the point reaches floor."""
-        row = self.by_sentence[index] if index < len(self.by_sentence) else ()
-        return [i for i, value in enumerate(row) if value >= floor]
-
     @property
     def off_topic(self) -> bool:
         """Whether the answer is not about the question: low relevance and no point covered."""
