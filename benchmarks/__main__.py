@@ -49,7 +49,7 @@ def _log(message: str) -> None:
 def model_path(choice: str) -> Path:
     """The packaged model file (assembled in ./data/models if it is not yet)."""
     from bot.config import Settings
-    from bot.core.modelfile import resolve_model_path
+    from bot.core.llm.modelfile import resolve_model_path
 
     return resolve_model_path(Settings(COACH_DATA_DIR=REPO / "data", COACH_MODEL=choice))
 
@@ -81,7 +81,7 @@ def engine_figures(plan: Plan, runtime: Any) -> dict[str, Any]:
 
 def model_figures(plan: Plan, runtime: Any) -> dict[str, Any]:
     """The coach's critique path against llama-cpp-python, then the crowd."""
-    from bot.core.llm_worker import LLMWorker
+    from bot.core.llm.worker import LLMWorker
 
     started = time.perf_counter()
     worker = runtime.llm.get()

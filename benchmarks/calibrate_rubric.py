@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.core.bank import Entry, load_bank  # noqa: E402
 from bot.core.embedder import SentenceEmbedder  # noqa: E402
-from bot.core.guards import screen  # noqa: E402
-from bot.core.rubric import Rubric  # noqa: E402
+from bot.core.grading.guards import screen  # noqa: E402
+from bot.core.grading.rubric import Rubric  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FIELDS = set(Entry.model_fields)

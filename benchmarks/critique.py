@@ -12,10 +12,10 @@ from typing import Any
 
 from benchmarks.common import labeled_pairs, summary
 from benchmarks.rawllama import raw_run
-from bot.core import critique as cq
 from bot.core.bank import Entry
-from bot.core.llm import LlamaCppLLM
-from bot.core.llm_worker import LLMWorker
+from bot.core.grading import critique as cq
+from bot.core.llm.llama import LlamaCppLLM
+from bot.core.llm.worker import LLMWorker
 from bot.core.replies import ReplyKind, UserRef
 from bot.core.runtime import Runtime
 

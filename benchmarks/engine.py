@@ -13,7 +13,7 @@ from benchmarks.common import labeled_pairs, paraphrase_queries, summary
 from benchmarks.grading_speed import rubric_latency
 from bot.core.bank import Bank
 from bot.core.embedder import Embedder
-from bot.core.grading import Grader
+from bot.core.grading.grader import Grader
 from bot.core.index import ChromaIndex
 from bot.core.runtime import Runtime
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import REPO, labeled_pairs, summary  # noqa: E402
 from bot.core.bank import load_bank  # noqa: E402
-from bot.core.grading import Grader  # noqa: E402
+from bot.core.grading.grader import Grader  # noqa: E402
 
 
 def rubric_latency(grader: Grader, pairs: list[tuple[Any, str]], count: int) -> dict[str, Any]:

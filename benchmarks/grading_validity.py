@@ -27,12 +27,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import machine  # noqa: E402
+from benchmarks.unt import StudentAnswer, UntSet, load_unt  # noqa: E402
 from bot.core.bank import Entry  # noqa: E402
 from bot.core.embedder import Embedder, SentenceEmbedder  # noqa: E402
-from bot.core.grading import Grade, Grader  # noqa: E402
-from bot.core.guards import screen  # noqa: E402
-from bot.core.rubric import windows  # noqa: E402
-from bot.core.unt import StudentAnswer, UntSet, load_unt  # noqa: E402
+from bot.core.grading.grader import Grade, Grader  # noqa: E402
+from bot.core.grading.guards import screen  # noqa: E402
+from bot.core.grading.rubric import windows  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED = 20240611
@@ -342,8 +342,8 @@ def critique_sample(grader: Grader, bank: dict[str, Entry], rows: Sequence[Row],
 def make_llm() -> Any:
     """The packaged 1.5B model through llama.cpp, on every core."""
     from bot.config import Settings
-    from bot.core.llm import LlamaCppLLM
-    from bot.core.modelfile import resolve_model_path
+    from bot.core.llm.llama import LlamaCppLLM
+    from bot.core.llm.modelfile import resolve_model_path
 
     return LlamaCppLLM(resolve_model_path(Settings()), n_threads=os.cpu_count() or 1)
 

@@ -18,9 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.rawllama import raw_run  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.core.jsonout import validate_json  # noqa: E402
-from bot.core.llm import ChatPrompt, LlamaCppLLM  # noqa: E402
-from bot.core.modelfile import resolve_model_path  # noqa: E402
+from bot.core.llm.base import ChatPrompt  # noqa: E402
+from bot.core.llm.jsonout import validate_json  # noqa: E402
+from bot.core.llm.llama import LlamaCppLLM  # noqa: E402
+from bot.core.llm.modelfile import resolve_model_path  # noqa: E402
 
 SEED = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds" / "000_bac99975c722b8a5.txt"
 SYSTEM = ("You are an interview coach for deep-learning interviews. You compare a candidate's answer with the "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.core.llm import ChatPrompt, LlamaCppLLM
+from bot.core.llm.base import ChatPrompt
+from bot.core.llm.llama import LlamaCppLLM
 
 
 def render(llm: LlamaCppLLM, prompt: ChatPrompt) -> str:

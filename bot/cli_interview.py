@@ -152,7 +152,7 @@ def _assemble_model_first(runtime: Runtime, term: Terminal) -> None:
     """On the very first run, build the packaged model with a progress bar before the interview starts."""
     if runtime.llm is None or runtime.settings.model_path or runtime.settings.llm_base_url:
         return
-    from bot.core.modelfile import model_ready, resolve_model_path
+    from bot.core.llm.modelfile import model_ready, resolve_model_path
 
     if model_ready(runtime.settings):
         return

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from bot.config import Settings, get_settings
 from bot.core.replies import Action, Reply, ReplyKind, UserRef
 from bot.core.schedule import local_date
-from bot.core.store import utc_now
+from bot.core.store.records import utc_now
 from bot.discord_render import (
     NO_MENTIONS,
     ChannelOutbox,

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.core.jsonstream import JsonProse
+from bot.core.llm.jsonstream import JsonProse
 from bot.core.replies import Action, Reply, ReplyKind
 
 MESSAGE_LIMIT = 2000

@@ -39,7 +39,7 @@ def _model(settings: Settings, console: Console) -> int:
     if settings.llm_base_url:
         _line(console, "model", None, f"served by {settings.llm_base_url} (COACH_LLM_BASE_URL)")
         return 0
-    from bot.core.modelfile import model_report
+    from bot.core.llm.modelfile import model_report
 
     report = model_report(settings)
     size = f"{report['size']:,} bytes" if report["size"] else "missing"

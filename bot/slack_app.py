@@ -277,7 +277,7 @@ class SlackCoach:
     def _daily_line(self, ref: UserRef) -> tuple[str, bool]:
         """"Daily question: …" with the next send time, and whether it is on."""
         from bot.core.schedule import local_date
-        from bot.core.store import utc_now
+        from bot.core.store.records import utc_now
         from bot.slack_daily import next_daily
 
         user = self.coach.store.get_or_create_user(ref)

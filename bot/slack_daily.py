@@ -27,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.replies import Reply, UserRef
 from bot.core.schedule import local_date, local_day_start
-from bot.core.store import DailySendRecord, SessionRecord, UserRecord, utc_now
+from bot.core.store.records import DailySendRecord, SessionRecord, UserRecord, utc_now
 from bot.errors import CoachError
 from bot.slack_messages import SlackPoster
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.core.jsonstream import LABELS, JsonProse
+from bot.core.llm.jsonstream import LABELS, JsonProse
 from bot.core.replies import Reply
 from bot.slack_blocks import fallback_text, message, plain_message, streaming_message
 

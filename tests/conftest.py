@@ -80,8 +80,8 @@ def grading_llm():
     import os
 
     from bot.config import Settings
-    from bot.core.llm import LlamaCppLLM
-    from bot.core.modelfile import resolve_model_path
+    from bot.core.llm.llama import LlamaCppLLM
+    from bot.core.llm.modelfile import resolve_model_path
     from bot.errors import ModelError
 
     try:

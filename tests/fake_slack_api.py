@@ -315,10 +315,11 @@ def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime]
     from bot.core.bank import load_bank
     from bot.core.coach import Coach
     from bot.core.embedder import HashEmbedder
-    from bot.core.grading import Grader
-    from bot.core.llm import FakeLLM
+    from bot.core.grading.grader import Grader
     from bot.core.schedule import Scheduler
-    from bot.core.store import SqlStore, utc_now
+    from bot.core.store.records import utc_now
+    from bot.core.store.sql import SqlStore
+    from bot.core.testing import FakeLLM
 
     bank = load_bank(TEST_DECKS)
     store = SqlStore(f"sqlite:///{db_path}")

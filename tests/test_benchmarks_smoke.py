@@ -20,7 +20,7 @@ SMALL_MODEL = REPO / "data" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.ggu
 def small_model() -> Path:
     """The small packaged model assembled where the benchmark looks for it; skipped when its packages are absent."""
     from bot.config import Settings
-    from bot.core.modelfile import resolve_model_path
+    from bot.core.llm.modelfile import resolve_model_path
     from bot.errors import ModelError
 
     try:

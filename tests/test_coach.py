@@ -15,13 +15,13 @@ from sqlalchemy import text
 from bot.core.bank import load_bank
 from bot.core.coach import Coach, UserBusy
 from bot.core.embedder import HashEmbedder
-from bot.core.grading import Grader
-from bot.core.llm import FakeLLM
+from bot.core.grading.grader import Grader
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
 from bot.core.replies import Action, ReplyKind, UserRef
 from bot.core.schedule import Scheduler
-from bot.core.store import SqlStore
+from bot.core.store.sql import SqlStore
+from bot.core.testing import FakeLLM
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
 ALICE = UserRef("test", "alice")

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.core import critique as cq
 from bot.core.embedder import HashEmbedder
-from bot.core.grading import CONTRADICTION_PENALTY, Grader
-from bot.core.jsonout import validate_json
-from bot.core.llm import ChatPrompt, FakeLLM
+from bot.core.grading import critique as cq
+from bot.core.grading.grader import CONTRADICTION_PENALTY, Grader
+from bot.core.llm.base import ChatPrompt
+from bot.core.llm.jsonout import validate_json
+from bot.core.testing import FakeLLM
 from bot.errors import ModelError
 
 ANSWER = ("Dropout randomly turns off a fraction of neurons during each training step. "

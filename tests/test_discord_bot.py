@@ -23,11 +23,11 @@ from discord.webhook.async_ import AsyncWebhookAdapter
 from bot.core.bank import load_bank
 from bot.core.coach import Coach
 from bot.core.embedder import HashEmbedder
-from bot.core.grading import Grader
-from bot.core.llm import FakeLLM
+from bot.core.grading.grader import Grader
 from bot.core.replies import UserRef
 from bot.core.schedule import Scheduler
-from bot.core.store import SqlStore
+from bot.core.store.sql import SqlStore
+from bot.core.testing import FakeLLM
 from bot.discord_bot import BUSY, FAILED, DiscordCoach
 from bot.discord_render import MESSAGE_LIMIT
 from bot.discord_views import NOT_YOURS

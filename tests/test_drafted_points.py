@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.drafted import MAX_POINTS, clause_points, split_clauses
+from bot.core.grading.drafted import MAX_POINTS, clause_points, split_clauses
 
 
 def test_semicolons_split_ideas() -> None:

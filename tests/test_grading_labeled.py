@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.core.grading import Grade, Grader, keywords
-from bot.core.rubric import THRESHOLD
+from bot.core.grading.grader import Grade, Grader, keywords
+from bot.core.grading.rubric import THRESHOLD
 
 LABELED = Path(__file__).resolve().parent / "data" / "labeled_answers.yaml"
 PAIRS = (("strong", "partial"), ("partial", "off_topic"), ("strong", "off_topic"), ("strong", "wrong"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.guards import MAX_WORDS, fold, injection_match, is_injection, screen, strip_injections
+from bot.core.grading.guards import MAX_WORDS, fold, injection_match, is_injection, screen, strip_injections
 from bot.core.text import split_sentences
 
 REPO = Path(__file__).resolve().parent.parent

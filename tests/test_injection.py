@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.core.grading import Grader
+from bot.core.grading.grader import Grader
 
 DATA = Path(__file__).resolve().parent / "data"
 REPO = DATA.parent.parent
@@ -153,7 +153,8 @@ def test_odd_answers_are_handled_clearly(grader, real_bank, name: str) -> None:
 
 
 def test_grading_modules_import_no_platform_library() -> None:
-    code = ("import sys; import bot.core.grading, bot.core.rubric, bot.core.guards, bot.core.critique; "
+    code = ("import sys; import bot.core.grading.grader, bot.core.grading.rubric, bot.core.grading.guards, "
+            "bot.core.grading.critique; "
             "print([m for m in ('discord', 'slack_bolt', 'slack_sdk', 'rich') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.core.jsonout import validate_json
-from bot.core.llm import ChatPrompt, GenerationStats, LlamaCppLLM, grammar_schema, squeeze
+from bot.core.llm.base import ChatPrompt, grammar_schema
+from bot.core.llm.jsonout import validate_json
+from bot.core.llm.llama import GenerationStats, LlamaCppLLM, squeeze
 from bot.errors import ModelError
 
 SCHEMA: dict[str, Any] = {
@@ -256,7 +257,7 @@ def test_packaged_model_writes_a_schema_constrained_critique() -> None:
     import os
 
     from bot.config import Settings
-    from bot.core.modelfile import PACKAGED_MODELS, installed_parts, resolve_model_path, verify_model
+    from bot.core.llm.modelfile import PACKAGED_MODELS, installed_parts, resolve_model_path, verify_model
 
     spec = PACKAGED_MODELS["1.5b"]
     try:
@@ -308,7 +309,7 @@ def test_likeliest_first_grammar_check_picks_what_the_full_check_picks(llm: Llam
 
 
 def test_when_no_likely_token_fits_the_whole_vocabulary_is_checked(llm: LlamaCppLLM, monkeypatch) -> None:
-    from bot.core import grammar_sampler
+    from bot.core.llm import grammar_sampler
 
     monkeypatch.setattr(grammar_sampler, "TOP", 1)  # a random model's likeliest token rarely fits the grammar
     text = llm.generate(prompt(2), schema=SCHEMA, max_tokens=160)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.llm import LLM, ChatPrompt, FakeLLM, LlamaCppLLM
-from bot.core.llm_worker import LLMWorker
+from bot.core.llm.base import LLM, ChatPrompt
+from bot.core.llm.llama import LlamaCppLLM
+from bot.core.llm.worker import LLMWorker
+from bot.core.testing import FakeLLM
 from bot.errors import CoachError, UserBusyError
 
 P = ChatPrompt("system", "fixed part ", "variable part")

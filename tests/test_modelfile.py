@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.core import modelfile
-from bot.core.modelfile import (
+from bot.core.llm import modelfile
+from bot.core.llm.modelfile import (
     PACKAGED_MODELS,
     PackagedModel,
     installed_parts,

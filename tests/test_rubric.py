@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.embedder import HashEmbedder
-from bot.core.rubric import (
+from bot.core.grading.rubric import (
     COVERED_BASE,
     OFF_TOPIC,
     ON_TOPIC,
@@ -85,7 +85,7 @@ def test_no_sentences_scores_zero(test_bank) -> None:
 
 
 def test_real_embedder_ranks_strong_partial_off_topic(test_bank, real_embedder) -> None:
-    from bot.core.guards import screen
+    from bot.core.grading.guards import screen
 
     rubric = Rubric(real_embedder)
     entry = test_bank.get("dropout")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.core.jsonout import validate_json
-from bot.core.llm import ChatPrompt
-from bot.core.llm_openai import InvalidOutputError, OpenAICompatibleLLM, RequestRejected, api_root, public_url
+from bot.core.llm.base import ChatPrompt
+from bot.core.llm.jsonout import validate_json
+from bot.core.llm.openai_server import InvalidOutputError, OpenAICompatibleLLM, RequestRejected, api_root, public_url
 from bot.errors import ConfigError, ModelError
 from tests.test_scale_servers import Server, free_port, start_llama_server
 
@@ -305,7 +305,7 @@ def test_base_url_forms() -> None:
 @pytest.mark.slow
 def test_packaged_small_model_writes_a_critique_through_the_server(tmp_path: Path) -> None:
     from bot.config import Settings
-    from bot.core.modelfile import PACKAGED_MODELS, installed_parts, resolve_model_path
+    from bot.core.llm.modelfile import PACKAGED_MODELS, installed_parts, resolve_model_path
 
     try:
         installed_parts(PACKAGED_MODELS["0.5b"])

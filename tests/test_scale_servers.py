@@ -107,7 +107,7 @@ def postgres_url() -> str:
         pytest.skip(f"{PG_ENV} is not set (scripts/test starts PostgreSQL and sets it)")
     from sqlalchemy import text
 
-    from bot.core.db import make_engine
+    from bot.core.store.db import make_engine
 
     engine = make_engine(url)
     try:

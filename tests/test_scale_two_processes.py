@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import text
 
 from bot.core.bank import load_bank
-from bot.core.db import make_engine
 from bot.core.embedder import HashEmbedder
 from bot.core.index import ChromaIndex
 from bot.core.replies import UserRef
-from bot.core.store import SqlStore
+from bot.core.store.db import make_engine
+from bot.core.store.sql import SqlStore
 from tests.test_scale_servers import REPO, Server, postgres_url, start_chroma
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
@@ -40,7 +40,7 @@ from bot.config import Settings
 from bot.core.embedder import HashEmbedder
 from bot.core.replies import UserRef
 from bot.core.runtime import Runtime
-from bot.core.store import AttemptRecord, CardRecord
+from bot.core.store.records import AttemptRecord, CardRecord
 
 name, writes, signal = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 queries = json.loads(sys.argv[4])

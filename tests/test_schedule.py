@@ -10,7 +10,8 @@ import pytest
 from bot.core.bank import Bank, Entry
 from bot.core.replies import UserRef
 from bot.core.schedule import Scheduler, local_date, local_day_start, rating_for
-from bot.core.store import AttemptRecord, SqlStore
+from bot.core.store.records import AttemptRecord
+from bot.core.store.sql import SqlStore
 
 ALICE = UserRef("slack", "U01")
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.llm import FakeLLM
 from bot.core.replies import Reply, ReplyKind, UserRef
+from bot.core.testing import FakeLLM
 from bot.slack_app import build_app, http_server, web_client
 from bot.slack_messages import CritiqueStream
 from tests.fake_slack_api import (

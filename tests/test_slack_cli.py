@@ -100,7 +100,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 6
 
 
 def test_the_engine_never_imports_slack() -> None:
-    code = ("import sys, bot.core.coach, bot.core.runtime, bot.core.schedule, bot.core.store; "
+    code = ("import sys, bot.core.coach, bot.core.runtime, bot.core.schedule, bot.core.store.sql; "
             "print([m for m in sys.modules if m.split('.')[0] in ('slack_bolt', 'slack_sdk')])")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

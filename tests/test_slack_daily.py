@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import MetaData, Table, update
 
 from bot.core.replies import UserRef
-from bot.core.store import utc_now
+from bot.core.store.records import utc_now
 from bot.slack_app import web_client
 from bot.slack_daily import DailySender, Ticker
 from bot.slack_messages import SlackPoster

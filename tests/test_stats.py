@@ -13,7 +13,8 @@ from bot.core.charts import progress_chart
 from bot.core.replies import UserRef
 from bot.core.schedule import Scheduler
 from bot.core.stats import history, streak, trend, user_stats
-from bot.core.store import AttemptRecord, SqlStore
+from bot.core.store.records import AttemptRecord
+from bot.core.store.sql import SqlStore
 
 ALICE = UserRef("cli", "alice")
 NOW = datetime(2025, 3, 10, 18, 0, tzinfo=UTC)

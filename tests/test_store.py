@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Column, Connection, Integer, inspect, text
 
-from bot.core.db import MIGRATIONS, Base, add_column_if_missing, make_engine, migrate
 from bot.core.phases import Phase
 from bot.core.replies import UserRef
-from bot.core.store import AttemptRecord, CardRecord, SqlStore
+from bot.core.store.db import MIGRATIONS, Base, add_column_if_missing, make_engine, migrate
+from bot.core.store.records import AttemptRecord, CardRecord
+from bot.core.store.sql import SqlStore
 from bot.errors import CoachError
 
 ALICE = UserRef("discord", "1001")
@@ -314,7 +315,7 @@ def test_attempt_survives_sigkill(tmp_path: object) -> None:
     url = f"sqlite:///{tmp_path}/killed.db"
     child = (
         "import os, signal\n"
-        "from bot.core.store import SqlStore, AttemptRecord\n"
+        "from bot.core.store.sql import SqlStore, AttemptRecord\n"
         "from bot.core.replies import UserRef\n"
         f"store = SqlStore({url!r})\n"
         "saved = store.add_attempt(AttemptRecord(UserRef('cli', 'k'), 'dropout', 64, answer='kept'))\n"

@@ -20,10 +20,10 @@ from benchmarks.grading_validity import (
     pearson,
     spearman,
 )
+from benchmarks.unt import ANSWERS, QUESTIONS, StudentAnswer, clean, default_dir, load_unt, make_entry
 from bot.core.embedder import HashEmbedder
-from bot.core.grading import Grader
-from bot.core.llm import FakeLLM
-from bot.core.unt import ANSWERS, QUESTIONS, StudentAnswer, clean, default_dir, load_unt, make_entry
+from bot.core.grading.grader import Grader
+from bot.core.testing import FakeLLM
 
 REPO = Path(__file__).resolve().parent.parent
 UNT = default_dir()

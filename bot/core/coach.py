@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core import render
 from bot.core.bank import Bank, Entry
-from bot.core.jsonstream import LABELS, JsonProse
+from bot.core.llm.jsonstream import LABELS, JsonProse
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
 from bot.core.replies import Action, Reply, ReplyKind, UserRef
 from bot.core.report import build_report
 from bot.core.schedule import Scheduler
-from bot.core.store import AttemptRecord, SessionRecord, Store
+from bot.core.store.records import AttemptRecord, SessionRecord, Store
 from bot.errors import CoachError
 
 if TYPE_CHECKING:
-    from bot.core.grading import Grade, Grader
+    from bot.core.grading.grader import Grade, Grader
 
 log = logging.getLogger(__name__)
 QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP)

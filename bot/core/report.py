@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from bot.core.bank import Bank
-from bot.core.store import AttemptRecord, SessionRecord
+from bot.core.store.records import AttemptRecord, SessionRecord
 
 
 def build_report(session: SessionRecord, attempts: list[AttemptRecord], bank: Bank) -> dict[str, Any]:

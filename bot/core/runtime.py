@@ -14,12 +14,12 @@ from bot.core.replies import UserRef
 if TYPE_CHECKING:
     from bot.core.coach import Coach
     from bot.core.embedder import Embedder
-    from bot.core.grading import Grader
+    from bot.core.grading.grader import Grader
     from bot.core.index import ChromaIndex, Progress, SyncReport
-    from bot.core.lazyllm import LazyLLM
-    from bot.core.llm import LLM
+    from bot.core.llm.base import LLM
+    from bot.core.llm.lazy import LazyLLM
     from bot.core.schedule import Scheduler
-    from bot.core.store import SqlStore
+    from bot.core.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class Runtime:
     @cached_property
     def store(self) -> SqlStore:
         """The SQL store (SQLite in the data folder unless COACH_DATABASE_URL says otherwise)."""
-        from bot.core.store import SqlStore
+        from bot.core.store.sql import SqlStore
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqlStore(self.settings.resolved_database_url())
@@ -100,7 +100,7 @@ class Runtime:
         """The language model, loading in the background; None when told to run rubric-only."""
         if not self.use_llm:
             return None
-        from bot.core.lazyllm import LazyLLM
+        from bot.core.llm.lazy import LazyLLM
 
         if self._given_llm is not None:
             given = self._given_llm
@@ -111,13 +111,13 @@ class Runtime:
         """The configured model: an OpenAI-compatible server, or llama.cpp in-process behind one worker."""
         s = self.settings
         if s.llm_base_url:
-            from bot.core.llm_openai import OpenAICompatibleLLM
+            from bot.core.llm.openai_server import OpenAICompatibleLLM
 
             key = s.llm_api_key.get_secret_value() if s.llm_api_key else None
             return OpenAICompatibleLLM(s.llm_base_url, api_key=key, model=s.llm_model_name)
-        from bot.core.llm import LlamaCppLLM
-        from bot.core.llm_worker import LLMWorker
-        from bot.core.modelfile import resolve_model_path
+        from bot.core.llm.llama import LlamaCppLLM
+        from bot.core.llm.modelfile import resolve_model_path
+        from bot.core.llm.worker import LLMWorker
 
         path = resolve_model_path(s, progress=self.model_progress)
         return LLMWorker(LlamaCppLLM(path, n_threads=s.n_threads, n_gpu_layers=s.n_gpu_layers, n_ctx=s.n_ctx))
@@ -127,7 +127,7 @@ class Runtime:
     @cached_property
     def grader(self) -> Grader:
         """Rubric plus the model's critique (rubric-only without a model)."""
-        from bot.core.grading import Grader
+        from bot.core.grading.grader import Grader
 
         return Grader(self.embedder, llm=self.llm, related=self.related, prompts_dir=self.settings.prompts_dir)
 

@@ -13,7 +13,7 @@ import fsrs
 
 from bot.core.bank import Bank, Entry
 from bot.core.replies import UserRef
-from bot.core.store import AttemptRecord, CardRecord, Store, UserRecord, utc_now
+from bot.core.store.records import AttemptRecord, CardRecord, Store, UserRecord, utc_now
 
 UNTRIED_TOPIC_SCORE = 50.0   # a topic never tried ranks as weak-ish: after failing topics, before mastered ones
 

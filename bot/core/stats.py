@@ -9,7 +9,7 @@ from typing import Any
 from bot.core.bank import Bank
 from bot.core.replies import UserRef
 from bot.core.schedule import topic_averages
-from bot.core.store import AttemptRecord, Store, utc_now
+from bot.core.store.records import AttemptRecord, Store, utc_now
 
 TREND_WINDOW = 5
 RECENT = 10

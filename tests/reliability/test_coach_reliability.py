@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.core.llm import FakeLLM
 from bot.core.ratelimit import RateLimiter
 from bot.core.replies import ReplyKind, UserRef
+from bot.core.testing import FakeLLM
 from tests.fake_slack_api import CRITIQUE, build_coach
 
 ALICE, BOB = UserRef("discord", "111"), UserRef("slack", "111")   # same id, other platform: still two users

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from bot.core.embedder import HashEmbedder
-from bot.core.grading import Grader
-from bot.core.llm import FakeLLM, LlamaCppLLM
+from bot.core.grading.grader import Grader
+from bot.core.llm.llama import LlamaCppLLM
 from bot.core.replies import ReplyKind, UserRef
+from bot.core.testing import FakeLLM
 from tests.fake_slack_api import build_coach
 from tests.test_injection import MAX_RISE, _labeled, _payloads, _targets
 

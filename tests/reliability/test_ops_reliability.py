@@ -15,9 +15,9 @@ import pytest
 from bot.core.bank import load_bank
 from bot.core.embedder import HashEmbedder
 from bot.core.index import ChromaIndex
-from bot.core.lazyllm import LazyLLM
-from bot.core.llm import LlamaCppLLM
-from bot.core.modelfile import check_quick, verify_model
+from bot.core.llm.lazy import LazyLLM
+from bot.core.llm.llama import LlamaCppLLM
+from bot.core.llm.modelfile import check_quick, verify_model
 from bot.core.replies import UserRef
 from bot.errors import ModelError
 from tests.fake_slack_api import TEST_DECKS, build_coach

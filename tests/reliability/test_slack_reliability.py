@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bot.core.llm import FakeLLM
 from bot.core.replies import UserRef
+from bot.core.testing import FakeLLM
 from tests.fake_slack_api import CRITIQUE, Sent, command_body, dm_event, sign, slack_request
 from tests.test_slack_app import FORM, GOOD_ANSWER, Slack, _start, _text, running
 

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from bot.core.coach import Coach
-from bot.core.llm import FakeLLM
 from bot.core.ratelimit import RateLimiter
 from bot.core.replies import ReplyKind, UserRef
-from bot.core.store import AttemptRecord, CardRecord, SqlStore
+from bot.core.store.records import AttemptRecord, CardRecord
+from bot.core.store.sql import SqlStore
+from bot.core.testing import FakeLLM
 from tests.fake_slack_api import CRITIQUE, build_coach
 
 CHILD = Path(__file__).resolve().parent / "durability_child.py"

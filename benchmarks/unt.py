@@ -19,7 +19,7 @@ _GARBLED_QUOTE = re.compile(r"[\x80-\xff]+")
 
 def default_dir() -> Path:
     """../shared/benchmarks/unt-short-answer next to the repository (never copied into it)."""
-    return Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "unt-short-answer"
+    return Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "unt-short-answer"
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from typing import Any
 
 from bot.config import REPO_ROOT
 from bot.core.bank import Entry
-from bot.core.conflicts import Contradiction
-from bot.core.jsonout import validate_json
-from bot.core.llm import LLM, ChatPrompt, TokenCallback
-from bot.core.rubric import RubricResult
+from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.rubric import RubricResult
+from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
+from bot.core.llm.jsonout import validate_json
 
 MAX_SENTENCES = 16  # of the answer shown to the model: the rubric grades up to MAX_WORDS, the prompt stays short
 PROMPT_FILES = ("critique_system.md", "critique_fixed.md", "critique_answer.md")

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bot.core.llm import LLM, ChatPrompt, TokenCallback
+from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError, ModelError
 
 log = logging.getLogger(__name__)

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.core import conflicts
-from bot.core import critique as cq
 from bot.core.bank import Entry
-from bot.core.conflicts import Contradiction
 from bot.core.embedder import Embedder
-from bot.core.guards import MESSAGES, Screen, screen
-from bot.core.llm import LLM, ChatPrompt, TokenCallback
-from bot.core.rubric import THRESHOLD, PointMatch, Rubric, RubricResult, score_of
+from bot.core.grading import conflicts
+from bot.core.grading import critique as cq
+from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.guards import MESSAGES, Screen, screen
+from bot.core.grading.rubric import THRESHOLD, PointMatch, Rubric, RubricResult, score_of
+from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from bot.core.llm import LLM, ChatPrompt, TokenCallback
+from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import UserBusyError
 
 T = TypeVar("T")

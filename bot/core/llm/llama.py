@@ -1,4 +1,4 @@
-"""The language model: one small protocol, the in-process llama.cpp model, and a scripted fake."""
+"""The in-process llama.cpp model: prefix reuse per session, constrained decoding, streaming."""
 
 from __future__ import annotations
 
@@ -6,84 +6,15 @@ import codecs
 import json
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from bot.core.grammar_sampler import TopGrammar, chain_with
+from bot.core.llm.base import ChatPrompt, TokenCallback, grammar_schema
+from bot.core.llm.grammar_sampler import TopGrammar, chain_with
 from bot.errors import ModelError
-
-TokenCallback = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ChatPrompt:
-    """A system text and a user turn split into a fixed start (prewarmed) and a variable rest."""
-
-    system: str
-    fixed: str
-    variable: str = ""
-
-    @property
-    def user(self) -> str:
-        """The whole user turn."""
-        return self.fixed + self.variable
-
-
-class LLM(Protocol):
-    """A chat model that can stream, follow a JSON schema, and prewarm a prompt's fixed part."""
-
-    name: str
-
-    def generate(self, prompt: ChatPrompt, *, schema: dict[str, Any] | None = None, max_tokens: int = 400,
-                 on_token: TokenCallback | None = None, session: str | None = None) -> str:
-        """The model's whole output; each piece is also passed to on_token as it is produced."""
-        ...
-
-    def prewarm(self, prompt: ChatPrompt, /, *, session: str | None = None) -> object:
-        """Evaluate system + fixed now so that a later generate() with the same start is fast."""
-        ...
-
-
-class FakeLLM:
-    """A scripted LLM: answers come from a queue (or a function); every call is recorded."""
-
-    name = "fake"
-
-    def __init__(self, responses: list[str | dict[str, Any]] | None = None,
-                 respond: Callable[[ChatPrompt], str] | None = None, fail: Exception | None = None) -> None:
-        self.responses: deque[str | dict[str, Any]] = deque(responses or [])
-        self.respond = respond
-        self.fail = fail
-        self.calls: list[ChatPrompt] = []
-        self.prewarmed: list[tuple[str | None, ChatPrompt]] = []
-        self._lock = threading.Lock()
-
-    def generate(self, prompt: ChatPrompt, *, schema: dict[str, Any] | None = None, max_tokens: int = 400,
-                 on_token: TokenCallback | None = None, session: str | None = None) -> str:
-        """Next scripted response, streamed word by word."""
-        with self._lock:
-            self.calls.append(prompt)
-            if self.fail is not None:
-                raise self.fail
-            if self.responses:
-                item = self.responses.popleft()
-                text = item if isinstance(item, str) else json.dumps(item)
-            elif self.respond is not None:
-                text = self.respond(prompt)
-            else:
-                text = "{}"
-        if on_token is not None:
-            for piece in text.split(" "):
-                on_token(piece + " ")
-        return text
-
-    def prewarm(self, prompt: ChatPrompt, *, session: str | None = None) -> None:
-        """Record the prewarm."""
-        self.prewarmed.append((session, prompt))
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # The in-process llama.cpp model.
@@ -162,21 +93,6 @@ def squeeze(tokens: list[int], room: int, mark: list[int]) -> list[int]:
     keep = max(room - len(mark), 0)
     head = keep // 2
     return tokens[:head] + mark + tokens[len(tokens) - (keep - head):] if keep else tokens[:room]
-
-
-def grammar_schema(node: Any) -> Any:
-    """The schema as llama.cpp's grammar converter handles it: small integer ranges become enums."""
-    if isinstance(node, list):
-        return [grammar_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: grammar_schema(value) for key, value in node.items()}
-    # The converter ignores minimum/maximum; an enum makes the range (and so a score) binding.
-    low, high = out.get("minimum"), out.get("maximum")
-    if out.get("type") == "integer" and isinstance(low, int) and isinstance(high, int) and 0 <= high - low <= 200:
-        out = {k: v for k, v in out.items() if k not in ("type", "minimum", "maximum")}
-        out["enum"] = list(range(low, high + 1))
-    return out
 
 
 class ChatTemplate:
@@ -534,7 +450,7 @@ def _vocab(llm: Any) -> Any:
 
 def _load_llama(path: Path, *, n_threads: int, n_gpu_layers: int, n_ctx: int, seed: int) -> Any:
     """llama_cpp.Llama for path, every failure turned into one ModelError sentence."""
-    from bot.core.modelfile import check_quick
+    from bot.core.llm.modelfile import check_quick
 
     check_quick(path)
     try:

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from bot.core.jsonout import validate_json
-from bot.core.llm import ChatPrompt, TokenCallback, grammar_schema
+from bot.core.llm.base import ChatPrompt, TokenCallback, grammar_schema
+from bot.core.llm.jsonout import validate_json
 from bot.errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
-from bot.core import conflict_words as W
-from bot.core.rubric import PARTIAL_BAND, THRESHOLD, RubricResult
+from bot.core.grading import conflict_words as W
+from bot.core.grading.rubric import PARTIAL_BAND, THRESHOLD, RubricResult
 
 # How many content words after a negation it reaches ("no notion of similarity": notion, similarity).
 _SCOPE = 2

@@ -1,0 +1,1 @@
+"""Grading: guards, the rubric, the contradiction check and the model's critique."""

@@ -1,0 +1,1 @@
+"""The language model: protocol, llama.cpp in-process, an OpenAI-compatible server, the worker."""

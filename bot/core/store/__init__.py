@@ -1,0 +1,1 @@
+"""Persistence: the store protocol, its records, and the SQL implementation."""
