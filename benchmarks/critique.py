@@ -16,7 +16,7 @@ from bot.core.bank import Entry
 from bot.core.grading import critique as cq
 from bot.core.llm.llama import LlamaCppLLM
 from bot.core.llm.worker import LLMWorker
-from bot.core.replies import ReplyKind, UserRef
+from bot.core.replies import Action, ReplyKind, Request, UserRef
 from bot.core.runtime import Runtime
 
 _ids = itertools.count()
@@ -62,7 +62,7 @@ def answer(runtime: Runtime, user: UserRef, text: str) -> Timing:
         if not timing.first_token:
             timing.first_token = time.perf_counter() - started
 
-    for reply in runtime.coach.answer(user, text, on_token=on_token):
+    for reply in runtime.coach.act(Request(user, Action.ANSWER, text=text), on_token=on_token):
         if reply.kind is ReplyKind.SCORE and not timing.score:
             timing.score = time.perf_counter() - started
         elif reply.kind is ReplyKind.CRITIQUE:

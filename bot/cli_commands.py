@@ -118,11 +118,11 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     """A user's progress; --plot writes the chart as PNG."""
-    from bot.core.replies import UserRef
+    from bot.core.replies import Action, Request, UserRef
 
     runtime = Runtime(settings, use_llm=False)
     user = UserRef("cli", args.user or getpass.getuser())
-    reply = runtime.coach.stats(user, chart=bool(args.plot))
+    reply = next(runtime.coach.act(Request(user, Action.STATS, chart=bool(args.plot))))
     if args.plot and reply.image:
         with open(args.plot, "wb") as handle:
             handle.write(reply.image)

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from bot.config import Settings
-from bot.core.replies import Reply, ReplyKind, UserRef
+from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
 from bot.core.runtime import Runtime
 from bot.errors import CoachError
 
@@ -90,7 +90,7 @@ def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
         term.console.print("Resuming your interview where you left it.", style="dim")
         term.show([current])
     else:
-        term.show(coach.start(user, topic=args.topic, count=args.count))
+        term.show(coach.act(Request(user, Action.START, topic=args.topic, count=args.count)))
     term.console.print(HELP, style="dim")
     threading.Thread(target=_warm_up, args=(runtime,), name="warm-up", daemon=True).start()
     try:
@@ -127,17 +127,11 @@ def _loop(runtime: Runtime, user: UserRef, term: Terminal, *, use_llm: bool) -> 
 def _dispatch(runtime: Runtime, user: UserRef, text: str, term: Terminal, use_llm: bool) -> Iterable[Reply]:
     coach = runtime.coach
     command = COMMANDS.get(text)
-    if command == "hint":
-        return [coach.hint(user)]
-    if command == "skip":
-        return coach.skip(user)
-    if command == "reveal":
-        return coach.reveal(user)
-    if command == "stop":
-        return [coach.stop(user)]
+    if command is not None:
+        return coach.act(Request(user, Action(command)))
     if runtime.llm is not None and not runtime.llm.ready and runtime.llm.failed is None:
         term.console.print("(the model is still loading; the critique follows the score)", style="dim")
-    return coach.answer(user, text, use_llm=use_llm, on_token=term.token)
+    return coach.act(Request(user, Action.ANSWER, text=text), use_llm=use_llm, on_token=term.token)
 
 
 def _warm_up(runtime: Runtime) -> None:

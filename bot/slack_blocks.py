@@ -24,7 +24,7 @@ DAILY_TOGGLE, SEND_CHART = "coach_daily_toggle", "coach_send_chart"
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _LABELS = {Action.ANSWER: "Answer", Action.HINT: "Hint", Action.SKIP: "Skip", Action.REVEAL: "Reveal",
-           Action.STOP: "Stop", Action.NEXT: "Next", Action.START: "New interview"}
+           Action.STOP: "Stop", Action.START: "New interview"}
 _BOLD_FIRST_LINE = {ReplyKind.QUESTION, ReplyKind.FOLLOW_UP, ReplyKind.SCORE, ReplyKind.REPORT}
 
 HELP = ("*Interview Coach*\n"
@@ -103,8 +103,8 @@ def text_sections(text: str, max_blocks: int, *, bold_first: bool = False) -> li
 
 
 def button_value(reply: Reply) -> str:
-    """What a button carries: the session and question it belongs to, to spot a click on an old message."""
-    return f"{reply.data.get('session_id', '')}:{reply.data.get('question_id', '')}"
+    """What a button carries: the turn it was made for, so the coach can refuse a click on an old question."""
+    return reply.turn or ""
 
 
 def actions_block(reply: Reply) -> dict[str, Any] | None:

@@ -162,6 +162,11 @@ class FakeSlackApi:
                     msg.update(text=args.get("text", ""), blocks=args.get("blocks", []), edited=True)
                     return {"ok": True, "channel": args.get("channel"), "ts": msg["ts"]}
             return {"ok": False, "error": "message_not_found"}
+        if method == "conversations.replies":
+            root = str(args.get("ts"))
+            thread = [m for m in self.state.messages.get(str(args.get("channel")), [])
+                      if m["ts"] == root or m.get("thread_ts") == root]
+            return {"ok": True, "messages": thread, "has_more": False}
         if method == "conversations.history":
             oldest = float(args.get("oldest") or 0)
             found = [m for m in self.state.messages.get(str(args.get("channel")), []) if float(m["ts"]) > oldest]
@@ -313,17 +318,8 @@ CRITIQUE = {"strengths": ["You explained the core idea clearly."],
 def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None) -> Any:
     """The real Coach on the mini deck: HashEmbedder, a scripted FakeLLM critique, SqlStore on a SQLite file."""
     from bot.core.bank import load_bank
-    from bot.core.coach import Coach
-    from bot.core.embedder import HashEmbedder
-    from bot.core.grading.grader import Grader
-    from bot.core.schedule import Scheduler
-    from bot.core.store.records import utc_now
     from bot.core.store.sql import SqlStore
-    from bot.core.testing import FakeLLM
+    from bot.core.testing import FakeLLM, fake_coach
 
-    bank = load_bank(TEST_DECKS)
-    store = SqlStore(f"sqlite:///{db_path}")
     llm = llm if llm is not None else FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
-    grader = Grader(HashEmbedder(), llm=llm)
-    scheduler = Scheduler(store, bank, clock=clock or utc_now)
-    return Coach(bank, grader, store, scheduler, clock=clock)
+    return fake_coach(load_bank(TEST_DECKS), SqlStore(f"sqlite:///{db_path}"), llm=llm, clock=clock)

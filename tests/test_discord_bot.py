@@ -22,15 +22,14 @@ from discord.webhook.async_ import AsyncWebhookAdapter
 
 from bot.core.bank import load_bank
 from bot.core.coach import Coach
-from bot.core.embedder import HashEmbedder
-from bot.core.grading.grader import Grader
-from bot.core.replies import UserRef
-from bot.core.schedule import Scheduler
+from bot.core.replies import Action, Request, UserRef
 from bot.core.store.sql import SqlStore
-from bot.core.testing import FakeLLM
-from bot.discord_bot import BUSY, FAILED, DiscordCoach
+from bot.core.testing import FakeLLM, fake_coach
+from bot.discord_coach import DiscordCoach
 from bot.discord_render import MESSAGE_LIMIT
 from bot.discord_views import NOT_YOURS
+from bot.errors import FAILED
+from bot.errors import USER_BUSY as BUSY
 
 TEST_DECKS = Path(__file__).resolve().parent / "data" / "decks"
 APP_ID = 700000000000000001
@@ -314,7 +313,7 @@ class Harness:
         quiet_since, seen = time.monotonic(), len(self.fake.calls)
         while time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-            busy = self.bot._inflight if user is None else {f"discord:{user}"} & self.bot._inflight
+            busy = self.coach.gate.reserved(None if user is None else UserRef("discord", str(user)))
             if len(self.fake.calls) != seen:
                 quiet_since, seen = time.monotonic(), len(self.fake.calls)
             elif not busy and time.monotonic() - quiet_since > 0.05:
@@ -371,9 +370,7 @@ class Harness:
 
 def make_coach(store: SqlStore, llm: FakeLLM | None, clock: Callable[[], datetime] = lambda: NOW) -> Coach:
     """The real Coach with fast parts: the mini deck, a hashing embedder, a scripted LLM, SQLite in memory."""
-    bank = load_bank(TEST_DECKS)
-    grader = Grader(HashEmbedder(), llm=llm, related=lambda entry, k=2: [])
-    return Coach(bank, grader, store, Scheduler(store, bank, clock=clock), clock=clock)
+    return fake_coach(load_bank(TEST_DECKS), store, llm=llm, clock=clock)
 
 
 def new_bot(coach: Coach, fake: FakeDiscord, *, message_content: bool = False, **options: Any) -> DiscordCoach:
@@ -435,6 +432,21 @@ def alice() -> UserRef:
     return UserRef("discord", str(ALICE))
 
 
+def session_of(h: Harness, user: UserRef | None = None) -> Any:
+    """The user's (Alice's) open session."""
+    return h.coach.open_session(user or alice())
+
+
+def button(message: Call, action: str) -> str:
+    """The custom id of one of a sent message's buttons."""
+    return next(c for c in message.custom_ids if c.split(":")[1] == action)
+
+
+def daily_on(coach: Coach, user: UserRef | None = None) -> None:
+    """Daily questions at 09:00 UTC."""
+    list(coach.act(Request(user or alice(), Action.DAILY, daily=True, time="09:00", zone="UTC")))
+
+
 async def started(h: Harness, **options: Any) -> tuple[list[Call], Call, dict[str, Any]]:
     """Alice starts an interview; the calls, the first question, and her thread's channel payload."""
     calls = await h.command("start", **options)
@@ -458,7 +470,8 @@ async def test_start_opens_a_private_thread_and_posts_the_first_question_there(h
     assert "Mock interview: 1 question on regularization" in posted[0].content
     assert question.embeds[0]["title"].startswith("Question 1 of 1") or "Practice question" in question.text()
     assert "What is dropout" in question.text()
-    assert question.custom_ids == [f"coach:{a}:{ALICE}" for a in ("answer", "hint", "skip", "reveal", "stop")]
+    turn = f"{session_of(h).id}:{session_of(h).current_question_id}"
+    assert question.custom_ids == [f"coach:{a}:{ALICE}:{turn}" for a in ("answer", "hint", "skip", "reveal", "stop")]
     note = h.fake.sends(calls)[-1]
     assert note.path.startswith("/webhooks/") and note.flags == EPHEMERAL and f"<#{thread['id']}>" in note.content
     session = h.coach.open_session(alice())
@@ -570,17 +583,14 @@ class SlowCoach:
 
     def __init__(self, coach: Any) -> None:
         self.release = threading.Event()
-        hint, answer = coach.hint, coach.answer
+        act = coach.act
 
-        def slow_hint(user: UserRef) -> Any:
-            self.release.wait(10)
-            return hint(user)
+        def slow_act(request: Request, **kwargs: Any) -> Any:
+            if request.action in (Action.HINT, Action.ANSWER):
+                self.release.wait(10)
+            yield from act(request, **kwargs)
 
-        def slow_answer(user: UserRef, text: str, **kwargs: Any) -> Any:
-            self.release.wait(10)
-            yield from answer(user, text, **kwargs)
-
-        coach.hint, coach.answer = slow_hint, slow_answer
+        coach.act = slow_act
 
 
 async def _until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
@@ -596,7 +606,7 @@ async def _until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
 async def test_a_slow_engine_is_deferred_within_3_seconds_and_blocks_nobody(h: Harness) -> None:
     _, question, thread = await started(h, topic="regularization", count=1)
     slow = SlowCoach(h.coach)
-    payload = h.users.base(3, {"custom_id": f"coach:hint:{ALICE}", "component_type": 2}, ALICE, thread)
+    payload = h.users.base(3, {"custom_id": button(question, "hint"), "component_type": 2}, ALICE, thread)
     payload["message"] = h.fake.messages[h.message_id(question)]
     mark = len(h.fake.calls)
     dispatched = h.dispatch(payload)
@@ -608,7 +618,7 @@ async def test_a_slow_engine_is_deferred_within_3_seconds_and_blocks_nobody(h: H
     # While Alice's hint is stuck in the engine, Bob is served and Alice's second press is refused privately.
     bob = await h.command("topics", user=BOB)
     assert h.fake.callbacks(bob)[0].payload["type"] == 5 and h.fake.sends(bob)
-    again = h.users.base(3, {"custom_id": f"coach:skip:{ALICE}", "component_type": 2}, ALICE, thread)
+    again = h.users.base(3, {"custom_id": button(question, "skip"), "component_type": 2}, ALICE, thread)
     again["message"] = payload["message"]
     mark2 = len(h.fake.calls)
     h.dispatch(again)
@@ -642,7 +652,7 @@ async def test_a_slow_grader_still_defers_the_modal_at_once(h: Harness) -> None:
 @pytest.mark.asyncio
 async def test_the_engines_busy_sentence_is_private(h: Harness) -> None:
     _, question, thread = await started(h, count=2)
-    lock = h.coach._lock(alice())   # another caller (the daily sender, say) holds Alice's turn
+    lock = h.coach.gate.lock(alice())   # another caller (the daily sender, say) holds Alice's turn
     lock.acquire()
     try:
         calls = await h.press(question, "hint", channel=thread)
@@ -658,10 +668,10 @@ async def test_an_engine_failure_is_one_private_sentence_and_logged_in_full(
         h: Harness, caplog: pytest.LogCaptureFixture) -> None:
     _, question, thread = await started(h, count=2)
 
-    def broken(user: UserRef) -> Any:
+    def broken(*args: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    h.coach.hint = broken
+    h.coach.grader.hint = broken
     with caplog.at_level(logging.ERROR):
         calls = await h.press(question, "hint", channel=thread)
     [error] = h.fake.sends(calls)
@@ -712,14 +722,14 @@ async def test_a_5000_character_critique_is_split_into_clean_chunks(h: Harness) 
     paragraph = "The answer explains dropout well and could say more about rescaling at inference. " * 7
     long_text = "\n\n".join([paragraph.strip()] * 10)
     assert len(long_text) > 5000
-    answer = h.coach.answer
+    act = h.coach.act
 
-    def long_critique(user: UserRef, text: str, **kwargs: Any) -> Iterator[Reply]:
-        for reply in answer(user, text, **kwargs):
+    def long_critique(request: Request, **kwargs: Any) -> Iterator[Reply]:
+        for reply in act(request, **kwargs):
             yield Reply(reply.kind, long_text, reply.actions, data=reply.data) if reply.kind is ReplyKind.CRITIQUE \
                 else reply
 
-    h.coach.answer = long_critique
+    h.coach.act = long_critique
     _, question, thread = await started(h, topic="regularization", count=1)
     opened = await h.press(question, "answer", channel=thread)
     calls = await h.submit(h.fake.callbacks(opened)[0], GOOD_ANSWER, channel=thread)
@@ -802,7 +812,7 @@ async def test_daily_settings_are_validated_before_anything_is_stored(h: Harness
 
 @pytest.mark.asyncio
 async def test_the_daily_question_is_claimed_before_it_is_sent_and_sent_once(h: Harness) -> None:
-    h.coach.set_daily(alice(), True, time="09:00", tz="UTC")
+    daily_on(h.coach)
     claims: list[Any] = []
     h.fake.on_send = lambda call: claims.append(h.coach.store.daily_send(alice(), "2025-03-03"))
     mark = len(h.fake.calls)
@@ -811,7 +821,7 @@ async def test_the_daily_question_is_claimed_before_it_is_sent_and_sent_once(h: 
     [dm] = h.fake.sends(h.fake.since(mark))
     assert dm.path == f"/channels/{ALICE + 1}/messages"
     assert dm.embeds[0]["footer"]["text"].startswith("Daily question · 2025-03-03")
-    assert dm.custom_ids[0] == f"coach:answer:{ALICE}"
+    assert dm.custom_ids[0] == f"coach:answer:{ALICE}:{session_of(h).id}:{session_of(h).current_question_id}"
     record = h.coach.store.daily_send(alice(), "2025-03-03")
     assert record.status == "sent" and record.message_ref == str(h.message_id(dm))
     assert await h.bot.daily_tick(NOW) == 0 and len(h.fake.sends(h.fake.since(mark))) == 1   # never twice
@@ -821,13 +831,29 @@ async def test_the_daily_question_is_claimed_before_it_is_sent_and_sent_once(h: 
     assert h.fake.sends(calls)[0].embeds[0]["title"].startswith("Score: ")
 
 
+async def claim_then_die(coach: Coach, fake: FakeDiscord) -> None:
+    """A process that claims the day's question and opens its session, then dies before sending it."""
+    dead = new_bot(coach, fake)
+    await dead.client._async_setup_hook()
+
+    def die(*args: Any) -> None:
+        raise SystemExit("killed before the send")
+
+    dead.daily.port.send = die  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        await dead.daily_tick(NOW)
+    dead.shutdown()
+    await dead.client.close()
+
+
 @pytest.mark.asyncio
 async def test_a_restart_between_claim_and_send_sends_the_claimed_question_once(
         fake: FakeDiscord, store: SqlStore, llm: FakeLLM) -> None:
     coach = make_coach(store, llm)
-    coach.set_daily(alice(), True, time="09:00", tz="UTC")
+    daily_on(coach)
     # The process that died: it opened the day's question and claimed the day, then stopped before sending.
-    claimed = coach.daily_question(alice(), channel=str(ALICE + 1), now=NOW)
+    await claim_then_die(coach, fake)
+    claimed = coach.current(alice())
     assert claimed is not None and store.daily_send(alice(), "2025-03-03").status == "claimed"
     bot = new_bot(coach, fake)   # the restarted process
     await bot.client._async_setup_hook()
@@ -843,8 +869,9 @@ async def test_a_restart_between_claim_and_send_sends_the_claimed_question_once(
 async def test_a_restart_after_the_send_but_before_the_mark_does_not_repeat(
         fake: FakeDiscord, store: SqlStore, llm: FakeLLM) -> None:
     coach = make_coach(store, llm)
-    coach.set_daily(alice(), True, time="09:00", tz="UTC")
-    assert coach.daily_question(alice(), channel=str(ALICE + 1), now=NOW) is not None   # claimed, then died
+    daily_on(coach)
+    await claim_then_die(coach, fake)
+    assert coach.current(alice()) is not None   # claimed, then died
     posted = fake._message(ALICE + 1, {"embeds": [{"footer": {"text": "Daily question · 2025-03-03 · answer"}}]})
     bot = new_bot(coach, fake)
     await bot.client._async_setup_hook()
@@ -855,7 +882,7 @@ async def test_a_restart_after_the_send_but_before_the_mark_does_not_repeat(
 
 @pytest.mark.asyncio
 async def test_a_user_who_refuses_dms_has_daily_questions_turned_off(h: Harness) -> None:
-    h.coach.set_daily(alice(), True, time="09:00", tz="UTC")
+    daily_on(h.coach)
     h.fake.forbid_dms = True
     assert await h.bot.daily_tick(NOW) == 0
     assert not h.coach.store.get_user(alice()).daily_on

@@ -129,8 +129,11 @@ def test_socket_mode_uses_the_app_token_and_the_configured_api_url(tmp_path: Pat
         def __init__(self, settings: Settings) -> None:
             self.coach = build_coach(tmp_path / "coach.db")
 
-        def warm_up(self) -> None:
+        def warm_up_in_background(self) -> None:
             started["warm"] = True
+
+        def close(self) -> None:
+            started["closed"] = True
 
     monkeypatch.setattr(socket_mode, "SocketModeHandler", FakeHandler)
     monkeypatch.setattr(runtime, "Runtime", FakeRuntime)

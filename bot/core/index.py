@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import fcntl
+import json
+import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +19,8 @@ from bot.core.embedder import Embedder
 from bot.errors import CoachError, IndexBusyError
 
 COLLECTION = "coach-entries"
+SNAPSHOT = "snapshot.npz"   # the holder's vectors, for processes that cannot open the folder meanwhile
+log = logging.getLogger(__name__)
 # Weight of the keyword (BM25) signal fused with the vector similarity; tuned on tests/data/paraphrases.yaml.
 KEYWORD_WEIGHT = 0.25
 Progress = Callable[[int, int], None]
@@ -54,22 +58,6 @@ class SyncReport:
         return bool(self.added or self.updated or self.removed or self.rebuilt)
 
 
-class Retriever(Protocol):
-    """Finds bank entries for a text."""
-
-    def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
-        """Bring the index in line with the bank, embedding only what changed."""
-        ...
-
-    def search(self, text: str, k: int = 3) -> list[Hit]:
-        """The k best entries for a text, best first."""
-        ...
-
-    def related(self, entry: Entry, k: int = 2) -> list[Entry]:
-        """Other entries closest to this one."""
-        ...
-
-
 def entry_texts(entry: Entry) -> dict[str, str]:
     """The texts embedded for one entry: several vectors make paraphrased queries land."""
     # No vector of the whole answer: it is the longest text to embed (most of a cold index's time) and the
@@ -80,11 +68,6 @@ def entry_texts(entry: Entry) -> dict[str, str]:
     first = entry.answer.split("\n")[0]
     texts["f"] = first[:600]
     return texts
-
-
-def vector_ids(entry: Entry) -> list[str]:
-    """Chroma ids of an entry's vectors."""
-    return [f"{entry.id}::{kind}" for kind in entry_texts(entry)]
 
 
 class KeywordIndex:
@@ -135,6 +118,21 @@ class _Searchable:
     def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
         raise NotImplementedError
 
+    def stored_hashes(self) -> dict[str, str]:
+        """Content hash of every indexed entry, by entry id."""
+        raise NotImplementedError
+
+    def _signature(self) -> dict[str, Any]:
+        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim)}
+
+    def freshness(self, bank: Bank) -> dict[str, Any]:
+        """How the index compares with the bank, for `doctor`."""
+        stored = self.stored_hashes()
+        stale = [e.id for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
+        extra = sorted(set(stored) - set(bank.entries))
+        return {"entries": len(stored), "bank": len(bank), "stale": stale, "extra": extra,
+                "fresh": not stale and not extra, **self._signature()}
+
     def _use_bank(self, bank: Bank) -> None:
         self.bank = bank
         self._keywords = KeywordIndex(list(bank.entries.values())) if len(bank) else None
@@ -164,6 +162,7 @@ class ChromaIndex(_Searchable):
         self.bank = None
         self._keywords = None
         self._lock_file = None
+        self.path = path if url is None else None
         if url is None:
             if path is None:
                 raise ValueError("ChromaIndex needs a path or a url")
@@ -179,8 +178,18 @@ class ChromaIndex(_Searchable):
             self._lock_file.close()
             self._lock_file = None
 
-    def _signature(self) -> dict[str, Any]:
-        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim)}
+    def write_snapshot(self) -> None:
+        """Save every vector of the folder's collection (atomically) for the processes that cannot open it."""
+        if self.path is None or self._lock_file is None:
+            return  # a Chroma server is shared by every process: no copy needed
+        got = self.collection().get(include=["embeddings", "metadatas"])
+        metas = [m or {} for m in got["metadatas"] or []]
+        vectors = np.asarray(got["embeddings"] if got["embeddings"] is not None else [], dtype=np.float32)
+        temporary = self.path / f".{SNAPSHOT}.{os.getpid()}.npz"
+        np.savez(temporary, vectors=vectors.reshape(len(metas), -1),
+                 entry_ids=np.array([m.get("entry_id", "") for m in metas]),
+                 hashes=np.array([m.get("hash", "") for m in metas]), signature=np.array(json.dumps(self._signature())))
+        os.replace(temporary, self.path / SNAPSHOT)
 
     def collection(self, rebuild: bool = False) -> Any:
         """The collection, recreated when the embedding model or dimension changed."""
@@ -259,14 +268,6 @@ class ChromaIndex(_Searchable):
             best[eid] = max(best.get(eid, -1.0), sim)
         return best
 
-    def freshness(self, bank: Bank) -> dict[str, Any]:
-        """How the index compares with the bank, for `doctor`."""
-        stored = self.stored_hashes()
-        stale = [e.id for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
-        extra = sorted(set(stored) - set(bank.entries))
-        return {"entries": len(stored), "bank": len(bank), "stale": stale, "extra": extra,
-                "fresh": not stale and not extra, **self._signature()}
-
 
 def _rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     ids, texts, metas = [], [], []
@@ -298,6 +299,18 @@ def _client(path: Path | None, url: str | None) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=settings)
 
 
+def open_index(embedder: Embedder, *, path: Path | None, url: str | None) -> ChromaIndex | MemoryIndex:
+    """The index of a process: the Chroma folder when it is free; while another process holds it (a bot), a
+    read-only copy in memory from that process's snapshot, so terminal commands and a second bot still work."""
+    try:
+        return ChromaIndex(embedder, path=path, url=url)
+    except IndexBusyError:
+        if path is None:
+            raise
+        log.info("The index in %s is held by another process: searching a read-only copy of it", path)
+        return MemoryIndex.from_snapshot(embedder, path / SNAPSHOT)
+
+
 def _lock_folder(path: Path, timeout: float) -> Any:
     """Hold an exclusive lock on the Chroma folder: Chroma supports one process per folder."""
     handle = open(path / ".coach.lock", "a+")  # noqa: SIM115 - held for the index's lifetime
@@ -323,6 +336,31 @@ class MemoryIndex(_Searchable):
         self._keywords = None
         self._hashes: dict[str, str] = {}
         self._vectors: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_snapshot(cls, embedder: Embedder, file: Path) -> MemoryIndex:
+        """Start from another process's snapshot (when it matches this embedder); `sync` embeds only what differs."""
+        index = cls(embedder)
+        try:
+            with np.load(file) as saved:
+                if json.loads(str(saved["signature"])) != index._signature():
+                    return index
+                rows: dict[str, list[int]] = {}
+                for row, entry_id in enumerate(saved["entry_ids"].tolist()):
+                    rows.setdefault(entry_id, []).append(row)
+                for entry_id, found in rows.items():
+                    index._vectors[entry_id] = saved["vectors"][found]
+                    index._hashes[entry_id] = str(saved["hashes"][found[0]])
+        except (OSError, ValueError, KeyError) as exc:   # none yet, or unreadable: every entry is embedded here
+            log.info("No usable index snapshot in %s (%s)", file, exc)
+        return index
+
+    def stored_hashes(self) -> dict[str, str]:
+        """Content hash of every entry held, by entry id."""
+        return dict(self._hashes)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
         """Embed new and changed entries, drop deleted ones."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.core.bank import Entry
@@ -75,3 +76,28 @@ def report_text(report: dict[str, Any]) -> str:
     if report["next"]:
         lines += ["", f"Practise next: {report['next']}"]
     return "\n".join(lines)
+
+
+def stats_text(data: dict[str, Any]) -> str:
+    """Progress in a few lines: answers, average, streak, reviews due, trend, then each topic weakest first."""
+    if not data.get("attempts"):
+        return "No answers yet: start an interview to see your progress here."
+    lines = [f"Answers: {data['attempts']} · average {data['average']}/100 · streak {data['streak']} "
+             f"day{'s' if data['streak'] != 1 else ''} · reviews due {data['due_reviews']}"]
+    if data.get("trend") is not None:
+        lines.append(f"Trend: {data['trend']:+.0f} points (last 5 answers vs the 5 before)")
+    for topic, avg in sorted(data.get("by_topic", {}).items(), key=lambda kv: kv[1]):
+        lines.append(f"{topic}: {avg}/100")
+    return "\n".join(lines)
+
+
+def daily_text(data: dict[str, Any], *, changed: bool) -> str:
+    """The daily question's settings: as just changed, or as a status line with the next send time."""
+    if not data["daily_on"]:
+        return "Daily questions are off." if changed else "Daily question: off."
+    when = f"{data['daily_time']} ({data['time_zone']})"
+    upcoming = datetime.fromisoformat(data["next"]) if data.get("next") else None
+    nxt = f"; next {upcoming:%a %d %b %H:%M}" if upcoming else ""
+    if changed:
+        return f"Daily questions are on: one a day at {when}{nxt}."
+    return f"Daily question: on, at {when}{nxt}."

@@ -1,7 +1,8 @@
-"""Platform-neutral values the engine hands to adapters: users, replies and actions."""
+"""Platform-neutral values between the engine and adapters: users, the requests they make, the replies they get."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -21,15 +22,35 @@ class UserRef:
 
 
 class Action(str, Enum):
-    """What the user may do next; adapters render these as buttons or commands."""
+    """What a user asks the coach to do; the ones a reply offers are rendered as buttons or commands."""
 
     ANSWER = "answer"
     HINT = "hint"
     SKIP = "skip"
     REVEAL = "reveal"
     STOP = "stop"
-    NEXT = "next"
     START = "start"
+    STATS = "stats"
+    TOPICS = "topics"
+    DAILY = "daily"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One user action as an adapter hands it to `Coach.act`; each action reads only the fields it names."""
+
+    user: UserRef
+    action: Action
+    text: str = ""                 # ANSWER: the answer as the user wrote it
+    turn: str | None = None        # the `Reply.turn` a button, form or thread was made for; None: the current one
+    place: str | None = None       # START: where the session lives; ANSWER typed as a message: where it was typed
+    files: int = 0                 # ANSWER: files or images that came with the message
+    topic: str | None = None       # START
+    count: int | None = None       # START
+    daily: bool | None = None      # DAILY: on or off; None changes neither (the status, or a zone update)
+    time: str | None = None        # DAILY: local time, HH:MM or H:MM
+    zone: str | None = None        # DAILY: IANA time zone
+    chart: bool = True             # STATS: with the PNG chart
 
 
 class ReplyKind(str, Enum):
@@ -57,3 +78,26 @@ class Reply:
     actions: tuple[Action, ...] = ()
     image: bytes | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def turn(self) -> str | None:
+        """The session and question this reply's actions act on ("12:dropout"), None when it offers none.
+
+        Adapters carry it in every button, form and thread they make and hand it back in `Request.turn`, so the
+        coach can refuse, in one sentence, an action on a question that is no longer open.
+        """
+        session, question = self.data.get("session_id"), self.data.get("question_id")
+        return turn_token(session, question) if self.actions and session is not None and question else None
+
+
+def turn_token(session_id: int, question_id: str) -> str:
+    """The token of one question of one session."""
+    return f"{session_id}:{question_id}"
+
+
+def short_turn(turn: str) -> str:
+    """The token in at most 34 characters, for platforms with short ids (a Discord custom id holds 100)."""
+    session, _, question = turn.partition(":")
+    if len(question) <= 21:
+        return turn
+    return f"{session}:{question[:12]}~{hashlib.sha256(question.encode()).hexdigest()[:8]}"

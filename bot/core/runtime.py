@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any, cast
 from bot.config import Settings
 from bot.core.bank import Bank, Entry, load_bank
 from bot.core.replies import UserRef
+from bot.errors import CoachError, IndexBusyError
 
 if TYPE_CHECKING:
     from bot.core.coach import Coach
     from bot.core.embedder import Embedder
     from bot.core.grading.grader import Grader
-    from bot.core.index import ChromaIndex, Progress, SyncReport
+    from bot.core.index import ChromaIndex, MemoryIndex, Progress, SyncReport
     from bot.core.llm.base import LLM
     from bot.core.llm.lazy import LazyLLM
     from bot.core.schedule import Scheduler
@@ -34,8 +35,9 @@ class Runtime:
         self._given_llm = llm
         self._given_embedder = embedder
         self._lock = threading.RLock()
-        self._index: ChromaIndex | None = None
+        self._index: ChromaIndex | MemoryIndex | None = None
         self._synced = False
+        self._warming: threading.Thread | None = None
         self.last_sync: SyncReport | None = None
 
     @cached_property
@@ -52,23 +54,33 @@ class Runtime:
 
         return SentenceEmbedder(self.settings.embedding_model)
 
-    def index(self, progress: Progress | None = None, sync: bool = True) -> ChromaIndex:
-        """The Chroma index, synced with the bank on first use."""
+    def index(self, progress: Progress | None = None, sync: bool = True) -> ChromaIndex | MemoryIndex:
+        """The index, synced with the bank on first use: the Chroma folder, or while another process (a bot) holds
+        it, a read-only copy of it in memory."""
+        from bot.core.index import ChromaIndex, open_index
+
+        with self._lock:
+            if self._index is None:
+                self._index = open_index(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url)
+            if sync and not self._synced:
+                self.last_sync = self._index.sync(self.bank, progress=progress)
+                self._synced = True
+                if isinstance(self._index, ChromaIndex):
+                    self._index.write_snapshot()
+            return self._index
+
+    def reindex(self, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
+        """Sync the index with the bank now and report what changed (this process must hold the folder)."""
         from bot.core.index import ChromaIndex
 
         with self._lock:
             if self._index is None:
                 self._index = ChromaIndex(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url)
-            if sync and not self._synced:
-                self.last_sync = self._index.sync(self.bank, progress=progress)
-                self._synced = True
-            return self._index
-
-    def reindex(self, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
-        """Sync the index with the bank now and report what changed."""
-        index = self.index(sync=False)
-        with self._lock:
-            report = index.sync(self.bank, progress=progress, rebuild=rebuild)
+            if not isinstance(self._index, ChromaIndex):
+                raise IndexBusyError(f"Another process is using the index in {self.settings.chroma_dir}; stop it or "
+                                     "set another COACH_DATA_DIR.")
+            report = self._index.sync(self.bank, progress=progress, rebuild=rebuild)
+            self._index.write_snapshot()
             self._synced = True
             return report
 
@@ -157,6 +169,21 @@ class Runtime:
         if load is not None:
             load()
         self.index()
+
+    def warm_up_in_background(self) -> None:
+        """Warm up on a thread of its own, once per process however many adapters ask; failures are only logged."""
+        with self._lock:
+            if self._warming is None:
+                self._warming = threading.Thread(target=self._warm_up_quietly, name="warm-up", daemon=True)
+                self._warming.start()
+
+    def _warm_up_quietly(self) -> None:
+        try:
+            self.warm_up()
+        except CoachError as exc:  # the coach still works (rubric only, or the error when an answer needs it)
+            log.warning("Warm-up incomplete: %s", exc)
+        except Exception:
+            log.exception("Warm-up failed")
 
     def close(self) -> None:
         """Release what holds files or threads."""

@@ -29,7 +29,8 @@ async def _start_user(h: Harness, user: int) -> dict[str, Any]:
     """Start an interview for `user`; the payload of a press of its Hint button, ready to dispatch."""
     calls = await h.command("start", user=user, topic="regularization", count=1)
     question = question_of(calls)
-    payload = h.users.base(3, {"custom_id": f"coach:hint:{user}", "component_type": 2}, user, h.channel_of(question))
+    custom_id = next(c for c in question.custom_ids if c.startswith(f"coach:hint:{user}:"))
+    payload = h.users.base(3, {"custom_id": custom_id, "component_type": 2}, user, h.channel_of(question))
     payload["message"] = h.fake.messages[h.message_id(question)]
     return payload
 

@@ -224,10 +224,6 @@ class Grader:
         """The critique prompt templates."""
         return cq.load_templates(self.prompts_dir)
 
-    def prepare(self, entry: Entry) -> None:
-        """Embed the entry's key points now (when the question is shown), so grading costs one embed call."""
-        self.rubric.vectors(entry)
-
     # -- rubric ----------------------------------------------------------------------------------------------
 
     def rubric_grade(self, entry: Entry, answer: str) -> Grade:

@@ -154,6 +154,7 @@ class DailySendRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(200))
     message_ref: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(64))   # the process that claimed it (migration 2)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -187,7 +188,12 @@ def _v1_tables(conn: Connection) -> None:
     Base.metadata.create_all(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Migration] = [(1, _v1_tables)]
+def _v2_daily_owner(conn: Connection) -> None:
+    """Version 2: which process claimed a daily question, so that it may take its own unsent claim over at once."""
+    add_column_if_missing(conn, DailySendRow.__tablename__, Column("owner", String(64)))
+
+
+MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner)]
 
 
 def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> None:
