@@ -1,12 +1,24 @@
-"""Shared fixtures. The network fails loudly in tests, except loopback."""
+"""The shared test harness: the network fails loudly except loopback; the environment is wiped for every test;
+fixtures for a coach on fast fakes, the Discord recorder and bot, and the Slack app on loopback."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import pytest_asyncio
+
+if TYPE_CHECKING:
+    from bot.core.coach import Coach
+    from bot.core.store.sql import SqlStore
+    from bot.core.testing import FakeLLM
+    from tests.fake_discord import FakeDiscord, Harness
+    from tests.fake_slack_api import Slack
 
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = REPO / "knowledge"
@@ -29,6 +41,25 @@ def _loopback_only(self: socket.socket, address: object) -> None:
 
 
 socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+
+# Settings a test may not inherit from the shell or a developer's .env: tokens, URLs of servers, behaviour switches.
+# Kept: where the packaged model is assembled, and the knobs of the test runs themselves.
+_KEPT = ("COACH_DATA_DIR", "COACH_MODEL_PATH", "COACH_MODEL", "COACH_N_THREADS", "COACH_TEST_", "COACH_RELIABILITY_",
+         "COACH_LLM_LABELED_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from the same settings: no platform token, no server URL, no .env file."""
+    from bot.config import Settings, get_settings
+
+    for name in list(os.environ):
+        if name.startswith(("DISCORD_", "SLACK_")) or (name.startswith("COACH_") and not name.startswith(_KEPT)):
+            monkeypatch.delenv(name)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +86,77 @@ def test_bank():
     from bot.core.bank import load_bank
 
     return load_bank(TEST_DECKS)
+
+
+# ---- a coach on fast parts ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def store() -> Iterator[SqlStore]:
+    """An in-memory store."""
+    from bot.core.store.sql import SqlStore
+
+    sql = SqlStore("sqlite://")
+    yield sql
+    sql.close()
+
+
+@pytest.fixture()
+def llm() -> FakeLLM:
+    """A scripted model: always the same critique (strengths, improvements and a follow-up)."""
+    from bot.core.testing import FakeLLM
+    from tests.fake_discord import CRITIQUE
+
+    return FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
+
+
+@pytest.fixture()
+def coach(test_bank: Any, store: SqlStore, llm: FakeLLM) -> Coach:
+    """The real Coach on the mini deck with a hashing embedder, the scripted model and the in-memory store."""
+    from bot.core.testing import fake_coach
+    from tests.fake_discord import NOW
+
+    return fake_coach(test_bank, store, llm=llm, clock=lambda: NOW)
+
+
+# ---- the chat platforms -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeDiscord:
+    """Discord's HTTP API, recorded: installed as discord.py's webhook transport (interaction callbacks, followups)."""
+    from discord.webhook.async_ import AsyncWebhookAdapter
+
+    from tests.fake_discord import FakeDiscord
+
+    recorder = FakeDiscord()
+
+    async def request(self: AsyncWebhookAdapter, route: Any, session: Any = None, **kwargs: Any) -> Any:
+        return await recorder.webhook_request(route, session, **kwargs)
+
+    monkeypatch.setattr(AsyncWebhookAdapter, "request", request)
+    return recorder
+
+
+@pytest_asyncio.fixture()
+async def h(fake: FakeDiscord, store: SqlStore, llm: FakeLLM) -> AsyncIterator[Harness]:
+    """The Discord bot on the recorder, set up as at start (dynamic items registered, loop attached)."""
+    from tests.fake_discord import Harness, make_coach, new_bot
+
+    bot = new_bot(make_coach(store, llm), fake)
+    await bot.client._async_setup_hook()
+    yield Harness(bot, fake)
+    await bot.client.close()
+    bot.shutdown()
+
+
+@pytest.fixture()
+def slack(tmp_path: Path) -> Iterator[Slack]:
+    """The Slack app on loopback, with the fake Web API and the coach behind it."""
+    from tests.fake_slack_api import running
+
+    with running(tmp_path) as served:
+        yield served
 
 
 # ---- LLM layer (tiny random GGUF for llama.cpp tests) ---------------------------------------------------------

@@ -15,10 +15,6 @@ from typing import Any
 
 import pytest
 
-# Fixtures of the adapters' own tests, reused here.
-from tests.test_discord_bot import fake, h, llm, store  # noqa: F401
-from tests.test_slack_app import slack  # noqa: F401
-
 _OUTCOMES: dict[str, str] = {}
 
 

@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 
 from bot.discord_views import NOT_YOURS
-from tests.test_discord_bot import (
+from tests.fake_discord import (
     ALICE,
     BOB,
     EPHEMERAL,
     GOOD_ANSWER,
     Harness,
     SlowCoach,
-    _until,
     alice,
     question_of,
     started,
+    until,
 )
 
 USERS = [ALICE + 100 + i for i in range(10)]
@@ -37,7 +37,7 @@ async def _start_user(h: Harness, user: int) -> dict[str, Any]:
 
 def _topics(h: Harness, user: int) -> dict[str, Any]:
     data = {"id": "799", "name": "interview", "type": 1, "options": [{"type": 1, "name": "topics", "options": []}]}
-    from tests.test_discord_bot import text_channel
+    from tests.fake_discord import text_channel
 
     return h.users.base(2, data, user, text_channel())
 
@@ -58,7 +58,7 @@ async def test_case3_discord_defers_within_3_s_while_the_engine_takes_10(h: Harn
             first.setdefault(call.path.split("/")[2], call.at)
         return first if all(i in first for i in sent) else None
 
-    first = await _until(answered, timeout=10)
+    first = await until(answered, timeout=10)
     latencies = sorted(first[i] - t for i, t in sent.items())
     p50, p99 = statistics.median(latencies), latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     slow.release.set()
