@@ -104,7 +104,13 @@ class FakeDiscord:
         self.channels: dict[str, int] = {}      # interaction token -> channel id
         self.messages: dict[int, dict[str, Any]] = {}
         self.forbid_private_threads = False
+        self.forbid_public_threads = False
+        self.forbid_thread_members = False     # adding the user to a new thread fails
         self.forbid_dms = False
+        self.forbid_sync = False               # registering the commands is refused
+        self.token_lifetime: float | None = None   # interaction tokens older than this are refused (401)
+        self.issued: dict[str, float] = {}     # interaction token -> when the interaction came
+        self.hold_dms: asyncio.Event | None = None   # DMs wait for this before Discord takes them
         self.on_send: Callable[[Call], None] | None = None
 
     # ------------------------------------------------------------------ the two transports of discord.py
@@ -112,11 +118,20 @@ class FakeDiscord:
     async def webhook_request(self, route: Any, session: Any = None, *, payload: dict[str, Any] | None = None,
                               multipart: list[dict[str, Any]] | None = None, files: Any = None,
                               **_: Any) -> Any:
-        """Interaction callbacks, followups and their edits."""
+        """Interaction callbacks, followups and their edits; refused with 401 once the token expired."""
+        token = route.url.split("/webhooks/", 1)[1].split("/")[1] if "/webhooks/" in route.url else None
+        issued = self.issued.get(token or "")
+        if self.token_lifetime is not None and issued is not None and time.monotonic() - issued > self.token_lifetime:
+            self.calls.append(Call(route.method, route.url.split("/api/v10", 1)[1], payload, [], response="401"))
+            raise discord.HTTPException(_Response(401), {"code": 50027, "message": "Invalid Webhook Token"})
         return self._answer(route, payload, multipart, files)
 
     async def http_request(self, route: Any, *, files: Any = None, form: Any = None, **kwargs: Any) -> Any:
         """Everything sent with the bot token: threads, channel messages, DMs, command sync."""
+        parts = route.url.split("/api/v10", 1)[1].strip("/").split("/")
+        if self.hold_dms is not None and route.method == "POST" and parts[0] == "channels" \
+                and int(parts[1]) in self._dm_ids():
+            await self.hold_dms.wait()
         return self._answer(route, kwargs.get("json"), form, files)
 
     def _answer(self, route: Any, payload: dict[str, Any] | None, form: Any, files: Any) -> Any:
@@ -141,7 +156,7 @@ class FakeDiscord:
                 return self._message(self.channels.get(token, CHANNEL_ID), payload, flags=call.flags)
             return self._edit(parts[-1], payload, self.channels.get(token, CHANNEL_ID))
         if parts[0] == "channels" and parts[-1] == "threads":
-            if payload.get("type") == 12 and self.forbid_private_threads:
+            if (self.forbid_private_threads if payload.get("type") == 12 else self.forbid_public_threads):
                 raise discord.Forbidden(_Response(403), {"code": 50001, "message": "Missing Access"})
             thread_id = next(self.ids)
             return {"id": str(thread_id), "guild_id": str(GUILD_ID), "parent_id": parts[1], "owner_id": str(BOT_ID),
@@ -150,6 +165,8 @@ class FakeDiscord:
                     "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "locked": False,
                                         "archive_timestamp": "2025-03-03T10:00:00+00:00", "invitable": False}}
         if parts[0] == "channels" and "thread-members" in parts:
+            if self.forbid_thread_members:
+                raise discord.Forbidden(_Response(403), {"code": 50001, "message": "Missing Access"})
             return None
         if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
             if self.forbid_dms and int(parts[1]) in self._dm_ids():
@@ -169,6 +186,8 @@ class FakeDiscord:
         if parts[0] == "users":
             return user_payload(int(parts[1]))
         if parts[0] == "applications":
+            if self.forbid_sync:
+                raise discord.Forbidden(_Response(403), {"code": 50001, "message": "Missing Access"})
             return [dict(c, id=str(next(self.ids)), application_id=str(APP_ID), version="1") for c in call.payload]
         raise AssertionError(f"unexpected request {call.method} {call.path}")
 
@@ -296,6 +315,7 @@ class Harness:
         """Hand a payload to discord.py as the gateway would; returns the dispatch time."""
         self.fake.channels[payload["token"]] = int(payload["channel_id"])
         started = time.monotonic()
+        self.fake.issued[payload["token"]] = started
         self.bot.client._connection.parse_interaction_create(payload)
         return started
 
@@ -452,3 +472,19 @@ async def say(h: Harness, channel: dict[str, Any], text: str) -> list[Call]:
     return h.fake.since(mark)
 
 
+class PacedLLM(FakeLLM):
+    """The scripted model, writing one word every `delay` seconds like a real one."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(respond=lambda prompt: json.dumps(CRITIQUE))
+        self.delay = delay
+
+    def generate(self, prompt: Any, **kwargs: Any) -> str:
+        """The critique, streamed slowly."""
+        on_token = kwargs.pop("on_token", None)
+
+        def paced(piece: str) -> None:
+            time.sleep(self.delay)
+            on_token(piece)
+
+        return super().generate(prompt, on_token=paced if on_token else None, **kwargs)

@@ -4,9 +4,7 @@ them, and Discord's HTTP API replaced by a recorder that answers like Discord (n
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,13 +23,13 @@ from tests.fake_discord import (
     APP_ID,
     BOB,
     CHANNEL_ID,
-    CRITIQUE,
     EPHEMERAL,
     GOOD_ANSWER,
     GUILD_ID,
     NOW,
     FakeDiscord,
     Harness,
+    PacedLLM,
     SlowCoach,
     alice,
     button,
@@ -245,24 +243,6 @@ async def test_an_engine_failure_is_one_private_sentence_and_logged_in_full(
     [error] = h.fake.sends(calls)
     assert error.flags == EPHEMERAL and error.content == FAILED
     assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)
-
-
-class PacedLLM(FakeLLM):
-    """The scripted model, writing one word every `delay` seconds like a real one."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__(respond=lambda prompt: json.dumps(CRITIQUE))
-        self.delay = delay
-
-    def generate(self, prompt: Any, **kwargs: Any) -> str:
-        """The critique, streamed slowly."""
-        on_token = kwargs.pop("on_token", None)
-
-        def paced(piece: str) -> None:
-            time.sleep(self.delay)
-            on_token(piece)
-
-        return super().generate(prompt, on_token=paced if on_token else None, **kwargs)
 
 
 @pytest.mark.asyncio
