@@ -46,6 +46,7 @@ class Failure:
 
     status: int
     retry_after: int | None = None
+    error: str = "ratelimited"
 
 
 @dataclass
@@ -128,10 +129,12 @@ class FakeSlackApi:
             time.sleep(0.02)
         raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
 
-    def fail(self, method: str, status: int = 429, retry_after: int | None = 1, times: int = 1) -> None:
-        """Answer the next `times` calls of a method with an HTTP error (429 with Retry-After by default)."""
+    def fail(self, method: str, status: int = 429, retry_after: int | None = 1, times: int = 1,
+             error: str = "ratelimited") -> None:
+        """Answer the next `times` calls of a method with an error: HTTP 429 with Retry-After by default, or
+        Slack's `{"ok": false, "error": ...}` with status 200."""
         with self.lock:
-            self.state.failures.setdefault(method, []).extend([Failure(status, retry_after)] * times)
+            self.state.failures.setdefault(method, []).extend([Failure(status, retry_after, error)] * times)
 
     def set_time_zone(self, user: str, tz: str) -> None:
         """What users.info says about the user's time zone."""
@@ -214,7 +217,7 @@ class FakeSlackApi:
                     if failure is None:
                         body = fake.respond(method, args) if parsed.path.startswith("/api/") else {"ok": True}
                 if failure is not None:
-                    self._send(failure.status, {"ok": False, "error": "ratelimited"}, failure.retry_after)
+                    self._send(failure.status, {"ok": False, "error": failure.error}, failure.retry_after)
                 elif method == "upload":
                     self._send(200, f"OK - {len(raw)}")
                 else:
