@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import text
 
 from bot.core.bank import load_bank
-from bot.core.coach import Coach
+from bot.core.coach import EMPTY, FILES_ONLY, NO_SESSION, STALE, Coach
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
-from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
+from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_turn
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM, fake_coach
-from bot.errors import USER_BUSY
+from bot.errors import FAILED, USER_BUSY
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
 ALICE = UserRef("test", "alice")
@@ -198,3 +198,64 @@ def test_engine_imports_no_platform_library() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert name.split(".")[0] not in ("rich", "discord", "slack_bolt", "slack_sdk"), (path.name, name)
+
+
+def test_an_action_made_for_another_question_is_refused_in_one_sentence(coach_store) -> None:
+    coach, store, _ = coach_store
+    _, first = act(coach, ALICE, Action.START, count=3)
+    assert first.turn == f"{store.open_session(ALICE).id}:{first.data['question_id']}"
+    [hint] = act(coach, ALICE, Action.HINT, turn=first.turn)
+    assert hint.kind is ReplyKind.HINT and hint.turn == first.turn   # the hint's buttons act on the same question
+    act(coach, ALICE, Action.SKIP, turn=first.turn)
+    for action in (Action.SKIP, Action.REVEAL, Action.HINT, Action.STOP, Action.ANSWER):
+        [refused] = act(coach, ALICE, action, turn=first.turn, text="an answer to the first question")
+        assert refused.kind is ReplyKind.ERROR and refused.text == STALE, action
+    for old in ("", "12:dropout", "9999:" + first.data["question_id"]):   # an old button's, or a garbled one
+        assert act(coach, ALICE, Action.SKIP, turn=old)[0].text == STALE
+    session = store.open_session(ALICE)
+    assert session.position == 1 and [a.skipped for a in store.attempts(ALICE)] == [True]
+    current = coach.current(ALICE)
+    assert act(coach, ALICE, Action.HINT, turn=short_turn(current.turn))[0].kind is ReplyKind.HINT
+
+
+def test_a_message_typed_where_the_interview_does_not_live_is_not_its_answer(coach_store) -> None:
+    coach, store, _ = coach_store
+    act(coach, ALICE, Action.START, count=2, place="thread-2")
+    [refused] = act(coach, ALICE, Action.ANSWER, text="Dropout turns neurons off.", place="thread-1")
+    assert refused.text == STALE and store.attempts(ALICE) == []
+    assert act(coach, ALICE, Action.ANSWER, text="Dropout turns neurons off.", place="thread-2")[0].kind \
+        is ReplyKind.SCORE
+
+
+def test_empty_and_file_only_answers_are_refused_and_nothing_is_recorded(coach_store) -> None:
+    coach, store, _ = coach_store
+    act(coach, ALICE, Action.START, count=1)
+    assert act(coach, ALICE, Action.ANSWER, text="  \n ")[0].text == EMPTY
+    assert act(coach, ALICE, Action.ANSWER, text="", files=1)[0].text == FILES_ONLY
+    assert store.attempts(ALICE) == [] and store.open_session(ALICE).position == 0
+    assert act(coach, ALICE, Action.ANSWER, text="Dropout, see the picture.", files=1)[0].kind is ReplyKind.SCORE
+    assert act(coach, UserRef("test", "nobody"), Action.ANSWER, text="hi")[0].text == NO_SESSION
+
+
+def test_a_reservation_refuses_a_second_request_of_the_same_user_only(coach_store) -> None:
+    coach, _, _ = coach_store
+    with coach.reserve(ALICE) as first:
+        assert first is None
+        with coach.reserve(ALICE) as second, coach.reserve(UserRef("test", "bob")) as other:
+            assert second is not None and second.text == USER_BUSY and other is None
+    with coach.reserve(ALICE) as again:
+        assert again is None
+
+
+def test_a_failure_inside_the_engine_is_one_sentence_and_logged(coach_store, caplog) -> None:
+    coach, _, _ = coach_store
+    act(coach, ALICE, Action.START, count=1)
+
+    def broken(*args):
+        raise RuntimeError("disk on fire")
+
+    coach.grader.hint = broken
+    with caplog.at_level("ERROR"):
+        [reply] = act(coach, ALICE, Action.HINT)
+    assert reply.kind is ReplyKind.ERROR and reply.text == FAILED
+    assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)
