@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +86,43 @@ def test_bank():
     from bot.core.bank import load_bank
 
     return load_bank(TEST_DECKS)
+
+
+@pytest.fixture()
+def knowledge(tmp_path: Path) -> Path:
+    """A copy of the test deck that a test may edit."""
+    import shutil
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(TEST_DECKS, folder)
+    return folder
+
+
+@pytest.fixture()
+def edit_deck(knowledge: Path) -> Callable[..., None]:
+    """Change fields of one entry of the copied test deck: edit_deck("momentum", question="...")."""
+    import yaml
+
+    def edit(entry_id: str, **changes: object) -> None:
+        path = knowledge / "mini.yaml"
+        data = yaml.safe_load(path.read_text())
+        for question in data["questions"]:
+            if question["id"] == entry_id:
+                question.update(changes)
+        path.write_text(yaml.safe_dump(data))
+
+    return edit
+
+
+@pytest.fixture(scope="module")
+def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One Chroma server (`chroma run`) for the module."""
+    from tests.test_scale_servers import start_chroma
+
+    folder = tmp_path_factory.mktemp("chroma-server")
+    server = start_chroma(folder / "data", folder / "chroma.log")
+    yield server
+    server.stop()
 
 
 # ---- a coach on fast parts ---------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
+import subprocess
 import threading
 import time
 import urllib.error
@@ -398,3 +400,17 @@ def running(tmp_path: Path, *, llm: Any = None, workers: int = 32) -> Iterator[S
         finally:
             server.shutdown()
             server.server_close()
+
+
+def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait until a served app listens on the port; AssertionError with its output if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the app exited: {process.communicate()[0][-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the app did not listen in time")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from bot.core.coach import Coach
 from bot.core.replies import Request
@@ -359,8 +360,11 @@ async def test_the_daily_question_is_claimed_before_it_is_sent_and_sent_once(h: 
     assert h.fake.sends(calls)[0].embeds[0]["title"].startswith("Score: ")
 
 
-async def claim_then_die(coach: Coach, fake: FakeDiscord) -> None:
-    """A process that claims the day's question and opens its session, then dies before sending it."""
+@pytest_asyncio.fixture()
+async def crashed(fake: FakeDiscord, store: SqlStore, llm: FakeLLM) -> Coach:
+    """The engine of a process that claimed Alice's question for the day and opened it, then died before sending."""
+    coach = make_coach(store, llm)
+    daily_on(coach)
     dead = new_bot(coach, fake)
     await dead.client._async_setup_hook()
 
@@ -372,15 +376,13 @@ async def claim_then_die(coach: Coach, fake: FakeDiscord) -> None:
         await dead.daily_tick(NOW)
     dead.shutdown()
     await dead.client.close()
+    return coach
 
 
 @pytest.mark.asyncio
 async def test_a_restart_between_claim_and_send_sends_the_claimed_question_once(
-        fake: FakeDiscord, store: SqlStore, llm: FakeLLM) -> None:
-    coach = make_coach(store, llm)
-    daily_on(coach)
-    # The process that died: it opened the day's question and claimed the day, then stopped before sending.
-    await claim_then_die(coach, fake)
+        fake: FakeDiscord, store: SqlStore, crashed: Coach) -> None:
+    coach = crashed   # the process that died: it opened the day's question and claimed the day, then stopped
     claimed = coach.current(alice())
     assert claimed is not None and store.daily_send(alice(), "2025-03-03").status == "claimed"
     bot = new_bot(coach, fake)   # the restarted process
@@ -395,10 +397,8 @@ async def test_a_restart_between_claim_and_send_sends_the_claimed_question_once(
 
 @pytest.mark.asyncio
 async def test_a_restart_after_the_send_but_before_the_mark_does_not_repeat(
-        fake: FakeDiscord, store: SqlStore, llm: FakeLLM) -> None:
-    coach = make_coach(store, llm)
-    daily_on(coach)
-    await claim_then_die(coach, fake)
+        fake: FakeDiscord, store: SqlStore, crashed: Coach) -> None:
+    coach = crashed
     assert coach.current(alice()) is not None   # claimed, then died
     posted = fake._message(ALICE + 1, {"embeds": [{"footer": {"text": "Daily question · 2025-03-03 · answer"}}]})
     bot = new_bot(coach, fake)

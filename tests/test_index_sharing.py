@@ -3,7 +3,6 @@ other process (a terminal command, a second bot) searches a read-only copy of it
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from bot.errors import IndexBusyError
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
 QUERIES = ["turning off neurons at random", "speed up gradient descent", "downsample feature maps"]
-
-
-@pytest.fixture()
-def knowledge(tmp_path: Path) -> Path:
-    folder = tmp_path / "knowledge"
-    shutil.copytree(DECKS, folder)
-    return folder
 
 
 def test_a_second_opener_searches_the_holders_snapshot_without_embedding_it_again(tmp_path: Path,

@@ -9,14 +9,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.fake_slack_api import FORM, SIGNING_SECRET, FakeSlackApi, command_body, slack_request
+from tests.fake_slack_api import FORM, SIGNING_SECRET, FakeSlackApi, command_body, slack_request, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -42,18 +41,7 @@ def _serving(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[subpro
     process = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
-        port = int(env["COACH_SLACK_PORT"])
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"{args} exited: {process.communicate()[0][-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{args} did not listen") from None
-                time.sleep(0.2)
+        wait_for_port(int(env["COACH_SLACK_PORT"]), process, timeout=120)
         yield process
     finally:
         process.terminate()

@@ -24,7 +24,7 @@ from bot.core.index import ChromaIndex
 from bot.core.replies import UserRef
 from bot.core.store.db import make_engine
 from bot.core.store.sql import SqlStore
-from tests.test_scale_servers import REPO, Server, postgres_url, start_chroma
+from tests.test_scale_servers import REPO, Server, postgres_url
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
 WRITES = 40
@@ -88,15 +88,6 @@ def database() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One Chroma server for the module."""
-    folder = tmp_path_factory.mktemp("chroma-server")
-    server = start_chroma(folder / "data", folder / "chroma.log")
-    yield server
-    server.stop()
 
 
 def _start(name: str, signal: Path, env: dict[str, str]) -> subprocess.Popen[str]:
