@@ -22,7 +22,7 @@ from bot.core.bank import load_bank
 from bot.core.embedder import HashEmbedder
 from bot.core.index import ChromaIndex
 from bot.core.replies import UserRef
-from bot.core.store.db import make_engine
+from bot.core.store.db import MIGRATIONS, make_engine
 from bot.core.store.sql import SqlStore
 from tests.test_scale_servers import REPO, Server, postgres_url
 
@@ -132,7 +132,7 @@ def test_two_processes_share_postgres_and_chroma(database: str, chroma: Server, 
         assert store.daily_send(UserRef("slack", "shared"), "2025-06-01") is not None
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM users")).scalar_one() == 3
-            assert conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar_one() == 1
+            assert conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar_one() == len(MIGRATIONS)
     finally:
         store.close()
 
