@@ -96,6 +96,7 @@ class DiscordCoach:
         self.tree.error(self.on_tree_error)
         self._buttons: dict[int, tuple[Outbox, Editable]] = {}   # owner id -> the message whose buttons are live
         self._daily_task: asyncio.Task[None] | None = None
+        self.closing = False
         register(client, self)
         client.setup_hook = self.setup_hook  # type: ignore[method-assign]
         client.event(self.on_message)
@@ -108,6 +109,7 @@ class DiscordCoach:
 
     def shutdown(self) -> None:
         """Stop the executors (work in progress finishes; queued work is dropped)."""
+        self.closing = True
         for pool in (self.answers, self.quick, self._daily_pool):
             pool.shutdown(wait=False, cancel_futures=True)
 

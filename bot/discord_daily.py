@@ -31,13 +31,17 @@ class DiscordDaily:
 
     platform = "discord"
 
-    def __init__(self, bot: DiscordCoach, timeout: float = 120.0) -> None:
+    def __init__(self, bot: DiscordCoach, timeout: float = 60.0) -> None:
         self.bot = bot
         self.timeout = timeout
 
     def _call(self, work: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the bot's loop from the dispatcher's thread."""
-        return asyncio.run_coroutine_threadsafe(work, self.bot.client.loop).result(self.timeout)
+        """Run a coroutine on the bot's loop from the dispatcher's thread (never once the bot is closing)."""
+        loop = self.bot.client.loop
+        if self.bot.closing or loop.is_closed():
+            work.close()
+            raise RuntimeError("the Discord client is closing")
+        return asyncio.run_coroutine_threadsafe(work, loop).result(self.timeout)
 
     def place(self, user: UserRef) -> str:
         """The bot's DM with the user."""

@@ -19,7 +19,6 @@ from bot.errors import CoachError, ConfigError
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
