@@ -40,9 +40,12 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build or refresh the index; a no-op when nothing changed."""
     runtime = Runtime(settings)
+    bank = runtime.bank  # a broken deck is reported before the index is opened
     with progress_bar("Embedding entries") as update:
         report = runtime.reindex(rebuild=args.rebuild, progress=update)
-    bank = runtime.bank
+    if report.set_aside:
+        out.print(f"The damaged index was moved to {escape(report.set_aside)} (kept; delete it when you no longer "
+                  "need it) and a new one was built.")
     if not report.changed:
         out.print(f"Index is up to date: {len(bank)} entries, nothing changed ({report.seconds:.2f} s).")
     else:

@@ -27,3 +27,7 @@ class UserBusyError(CoachError):
     def __init__(self, message: str = "Your previous request is still being processed; please wait for it to "
                                       "finish before sending another.") -> None:
         super().__init__(message)
+
+
+class IndexDamagedError(CoachError):
+    """The embedded Chroma store cannot be read; `index --rebuild` sets it aside and builds a new one."""

@@ -22,6 +22,7 @@ from bot.core.replies import Action, Reply, ReplyKind, UserRef
 from bot.core.report import build_report
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
+from bot.core.text import as_text
 from bot.errors import CoachError
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class Coach:
     def answer(self, user: UserRef, text: str, *, use_llm: bool = True,
                on_token: Callable[[str], None] | None = None) -> Iterator[Reply]:
         """Grade an answer: the score (committed) first, then the critique, then a follow-up or the next question."""
+        text = as_text(text)  # answers are text: bytes an adapter let through become U+FFFD, never a crash
         wait = self.rate_limiter.check(user.key)
         if wait:
             seconds = max(1, round(wait))
