@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -121,10 +122,8 @@ def text_streams() -> None:
     for stream in (sys.stdin, sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            try:
+            with contextlib.suppress(ValueError, OSError):  # a closed or detached stream: nothing to do there
                 reconfigure(errors="replace")
-            except (ValueError, OSError):  # a closed or detached stream: nothing to read or write there anyway
-                pass
 
 
 def print_json(data: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import getpass
 import json
@@ -148,10 +149,8 @@ class Drafts:
 
     def forget(self) -> None:
         """Remove the draft (best effort)."""
-        try:
+        with contextlib.suppress(OSError):
             self.path.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,9 +11,10 @@ from bot.logs import hide_password
 if TYPE_CHECKING:
     from bot.config import Settings
 
-_OS_REASONS = {errno.EACCES: "permission denied", errno.EPERM: "permission denied", errno.EROFS: "read-only file system",
-               errno.ENOSPC: "the disk is full", errno.ENOTDIR: "a file stands where a folder is needed",
-               errno.EISDIR: "it is a folder", errno.ENOENT: "it does not exist", errno.EDQUOT: "the disk quota is used up"}
+_OS_REASONS = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EROFS: "read-only file system", errno.ENOSPC: "the disk is full",
+               errno.ENOTDIR: "a file stands where a folder is needed", errno.EISDIR: "it is a folder",
+               errno.ENOENT: "it does not exist", errno.EDQUOT: "the disk quota is used up"}
 
 
 def explain(exc: BaseException, settings: Settings | None) -> str | None:

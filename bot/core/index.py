@@ -14,8 +14,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.core.bank import Bank, Entry
-from bot.core.embedder import Embedder
 from bot.core.chroma_store import damage_guard, forget_client, set_aside
+from bot.core.embedder import Embedder
 from bot.errors import CoachError, IndexBusyError, IndexDamagedError
 
 COLLECTION = "coach-entries"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def llama_opens(path: Path, n_gpu_layers: int = 0) -> dict[str, Any]:
     """Whether llama.cpp loads the file, and on which devices its layers landed (for `doctor`); never raises.
 

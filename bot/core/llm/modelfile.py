@@ -137,7 +137,7 @@ def _what_it_is(head: bytes) -> str:
 
 
 def unusable_reason(path: Path) -> ModelError | None:
-    """Why a model file of the user's own cannot be loaded (missing, empty, text, truncated), or None if it looks whole."""
+    """Why a model file of the user's own cannot load (missing, empty, text, truncated); None if it looks whole."""
     try:
         check_quick(path)
         check_gguf_complete(path)
