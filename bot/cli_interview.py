@@ -165,11 +165,15 @@ def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
     os._exit(code)
 
 
-def run_interview(runtime: Runtime, args: argparse.Namespace, term: Terminal, *, warm_up: bool = True) -> int:
-    """The interview loop on a runtime; the exit status (2 when it cannot start)."""
+def run_interview(runtime: Runtime, args: argparse.Namespace, term: Terminal, *, background: bool = True) -> int:
+    """The interview loop on a runtime; the exit status (2 when it cannot start).
+
+    `background`: assemble the packaged model first if needed, and warm the heavy parts up on a thread.
+    """
     from bot.core.ratelimit import RateLimiter
 
-    _assemble_model_first(runtime, term)
+    if background:
+        _assemble_model_first(runtime, term)
     _model_note(runtime, term)
     user = UserRef("cli", args.user or _login())
     coach = runtime.coach
@@ -190,7 +194,7 @@ def run_interview(runtime: Runtime, args: argparse.Namespace, term: Terminal, *,
         if first is None or first.kind is ReplyKind.ERROR:
             return 2
     term.console.print(HELP, style="dim")
-    if warm_up:
+    if background:
         threading.Thread(target=_warm_up, args=(runtime,), name="warm-up", daemon=True).start()
     drafts = Drafts(runtime.settings.data_dir, user)
     try:
