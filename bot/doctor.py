@@ -7,6 +7,8 @@ problem makes the exit status 1.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -166,28 +168,23 @@ def _decks(settings: Settings, report: Report) -> Any | None:
 
 
 def _index(settings: Settings, report: Report, embedder: Any | None, bank: Any | None) -> None:
-    """The Chroma store: readable, built with the configured embedder, in step with the decks; read only."""
-    from bot.core.embedder import SentenceEmbedder
-    from bot.core.index import ChromaIndex
+    """The Chroma store: readable, built with the configured embedder, in step with the decks.
 
+    Chroma rewrites its files whenever a client opens them, so an embedded store is inspected on a copy.
+    """
     where = settings.chroma_url or str(settings.chroma_dir)
     if not settings.chroma_url and not (settings.chroma_dir / "chroma.sqlite3").is_file():
         report.line("index", None, f"{where}: not built yet; it is built on first use, or now by "
                     "`python -m bot.cli index`")
         return
     try:
-        index = ChromaIndex(embedder or SentenceEmbedder(settings.embedding_model), path=settings.chroma_dir,
-                            url=settings.chroma_url)
+        fresh = _freshness(settings, embedder, bank)
     except CoachError as exc:
         report.line("index", False, str(exc))
         return
-    try:
-        fresh = index.freshness(bank) if bank is not None else None
-    except CoachError as exc:
-        report.line("index", False, str(exc))
+    except OSError as exc:
+        report.line("index", False, f"{where} cannot be read ({exc.strerror or exc}); check its permissions.")
         return
-    finally:
-        index.close()
     if fresh is None:
         report.line("index", None, f"{where}: not compared (the decks cannot be read)")
     elif not fresh["exists"]:
@@ -197,12 +194,41 @@ def _index(settings: Settings, report: Report, embedder: Any | None, bank: Any |
         report.line("index", False, f"{where}: built with {built['embedder']} ({built['dim']} dimensions), but the "
                     f"embedding model is now {fresh['embedder']} ({fresh['dim']}); run `python -m bot.cli index` "
                     "to rebuild it (the old index serves until the new one is complete).")
-    elif fresh["fresh"] or (embedder is None and not fresh["stale"] and not fresh["extra"]):
+    elif not fresh["stale"] and not fresh["extra"]:
         report.line("index", True, f"{where}: {fresh['entries']} entries, in step with the decks"
                     + (f", embedder {fresh['built_with']['embedder']}" if fresh["built_with"]["embedder"] else ""))
     else:
         report.line("index", False, f"{where}: {len(fresh['stale'])} new or changed and {len(fresh['extra'])} "
                     "removed entries not indexed yet; run `python -m bot.cli index`.")
+
+
+def _freshness(settings: Settings, embedder: Any | None, bank: Any | None) -> dict[str, Any] | None:
+    """The index compared with the bank: on a Chroma server directly, an embedded store on a temporary copy."""
+    from bot.core.chroma_store import LOCK_NAME, forget_client
+    from bot.core.embedder import HashEmbedder
+    from bot.core.index import ChromaIndex
+
+    # Comparing hashes needs no model; the signature compares names and dimensions only when the model loaded.
+    probe = embedder or HashEmbedder(name=settings.embedding_model or "all-MiniLM-L6-v2")
+    if settings.chroma_url:
+        index = ChromaIndex(probe, url=settings.chroma_url)
+        try:
+            return index.freshness(bank) if bank is not None else None
+        finally:
+            index.close()
+    with tempfile.TemporaryDirectory(prefix="coach-doctor-") as tmp:
+        copy = Path(tmp) / "chroma"
+        shutil.copytree(settings.chroma_dir, copy, ignore=shutil.ignore_patterns(LOCK_NAME))
+        try:
+            index = ChromaIndex(probe, path=copy)
+            try:
+                return index.freshness(bank) if bank is not None else None
+            finally:
+                index.close()
+        except CoachError as exc:
+            raise CoachError(str(exc).replace(str(copy), str(settings.chroma_dir))) from exc
+        finally:
+            forget_client(copy)
 
 
 def _database(settings: Settings, report: Report) -> None:
