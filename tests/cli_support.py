@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,14 +123,3 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     """Size and mtime of every file under folder (the lock file aside), to prove a command changed nothing."""
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != ".coach.lock"}
-
-
-@pytest.fixture()
-def scratch() -> Iterator[Path]:
-    """A scratch data folder, removed afterwards."""
-    folder = scratch_dir()
-    yield folder
-    for path in [folder, *folder.rglob("*")]:
-        if path.is_dir():
-            path.chmod(0o755)
-    shutil.rmtree(folder, ignore_errors=True)

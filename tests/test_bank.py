@@ -96,8 +96,10 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 
 
 def test_empty_folder(tmp_path: Path) -> None:
-    with pytest.raises(DeckError, match="No deck"):
+    with pytest.raises(DeckError, match=r"holds no deck \(\*\.yaml\); set COACH_KNOWLEDGE_DIR"):
         load_bank(tmp_path)
+    with pytest.raises(DeckError, match=r"knowledge folder .*/nowhere does not exist; set COACH_KNOWLEDGE_DIR"):
+        load_bank(tmp_path / "nowhere")
 
 
 def test_key_points_may_be_left_out(tmp_path: Path) -> None:

@@ -171,7 +171,9 @@ def load_bank(folder: Path) -> Bank:
     """Load every `*.yaml` deck of a folder; ids must be unique across decks."""
     files = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
     if not files:
-        raise DeckError(f"No deck (*.yaml) found in {folder}.")
+        what = "does not exist" if not folder.exists() else "is not a folder" if not folder.is_dir() else \
+            "holds no deck (*.yaml)"
+        raise DeckError(f"The knowledge folder {folder} {what}; set COACH_KNOWLEDGE_DIR to the folder of your decks.")
     entries: dict[str, Entry] = {}
     decks: dict[str, Deck] = {}
     origin: dict[str, str] = {}

@@ -18,9 +18,7 @@ from rich.console import Console
 
 import bot.core.embedder as embedder_module
 from bot.cli import main
-from bot.cli_interview import Terminal, run_interview
 from bot.core.replies import Reply, ReplyKind, UserRef
-from bot.core.text import as_text
 from tests.cli_support import (
     TRACEBACK,
     Script,
@@ -29,13 +27,12 @@ from tests.cli_support import (
     fake_runtime,
     interview_args,
     run_cli,
-    scratch,  # noqa: F401 - fixture
     stdin_reader,
 )
 
 SEED = 17
-WORDS = ("dropout neurons training inference overfitting momentum gradient descent pooling feature maps window "
-         "ensemble robust average oscillations layer parameters the a is of and because").split()
+WORDS = ["dropout", "neurons", "training", "inference", "overfitting", "momentum", "gradient", "descent", "pooling",
+         "feature", "maps", "window", "ensemble", "robust", "average", "oscillations", "layer", "the", "a", "of"]
 COMMANDS = ["/hint", "/skip", "/reveal", "/help", "/HINT", "/Skip ", "/hnit", "/skpi", "/stpo", "/", "//", "/123",
             "/hint please", "/usr/bin/env", "/reveal all"]
 ENDINGS = ["/stop", "/quit", "/quit now", "/exit", "/STOP"]  # rarer: each ends the run early
@@ -68,6 +65,8 @@ class Watched:
     """The replies a terminal showed and the texts sent to coach.answer, by attempt id; the lines it read."""
 
     def __init__(self, runtime: Any) -> None:
+        from bot.core.text import as_text
+
         self.sent: dict[int, str] = {}
         self.shown: list[int] = []
         self.reads = 0
@@ -82,7 +81,9 @@ class Watched:
 
         coach.answer = answer  # type: ignore[method-assign]
 
-    def terminal(self, read: Any, buf: io.StringIO) -> Terminal:
+    def terminal(self, read: Any, buf: io.StringIO) -> Any:
+        from bot.cli_interview import Terminal
+
         def counted(prompt: str) -> str:
             self.reads += 1  # each line read, and the end of input or Ctrl-C that stops the reading
             return str(read(prompt))
@@ -100,6 +101,8 @@ class Watched:
 
 
 def test_case24_fuzz_interview_in_process(tmp_path: Path, record: Any) -> None:
+    from bot.cli_interview import run_interview
+
     rng = random.Random(SEED)
     runtimes = {llm: fake_runtime(tmp_path / f"data-{llm}", use_llm=llm) for llm in (True, False)}
     watched = {llm: Watched(rt) for llm, rt in runtimes.items()}

@@ -14,7 +14,6 @@ from typing import Any
 
 from rich.console import Console
 
-from bot.cli_interview import Terminal, run_interview
 from tests.cli_support import (
     TRACEBACK,
     Script,
@@ -24,7 +23,6 @@ from tests.cli_support import (
     interview_args,
     open_sessions,
     run_cli,
-    scratch,  # noqa: F401 - fixture
 )
 
 NO_CRASH = ("something went wrong", TRACEBACK)
@@ -52,9 +50,9 @@ def test_case20_undecodable_bytes_are_answers_not_crashes(scratch: Path, record:
     graded = json.loads(outs["grade"].stdout) if outs["grade"].returncode == 0 else {}
     record(20, "Undecodable bytes in answers",
            "a Latin-1 byte in a piped interview answer; a non-UTF-8 argument to `ask`; random bytes to `grade`",
-           f"exit {[o.returncode for o in outs.values()]}; stored answer {stored[0]['answer'][:40]!r}"
-           if stored else f"exit {[o.returncode for o in outs.values()]}; nothing stored",
-           )
+           f"exit {[o.returncode for o in outs.values()]}; {len(stored)} answer stored",
+           sees=f"the answer is graded like any other and kept as “{stored[0]['answer'][:48]}…”; `ask` and `grade` "
+           "answer normally" if stored else "nothing stored")
     for name, out in outs.items():
         assert out.returncode == 0 and _clean(out), (name, out.stdout[-1500:], out.stderr[-1500:])
     assert len(stored) == 1 and "na\ufffdve" in stored[0]["answer"] and "\ufffd\ufffd" in stored[0]["answer"]
@@ -84,14 +82,16 @@ def test_case21_an_unknown_command_is_not_graded(scratch: Path, record: Any) -> 
     sessions = open_sessions(scratch / "coach.db")
     said = next((line for line in out.stdout.splitlines() if "/hnit" in line), "")
     record(21, "Unknown /command", "`/hnit` then an empty line, piped into `interview`",
-           f"{len(stored)} answers graded; open session at position {sessions[0]['position'] if sessions else '?'}; "
-           f"shown: “{said.strip()}”")
+           f"{len(stored)} answers graded; open session at position {sessions[0]['position'] if sessions else '?'}",
+           sees=f"“{said.strip().lstrip('> ')}”")
     assert out.returncode == 0 and _clean(out), out.stderr
     assert stored == [] and len(sessions) == 1 and sessions[0]["position"] == 0
     assert "not a command" in said and "/hint" in said
 
 
 def test_case21_commands_in_process(tmp_path: Path) -> None:
+    from bot.cli_interview import Terminal, run_interview
+
     runtime = fake_runtime(tmp_path / "data")
     buf = io.StringIO()
     script = Script(["/HINT", "/skpi", "/usr/bin is a folder, not an answer", "", "/Help", "/quit"])
@@ -126,7 +126,9 @@ def test_case22_ctrl_d_mid_answer_sends_nothing_and_keeps_the_draft(scratch: Pat
     record(22, "Ctrl-D in the middle of an answer", "two typed lines without the closing empty line, then end of "
            "input; the same command again", f"{len(stored)} answers sent; resumed at "
            f"{'the question' if sessions and sessions[0]['phase'] == 'AWAITING_ANSWER' else 'the follow-up'}; "
-           f"shown: “{said}”; the draft shown again on return: {'so that' in again.stdout}")
+           f"the draft shown again on return: {'so that' in again.stdout}",
+           sees=f"“{said.lstrip('> ').strip()}”, and on return: “Your unfinished answer from last time (not sent; "
+           "copy what you need):” followed by the two lines")
     assert first.returncode == 0 and _clean(first) and _clean(again)
     assert stored == [] and sessions[0]["phase"] == "AWAITING_ANSWER" and sessions[0]["position"] == 0
     assert "not sent" in said
@@ -134,6 +136,8 @@ def test_case22_ctrl_d_mid_answer_sends_nothing_and_keeps_the_draft(scratch: Pat
 
 
 def test_case22_ctrl_c_mid_answer_keeps_the_draft_in_process(tmp_path: Path) -> None:
+    from bot.cli_interview import Terminal, run_interview
+
     runtime = fake_runtime(tmp_path / "data")
     buf = io.StringIO()
     term = Terminal(Console(file=buf, width=200), read=Script(["A first line", "a second"], end=KeyboardInterrupt))
@@ -153,7 +157,7 @@ def test_case23_a_topic_that_does_not_exist_stops_with_one_sentence(scratch: Pat
     out = run_cli(["interview", "--no-llm", "--topic", "nonexistent"], cli_env(scratch), b"an answer\n\n/stop\n")
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     record(23, "`interview --topic nonexistent`", "a topic that is not in the deck", f"exit {out.returncode}; "
-           f"stderr: “{lines[0] if lines else ''}”; prompts shown: {out.stdout.count('>')}")
+           f"prompts shown: {out.stdout.count('>')}", sees=f"“{lines[0] if lines else ''}” (standard error)")
     assert out.returncode == 2 and _clean(out) and len(lines) == 1
     assert lines[0].startswith("Error: there is no topic 'nonexistent'. Topics: ") and "regularization" in lines[0]
     assert "no interview in progress" not in out.stdout and attempts(scratch / "coach.db") == []

@@ -27,7 +27,6 @@ from tests.cli_support import (
     TRACEBACK,
     cli_env,
     run_cli,
-    scratch,  # noqa: F401 - fixture
     scratch_dir,
     snapshot,
     without_dac,
@@ -86,14 +85,13 @@ def test_case25_an_embedding_model_typo_never_touches_the_index(scratch: Path, r
     built = run_cli(["index"], env)
     assert built.returncode == 0, built.stderr
     typo = env | {"COACH_EMBEDDING_MODEL": "does-not-exist"}
-    with ThreadPoolExecutor(2) as pool:
-        outs = list(pool.map(lambda a: run_cli(a, typo, b"what is dropout\n"),
-                             [["doctor"], ["ask", "dropout"], ["index"]]))
+    # One at a time: two commands opening the index at once would meet its process lock, not the typo.
+    outs = [run_cli(args, typo, b"what is dropout\n") for args in (["doctor"], ["ask", "dropout"], ["index"])]
     after = run_cli(["index"], env)
     sentence = outs[1].stderr.strip()
     record(25, "Embedding-model typo", "COACH_EMBEDDING_MODEL=does-not-exist for `doctor`, `ask`, `index`, then a "
-           "normal `index`", f"exits {[o.returncode for o in outs]}; then: “{after.stdout.strip()[:60]}…”; shown: "
-           f"“{sentence}”")
+           "normal `index`", f"exits {[o.returncode for o in outs]}; then: “{after.stdout.strip()[:60]}…”",
+           sees=f"“{sentence}”")
     assert [o.returncode for o in outs] == [1, 2, 2] and all(TRACEBACK not in o.stderr for o in outs)
     assert sentence.startswith("Error: The embedding model 'does-not-exist' cannot be loaded") and "\n" not in sentence
     assert after.returncode == 0 and "nothing changed" in after.stdout, after.stdout
@@ -141,7 +139,7 @@ def test_case26_a_changed_embedder_rebuilds_aside_and_a_failure_keeps_the_old_in
            f"then Ctrl-C); the old model again; then the new one for real ({len(bank)} entries)",
            f"after each failure the old index answers at once: {[n for n, _ in outcomes]} texts re-embedded, the same "
            f"results {all(r == before for _, r in outcomes)}; the real rebuild: {rebuilt.embedded_texts} texts, "
-           f"collections left {sorted(names)}")
+           f"collections left {sorted(names)}", sees="the error of the failed rebuild; the old index keeps answering")
     assert all(n == 0 and r == before for n, r in outcomes), outcomes
     assert rebuilt.rebuilt and len(rebuilt.added) == len(bank) and names == {COLLECTION}
 
@@ -176,9 +174,9 @@ def test_case27_a_damaged_store_is_one_sentence_and_rebuild_recovers(scratch: Pa
     again = run_cli(["ask", "dropout", "--k", "1", "--json"], env)
     aside = sorted(p.name for p in scratch.iterdir() if p.name.startswith("chroma.damaged-"))
     record(27, "Damaged Chroma store", "chroma.sqlite3 overwritten with random bytes; `ask`, `index`, `doctor`, then "
-           "`index --rebuild`, then `ask`", f"ask/index exit {ask.returncode}/{rebuild_first.returncode}: "
-           f"“{ask.stderr.strip()[:150]}…”; --rebuild exit {rebuilt.returncode}, damaged files kept in {aside}; "
-           f"ask afterwards exit {again.returncode}")
+           "`index --rebuild`, then `ask`", f"ask/index exit {ask.returncode}/{rebuild_first.returncode}; --rebuild "
+           f"exit {rebuilt.returncode}, damaged files kept in {aside}; ask afterwards exit {again.returncode}",
+           sees=f"“{ask.stderr.strip()}”; then `index --rebuild`: “{' '.join(rebuilt.stdout.split())}”")
     for out in (ask, rebuild_first):
         assert out.returncode == 2 and TRACEBACK not in out.stderr and out.stderr.count("\n") == 1
         assert "is damaged" in out.stderr and "python -m bot.cli index --rebuild" in out.stderr
@@ -212,8 +210,9 @@ def test_case28_doctor_names_what_is_wrong_with_the_model_file(tmp_path: Path, t
     code, text = doctor(tmp_path / "data", COACH_MODEL_PATH=tiny_gguf)
     good = check_count(text, code)
     record(28, "Broken COACH_MODEL_PATH in `doctor`", "missing, empty, text (an HTML page), truncated GGUF, a folder; "
-           "then the tiny GGUF", "; ".join(f"{k}: “{v.split(' ', 3)[3]}”" for k, v in seen.items()) +
-           f"; the tiny GGUF: model {_line(good, 'model file')[0]}, llama.cpp load {_line(good, 'llama.cpp load')[0]}")
+           "then the tiny GGUF", f"{len(seen)} of {len(seen)} marked problem with the reason; the tiny GGUF: model "
+           f"{_line(good, 'model file')[0]}, llama.cpp load {_line(good, 'llama.cpp load')[0]}",
+           sees="; ".join(f"{k}: “{v}”" for k, v in seen.items()))
     assert "is empty (0 bytes)" in seen["empty"] and "text file" in seen["text"] and "truncated" in seen["truncated"]
     assert _line(good, "model file")[0] == "ok" and _line(good, "llama.cpp load")[0] == "ok"
 
@@ -225,13 +224,14 @@ def test_case28_interview_and_grade_say_why_the_model_is_not_used(scratch: Path,
                                       b"Dropout turns off neurons during training.\n\n/stop\n"),
             "grade (text file)": (["grade", "--question", "dropout"], models["text"], b"Dropout turns off neurons."),
             "grade --json (empty)": (["grade", "--question", "dropout", "--json"], models["empty"], b"Dropout.")}
-    with ThreadPoolExecutor(2) as pool:
-        outs = dict(zip(runs, pool.map(lambda r: run_cli(r[0], cli_env(scratch, COACH_MODEL_PATH=str(r[1])), r[2]),
-                                       runs.values()), strict=True))
+    with ThreadPoolExecutor(2) as pool:  # a data folder each: their indexes are built at the same time
+        outs = dict(zip(runs, pool.map(lambda r: run_cli(r[0], cli_env(scratch_dir(), COACH_MODEL_PATH=str(r[1])),
+                                                         r[2]), runs.values()), strict=True))
     said = {k: next((line.strip() for line in (o.stdout + o.stderr).splitlines() if "model is not used" in line), "")
             for k, o in outs.items()}
     record(28, "Rubric-only fallback says why", "`interview` and `grade` with a truncated, text or empty "
-           "COACH_MODEL_PATH", "; ".join(f"{k}: “{v}”" for k, v in said.items()))
+           "COACH_MODEL_PATH", f"exits {[o.returncode for o in outs.values()]}; the reason said once per run",
+           sees="; ".join(f"{k}: “{v}”" for k, v in said.items()))
     for name, out in outs.items():
         assert out.returncode == 0 and TRACEBACK not in out.stdout + out.stderr, (name, out.stderr)
         assert said[name].startswith("The model is not used: Model file ") and said[name].endswith(
@@ -244,9 +244,9 @@ def test_case28_interview_and_grade_say_why_the_model_is_not_used(scratch: Path,
 
 
 def _pg(user: str = "coach", password: str = SECRET, port: int | None = None) -> str:
-    from tests.test_scale_servers import postgres_url
-
     from sqlalchemy.engine import make_url
+
+    from tests.test_scale_servers import postgres_url
 
     url = make_url(postgres_url())
     return url.set(username=user, password=password, port=port or url.port).render_as_string(hide_password=False)
@@ -267,8 +267,9 @@ def test_case29_database_urls_doctor_and_interview(scratch: Path, doctor: Any, r
         outs = dict(zip(urls, pool.map(lambda u: run_cli(["interview", "--no-llm"], cli_env(
             scratch, COACH_DATABASE_URL=u), b"an answer\n\n"), urls.values()), strict=True))
     record(29, "Wrong COACH_DATABASE_URL", "garbage, a URL without //, an unreachable PostgreSQL, a driver not "
-           "installed: `doctor` and `interview`", "; ".join(f"{k}: “{v[:90]}…”" for k, v in seen.items()) +
-           f"; interview exits {[o.returncode for o in outs.values()]}, password shown 0 times")
+           "installed: `doctor` and `interview`", f"doctor: {len(seen)} problem lines; interview exits "
+           f"{[o.returncode for o in outs.values()]}; the password shown 0 times",
+           sees="; ".join(f"{k}: “{o.stderr.strip()}”" for k, o in outs.items()))
     for name, out in outs.items():
         assert out.returncode == 2 and SECRET not in out.stdout + out.stderr, (name, out.stderr)
         assert out.stderr.startswith("Error: ") and out.stderr.count("\n") == 1 and "COACH_DATABASE_URL" in out.stderr
@@ -287,7 +288,8 @@ def test_case29_a_read_only_data_folder(scratch: Path, record: Any) -> None:
     problems = [(label, detail) for mark, label, detail in lines if mark == "problem"]
     record(29, "Read-only data folder", "the data folder and its files made read-only (file permissions enforced): "
            "`doctor`, then `interview`", f"doctor: {len(problems)} problems ({', '.join(p[0] for p in problems)}); "
-           f"interview exit {interview.returncode}: “{interview.stderr.strip()[:110]}…”")
+           f"interview exit {interview.returncode}; no file changed", sees=f"doctor: “{problems[0][1]}”; interview: "
+           f"“{interview.stderr.strip()}”")
     assert {"data folder", "database"} <= {label for label, _ in problems} and doc.returncode == 1
     assert interview.returncode == 2 and TRACEBACK not in interview.stderr and "read-only" in interview.stderr
     assert snapshot(scratch) == before
@@ -337,7 +339,8 @@ def test_case30_settings_and_paths_are_named(scratch: Path, record: Any) -> None
         outs = dict(zip(runs, pool.map(lambda r: run_cli(r[0], cli_env(scratch, **r[1])), runs.values()),
                         strict=True))
     said = {k: o.stderr.strip() for k, o in outs.items()}
-    record(30, "Wrong settings and paths", ", ".join(runs), "; ".join(f"“{v}”" for v in said.values()))
+    record(30, "Wrong settings and paths", ", ".join(runs), f"exits {[o.returncode for o in outs.values()]}",
+           sees="; ".join(f"“{v}”" for v in said.values()))
     for name, out in outs.items():
         assert out.returncode == 2 and out.stderr.count("\n") == 1 and "went wrong" not in out.stderr, (name, said)
     assert said["COACH_N_GPU_LAYERS=abc"] == ("Error: COACH_N_GPU_LAYERS is 'abc', but it must be a whole number of "
@@ -364,9 +367,9 @@ def test_case30_coach_debug_prints_the_traceback_without_secrets(scratch: Path, 
     loud = main(["stats"]), capsys.readouterr().err
     logged = (scratch / "logs" / "coach.log").read_text()
     record(30, "COACH_DEBUG=1", "an unexpected error (a bug) whose message holds DISCORD_TOKEN, without and with "
-           "COACH_DEBUG=1", f"without: “{quiet[1].strip()}”; with: {loud[1].count(chr(10))} lines of traceback on "
-           f"stderr; the token shown {sum(s.count('MTAdiscordFAKEtoken') for s in (quiet[1], loud[1], logged))} "
-           "times")
+           "COACH_DEBUG=1", f"with: {loud[1].count(chr(10))} lines of traceback on stderr; the token shown "
+           f"{sum(s.count('MTAdiscordFAKEtoken') for s in (quiet[1], loud[1], logged))} times",
+           sees=f"without: “{quiet[1].strip()}”; with: the scrubbed traceback, then that sentence")
     assert quiet[0] == loud[0] == 1 and TRACEBACK not in quiet[1] and "COACH_DEBUG=1" in quiet[1]
     assert TRACEBACK in loud[1] and "RuntimeError" in loud[1] and "[secret]" in loud[1]
     assert "MTAdiscordFAKEtoken" not in quiet[1] + loud[1] + logged
@@ -393,10 +396,11 @@ def test_case31_doctor_changes_nothing_and_counts_its_lines(scratch: Path, docto
     (scratch / "knowledge" / "mini.yaml").write_text(deck)
     code, text = doctor(scratch, COACH_KNOWLEDGE_DIR=scratch / "knowledge")
     stale = check_count(text, code)
+    problems = [sum(m == "problem" for m, _, _ in lines) for lines in (fresh_lines, used_lines)]
     record(31, "`doctor` tells the truth", "a data folder never used; one used by an interview (every file's size "
-           "and time compared before and after); an edited deck", f"never used: "
-           f"{sum(m == 'problem' for m, _, _ in fresh_lines)} problems, folder created {made}; used: exit {0 if not any(m == 'problem' for m, _, _ in used_lines) else 1}, files changed "
-           f"{changed}; edited deck: index “{_line(stale, 'index')[2][-70:]}”")
+           "and time compared before and after); an edited deck", f"never used: {problems[0]} problems, folder "
+           f"created {made}; used: {problems[1]} problems, files changed {changed}; edited deck: index "
+           f"“{_line(stale, 'index')[2][-70:]}”")
     assert not made and not any(m == "problem" for m, _, _ in fresh_lines)
     assert changed == [] and not any(m == "problem" for m, _, _ in used_lines)
     assert _line(stale, "index")[0] == "problem" and code == 1
