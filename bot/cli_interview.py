@@ -172,17 +172,17 @@ def run_interview(runtime: Runtime, args: argparse.Namespace, term: Terminal, *,
     """
     from bot.core.ratelimit import RateLimiter
 
-    if background:
-        _assemble_model_first(runtime, term)
-    _model_note(runtime, term)
+    topics = runtime.bank.topics()  # a broken deck or a wrong topic stops here, before any slow work
+    if args.topic and args.topic.strip().lower() not in topics:
+        print(f"Error: there is no topic '{args.topic}'. Topics: {', '.join(topics)}.", file=sys.stderr)
+        return 2
     user = UserRef("cli", args.user or _login())
     coach = runtime.coach
     # The flood limit protects other users of a shared bot; the terminal has one, who may paste answers quickly.
     coach.rate_limiter = RateLimiter(limit=sys.maxsize)
-    if args.topic and (args.topic.strip().lower() not in runtime.bank.topics()):
-        print(f"Error: there is no topic '{args.topic}'. Topics: {', '.join(runtime.bank.topics())}.",
-              file=sys.stderr)
-        return 2
+    if background:
+        _assemble_model_first(runtime, term)
+    _model_note(runtime, term)
     current = coach.current(user)
     if current is not None:
         asked = " (--topic and --count apply to a new interview: /stop this one first)" \

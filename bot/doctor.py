@@ -97,6 +97,9 @@ def _model(settings: Settings, report: Report) -> dict[str, Any] | None:
     from bot.core.llm.modelfile import model_report
 
     info = model_report(settings, remember=False)
+    if info["path"] is None:  # the settings name no model at all (COACH_MODEL mistyped)
+        report.line("model", False, str(info["error"]))
+        return None
     size = f"{info['size']:,} bytes" if info["size"] is not None else "no file"
     expected = f" (expected {info['expected_size']:,})" if info.get("expected_size") else ""
     if info.get("not_assembled"):
