@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -14,13 +13,21 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.core.bank import Bank, Entry
-from bot.core.chroma_store import damage_guard, forget_client, set_aside
+from bot.core.chroma_store import (
+    BUILDING_PREFIX,
+    COLLECTION,
+    READY_PREFIX,
+    damage_guard,
+    drop_stale_builds,
+    forget_client,
+    live_collection,
+    open_client,
+    set_aside,
+    swap_in,
+)
 from bot.core.embedder import Embedder
-from bot.errors import CoachError, IndexBusyError, IndexDamagedError
+from bot.errors import IndexBusyError, IndexDamagedError
 
-COLLECTION = "coach-entries"
-BUILDING_PREFIX = f"{COLLECTION}-building-"  # a rebuild in progress
-READY_PREFIX = f"{COLLECTION}-ready-"        # a finished rebuild not yet swapped in
 # Weight of the keyword (BM25) signal fused with the vector similarity; tuned on tests/data/paraphrases.yaml.
 KEYWORD_WEIGHT = 0.25
 Progress = Callable[[int, int], None]
@@ -178,7 +185,7 @@ class ChromaIndex(_Searchable):
             self._lock_file = _lock_folder(path, lock_timeout)
         self._collection = None
         try:
-            self.client = _client(path, url)
+            self.client = open_client(path, url)
         except IndexDamagedError:
             if not recover or self.path is None:
                 self.close()
@@ -191,7 +198,7 @@ class ChromaIndex(_Searchable):
         forget_client(self.path)
         self.set_aside = set_aside(self.path)
         self._collection = None
-        self.client = _client(self.path, None)
+        self.client = open_client(self.path, None)
 
     def close(self) -> None:
         """Release the folder lock."""
@@ -219,26 +226,13 @@ class ChromaIndex(_Searchable):
             return self._collection
         self._load_embedder()
         with damage_guard(self.path):
-            col = self._active()
+            col = live_collection(self.client)
             if col is None:
                 # get_or_create: another process sharing a Chroma server may create it at the same moment.
                 col = self.client.get_or_create_collection(
                     COLLECTION, metadata={"hnsw:space": "cosine", **self._signature()}, embedding_function=None)
             self._collection = col
             return col
-
-    def _names(self) -> set[str]:
-        return {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
-
-    def _active(self) -> Any | None:
-        """The live collection, finishing a swap that a crash cut short; None when there is none."""
-        names = self._names()
-        if COLLECTION not in names:
-            ready = sorted(n for n in names if n.startswith(READY_PREFIX))
-            if not ready:
-                return None
-            self._swap(ready[-1])
-        return self.client.get_collection(COLLECTION, embedding_function=None)
 
     def stored_hashes(self) -> dict[str, str]:
         """Content hash of every entry in the collection, by entry id."""
@@ -252,7 +246,7 @@ class ChromaIndex(_Searchable):
         self._load_embedder()  # a typo in COACH_EMBEDDING_MODEL stops here, before anything is touched
         try:
             with damage_guard(self.path):
-                col = self._collection or self._active()
+                col = self._collection or live_collection(self.client)
                 if col is not None and (rebuild or not self._matches(col)):
                     report = self._rebuild(bank, progress)
                 else:
@@ -285,7 +279,7 @@ class ChromaIndex(_Searchable):
 
     def _rebuild(self, bank: Bank, progress: Progress | None) -> SyncReport:
         """Embed everything into a new collection and swap it in when complete; until then the old one serves."""
-        self._drop_stale_builds()
+        drop_stale_builds(self.client, shared=self.path is None)
         token = uuid.uuid4().hex[:8]
         building = self.client.create_collection(
             f"{BUILDING_PREFIX}{token}", embedding_function=None,
@@ -293,24 +287,9 @@ class ChromaIndex(_Searchable):
         entries = list(bank.entries.values())
         embedded = self._add(building, entries, progress)
         building.modify(name=f"{READY_PREFIX}{token}")  # complete: a crash after this finishes the swap at next start
-        self._swap(f"{READY_PREFIX}{token}")
+        swap_in(self.client, f"{READY_PREFIX}{token}")
         self._collection = self.client.get_collection(COLLECTION, embedding_function=None)
         return SyncReport(added=[e.id for e in entries], rebuilt=True, embedded_texts=embedded)
-
-    def _swap(self, ready: str) -> None:
-        """Replace the live collection by a complete one."""
-        if COLLECTION in self._names():
-            self.client.delete_collection(COLLECTION)
-        self.client.get_collection(ready, embedding_function=None).modify(name=COLLECTION)
-
-    def _drop_stale_builds(self, older_than: float = 3600.0) -> None:
-        """Remove rebuilds that never finished (on a shared server, only those older than an hour)."""
-        for name in self._names():
-            if not name.startswith(BUILDING_PREFIX):
-                continue
-            meta = self.client.get_collection(name, embedding_function=None).metadata or {}
-            if self.path is not None or time.time() - float(meta.get("started", 0)) > older_than:
-                self.client.delete_collection(name)
 
     def _remove(self, col: Any, entry_ids: list[str]) -> None:
         if entry_ids:
@@ -349,9 +328,8 @@ class ChromaIndex(_Searchable):
     def freshness(self, bank: Bank) -> dict[str, Any]:
         """How the index compares with the bank, for `doctor`: reads only, never creates or deletes anything."""
         with damage_guard(self.path):
-            names = self._names()
-            live = COLLECTION if COLLECTION in names else None
-            col = self.client.get_collection(live, embedding_function=None) if live else None
+            names = {c.name for c in self.client.list_collections()}
+            col = self.client.get_collection(COLLECTION, embedding_function=None) if COLLECTION in names else None
             got = col.get(include=["metadatas"]) if col is not None else {"metadatas": []}
         stored = {m["entry_id"]: m["hash"] for m in got["metadatas"] or [] if m}
         stale = [e.id for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
@@ -372,31 +350,6 @@ def _rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, An
             texts.append(text)
             metas.append({"entry_id": e.id, "hash": e.content_hash(), "kind": kind, "deck": e.deck})
     return ids, texts, metas
-
-
-def _client(path: Path | None, url: str | None) -> Any:
-    """A Chroma client with telemetry off: HttpClient for a URL, otherwise PersistentClient."""
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    settings = ChromaSettings(anonymized_telemetry=False)
-    if url:
-        from urllib.parse import urlparse
-
-        parsed = urlparse(url)
-        host, port = parsed.hostname or "localhost", parsed.port or 8000
-        try:
-            return chromadb.HttpClient(host=host, port=port, ssl=parsed.scheme == "https", settings=settings)
-        except ValueError:  # chromadb's "Could not connect to a Chroma server": say which one
-            raise CoachError(f"The Chroma server at {parsed.scheme or 'http'}://{host}:{port} is not reachable; "
-                             "start it (chroma run) or unset COACH_CHROMA_URL.") from None
-    try:
-        with damage_guard(path):
-            return chromadb.PersistentClient(path=str(path), settings=settings)
-    except IndexDamagedError:
-        forget_client(Path(str(path)))  # chromadb caches the half-started client; the next attempt starts clean
-        raise
 
 
 def _lock_folder(path: Path, timeout: float) -> Any:
