@@ -30,12 +30,16 @@ def llama_opens(path: Path, n_gpu_layers: int = 0) -> dict[str, Any]:
         result["error"] = f"llama.cpp cannot load {path} ({str(exc).splitlines()[0][:160] if str(exc) else exc})."
         return result
     result["ok"] = True
-    devices = [m.group(1) for line in "".join(lines).splitlines()
-               if (m := _LAYER_DEVICE.search(line)) is not None]
-    if devices:
-        result["layers"] = len(devices)
-        result["gpu_layers"] = sum(1 for d in devices if not d.upper().startswith("CPU"))
+    result["layers"], result["gpu_layers"] = placed_layers("".join(lines))
     return result
+
+
+def placed_layers(log: str) -> tuple[int | None, int | None]:
+    """(layers, layers on a GPU) from llama.cpp's load log; (None, None) when it does not say."""
+    devices = [m.group(1) for line in log.splitlines() if (m := _LAYER_DEVICE.search(line)) is not None]
+    if not devices:
+        return None, None
+    return len(devices), sum(1 for d in devices if not d.upper().startswith("CPU"))
 
 
 # llama.cpp's loader says where each layer goes: "load_tensors: layer   3 assigned to device CUDA0, is_swa = 0".

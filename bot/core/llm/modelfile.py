@@ -124,6 +124,8 @@ def check_quick(path: Path, expected_size: int | None = None) -> None:
 
 def _what_it_is(head: bytes) -> str:
     """A reader's name for a file that is not a GGUF, from its first bytes."""
+    if len(head) < 4:
+        return f"only {len(head)} bytes long (truncated)"
     if head.startswith(b"version https://git-lfs"):
         return "a Git LFS pointer (fetch the real file with `git lfs pull`)"
     if head[:1] in (b"<", b"{", b"[") and head.lstrip()[:1] in (b"<", b"{", b"["):
@@ -131,8 +133,6 @@ def _what_it_is(head: bytes) -> str:
     text = head.decode("utf-8", errors="ignore")
     if text and b"\0" not in head and sum(c.isprintable() or c.isspace() for c in text) >= 0.95 * len(text):
         return "a text file"
-    if len(head) < 4:
-        return f"only {len(head)} bytes long (truncated)"
     return "damaged or another format (it does not start with the GGUF signature)"
 
 
