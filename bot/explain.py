@@ -6,7 +6,7 @@ import errno
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.logs import hide_password
+from bot.logs import hide_password, url_password
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -61,7 +61,7 @@ def database_sentence(exc: BaseException, url: str | None, *, opening: bool = Fa
         return (f"COACH_DATABASE_URL ({shown}) is not a database URL this coach can use; it must look like "
                 "sqlite:////path/to/coach.db or postgresql+psycopg://user:password@host:5432/name.")
     if isinstance(exc, sa.OperationalError | sa.InterfaceError):
-        detail = _driver_reason(exc)
+        detail = _driver_reason(exc, url)
         if "readonly" in detail or "read-only" in detail:
             return (f"The database {shown} is read-only, so answers cannot be saved; make it (and its folder) "
                     "writable, or set COACH_DATA_DIR or COACH_DATABASE_URL to one that is.")
@@ -70,13 +70,14 @@ def database_sentence(exc: BaseException, url: str | None, *, opening: bool = Fa
                     "writable (COACH_DATA_DIR or COACH_DATABASE_URL).")
         return (f"The database {shown} is not reachable ({detail}); start it or fix COACH_DATABASE_URL.")
     if isinstance(exc, sa.DatabaseError):
-        detail = _driver_reason(exc)
+        detail = _driver_reason(exc, url)
         return f"The database {shown} refused the request ({detail}); check COACH_DATABASE_URL and its permissions."
     return None
 
 
-def _driver_reason(exc: BaseException) -> str:
-    """The driver's first line, without SQL, parameters or a password."""
+def _driver_reason(exc: BaseException, url: str | None) -> str:
+    """The driver's first line, without SQL, parameters or the URL's password."""
     original = getattr(exc, "orig", None) or exc
     line = (str(original).strip().splitlines() or [original.__class__.__name__])[0]
-    return hide_password(line).rstrip(".")[:200]
+    password = url_password(url) if url else None
+    return (line.replace(password, "***") if password else line).rstrip(".")[:200]

@@ -273,6 +273,7 @@ def test_case29_database_urls_doctor_and_interview(scratch: Path, doctor: Any, r
     for name, out in outs.items():
         assert out.returncode == 2 and SECRET not in out.stdout + out.stderr, (name, out.stderr)
         assert out.stderr.startswith("Error: ") and out.stderr.count("\n") == 1 and "COACH_DATABASE_URL" in out.stderr
+    assert "Connection refused" in outs["unreachable"].stderr  # the driver's reason, only the password masked
 
 
 def test_case29_a_read_only_data_folder(scratch: Path, record: Any) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.store.db import MIGRATIONS
-from bot.logs import hide_password
+from bot.logs import hide_password, url_password
 
 LATEST = max(version for version, _ in MIGRATIONS)
 
@@ -125,7 +125,7 @@ def _server(url: str, shown: str, timeout: float) -> list[DbCheck]:
             version = conn.execute(text("SELECT max(version) FROM schema_version")).scalar() \
                 if "schema_version" in tables else None
             checks.append(_version_line(version))
-            checks.append(_server_writable(conn, tables))
+            checks.append(_server_writable(conn, tables, url_password(url)))
             return checks
     except Exception as exc:  # noqa: BLE001 - unreachable, refused, bad password: one sentence each
         return [DbCheck("database", False, database_sentence(exc, url, opening=True) or f"{shown}: {exc}.")]
@@ -133,7 +133,7 @@ def _server(url: str, shown: str, timeout: float) -> list[DbCheck]:
         engine.dispose()
 
 
-def _server_writable(conn: object, tables: set[str]) -> DbCheck:
+def _server_writable(conn: object, tables: set[str], password: str | None) -> DbCheck:
     from sqlalchemy import text
     from sqlalchemy.engine import Connection
 
@@ -149,6 +149,7 @@ def _server_writable(conn: object, tables: set[str]) -> DbCheck:
             tx.rollback()  # nothing is kept
     except Exception as exc:  # noqa: BLE001 - a refused write is the finding
         reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or ["refused"])[0]
-        return DbCheck("writable", False, f"answers cannot be saved ({hide_password(reason)}); grant this user "
+        reason = reason.replace(password, "***") if password else reason
+        return DbCheck("writable", False, f"answers cannot be saved ({reason}); grant this user "
                        "INSERT, UPDATE and CREATE on the coach's database.")
     return DbCheck("writable", True, "yes (a write was tried in a transaction and rolled back)")
