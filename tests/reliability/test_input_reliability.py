@@ -122,7 +122,7 @@ def test_case22_ctrl_d_mid_answer_sends_nothing_and_keeps_the_draft(scratch: Pat
     stored = attempts(scratch / "coach.db", "eof")
     sessions = open_sessions(scratch / "coach.db")
     again = run_cli(["interview", "--no-llm", "--count", "2", "--user", "eof"], env, b"")
-    said = next((line for line in first.stdout.splitlines() if "unfinished" in line), "").strip()
+    said = next((line for line in first.stdout.splitlines() if "Your interview is saved" in line), "").strip()
     record(22, "Ctrl-D in the middle of an answer", "two typed lines without the closing empty line, then end of "
            "input; the same command again", f"{len(stored)} answers sent; resumed at "
            f"{'the question' if sessions and sessions[0]['phase'] == 'AWAITING_ANSWER' else 'the follow-up'}; "
@@ -131,7 +131,7 @@ def test_case22_ctrl_d_mid_answer_sends_nothing_and_keeps_the_draft(scratch: Pat
            "copy what you need):” followed by the two lines")
     assert first.returncode == 0 and _clean(first) and _clean(again)
     assert stored == [] and sessions[0]["phase"] == "AWAITING_ANSWER" and sessions[0]["position"] == 0
-    assert "not sent" in said
+    assert "Your unfinished answer was not sent; it is kept and shown when you come back." in said
     assert "Resuming your interview" in again.stdout and "so that" in again.stdout
 
 
