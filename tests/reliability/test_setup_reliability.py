@@ -27,7 +27,6 @@ from tests.cli_support import (
     TRACEBACK,
     cli_env,
     run_cli,
-    scratch_dir,
     snapshot,
     without_dac,
 )
@@ -225,8 +224,9 @@ def test_case28_interview_and_grade_say_why_the_model_is_not_used(scratch: Path,
             "grade (text file)": (["grade", "--question", "dropout"], models["text"], b"Dropout turns off neurons."),
             "grade --json (empty)": (["grade", "--question", "dropout", "--json"], models["empty"], b"Dropout.")}
     with ThreadPoolExecutor(2) as pool:  # a data folder each: their indexes are built at the same time
-        outs = dict(zip(runs, pool.map(lambda r: run_cli(r[0], cli_env(scratch_dir(), COACH_MODEL_PATH=str(r[1])),
-                                                         r[2]), runs.values()), strict=True))
+        outs = dict(zip(runs, pool.map(lambda r: run_cli(r[0], cli_env(scratch / r[0][0] / str(len(r[2])),
+                                                                         COACH_MODEL_PATH=str(r[1])), r[2]),
+                                       runs.values()), strict=True))
     said = {k: next((line.strip() for line in (o.stdout + o.stderr).splitlines() if "model is not used" in line), "")
             for k, o in outs.items()}
     record(28, "Rubric-only fallback says why", "`interview` and `grade` with a truncated, text or empty "
