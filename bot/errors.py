@@ -33,3 +33,7 @@ class UserBusyError(CoachError):
 
 class UserUnreachable(CoachError):
     """The platform will not deliver to this user any more (deactivated, direct messages refused)."""
+
+
+class IndexDamagedError(CoachError):
+    """The embedded Chroma store cannot be read; `index --rebuild` sets it aside and builds a new one."""

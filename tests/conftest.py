@@ -230,3 +230,18 @@ def grading_llm():
     model = LlamaCppLLM(path, n_threads=os.cpu_count() or 1, n_ctx=4096)
     yield model
     model.close()
+
+
+@pytest.fixture()
+def scratch():
+    """A new user's data folder (open to any process, unlike pytest's tmp folders), removed afterwards."""
+    import shutil
+
+    from tests.cli_support import scratch_dir
+
+    folder = scratch_dir()
+    yield folder
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(folder, ignore_errors=True)

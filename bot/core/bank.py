@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -81,7 +82,8 @@ class Deck(BaseModel):
             for index, entry in enumerate(self.questions):
                 for topic in entry.topics:
                     if topic not in self.topics:
-                        raise ValueError(f"questions.{index}.topics: '{topic}' is not in the deck's topics "
+                        name = entry.id or f"#{index + 1}"
+                        raise ValueError(f"entry '{name}', field 'topics': '{topic}' is not in the deck's topics "
                                          f"({', '.join(self.topics)})")
         return self
 
@@ -115,7 +117,9 @@ def _describe(error: ValidationError, data: Any) -> str:
     """The first validation problem as 'entry <id>, field <f>: message'."""
     first = error.errors()[0]
     loc = list(first["loc"])
-    where = ".".join(str(p) for p in loc) or "top level"
+    if not loc:  # a check of the whole deck: its message names the entry and the field itself
+        return str(first["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(p) for p in loc)
     if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
         items = data.get("questions") if isinstance(data, dict) else None
         raw = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
@@ -127,6 +131,23 @@ def _describe(error: ValidationError, data: Any) -> str:
     return f"{where}: {first['msg']}"
 
 
+def _yaml_where(exc: yaml.YAMLError, raw: bytes) -> str:
+    """Where a YAML error is: the line where the broken construct starts (an unclosed quote or bracket), not only
+    where the parser gave up, and the entry it is in."""
+    problem, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    start = context or problem
+    if start is None:
+        return ""
+    line = start.line + 1
+    lines = raw.decode("utf-8", errors="replace").splitlines()[:line]
+    ids = [m.group(1) for text in lines if (m := re.match(r"^\s*-\s*id:\s*['\"]?([^'\"\s#]+)", text))]
+    where = f" at line {line}" + (f" (entry '{ids[-1]}')" if ids else "")
+    what = getattr(exc, "problem", None) or ""
+    if context is not None and problem is not None and problem.line != context.line:
+        return f"{where}: {what} at line {problem.line + 1}, {getattr(exc, 'context', '')} that starts at line {line}"
+    return f"{where}: {what}" if what else where
+
+
 def load_deck(path: Path) -> Deck:
     """Read and validate one deck file; DeckError names the file, the entry and the field."""
     try:
@@ -135,9 +156,7 @@ def load_deck(path: Path) -> Deck:
     except (OSError, UnicodeDecodeError) as exc:
         raise DeckError(f"Cannot read deck {path.name}: {exc.__class__.__name__}.") from exc
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise DeckError(f"Deck {path.name} is not valid YAML{line}.") from exc
+        raise DeckError(f"Deck {path.name} is not valid YAML{_yaml_where(exc, raw)}.") from exc
     if not isinstance(data, dict):
         raise DeckError(f"Deck {path.name} must be a mapping with deck, title and questions.")
     try:
@@ -152,7 +171,9 @@ def load_bank(folder: Path) -> Bank:
     """Load every `*.yaml` deck of a folder; ids must be unique across decks."""
     files = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
     if not files:
-        raise DeckError(f"No deck (*.yaml) found in {folder}.")
+        what = "does not exist" if not folder.exists() else "is not a folder" if not folder.is_dir() else \
+            "holds no deck (*.yaml)"
+        raise DeckError(f"The knowledge folder {folder} {what}; set COACH_KNOWLEDGE_DIR to the folder of your decks.")
     entries: dict[str, Entry] = {}
     decks: dict[str, Deck] = {}
     origin: dict[str, str] = {}

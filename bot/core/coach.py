@@ -25,6 +25,7 @@ from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_t
 from bot.core.report import build_report
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
+from bot.core.text import as_text
 from bot.errors import FAILED, USER_BUSY, CoachError
 
 if TYPE_CHECKING:
@@ -194,13 +195,14 @@ class Coach:
             seconds = max(1, round(wait))
             raise Refused(f"You're sending answers very quickly; please wait {seconds} "
                           f"second{'s' if seconds > 1 else ''} and try again.")
+        text = as_text(request.text)  # answers are text: bytes an adapter let through become U+FFFD, never a crash
         with self._open(request) as session:
-            if not request.text.strip():
+            if not text.strip():
                 raise Refused(FILES_ONLY if request.files else EMPTY)
             if session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
-                yield from self._answer_follow_up(session, request.text)
+                yield from self._answer_follow_up(session, text)
             else:
-                yield from self._answer_main(session, request.text, use_llm, on_token)
+                yield from self._answer_main(session, text, use_llm, on_token)
 
     def _answer_main(self, session: SessionRecord, text: str, use_llm: bool,
                      on_token: TokenSink | None) -> Iterator[Reply]:

@@ -65,9 +65,12 @@ class SentenceEmbedder:
                 path = self._model_ref or packaged_model_path()
                 try:
                     self._model = SentenceTransformer(path, device="cpu")
-                except (OSError, ValueError) as exc:
-                    raise ConfigError(f"The embedding model '{path}' cannot be loaded; check COACH_EMBEDDING_MODEL "
-                                      "(a sentence-transformers folder; nothing is downloaded).") from exc
+                except Exception as exc:  # noqa: BLE001 - a missing, partial or foreign folder fails in many ways
+                    reason = "no such folder" if self._model_ref and not os.path.exists(path) else \
+                        f"{exc.__class__.__name__}"
+                    raise ConfigError(f"The embedding model '{path}' cannot be loaded ({reason}); check "
+                                      "COACH_EMBEDDING_MODEL (a sentence-transformers folder; nothing is downloaded). "
+                                      "The index was not touched.") from exc
             dimension = getattr(self._model, "get_embedding_dimension", None) or \
                 self._model.get_sentence_embedding_dimension
             self.dim = int(dimension() or 384)

@@ -54,14 +54,16 @@ class Runtime:
 
         return SentenceEmbedder(self.settings.embedding_model)
 
-    def index(self, progress: Progress | None = None, sync: bool = True) -> ChromaIndex | MemoryIndex:
+    def index(self, progress: Progress | None = None, sync: bool = True,
+              recover: bool = False) -> ChromaIndex | MemoryIndex:
         """The index, synced with the bank on first use: the Chroma folder, or while another process (a bot) holds
-        it, a read-only copy of it in memory."""
+        it, a read-only copy of it in memory; `recover` sets a damaged store aside."""
         from bot.core.index import ChromaIndex, open_index
 
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url)
+                self._index = open_index(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
+                                         recover=recover)
             if sync and not self._synced:
                 self.last_sync = self._index.sync(self.bank, progress=progress)
                 self._synced = True
@@ -75,7 +77,8 @@ class Runtime:
 
         with self._lock:
             if self._index is None:
-                self._index = ChromaIndex(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url)
+                self._index = ChromaIndex(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
+                                          recover=rebuild)
             if not isinstance(self._index, ChromaIndex):
                 raise IndexBusyError(f"Another process is using the index in {self.settings.chroma_dir}; stop it or "
                                      "set another COACH_DATA_DIR.")
@@ -96,9 +99,19 @@ class Runtime:
     def store(self) -> SqlStore:
         """The SQL store (SQLite in the data folder unless COACH_DATABASE_URL says otherwise)."""
         from bot.core.store.sql import SqlStore
+        from bot.errors import ConfigError
+        from bot.explain import database_sentence, explain
 
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return SqlStore(self.settings.resolved_database_url())
+        url = self.settings.resolved_database_url()
+        try:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            return SqlStore(url)
+        except Exception as exc:  # a typo or a server down is one sentence naming the setting, never a traceback
+            cause = exc.__cause__ or exc  # SqlStore's own sentence leaves the URL out; this one names the setting
+            sentence = database_sentence(cause, url, opening=True) or explain(cause, self.settings)
+            if sentence is None:
+                raise
+            raise ConfigError(sentence) from exc
 
     @cached_property
     def scheduler(self) -> Scheduler:

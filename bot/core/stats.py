@@ -64,16 +64,17 @@ def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank:
     zone = _zone(store, ref)
     every = store.attempts(ref)
     answered = [a for a in every if not a.is_follow_up]
-    scores = [a.score for a in answered]
-    by_topic = {t: round(v, 1) for t, v in sorted(topic_averages(bank, answered).items())} if bank else {}
+    graded = [a for a in answered if not a.skipped]  # a skip is no score of 0: it counts apart
+    scores = [a.score for a in graded]
+    by_topic = {t: round(v, 1) for t, v in sorted(topic_averages(bank, graded).items())} if bank else {}
     best, weakest = _best_and_weakest(by_topic)
     cards = [c for c in store.cards(ref) if bank is None or c.question_id in bank.entries]
     recent = [{"question_id": a.question_id, "question": _question(bank, a.question_id), "score": a.score,
                "date": _day(a, zone).isoformat(), "time": a.created.isoformat() if a.created else None}
-              for a in reversed(answered[-RECENT:])]
+              for a in reversed(graded[-RECENT:])]
     return {
         "user": ref.key,
-        "attempts": len(answered),
+        "attempts": len(graded),
         "follow_ups": len(every) - len(answered),
         "skipped": sum(1 for a in answered if a.skipped),
         "questions_seen": len({a.question_id for a in answered}),
@@ -90,10 +91,10 @@ def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank:
 
 
 def history(store: Store, ref: UserRef, *, bank: Bank | None = None) -> dict[str, Any]:
-    """Every answered question's score in time order, and averages by topic: what the progress chart draws."""
+    """Every graded answer's score in time order (skips left out), and averages by topic: what the chart draws."""
     zone = _zone(store, ref)
-    answered = [a for a in store.attempts(ref) if not a.is_follow_up]
+    graded = [a for a in store.attempts(ref) if not a.is_follow_up and not a.skipped]
     points = [{"question_id": a.question_id, "score": a.score, "date": _day(a, zone).isoformat(),
-               "time": a.created.isoformat() if a.created else None} for a in answered]
-    by_topic = {t: round(v, 1) for t, v in sorted(topic_averages(bank, answered).items())} if bank else {}
+               "time": a.created.isoformat() if a.created else None} for a in graded]
+    by_topic = {t: round(v, 1) for t, v in sorted(topic_averages(bank, graded).items())} if bank else {}
     return {"user": ref.key, "points": points, "by_topic": by_topic}
