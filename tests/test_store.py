@@ -260,16 +260,17 @@ def test_migrations_run_in_order_once(db_url: str) -> None:
         calls.append(3)
         add_column_if_missing(conn, "users", Column("level", Integer))   # idempotent: already there
 
-    migrations = [*MIGRATIONS, (2, v2), (3, v3)]
+    latest = MIGRATIONS[-1][0]   # the test's own migrations come after the shipped ones
+    migrations = [*MIGRATIONS, (latest + 1, v2), (latest + 2, v3)]
     engine = make_engine(db_url)
     try:
-        assert migrate(engine, migrations) == 3
-        assert migrate(engine, migrations) == 3    # a second run is a no-op
+        assert migrate(engine, migrations) == latest + 2
+        assert migrate(engine, migrations) == latest + 2    # a second run is a no-op
         assert calls == [2, 3]
         with engine.connect() as conn:
             assert "level" in {c["name"] for c in inspect(conn).get_columns("users")}
             versions = list(conn.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars())
-        assert versions == [1, 2, 3]
+        assert versions == [*range(1, latest + 3)]
         with pytest.raises(ValueError):
             migrate(engine, [(2, v2), (1, v3)])
     finally:

@@ -119,8 +119,12 @@ class Coach:
     # ------------------------------------------------------------------ answering
 
     def answer(self, user: UserRef, text: str, *, use_llm: bool = True,
-               on_token: Callable[[str], None] | None = None) -> Iterator[Reply]:
-        """Grade an answer: the score (committed) first, then the critique, then a follow-up or the next question."""
+               on_token: Callable[[str], None] | None = None,
+               delivery: dict[str, Any] | None = None) -> Iterator[Reply]:
+        """Grade an answer: the score (committed) first, then the critique, then a follow-up or the next question.
+
+        `delivery` (a spoken answer's pace, fillers, pauses: bot.core.voice) is stored and shown; never scored.
+        """
         wait = self.rate_limiter.check(user.key)
         if wait:
             seconds = max(1, round(wait))
@@ -134,20 +138,22 @@ class Coach:
                 yield _error("There is no interview in progress; start one first.")
                 return
             if session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
-                yield from self._answer_follow_up(session, text)
+                yield from self._answer_follow_up(session, text, delivery)
             else:
-                yield from self._answer_main(session, text, use_llm, on_token)
+                yield from self._answer_main(session, text, use_llm, on_token, delivery)
         finally:
             lock.release()
 
     def _answer_main(self, session: SessionRecord, text: str, use_llm: bool,
-                     on_token: Callable[[str], None] | None) -> Iterator[Reply]:
+                     on_token: Callable[[str], None] | None, delivery: dict[str, Any] | None = None) -> Iterator[Reply]:
         entry = self.bank.get(session.current_question_id or "")
         hinted = session.hints_used.get(entry.id, 0) > 0
         grade = self.grader.rubric_grade(entry, text)
-        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, hinted=hinted))
-        yield Reply(ReplyKind.SCORE, render.score_text(grade.view()),
-                    data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id})
+        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, hinted=hinted,
+                                                       delivery=delivery))
+        yield Reply(ReplyKind.SCORE, render.score_text(grade.view(), delivery),
+                    data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id}
+                    | ({"delivery": delivery} if delivery else {}))
         if use_llm and self.grader.has_llm and not grade.flagged:
             grade = self._critique(session, entry, text, grade, attempt, on_token)
         else:
@@ -178,22 +184,24 @@ class Coach:
         self.store.update_attempt(attempt)
         return final
 
-    def _answer_follow_up(self, session: SessionRecord, text: str) -> Iterator[Reply]:
+    def _answer_follow_up(self, session: SessionRecord, text: str,
+                          delivery: dict[str, Any] | None = None) -> Iterator[Reply]:
         entry = self.bank.get(session.current_question_id or "")
         follow = session.follow_up or {}
         grade = self.grader.grade_follow_up(entry, follow.get("target_point"), text, follow.get("text", ""))
-        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, follow_up=True))
-        yield Reply(ReplyKind.SCORE, render.score_text(grade.view()),
+        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, follow_up=True,
+                                                       delivery=delivery))
+        yield Reply(ReplyKind.SCORE, render.score_text(grade.view(), delivery),
                     data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id,
-                                            "follow_up": True})
+                                            "follow_up": True} | ({"delivery": delivery} if delivery else {}))
         yield from self._advance(session)
 
     def _attempt(self, session: SessionRecord, qid: str, text: str, grade: Grade, *, hinted: bool = False,
-                 follow_up: bool = False) -> AttemptRecord:
+                 follow_up: bool = False, delivery: dict[str, Any] | None = None) -> AttemptRecord:
         data = grade.to_json()
         return AttemptRecord(user=session.user, question_id=qid, score=grade.score, answer=text[:20000],
                              session_id=session.id, is_follow_up=follow_up, key_points=data["key_points"],
-                             feedback=list(grade.feedback), hinted=hinted, llm=grade.llm)
+                             feedback=list(grade.feedback), hinted=hinted, llm=grade.llm, delivery=delivery)
 
     def _advance(self, session: SessionRecord) -> Iterator[Reply]:
         """Move to the next question, or finish with the report card."""

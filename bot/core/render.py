@@ -23,8 +23,8 @@ def question_data(entry: Entry, number: int, total: int, session_id: int | None)
             "session_id": session_id}
 
 
-def score_text(grade: dict[str, Any]) -> str:
-    """The rubric result: score, then each key point covered or missed, with evidence."""
+def score_text(grade: dict[str, Any], delivery: dict[str, Any] | None = None) -> str:
+    """The rubric result: score, then each key point covered or missed, with evidence; a spoken answer's delivery."""
     lines = [f"Score: {grade['score']}/100"]
     contradicted = grade.get("contradicted", {})
     for index, point in enumerate(grade["key_points"]):
@@ -38,6 +38,10 @@ def score_text(grade: dict[str, Any]) -> str:
             lines.append(f"✗ {point['text']}")
     for note in grade.get("notes", []):
         lines.append(note)
+    if delivery:
+        from bot.core.speech.delivery import delivery_text
+
+        lines += ["", delivery_text(delivery)]
     return "\n".join(lines)
 
 

@@ -37,6 +37,7 @@ class ReplyKind(str, Enum):
 
     QUESTION = "question"      # a new question (data: question_id, number, total, topics, difficulty)
     FOLLOW_UP = "follow_up"    # a follow-up question on the same entry (data: question_id, target_point)
+    TRANSCRIPT = "transcript"  # what was heard in a spoken answer, before its score (data: transcript, delivery)
     SCORE = "score"            # rubric result, shown at once (data: the grade dict of DESIGN's `grade --json`)
     CRITIQUE = "critique"      # the model's critique, after the score (data: strengths, improvements, llm)
     HINT = "hint"

@@ -73,7 +73,8 @@ def _attempt_record(row: AttemptRow, user: UserRef) -> AttemptRecord:
     return AttemptRecord(user=user, question_id=row.question_id, score=row.score, answer=row.answer,
                          session_id=row.session_id, is_follow_up=row.is_follow_up,
                          key_points=list(row.key_points or []), feedback=list(row.feedback or []),
-                         hinted=row.hinted, skipped=row.skipped, llm=row.llm, id=row.id, created=row.created)
+                         hinted=row.hinted, skipped=row.skipped, llm=row.llm, id=row.id, created=row.created,
+                         delivery=row.delivery)
 
 
 def _card_record(row: CardRow, user: UserRef) -> CardRecord:
@@ -259,7 +260,7 @@ class SqlStore:
                              question_id=record.question_id, is_follow_up=record.is_follow_up, answer=record.answer,
                              score=int(record.score), key_points=list(record.key_points),
                              feedback=list(record.feedback), hinted=record.hinted, skipped=record.skipped,
-                             llm=record.llm, created=created)
+                             llm=record.llm, created=created, delivery=record.delivery)
             s.add(row)
             s.flush()
             record.id, record.created = row.id, created
@@ -275,6 +276,7 @@ class SqlStore:
                 raise KeyError(f"no attempt {record.id}")
             row.score, row.key_points, row.feedback = int(record.score), list(record.key_points), list(record.feedback)
             row.hinted, row.skipped, row.llm = record.hinted, record.skipped, record.llm
+            row.delivery = record.delivery
         return record
 
     def attempts(self, ref: UserRef, since: datetime | None = None, question_id: str | None = None,

@@ -1,0 +1,94 @@
+"""faster-whisper in-process: voice activity detection, language check, then words with timestamps."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from bot.core.speech.audio import AudioClip, no_speech
+from bot.core.speech.base import BadAudio, Transcript, Word
+
+log = logging.getLogger(__name__)
+ANSWER_LANGUAGE = "en"
+LANGUAGE_REFUSE = 0.5      # another language detected at least this sure: refused before anything is decoded
+UNINTELLIGIBLE = -1.0      # mean log-probability below this, on audio not clearly English: no answer in it
+MIN_SPEECH_SECONDS = 0.3
+# Whisper writes sounds it hears but cannot put in words as bracketed notes or music signs.
+_NOT_WORDS = re.compile(r"\[[^\]]*\]|\([^)]*\)|[♪♫♬]+|\*[^*]*\*")
+LANGUAGES = {"fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch",
+             "ru": "Russian", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "ar": "Arabic", "hi": "Hindi",
+             "pl": "Polish", "tr": "Turkish", "sv": "Swedish", "uk": "Ukrainian", "cs": "Czech", "hu": "Hungarian",
+             "fi": "Finnish", "da": "Danish", "no": "Norwegian", "el": "Greek", "he": "Hebrew", "ro": "Romanian",
+             "vi": "Vietnamese", "id": "Indonesian", "th": "Thai", "fa": "Persian", "bn": "Bengali", "ta": "Tamil"}
+
+
+def language_refusal(code: str | None) -> BadAudio:
+    """The refusal of an answer in another language (the bank and its rubric are English)."""
+    heard = f"I heard {LANGUAGES[code]}" if code in LANGUAGES else "I couldn't recognise English in that recording"
+    return BadAudio("language", f"{heard}, but the coach grades answers in English; please answer in English, or "
+                                "type your answer.")
+
+
+def clean_text(text: str) -> str:
+    """The transcript's text without sound notes ("[Music]", "♪") and with single spaces."""
+    return " ".join(_NOT_WORDS.sub(" ", text).split())
+
+
+class FasterWhisperTranscriber:
+    """A faster-whisper model folder (CTranslate2 format) on the CPU, int8; one call at a time (use the worker)."""
+
+    def __init__(self, model_dir: Path, *, cpu_threads: int = 2, compute_type: str = "int8", beam_size: int = 1,
+                 name: str | None = None) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model_dir = Path(model_dir)
+        self.name = name or self.model_dir.name
+        self.beam_size = beam_size
+        # local_files_only: a folder is loaded as it is; nothing is ever fetched from a model hub.
+        self.model = WhisperModel(str(self.model_dir), device="cpu", compute_type=compute_type,
+                                  cpu_threads=max(1, cpu_threads), local_files_only=True)
+        self.multilingual = bool(self.model.model.is_multilingual)
+
+    def _run(self, samples: Any, language: str | None) -> tuple[Iterable[Any], Any]:
+        return self.model.transcribe(samples, language=language, task="transcribe", beam_size=self.beam_size,
+                                     word_timestamps=True, vad_filter=True, condition_on_previous_text=False)
+
+    def transcribe(self, clip: AudioClip, *, user_key: str | None = None) -> Transcript:
+        """The words of the clip; BadAudio for silence, noise or music, and for another language."""
+        samples = clip.samples()
+        # With language=None the model first detects it; the segments are decoded only when iterated, so a
+        # clear refusal (no speech, another language) costs one encoder pass and no decoding.
+        segments, info = self._run(samples, None if self.multilingual else ANSWER_LANGUAGE)
+        if info.duration_after_vad < MIN_SPEECH_SECONDS:
+            raise no_speech(samples)
+        language, probability = info.language, float(info.language_probability)
+        unsure = False
+        if language != ANSWER_LANGUAGE:
+            if probability >= LANGUAGE_REFUSE:
+                raise language_refusal(language)
+            # Unsure which language: decode as English and judge by how well the words fit.
+            unsure = True
+            segments, info = self._run(samples, ANSWER_LANGUAGE)
+        kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < UNINTELLIGIBLE)]
+        words = tuple(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
+                      for s in kept for w in (s.words or []) if clean_text(w.word))
+        text = clean_text(" ".join(s.text for s in kept))
+        if not words or not text:
+            raise no_speech(samples)
+        logprob = sum(s.avg_logprob * max(1, len(s.words or [])) for s in kept) / max(1, sum(
+            max(1, len(s.words or [])) for s in kept))
+        if unsure:
+            if logprob < UNINTELLIGIBLE:
+                raise language_refusal(language)
+            language = ANSWER_LANGUAGE
+        return Transcript(text=text, words=words, duration=float(info.duration), language=language,
+                          language_probability=probability, speech_seconds=float(info.duration_after_vad),
+                          extra={"avg_logprob": round(logprob, 3), "model": self.name})
+
+    def describe(self) -> dict[str, Any]:
+        """What doctor and the benchmarks show."""
+        return {"name": self.name, "path": str(self.model_dir), "multilingual": self.multilingual,
+                "beam_size": self.beam_size}
