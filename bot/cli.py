@@ -25,8 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="*", help="the text to look up (interactive prompt when left out)")
     ask.add_argument("--k", type=int, default=3)
     ask.add_argument("--json", action="store_true")
-    grade = sub.add_parser("grade", help="grade an answer (read from standard input)")
+    grade = sub.add_parser("grade", help="grade an answer (read from standard input, or spoken in --audio FILE)")
     grade.add_argument("--question", required=True)
+    grade.add_argument("--audio", default=None, metavar="FILE", help="a recording (wav, ogg/opus, mp3, m4a, webm)")
     grade.add_argument("--json", action="store_true")
     grade.add_argument("--no-llm", action="store_true")
     stats = sub.add_parser("stats", help="progress of a user")
@@ -42,6 +43,7 @@ def _interview_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--count", type=int, default=5)
     p.add_argument("--no-llm", action="store_true")
     p.add_argument("--user", default=None)
+    p.add_argument("--voice", action="store_true", help="answer by speaking into the microphone")
 
 
 def _commands() -> dict[str, Command]:

@@ -93,7 +93,11 @@ def _show_hits(hits: list[Any], as_json: bool) -> None:
 
 
 def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
-    """Grade the answer on standard input against the entry that best matches --question."""
+    """Grade the answer on standard input (or spoken in --audio) against the entry that best matches --question."""
+    if args.audio:
+        from bot.cli_voice import cmd_grade_audio
+
+        return cmd_grade_audio(args, settings)
     answer = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     runtime = Runtime(settings, use_llm=not args.no_llm)
     hits = runtime.index().search(args.question, k=1)

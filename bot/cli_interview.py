@@ -20,8 +20,8 @@ from bot.errors import CoachError
 
 COMMANDS = {"/hint": "hint", "/skip": "skip", "/reveal": "reveal", "/stop": "stop", "/help": "help"}
 HELP = ("Type your answer and finish it with an empty line. Commands: /hint a nudge, /skip next question, "
-        "/reveal an example answer, /stop end with the report card. Ctrl-C or Ctrl-D leaves the interview "
-        "resumable.")
+        "/reveal an example answer, /stop end with the report card, /audio FILE answer with a recording. Ctrl-C or "
+        "Ctrl-D leaves the interview resumable.")
 STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCORE: "green",
          ReplyKind.REPORT: "magenta", ReplyKind.ERROR: "red", ReplyKind.REVEAL: "yellow"}
 
@@ -29,9 +29,10 @@ STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCOR
 class Terminal:
     """Renders replies on a rich console and reads answers (several lines, ended by an empty line)."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, voice: bool = False) -> None:
         self.console = console or Console(highlight=False)
         self.streamed = False
+        self.voice = voice   # --voice: an empty line starts a recording
 
     def show(self, replies: Iterable[Reply]) -> Reply | None:
         """Print each reply; returns the last one."""
@@ -71,16 +72,20 @@ class Terminal:
                 return "\n".join(lines) if lines else None
             if not lines and line.strip().lower() in COMMANDS:
                 return line.strip().lower()
+            if not lines and line.strip().startswith("/audio"):
+                return line.strip()
             if not line.strip():
                 if lines:
                     return "\n".join(lines)
+                if self.voice:
+                    return "/record"
                 continue
             lines.append(line)
 
 
 def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
     """A mock interview in the terminal, resumable after Ctrl-C."""
-    term = Terminal()
+    term = Terminal(voice=getattr(args, "voice", False))
     runtime = Runtime(settings, use_llm=not args.no_llm)
     _assemble_model_first(runtime, term)
     user = UserRef("cli", args.user or _login())
@@ -92,6 +97,10 @@ def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
     else:
         term.show(coach.start(user, topic=args.topic, count=args.count))
     term.console.print(HELP, style="dim")
+    if term.voice:
+        from bot.cli_voice import start_voice
+
+        term.voice = start_voice(runtime, term.console)
     threading.Thread(target=_warm_up, args=(runtime,), name="warm-up", daemon=True).start()
     try:
         code = _loop(runtime, user, term, use_llm=not args.no_llm)
@@ -135,6 +144,10 @@ def _dispatch(runtime: Runtime, user: UserRef, text: str, term: Terminal, use_ll
         return coach.reveal(user)
     if command == "stop":
         return [coach.stop(user)]
+    if text.startswith("/audio") or text == "/record":
+        from bot.cli_voice import voice_dispatch
+
+        return voice_dispatch(runtime, user, text, term.console, use_llm, on_token=term.token)
     if runtime.llm is not None and not runtime.llm.ready and runtime.llm.failed is None:
         term.console.print("(the model is still loading; the critique follows the score)", style="dim")
     return coach.answer(user, text, use_llm=use_llm, on_token=term.token)

@@ -59,7 +59,8 @@ def decode_any(data: bytes) -> tuple[np.ndarray, int]:
         stream = container.streams.audio[0]
         rate = stream.rate
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        chunks = [out.to_ndarray().reshape(-1) for frame in container.decode(stream) for out in resampler.resample(frame)]
+        chunks = [out.to_ndarray().reshape(-1) for frame in container.decode(stream)
+                  for out in resampler.resample(frame)]
     return np.concatenate(chunks), rate
 
 

@@ -32,6 +32,11 @@ class AudioClip:
     max_seconds: float = 300.0
     _samples: np.ndarray | None = field(default=None, repr=False)
 
+    @property
+    def decoded(self) -> np.ndarray | None:
+        """The samples if already decoded (a server transcriber never decodes), else None."""
+        return self._samples
+
     def samples(self) -> np.ndarray:
         """The audio as float32 mono at 16 kHz (decoded on first call; never longer than max_seconds)."""
         if self._samples is None:

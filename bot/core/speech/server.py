@@ -120,7 +120,7 @@ class OpenAICompatibleTranscriber:
                       float(w.get("probability", 1.0))) for w in raw_words] if timed else _spread(kept)
         text = clean_text(" ".join(str(s.get("text", "")) for s in kept) if segments else body["text"])
         if not words or not text:
-            raise no_speech(clip._samples)
+            raise no_speech(clip.decoded)
         duration = float(body.get("duration") or clip.duration or (words[-1].end if words else 0.0))
         return Transcript(text=text, words=tuple(words), duration=duration, language=language,
                           language_probability=float(probability) if isinstance(probability, int | float) else None,

@@ -13,7 +13,12 @@ from bot.core.speech.base import BadAudio, Transcript, Word
 
 log = logging.getLogger(__name__)
 ANSWER_LANGUAGE = "en"
-LANGUAGE_REFUSE = 0.5      # another language detected at least this sure: refused before anything is decoded
+# Language detection's probability of English. Measured on espeak-ng speech (tests/data/voice_clips.yaml and
+# tests/test_speech_real.py): English clips 0.63-0.98, French, German, Spanish, Hindi and Klingon 0.008-0.131.
+ENGLISH_SURE = 0.3         # at least this: decoded as English
+ENGLISH_NONE = 0.1         # below this: refused before anything is decoded; in between, judged by the words
+NAME_LANGUAGE = 0.8        # the refusal names the language only when the detection is this sure
+LANGUAGE_REFUSE = 0.5      # a server's language label is trusted at this probability (or when it gives none)
 UNINTELLIGIBLE = -1.0      # mean log-probability below this, on audio not clearly English: no answer in it
 MIN_SPEECH_SECONDS = 0.3
 # Whisper writes sounds it hears but cannot put in words as bracketed notes or music signs.
@@ -27,7 +32,8 @@ LANGUAGES = {"fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "
 
 def language_refusal(code: str | None) -> BadAudio:
     """The refusal of an answer in another language (the bank and its rubric are English)."""
-    heard = f"I heard {LANGUAGES[code]}" if code in LANGUAGES else "I couldn't recognise English in that recording"
+    heard = (f"I heard {LANGUAGES[code]}" if code and code in LANGUAGES else
+             "I couldn't recognise English in that recording")
     return BadAudio("language", f"{heard}, but the coach grades answers in English; please answer in English, or "
                                 "type your answer.")
 
@@ -52,9 +58,13 @@ class FasterWhisperTranscriber:
                                   cpu_threads=max(1, cpu_threads), local_files_only=True)
         self.multilingual = bool(self.model.model.is_multilingual)
 
-    def _run(self, samples: Any, language: str | None) -> tuple[Iterable[Any], Any]:
+    def _run(self, samples: Any, language: str | None, *, fallback: bool = True) -> tuple[Iterable[Any], Any]:
+        # Without fallback, one greedy pass: audio that is probably not English must not loop through five
+        # temperatures of hallucinated text (15 s for a French sentence) before it is refused.
+        temperature = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
         return self.model.transcribe(samples, language=language, task="transcribe", beam_size=self.beam_size,
-                                     word_timestamps=True, vad_filter=True, condition_on_previous_text=False)
+                                     word_timestamps=True, vad_filter=True, condition_on_previous_text=False,
+                                     temperature=temperature)
 
     def transcribe(self, clip: AudioClip, *, user_key: str | None = None) -> Transcript:
         """The words of the clip; BadAudio for silence, noise or music, and for another language."""
@@ -67,11 +77,12 @@ class FasterWhisperTranscriber:
         language, probability = info.language, float(info.language_probability)
         unsure = False
         if language != ANSWER_LANGUAGE:
-            if probability >= LANGUAGE_REFUSE:
-                raise language_refusal(language)
-            # Unsure which language: decode as English and judge by how well the words fit.
-            unsure = True
-            segments, info = self._run(samples, ANSWER_LANGUAGE)
+            english = dict(info.all_language_probs or []).get(ANSWER_LANGUAGE, 0.0)
+            if english < ENGLISH_NONE:
+                raise language_refusal(language if probability >= NAME_LANGUAGE else None)
+            # English is likely enough to try: decode as English; when unsure, judge by how well the words fit.
+            unsure, probability = english < ENGLISH_SURE, english
+            segments, info = self._run(samples, ANSWER_LANGUAGE, fallback=not unsure)
         kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < UNINTELLIGIBLE)]
         words = tuple(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
                       for s in kept for w in (s.words or []) if clean_text(w.word))
@@ -80,10 +91,9 @@ class FasterWhisperTranscriber:
             raise no_speech(samples)
         logprob = sum(s.avg_logprob * max(1, len(s.words or [])) for s in kept) / max(1, sum(
             max(1, len(s.words or [])) for s in kept))
-        if unsure:
-            if logprob < UNINTELLIGIBLE:
-                raise language_refusal(language)
-            language = ANSWER_LANGUAGE
+        if unsure and logprob < UNINTELLIGIBLE:
+            raise language_refusal(None)
+        language = ANSWER_LANGUAGE if self.multilingual else language
         return Transcript(text=text, words=words, duration=float(info.duration), language=language,
                           language_probability=probability, speech_seconds=float(info.duration_after_vad),
                           extra={"avg_logprob": round(logprob, 3), "model": self.name})
