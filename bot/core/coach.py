@@ -375,4 +375,8 @@ def _stats_text(data: dict[str, Any]) -> str:
         lines.append(f"Trend: {data['trend']:+.0f} points (last 5 answers vs the 5 before)")
     for topic, avg in sorted(data.get("by_topic", {}).items(), key=lambda kv: kv[1]):
         lines.append(f"{topic}: {avg}/100")
+    spoken = data.get("delivery") or {}
+    if spoken.get("answers"):
+        lines.append(f"Spoken answers: {spoken['answers']} · pace {spoken['wpm']:.0f} words/min · "
+                     f"{spoken['fillers_per_minute']:g} filler words a minute")
     return "\n".join(lines)
