@@ -52,7 +52,8 @@ def _set_apart_after(words: Sequence[Word], tokens: list[str], i: int) -> bool:
 
 
 def count_fillers(words: Sequence[Word]) -> Counter[str]:
-    """Filler words: um/uh and kin always; "like" and "you know" only when set apart from the sentence."""
+    """Filler words: um/uh and kin always; "like" and "you know" only when set apart from the sentence (by
+    punctuation or a short pause on both sides), or "like" right after another filler."""
     tokens = [_norm(w) for w in words]
     found: Counter[str] = Counter()
     for i, token in enumerate(tokens):
@@ -60,7 +61,7 @@ def count_fillers(words: Sequence[Word]) -> Counter[str]:
             found["um" if token.startswith(("um", "mm", "hmm")) else "uh" if token.startswith(("uh", "er", "ah"))
                   else token] += 1
         elif token == "like" and (_set_apart_before(words, tokens, i) and _set_apart_after(words, tokens, i)
-                                  or (i > 0 and tokens[i - 1] == "like")):
+                                  or (i > 0 and tokens[i - 1] in FILLERS | {"like"})):
             found["like"] += 1
         elif (token == "you" and i + 1 < len(tokens) and tokens[i + 1] == "know"
               and (i == 0 or tokens[i - 1] not in _YOU_KNOW_NOT_AFTER)
