@@ -66,7 +66,7 @@ def cmd_grade_audio(args: argparse.Namespace, settings: Settings) -> int:
             runtime.llm.start()
         assemble_speech_first(runtime, err)
         clip = runtime.voice.clip(data, filename=Path(args.audio).name)
-        transcript, delivery = runtime.voice.transcribe(clip, kind=entry.kind)
+        transcript, delivery = runtime.voice.transcribe(clip, kind=entry.kind, question=entry.question)
         grade = runtime.grader.grade(entry, transcript.text, use_llm=not args.no_llm)
         result = grade.to_json() | {"transcript": transcript.text, "delivery": delivery}
         if args.json:

@@ -45,6 +45,7 @@ def test_transcript_comes_first_then_the_usual_grading_with_delivery(setup) -> N
     assert kinds[0] is ReplyKind.TRANSCRIPT and kinds[1] is ReplyKind.SCORE
     assert answer in replies[0].text and replies[0].data["transcript"].endswith(answer)
     assert speech.calls[0][1] == ALICE.key          # the worker is told whose recording it is
+    assert speech.prompts[0] == coach.bank.get(replies[0].data["question_id"]).question   # and what was asked
     score = replies[1]
     assert score.data["delivery"]["fillers"] == {"um": 1}
     assert "Delivery (how you said it; not part of the score)" in score.text
@@ -104,7 +105,7 @@ def test_a_skip_while_transcribing_leaves_the_new_question_ungraded(setup) -> No
     coach.start(ALICE, count=3)
 
     class SkipMeanwhile(FakeTranscriber):
-        def transcribe(self, clip, *, user_key=None):
+        def transcribe(self, clip, *, user_key=None, prompt=None):
             coach.skip(ALICE)   # the user pressed Skip while the recording was being transcribed
             return fake_transcript("An answer to the question that was skipped.")
 
@@ -157,7 +158,7 @@ def test_worker_builds_the_model_on_its_thread_and_serves_one_job_per_user() -> 
     gate = threading.Event()
 
     class Slow(FakeTranscriber):
-        def transcribe(self, clip, *, user_key=None):
+        def transcribe(self, clip, *, user_key=None, prompt=None):
             threads.append(threading.current_thread().name)
             gate.wait(5)
             return fake_transcript("fine")

@@ -79,12 +79,14 @@ class FakeTranscriber:
         self.results: deque[str | Transcript | Exception] = deque(results or [])
         self.wpm = wpm
         self.calls: list[tuple[AudioClip, str | None]] = []
+        self.prompts: list[str | None] = []
         self._lock = threading.Lock()
 
-    def transcribe(self, clip: AudioClip, *, user_key: str | None = None) -> Transcript:
-        """The next scripted result; every call is recorded with its user."""
+    def transcribe(self, clip: AudioClip, *, user_key: str | None = None, prompt: str | None = None) -> Transcript:
+        """The next scripted result; every call is recorded with its user and prompt."""
         with self._lock:
             self.calls.append((clip, user_key))
+            self.prompts.append(prompt)
             item = self.results.popleft() if self.results else "I don't know."
         if isinstance(item, Exception):
             raise item

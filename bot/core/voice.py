@@ -49,9 +49,10 @@ class VoiceAnswers:
         return load_clip(data, filename=filename, mime=mime, max_seconds=self.max_seconds, max_bytes=self.max_bytes)
 
     def transcribe(self, clip: AudioClip, *, user_key: str | None = None, kind: str | None = None,
-                   follow_up: bool = False) -> tuple[Transcript, dict[str, Any]]:
-        """The transcript and its delivery (length judged against the question's kind)."""
-        transcript = self.transcriber.transcribe(clip, user_key=user_key)
+                   follow_up: bool = False, question: str | None = None) -> tuple[Transcript, dict[str, Any]]:
+        """The transcript (the question primes the model's vocabulary) and its delivery (length judged against the
+        question's kind)."""
+        transcript = self.transcriber.transcribe(clip, user_key=user_key, prompt=question)
         return transcript, measure(transcript, target_for(kind, follow_up))
 
     def answer(self, user: UserRef, data: bytes | AudioClip, *, filename: str | None = None, mime: str | None = None,
@@ -67,7 +68,9 @@ class VoiceAnswers:
         try:
             clip = data if not isinstance(data, bytes | bytearray) else self.clip(bytes(data), filename=filename,
                                                                                     mime=mime)
-            transcript, delivery = self.transcribe(clip, user_key=user.key, kind=entry.kind, follow_up=follow_up)
+            asked = (session.follow_up or {}).get("text") if follow_up else None
+            transcript, delivery = self.transcribe(clip, user_key=user.key, kind=entry.kind, follow_up=follow_up,
+                                                   question=" ".join(q for q in (entry.question, asked) if q))
         except BadAudio as exc:
             yield Reply(ReplyKind.ERROR, str(exc), OPEN_ACTIONS,
                         data={"bad_audio": exc.reason, "question_id": entry.id, "session_id": session.id})

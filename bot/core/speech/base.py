@@ -57,6 +57,7 @@ class Transcriber(Protocol):
 
     name: str
 
-    def transcribe(self, clip: AudioClip, *, user_key: str | None = None) -> Transcript:
-        """The transcript of the clip; user_key says who asks (a worker runs one job per user at a time)."""
+    def transcribe(self, clip: AudioClip, *, user_key: str | None = None, prompt: str | None = None) -> Transcript:
+        """The transcript of the clip; user_key says who asks (a worker runs one job per user at a time), prompt is
+        the question being answered, whose words the model should expect (measured: fewer misheard terms)."""
         ...

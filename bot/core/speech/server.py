@@ -67,12 +67,12 @@ class OpenAICompatibleTranscriber:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, transport=transport, timeout=httpx.Timeout(timeout, connect=5.0))
 
-    def _post(self, clip: AudioClip) -> dict[str, Any]:
+    def _post(self, clip: AudioClip, prompt: str | None) -> dict[str, Any]:
         """The server's verbose_json; retried on overload and connection errors, one sentence otherwise."""
         data = clip.data or wav_bytes(clip.samples())
         name = clip.filename or ("answer.wav" if not clip.data else "answer")
         form = {"model": self.model, "response_format": "verbose_json",
-                "timestamp_granularities[]": ["word", "segment"]}
+                "timestamp_granularities[]": ["word", "segment"]} | ({"prompt": prompt} if prompt else {})
         for attempt in range(self.retries + 1):
             try:
                 response = self._client.post(self.url, data=form,
@@ -103,9 +103,9 @@ class OpenAICompatibleTranscriber:
             return body
         raise ModelError("The transcription server is overloaded; please type your answer.")
 
-    def transcribe(self, clip: AudioClip, *, user_key: str | None = None) -> Transcript:
+    def transcribe(self, clip: AudioClip, *, user_key: str | None = None, prompt: str | None = None) -> Transcript:
         """The server's transcript; the same refusals as in-process (no speech, another language)."""
-        body = self._post(clip)
+        body = self._post(clip, prompt)
         segments = [s for s in body.get("segments") or [] if isinstance(s, dict)]
         language = _code(body.get("language"))
         probability = body.get("language_probability")

@@ -58,20 +58,21 @@ class FasterWhisperTranscriber:
                                   cpu_threads=max(1, cpu_threads), local_files_only=True)
         self.multilingual = bool(self.model.model.is_multilingual)
 
-    def _run(self, samples: Any, language: str | None, *, fallback: bool = True) -> tuple[Iterable[Any], Any]:
+    def _run(self, samples: Any, language: str | None, prompt: str | None,
+             fallback: bool = True) -> tuple[Iterable[Any], Any]:
         # Without fallback, one greedy pass: audio that is probably not English must not loop through five
         # temperatures of hallucinated text (15 s for a French sentence) before it is refused.
         temperature = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else [0.0]
         return self.model.transcribe(samples, language=language, task="transcribe", beam_size=self.beam_size,
                                      word_timestamps=True, vad_filter=True, condition_on_previous_text=False,
-                                     temperature=temperature)
+                                     temperature=temperature, initial_prompt=prompt or None)
 
-    def transcribe(self, clip: AudioClip, *, user_key: str | None = None) -> Transcript:
+    def transcribe(self, clip: AudioClip, *, user_key: str | None = None, prompt: str | None = None) -> Transcript:
         """The words of the clip; BadAudio for silence, noise or music, and for another language."""
         samples = clip.samples()
         # With language=None the model first detects it; the segments are decoded only when iterated, so a
         # clear refusal (no speech, another language) costs one encoder pass and no decoding.
-        segments, info = self._run(samples, None if self.multilingual else ANSWER_LANGUAGE)
+        segments, info = self._run(samples, None if self.multilingual else ANSWER_LANGUAGE, prompt)
         if info.duration_after_vad < MIN_SPEECH_SECONDS:
             raise no_speech(samples)
         language, probability = info.language, float(info.language_probability)
@@ -82,7 +83,7 @@ class FasterWhisperTranscriber:
                 raise language_refusal(language if probability >= NAME_LANGUAGE else None)
             # English is likely enough to try: decode as English; when unsure, judge by how well the words fit.
             unsure, probability = english < ENGLISH_SURE, english
-            segments, info = self._run(samples, ANSWER_LANGUAGE, fallback=not unsure)
+            segments, info = self._run(samples, ANSWER_LANGUAGE, prompt, fallback=not unsure)
         kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < UNINTELLIGIBLE)]
         words = tuple(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
                       for s in kept for w in (s.words or []) if clean_text(w.word))

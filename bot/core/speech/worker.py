@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 class _Job:
     user_key: str
     clip: AudioClip
+    prompt: str | None = None
     future: Future[Transcript] = field(default_factory=Future)
 
 
@@ -62,10 +63,10 @@ class SpeechWorker:
         """The load error, once loading failed."""
         return self._error
 
-    def transcribe(self, clip: AudioClip, *, user_key: str | None = None) -> Transcript:
+    def transcribe(self, clip: AudioClip, *, user_key: str | None = None, prompt: str | None = None) -> Transcript:
         """Queue the clip behind earlier ones and wait for its transcript (BadAudio and ModelError come through)."""
         key = user_key or f"anonymous-{id(clip)}"
-        job = _Job(key, clip)
+        job = _Job(key, clip, prompt)
         with self._cond:
             if self._closed:
                 raise ModelError("Voice answers are not available right now; please type your answer.")
@@ -137,7 +138,7 @@ class SpeechWorker:
                 self._release(job.user_key)
                 continue
             try:
-                result = self._load().transcribe(job.clip, user_key=job.user_key)
+                result = self._load().transcribe(job.clip, user_key=job.user_key, prompt=job.prompt)
             except BaseException as exc:  # the caller gets every error through its future
                 self._release(job.user_key)
                 job.future.set_exception(exc)
