@@ -35,25 +35,6 @@ def word_error_rate(reference: str, heard: str) -> float:
     return float(jiwer.wer(words[0], words[1]))
 
 
-@pytest.fixture(scope="session")
-def espeak() -> str:
-    path = sa.espeak_path()
-    if path is None:
-        pytest.skip("espeak-ng is not installed and apt cannot install it here (not root, or no apt)")
-    return path
-
-
-@pytest.fixture(scope="session")
-def speech_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(COACH_DATA_DIR=str(tmp_path_factory.mktemp("speech-data")))
-
-
-@pytest.fixture(scope="session")
-def whisper(speech_settings: Settings) -> FasterWhisperTranscriber:
-    """The packaged Whisper base, assembled into a fresh data folder, as the coach runs it."""
-    return FasterWhisperTranscriber(resolve_speech_model(speech_settings), cpu_threads=2)
-
-
 # ---- the packaged model -------------------------------------------------------------------------------------------
 
 
