@@ -29,6 +29,7 @@ def run_doctor(settings: Settings, console: Console) -> int:
     problems = 0
     problems += _model(settings, console)
     _gpu(settings, console)
+    problems += _speech(settings, console)
     problems += _index(settings, console)
     _settings(settings, console)
     console.print("All checks passed." if not problems else f"{problems} problem(s) found.")
@@ -51,6 +52,14 @@ def _model(settings: Settings, console: Console) -> int:
         console.print(f"{'':>10}{escape(report['error'])}")
     not_assembled = report["error"] and "not assembled yet" in report["error"]
     return 0 if report["ok"] or not_assembled else 1
+
+
+def _speech(settings: Settings, console: Console) -> int:
+    from bot.core.speech.modelfile import speech_report
+
+    good, detail = speech_report(settings)
+    _line(console, "speech model", good, detail)
+    return 1 if good is False else 0
 
 
 def _gpu(settings: Settings, console: Console) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from bot.core.phases import Phase
 from bot.core.replies import Action, Reply, ReplyKind, UserRef
 from bot.core.speech.base import BadAudio, Transcriber, Transcript
 from bot.core.speech.delivery import measure, target_for
@@ -64,7 +65,7 @@ class VoiceAnswers:
             return
         where = _where(session)
         entry = self.coach.bank.get(session.current_question_id or "")
-        follow_up = session.phase.name == "AWAITING_FOLLOW_UP"
+        follow_up = session.phase is Phase.AWAITING_FOLLOW_UP
         try:
             clip = data if not isinstance(data, bytes | bytearray) else self.clip(bytes(data), filename=filename,
                                                                                     mime=mime)

@@ -95,3 +95,23 @@ def resolve_speech_model(settings: Settings, progress: Progress | None = None,
         (folder / "model.bin").unlink()  # a damaged earlier copy
     assemble(WHISPER_BASE, folder / "model.bin", parts, progress)
     return folder
+
+
+def speech_report(settings: Settings) -> tuple[bool | None, str]:
+    """What doctor shows about the speech model: (ok, None when nothing to check, or False; one line)."""
+    if settings.stt_base_url:
+        return None, "served by COACH_STT_BASE_URL"
+    if settings.stt_model is not None:
+        try:
+            check_folder(Path(settings.stt_model).expanduser())
+        except ModelError as exc:
+            return False, str(exc)
+        return True, f"{settings.stt_model} (COACH_STT_MODEL)"
+    folder = settings.models_dir / FOLDER
+    if _ready(folder):
+        return True, f"{folder} — Whisper base, sha256 checked"
+    try:
+        installed_parts()
+    except ModelError as exc:
+        return False, str(exc)
+    return None, "Whisper base is joined from its packages on the first spoken answer"
