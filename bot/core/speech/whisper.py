@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bot.core.speech.audio import AudioClip, no_speech
+from bot.core.speech.audio import SAMPLE_RATE, AudioClip, no_speech
 from bot.core.speech.base import BadAudio, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,8 @@ NAME_LANGUAGE = 0.8        # the refusal names the language only when the detect
 LANGUAGE_REFUSE = 0.5      # a server's language label is trusted at this probability (or when it gives none)
 UNINTELLIGIBLE = -1.0      # mean log-probability below this, on audio not clearly English: no answer in it
 MIN_SPEECH_SECONDS = 0.3
+TAIL_SECONDS = 2.0         # audio left after the last word that is checked for speech Whisper skipped
+MAX_TAIL_ROUNDS = 3
 # Whisper writes sounds it hears but cannot put in words as bracketed notes or music signs.
 _NOT_WORDS = re.compile(r"\[[^\]]*\]|\([^)]*\)|[♪♫♬]+|\*[^*]*\*")
 LANGUAGES = {"fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch",
@@ -84,20 +86,44 @@ class FasterWhisperTranscriber:
             # English is likely enough to try: decode as English; when unsure, judge by how well the words fit.
             unsure, probability = english < ENGLISH_SURE, english
             segments, info = self._run(samples, ANSWER_LANGUAGE, prompt, fallback=not unsure)
-        kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < UNINTELLIGIBLE)]
-        words = tuple(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
-                      for s in kept for w in (s.words or []) if clean_text(w.word))
-        text = clean_text(" ".join(s.text for s in kept))
-        if not words or not text:
+        kept, words = self._collect(segments, 0.0)
+        if not words:
             raise no_speech(samples)
+        kept, words = self._finish(samples, prompt, kept, words)
+        text = clean_text(" ".join(s.text for s in kept))
         logprob = sum(s.avg_logprob * max(1, len(s.words or [])) for s in kept) / max(1, sum(
             max(1, len(s.words or [])) for s in kept))
         if unsure and logprob < UNINTELLIGIBLE:
             raise language_refusal(None)
         language = ANSWER_LANGUAGE if self.multilingual else language
-        return Transcript(text=text, words=words, duration=float(info.duration), language=language,
+        return Transcript(text=text, words=tuple(words), duration=float(info.duration), language=language,
                           language_probability=probability, speech_seconds=float(info.duration_after_vad),
                           extra={"avg_logprob": round(logprob, 3), "model": self.name})
+
+    @staticmethod
+    def _collect(segments: Iterable[Any], offset: float) -> tuple[list[Any], list[Word]]:
+        """Segments that hold speech, and their words (times shifted by offset seconds)."""
+        kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < UNINTELLIGIBLE)]
+        words = [Word(w.word.strip(), offset + float(w.start), offset + float(w.end), float(w.probability))
+                 for s in kept for w in (s.words or []) if clean_text(w.word)]
+        return kept, words
+
+    def _finish(self, samples: Any, prompt: str | None, kept: list[Any],
+                words: list[Word]) -> tuple[list[Any], list[Word]]:
+        """Transcribe speech left after the last word: Whisper sometimes ends a window early and drops the rest
+        (one clip lost 14 of its 22 seconds), which would grade half an answer."""
+        for _ in range(MAX_TAIL_ROUNDS):
+            start = words[-1].end
+            if len(samples) / SAMPLE_RATE - start < TAIL_SECONDS:
+                break
+            segments, info = self._run(samples[int(start * SAMPLE_RATE):], ANSWER_LANGUAGE, prompt)
+            if info.duration_after_vad < MIN_SPEECH_SECONDS:
+                break  # only silence after the last word
+            more_kept, more_words = self._collect(segments, start)
+            if not more_words:
+                break
+            kept, words = kept + more_kept, words + more_words
+        return kept, words
 
     def describe(self) -> dict[str, Any]:
         """What doctor and the benchmarks show."""
