@@ -85,12 +85,16 @@ def speed(transcriber: Any, audio: list[bytes], prompt: str | None) -> dict[str,
     from bot.core.speech.audio import load_clip
 
     transcriber.transcribe(load_clip(audio[0]), prompt=prompt)
-    start_load, times = load(), []
+    start_load, times, cpu = load(), [], []
     for data in audio:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         transcriber.transcribe(load_clip(data), prompt=prompt)
         times.append(time.perf_counter() - started)
-    return {"seconds": summary(times, 3), "real_time_factor_p50": round(statistics.median(times) / CLIP_SECONDS, 3),
+        cpu.append(time.process_time() - cpu_started)
+    # CPU seconds hardly change with the machine's load: on an idle machine with its threads running in
+    # parallel, the wall time approaches cpu_seconds / threads.
+    return {"seconds": summary(times, 3), "cpu_seconds": summary(cpu, 3),
+            "real_time_factor_p50": round(statistics.median(times) / CLIP_SECONDS, 3),
             "load_average_start": start_load, "load_average_end": load()}
 
 
@@ -134,20 +138,22 @@ def voice_latency(settings: Any, audio: list[bytes]) -> dict[str, Any]:
     user = UserRef("bench", "voice")
     runtime.coach.start(user, count=len(audio) + 1)
     list(voice.answer(user, audio[0], filename="warm.ogg", use_llm=False))   # loads the speech model and grader
-    start_load, to_transcript, to_score = load(), [], []
+    start_load, to_transcript, to_score, cpu = load(), [], [], []
     for data in audio:
         if runtime.coach.open_session(user) is None:
             runtime.coach.start(user, count=len(audio))
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for reply in voice.answer(user, data, filename="answer.ogg", use_llm=False):
             if reply.kind is ReplyKind.TRANSCRIPT:
                 to_transcript.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
             elif reply.kind is ReplyKind.SCORE:
                 to_score.append(time.perf_counter() - started)
             elif reply.kind is ReplyKind.ERROR:
                 log(f"voice answer refused: {reply.text}")
     runtime.close()
-    return {"to_transcript_s": summary(to_transcript, 3), "to_score_s": summary(to_score, 3),
+    return {"to_transcript_s": summary(to_transcript, 3), "to_transcript_cpu_s": summary(cpu, 3),
+            "to_score_s": summary(to_score, 3),
             "load_average_start": start_load, "load_average_end": load()}
 
 
@@ -250,7 +256,8 @@ def report(r: dict[str, Any]) -> str:
     lines = [f"machine: {r['machine']['cores']} cores, {r['machine']['cpu_model']}", "",
              "| figure | result | target | load average (start → end) |", "|---|---|---|---|",
              f"| transcription of a 30 s answer (shipped) | p50 {shipped['speed_30s']['seconds']['p50']:.2f} s, "
-             f"p95 {shipped['speed_30s']['seconds']['p95']:.2f} s | ≤ 4 s | "
+             f"p95 {shipped['speed_30s']['seconds']['p95']:.2f} s (CPU p50 "
+             f"{shipped['speed_30s']['cpu_seconds']['p50']:.2f} s) | ≤ 4 s | "
              f"{shipped['speed_30s']['load_average_start'][0]} → {shipped['speed_30s']['load_average_end'][0]} |",
              f"| word error rate, dev / holdout / holdout2 | {shipped['dev']['wer']:.3f} / "
              f"{shipped['holdout']['wer']:.3f} / {shipped['holdout2']['wer']:.3f} | reported | — |",
@@ -258,7 +265,8 @@ def report(r: dict[str, Any]) -> str:
              f"{shipped['holdout']['key_words']} / {shipped['holdout2']['key_words']} | reported | — |",
              f"| filler words kept, dev / holdout / holdout2 | {shipped['dev']['fillers_kept']} / "
              f"{shipped['holdout']['fillers_kept']} / {shipped['holdout2']['fillers_kept']} | reported | — |",
-             f"| voice answer → transcript shown (30 s clip) | p50 {voice['to_transcript_s']['p50']:.2f} s | ≤ 5 s | "
+             f"| voice answer → transcript shown (30 s clip) | p50 {voice['to_transcript_s']['p50']:.2f} s (CPU p50 "
+             f"{voice['to_transcript_cpu_s']['p50']:.2f} s) | ≤ 5 s | "
              f"{voice['load_average_start'][0]} → {voice['load_average_end'][0]} |",
              f"| voice answer → score shown | p50 {voice['to_score_s']['p50']:.2f} s | right after | — |"]
     if "peak_memory" in r:
