@@ -11,19 +11,40 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from bot.core.bank import load_bank
 from bot.core.charts import progress_chart
+from bot.core.coach import Coach
+from bot.core.embedder import HashEmbedder
+from bot.core.grading.grader import Grader
 from bot.core.phases import Phase
 from bot.core.replies import ReplyKind, UserRef
+from bot.core.schedule import Scheduler
 from bot.core.speech.audio import AudioClip, wav_bytes
 from bot.core.speech.base import BadAudio
 from bot.core.speech.worker import SpeechWorker
 from bot.core.store.db import MIGRATIONS, make_engine, migrate
+from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM, FakeTranscriber, fake_transcript
 from bot.core.voice import VoiceAnswers
 from bot.errors import ModelError, UserBusyError
-from tests.test_coach import CRITIQUE, build, strong_answer
 
 ALICE = UserRef("test", "alice")
+DECKS = Path(__file__).resolve().parent / "data" / "decks"
+CRITIQUE = {"strengths": ["You explained the main mechanism."], "improvements": ["Say when it is switched off."],
+            "follow_up": "What changes at inference time?"}
+
+
+def build(tmp_path: Path, llm: FakeLLM) -> tuple[Coach, SqlStore]:
+    """The real coach on the mini deck with a fast embedder and a scripted critique."""
+    bank = load_bank(DECKS)
+    store = SqlStore(f"sqlite:///{tmp_path / 'coach.db'}")
+    return Coach(bank, Grader(HashEmbedder(), llm=llm), store, Scheduler(store, bank)), store
+
+
+def strong_answer(coach: Coach, store: SqlStore, user: UserRef) -> str:
+    """An answer that states every key point of the current question."""
+    entry = coach.bank.get(store.open_session(user).current_question_id)
+    return " ".join(p.rstrip(".") + "." for p in entry.points)
 TONE = wav_bytes(0.1 * np.sin(2 * np.pi * 220 * np.arange(16000 * 2) / 16000))   # 2 s of real audio
 
 
