@@ -14,6 +14,7 @@ from rich.markup import escape
 from bot.config import Settings
 from bot.core.replies import Reply, ReplyKind, UserRef
 from bot.core.runtime import Runtime
+from bot.core.speech.audio import megabytes
 from bot.errors import CoachError
 
 NO_RECORDER = ("Voice input needs a microphone and the sounddevice library with PortAudio ({why}); type your "
@@ -26,8 +27,8 @@ def read_audio(path: str, settings: Settings) -> bytes:
     try:
         size = file.stat().st_size
         if size > settings.max_audio_bytes:
-            raise CoachError(f"{file.name} is {size / 1e6:.0f} MB, but a spoken answer can be at most "
-                             f"{settings.max_audio_mb:g} MB; please send a shorter recording.")
+            raise CoachError(f"{file.name} is {megabytes(size)} MB, but a spoken answer can be at most "
+                             f"{megabytes(settings.max_audio_bytes)} MB; please send a shorter recording.")
         return file.read_bytes()
     except OSError as exc:
         raise CoachError(f"Cannot read {path}: {exc.strerror or exc.__class__.__name__}.") from None

@@ -233,3 +233,29 @@ def test_an_older_database_gains_the_delivery_column(tmp_path: Path) -> None:
         versions = list(conn.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars())
     engine.dispose()
     assert "delivery" in columns and versions == [v for v, _ in MIGRATIONS]
+
+
+def test_the_limits_are_settings(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from bot.core.runtime import Runtime
+
+    settings = Settings(COACH_DATA_DIR=str(tmp_path), COACH_MAX_AUDIO_SECONDS="10", COACH_MAX_AUDIO_MB="0.5")
+    speech = FakeTranscriber()
+    runtime = Runtime(settings, use_llm=False, embedder=HashEmbedder(), transcriber=speech)
+    try:
+        runtime.coach.start(ALICE, count=1)
+        twenty = wav_bytes(0.1 * np.sin(2 * np.pi * 220 * np.arange(16000 * 20) / 16000))   # 640 kB, 20 s
+        eight = wav_bytes(0.1 * np.sin(2 * np.pi * 220 * np.arange(8000 * 8) / 8000), rate=8000)   # 128 kB, 8 s
+        too_big = list(runtime.voice.answer(ALICE, twenty))
+        assert too_big[0].data["bad_audio"] == "too_large" and "0.6 MB" in too_big[0].text
+        assert "at most 0.5 MB" in too_big[0].text
+        runtime.settings.max_audio_mb = 25.0
+        runtime.__dict__.pop("voice")
+        too_long = list(runtime.voice.answer(ALICE, twenty))
+        assert too_long[0].data["bad_audio"] == "too_long" and "at most 10 seconds" in too_long[0].text
+        speech.results.append("Dropout switches off neurons.")
+        assert [r.kind for r in runtime.voice.answer(ALICE, eight, use_llm=False)][:2] == [ReplyKind.TRANSCRIPT,
+                                                                                          ReplyKind.SCORE]
+        assert len(speech.calls) == 1   # the refused files never reached the speech model
+    finally:
+        runtime.close()

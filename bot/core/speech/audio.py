@@ -59,6 +59,11 @@ def _minutes(seconds: float) -> str:
     return f"{round(seconds)} seconds"
 
 
+def megabytes(size: int) -> str:
+    """A size in MB with at most one decimal: 25, 0.5, 12.3."""
+    return f"{size / 1e6:.1f}".rstrip("0").rstrip(".") if size else "0"
+
+
 def too_long(seconds: float, limit: float) -> BadAudio:
     """The refusal of a recording over the limit."""
     return BadAudio("too_long", f"That recording is {_minutes(seconds)} long, but a spoken answer can be at most "
@@ -78,8 +83,8 @@ def load_clip(data: bytes, *, filename: str | None = None, mime: str | None = No
     if not data:
         raise BadAudio("empty", "The recording is empty; please record your answer again.")
     if len(data) > max_bytes:
-        raise BadAudio("too_large", f"That file is {len(data) / 1e6:.0f} MB, but a spoken answer can be at most "
-                                    f"{max_bytes / 1e6:.0f} MB; please send a shorter recording.")
+        raise BadAudio("too_large", f"That file is {megabytes(len(data))} MB, but a spoken answer can be at most "
+                                    f"{megabytes(max_bytes)} MB; please send a shorter recording.")
     if mime and mime.lower().startswith(_NOT_AUDIO_MIME):
         raise BadAudio("not_audio", f"That file is not audio ({mime}); send a voice message or a recording "
                                     f"({FORMATS}), or type your answer.")
