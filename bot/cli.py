@@ -31,8 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="*", help="the text to look up (interactive prompt when left out)")
     ask.add_argument("--k", type=_positive, default=3)
     ask.add_argument("--json", action="store_true")
-    grade = sub.add_parser("grade", help="grade an answer (read from standard input)")
+    grade = sub.add_parser("grade", help="grade an answer (read from standard input, or spoken in --audio FILE)")
     grade.add_argument("--question", required=True, help="the bank question (its words or its id)")
+    grade.add_argument("--audio", default=None, metavar="FILE", help="a recording (wav, ogg/opus, mp3, m4a, webm)")
     grade.add_argument("--json", action="store_true")
     grade.add_argument("--no-llm", action="store_true")
     stats = sub.add_parser("stats", help="progress of a user")
@@ -59,6 +60,7 @@ def _interview_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--count", type=_positive, default=None, help="number of questions, 1 to 20 (default 5)")
     p.add_argument("--no-llm", action="store_true")
     p.add_argument("--user", default=None)
+    p.add_argument("--voice", action="store_true", help="answer by speaking into the microphone")
 
 
 def _commands() -> dict[str, Command]:

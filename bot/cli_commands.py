@@ -106,7 +106,7 @@ def _show_hits(hits: list[Any], as_json: bool) -> None:
 QUESTION_MATCH = 0.45
 
 
-def _entry_for(runtime: Runtime, question: str) -> Entry:
+def entry_for(runtime: Runtime, question: str) -> Entry:
     """The bank entry --question names (by id, or by its words); CoachError when none is close enough."""
     text = as_text(question).strip()
     if text in runtime.bank.entries:
@@ -125,10 +125,14 @@ def _entry_for(runtime: Runtime, question: str) -> Entry:
 
 
 def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
-    """Grade the answer on standard input against the entry that best matches --question."""
+    """Grade the answer on standard input (or spoken in --audio) against the entry that best matches --question."""
+    if args.audio:
+        from bot.cli_voice import cmd_grade_audio
+
+        return cmd_grade_audio(args, settings)
     answer = as_text(sys.stdin.buffer.read())
     runtime = Runtime(settings, use_llm=not args.no_llm)
-    entry = _entry_for(runtime, args.question)
+    entry = entry_for(runtime, args.question)
     if runtime.llm is not None:
         runtime.llm.start()
     grade = runtime.grader.grade(entry, answer, use_llm=not args.no_llm)

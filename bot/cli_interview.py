@@ -28,8 +28,8 @@ from bot.errors import CoachError
 COMMANDS = {"/hint": "hint", "/skip": "skip", "/reveal": "reveal", "/stop": "stop", "/help": "help",
             "/quit": "quit", "/exit": "quit"}
 HELP = ("Type your answer and finish it with an empty line. Commands: /hint a nudge, /skip next question, "
-        "/reveal an example answer, /stop end with the report card, /quit (or Ctrl-D, Ctrl-C) leave the interview "
-        "resumable; an unfinished answer is kept, not sent.")
+        "/reveal an example answer, /stop end with the report card, /audio FILE answer with a recording, /quit (or "
+        "Ctrl-D, Ctrl-C) leave the interview resumable; an unfinished answer is kept, not sent.")
 # A first word like /word is a command, known or mistyped; an answer may still start with a path (/usr/bin).
 _COMMAND_WORD = re.compile(r"^/[A-Za-z][A-Za-z_-]*$")
 
@@ -38,7 +38,7 @@ _COMMAND_WORD = re.compile(r"^/[A-Za-z][A-Za-z_-]*$")
 class Typed:
     """What the user typed: an answer, a command, an unknown /word, or the end of input (with any unfinished text)."""
 
-    kind: str  # "answer" | "command" | "unknown" | "end"
+    kind: str  # "answer" | "command" | "unknown" | "end" | "audio" (text: the file) | "record"
     text: str = ""
 STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCORE: "green",
          ReplyKind.REPORT: "magenta", ReplyKind.ERROR: "red", ReplyKind.REVEAL: "yellow"}
@@ -47,11 +47,13 @@ STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCOR
 class Terminal:
     """Renders replies on a rich console and reads answers (several lines, ended by an empty line)."""
 
-    def __init__(self, console: Console | None = None, read: Callable[[str], str] | None = None) -> None:
+    def __init__(self, console: Console | None = None, read: Callable[[str], str] | None = None,
+                 voice: bool = False) -> None:
         self.console = console or Console(highlight=False)
         self.read = read or input
         self.streamed = False
         self.model_noted = False  # the reason the model is not used is said once
+        self.voice = voice   # --voice: an empty line starts a recording
 
     def show(self, replies: Iterable[Reply]) -> Reply | None:
         """Print each reply; returns the last one."""
@@ -95,10 +97,14 @@ class Terminal:
                 words = line.split(maxsplit=1)
                 if words and _COMMAND_WORD.match(words[0]):
                     word = words[0].lower()
+                    if word == "/audio":
+                        return Typed("audio", words[1].strip().strip("'\"") if len(words) > 1 else "")
                     return Typed("command", COMMANDS[word]) if word in COMMANDS else Typed("unknown", words[0])
             if not line.strip():
                 if lines:
                     return Typed("answer", "\n".join(lines))
+                if self.voice:
+                    return Typed("record")
                 continue
             lines.append(line)
 
@@ -156,7 +162,7 @@ class Drafts:
 def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
     """A mock interview in the terminal, resumable after Ctrl-C or Ctrl-D."""
     runtime = Runtime(settings, use_llm=not args.no_llm)
-    code = run_interview(runtime, args, Terminal())
+    code = run_interview(runtime, args, Terminal(voice=getattr(args, "voice", False)))
     runtime.close()
     # Every answer is committed; torch and llama.cpp threads may still be loading, and tearing them down
     # through the interpreter's shutdown aborts the process, so leave at once.
@@ -194,6 +200,10 @@ def run_interview(runtime: Runtime, args: argparse.Namespace, term: Terminal, *,
         if first is None or first.kind is ReplyKind.ERROR:
             return 2
     term.console.print(HELP, style="dim")
+    if term.voice:
+        from bot.cli_voice import start_voice
+
+        term.voice = start_voice(runtime, term.console)
     if background:
         threading.Thread(target=_warm_up, args=(runtime,), name="warm-up", daemon=True).start()
     drafts = Drafts(runtime.settings.data_dir, user)
@@ -260,6 +270,10 @@ def _dispatch(runtime: Runtime, user: UserRef, typed: Typed, term: Terminal, use
     command = typed.text if typed.kind == "command" else None
     if command is not None:
         return coach.act(Request(user, Action(command)))
+    if typed.kind in ("audio", "record"):
+        from bot.cli_voice import voice_dispatch
+
+        return voice_dispatch(runtime, user, typed, term.console, use_llm, on_token=term.token)
     if runtime.llm is not None and not runtime.llm.ready and runtime.llm.failed is None:
         term.console.print("(the model is still loading; the critique follows the score)", style="dim")
     return coach.act(Request(user, Action.ANSWER, text=typed.text), use_llm=use_llm, on_token=term.token)

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_api_url: str | None = Field(None, alias="COACH_SLACK_API_URL")
     slack_port: int = Field(3000, alias="COACH_SLACK_PORT")
+    stt_model: Path | None = Field(None, alias="COACH_STT_MODEL")
+    stt_base_url: str | None = Field(None, alias="COACH_STT_BASE_URL")
+    stt_api_key: SecretStr | None = Field(None, alias="COACH_STT_API_KEY")
+    stt_server_model: str = Field("whisper-1", alias="COACH_STT_SERVER_MODEL")
+    stt_threads: int | None = Field(None, alias="COACH_STT_THREADS")
+    max_audio_seconds: float = Field(300.0, gt=0, alias="COACH_MAX_AUDIO_SECONDS")
+    max_audio_mb: float = Field(25.0, gt=0, alias="COACH_MAX_AUDIO_MB")
+
     debug: bool = Field(False, alias="COACH_DEBUG")
 
     @field_validator("data_dir")
@@ -111,11 +119,16 @@ class Settings(BaseSettings):
         """Folder where the packaged model is assembled."""
         return self.data_dir / "models"
 
+    @property
+    def max_audio_bytes(self) -> int:
+        """The largest audio file accepted, in bytes."""
+        return int(self.max_audio_mb * 1_000_000)
+
     def secrets(self) -> list[str]:
         """Every secret value that is set, for scrubbing logs."""
         from bot.logs import url_password
 
-        values = [self.llm_api_key, self.discord_token, self.slack_bot_token, self.slack_app_token,
+        values = [self.llm_api_key, self.stt_api_key, self.discord_token, self.slack_bot_token, self.slack_app_token,
                   self.slack_signing_secret, self.database_url]
         found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         password = url_password(self.database_url.get_secret_value()) if self.database_url else None

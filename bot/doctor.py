@@ -61,6 +61,7 @@ def run_doctor(settings: Settings, console: Console) -> int:
     _data_folder(settings, report)
     loaded = _model(settings, report)
     _gpu(settings, report, loaded)
+    _speech(settings, report)
     embedder = _embedder(settings, report)
     bank = _decks(settings, report)
     _index(settings, report, embedder, bank)
@@ -118,6 +119,13 @@ def _model(settings: Settings, report: Report) -> dict[str, Any] | None:
     loaded = llama_opens(Path(info["path"]), settings.n_gpu_layers)
     report.line("llama.cpp load", loaded["ok"], "the model loads" if loaded["ok"] else str(loaded["error"]))
     return loaded
+
+
+def _speech(settings: Settings, report: Report) -> None:
+    from bot.core.speech.modelfile import speech_report
+
+    good, detail = speech_report(settings)
+    report.line("speech model", good, detail)
 
 
 def _gpu(settings: Settings, report: Report, loaded: dict[str, Any] | None) -> None:

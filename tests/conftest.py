@@ -245,3 +245,28 @@ def scratch():
         if path.is_dir():
             path.chmod(0o755)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- speech (real audio from espeak-ng, the packaged Whisper base) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def espeak() -> str:
+    """espeak-ng, installed with apt when missing (skips only when apt cannot be used here)."""
+    from tests import speech_audio
+
+    path = speech_audio.espeak_path()
+    if path is None:
+        pytest.skip("espeak-ng is not installed and apt cannot install it here (not root, or no apt)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def whisper(tmp_path_factory: pytest.TempPathFactory):
+    """The packaged Whisper base, assembled into a fresh data folder and loaded as the coach runs it."""
+    from bot.config import Settings
+    from bot.core.speech.modelfile import resolve_speech_model
+    from bot.core.speech.whisper import FasterWhisperTranscriber
+
+    settings = Settings(COACH_DATA_DIR=str(tmp_path_factory.mktemp("speech-data")))
+    return FasterWhisperTranscriber(resolve_speech_model(settings), cpu_threads=2)

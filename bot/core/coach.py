@@ -200,18 +200,20 @@ class Coach:
             if not text.strip():
                 raise Refused(FILES_ONLY if request.files else EMPTY)
             if session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
-                yield from self._answer_follow_up(session, text)
+                yield from self._answer_follow_up(session, text, request.delivery)
             else:
-                yield from self._answer_main(session, text, use_llm, on_token)
+                yield from self._answer_main(session, text, use_llm, on_token, request.delivery)
 
     def _answer_main(self, session: SessionRecord, text: str, use_llm: bool,
-                     on_token: TokenSink | None) -> Iterator[Reply]:
+                     on_token: TokenSink | None, delivery: dict[str, Any] | None = None) -> Iterator[Reply]:
         entry = self.bank.get(session.current_question_id or "")
         hinted = session.hints_used.get(entry.id, 0) > 0
         grade = self.grader.rubric_grade(entry, text)
-        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, hinted=hinted))
-        yield Reply(ReplyKind.SCORE, render.score_text(grade.view()),
-                    data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id})
+        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, hinted=hinted,
+                                                       delivery=delivery))
+        yield Reply(ReplyKind.SCORE, render.score_text(grade.view(), delivery),
+                    data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id}
+                    | ({"delivery": delivery} if delivery else {}))
         if use_llm and self.grader.has_llm and not grade.flagged:
             grade = self._critique(session, entry, text, grade, attempt, on_token)
         else:
@@ -242,22 +244,24 @@ class Coach:
         self.store.update_attempt(attempt)
         return final
 
-    def _answer_follow_up(self, session: SessionRecord, text: str) -> Iterator[Reply]:
+    def _answer_follow_up(self, session: SessionRecord, text: str,
+                          delivery: dict[str, Any] | None = None) -> Iterator[Reply]:
         entry = self.bank.get(session.current_question_id or "")
         follow = session.follow_up or {}
         grade = self.grader.grade_follow_up(entry, follow.get("target_point"), text, follow.get("text", ""))
-        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, follow_up=True))
-        yield Reply(ReplyKind.SCORE, render.score_text(grade.view()),
+        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, follow_up=True,
+                                                       delivery=delivery))
+        yield Reply(ReplyKind.SCORE, render.score_text(grade.view(), delivery),
                     data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id,
-                                            "follow_up": True})
+                                            "follow_up": True} | ({"delivery": delivery} if delivery else {}))
         yield from self._advance(session)
 
     def _attempt(self, session: SessionRecord, qid: str, text: str, grade: Grade, *, hinted: bool = False,
-                 follow_up: bool = False) -> AttemptRecord:
+                 follow_up: bool = False, delivery: dict[str, Any] | None = None) -> AttemptRecord:
         data = grade.to_json()
         return AttemptRecord(user=session.user, question_id=qid, score=grade.score, answer=text[:20000],
                              session_id=session.id, is_follow_up=follow_up, key_points=data["key_points"],
-                             feedback=list(grade.feedback), hinted=hinted, llm=grade.llm)
+                             feedback=list(grade.feedback), hinted=hinted, llm=grade.llm, delivery=delivery)
 
     def _advance(self, session: SessionRecord) -> Iterator[Reply]:
         """Move to the next question, or finish with the report card."""

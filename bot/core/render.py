@@ -24,8 +24,8 @@ def question_data(entry: Entry, number: int, total: int, session_id: int | None)
             "session_id": session_id}
 
 
-def score_text(grade: dict[str, Any]) -> str:
-    """The rubric result: score, then each key point covered or missed, with evidence."""
+def score_text(grade: dict[str, Any], delivery: dict[str, Any] | None = None) -> str:
+    """The rubric result: score, then each key point covered or missed, with evidence; a spoken answer's delivery."""
     lines = [f"Score: {grade['score']}/100"]
     contradicted = grade.get("contradicted", {})
     for index, point in enumerate(grade["key_points"]):
@@ -39,6 +39,10 @@ def score_text(grade: dict[str, Any]) -> str:
             lines.append(f"✗ {point['text']}")
     for note in grade.get("notes", []):
         lines.append(note)
+    if delivery:
+        from bot.core.speech.delivery import delivery_text
+
+        lines += ["", delivery_text(delivery)]
     return "\n".join(lines)
 
 
@@ -88,6 +92,10 @@ def stats_text(data: dict[str, Any]) -> str:
         lines.append(f"Trend: {data['trend']:+.0f} points (last 5 answers vs the 5 before)")
     for topic, avg in sorted(data.get("by_topic", {}).items(), key=lambda kv: kv[1]):
         lines.append(f"{topic}: {avg}/100")
+    spoken = data.get("delivery") or {}
+    if spoken.get("answers"):
+        lines.append(f"Spoken answers: {spoken['answers']} · pace {spoken['wpm']:.0f} words/min · "
+                     f"{spoken['fillers_per_minute']:g} filler words a minute")
     return "\n".join(lines)
 
 

@@ -45,6 +45,7 @@ class Request:
     turn: str | None = None        # the `Reply.turn` a button, form or thread was made for; None: the current one
     place: str | None = None       # START: where the session lives; ANSWER typed as a message: where it was typed
     files: int = 0                 # ANSWER: files or images that came with the message
+    delivery: dict[str, Any] | None = None  # ANSWER spoken: pace, fillers, pauses (bot.core.voice); never scored
     topic: str | None = None       # START
     count: int | None = None       # START
     daily: bool | None = None      # DAILY: on or off; None changes neither (the status, or a zone update)
@@ -58,6 +59,7 @@ class ReplyKind(str, Enum):
 
     QUESTION = "question"      # a new question (data: question_id, number, total, topics, difficulty)
     FOLLOW_UP = "follow_up"    # a follow-up question on the same entry (data: question_id, target_point)
+    TRANSCRIPT = "transcript"  # what was heard in a spoken answer, before its score (data: transcript, delivery)
     SCORE = "score"            # rubric result, shown at once (data: the grade dict of DESIGN's `grade --json`)
     CRITIQUE = "critique"      # the model's critique, after the score (data: strengths, improvements, llm)
     HINT = "hint"

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from bot.core.llm.base import LLM
     from bot.core.llm.lazy import LazyLLM
     from bot.core.schedule import Scheduler
+    from bot.core.speech.base import Transcriber
+    from bot.core.speech.worker import SpeechWorker
     from bot.core.store.sql import SqlStore
+    from bot.core.voice import VoiceAnswers
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +32,11 @@ class Runtime:
     """The process-wide engine parts: bank, embedder, index, LLM, store, grader, coach. Each made on first use."""
 
     def __init__(self, settings: Settings, *, use_llm: bool = True, llm: LLM | None = None,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, transcriber: Transcriber | None = None) -> None:
         self.settings = settings
         self.use_llm = use_llm
         self._given_llm = llm
+        self._given_transcriber = transcriber
         self._given_embedder = embedder
         self._lock = threading.RLock()
         self._index: ChromaIndex | MemoryIndex | None = None
@@ -165,6 +169,38 @@ class Runtime:
         grader = cast("Grader", _Lazy(lambda: self.grader))
         return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm)
 
+    @cached_property
+    def speech(self) -> SpeechWorker:
+        """Speech to text on its own worker thread; the model is built there on first use (or on start())."""
+        from bot.core.speech.worker import SpeechWorker
+
+        if self._given_transcriber is not None:
+            given = self._given_transcriber
+            return SpeechWorker(lambda: given)
+        return SpeechWorker(self._build_transcriber)
+
+    def _build_transcriber(self) -> Transcriber:
+        """The configured speech model: an OpenAI-compatible server, or faster-whisper in-process."""
+        s = self.settings
+        if s.stt_base_url:
+            from bot.core.speech.server import OpenAICompatibleTranscriber
+
+            key = s.stt_api_key.get_secret_value() if s.stt_api_key else None
+            return OpenAICompatibleTranscriber(s.stt_base_url, api_key=key, model=s.stt_server_model)
+        from bot.core.speech.modelfile import resolve_speech_model
+        from bot.core.speech.whisper import FasterWhisperTranscriber
+
+        folder = resolve_speech_model(s, progress=self.model_progress)
+        return FasterWhisperTranscriber(folder, cpu_threads=s.stt_threads or s.n_threads)
+
+    @cached_property
+    def voice(self) -> VoiceAnswers:
+        """Spoken answers: what adapters call with audio bytes."""
+        from bot.core.voice import VoiceAnswers
+
+        return VoiceAnswers(self.coach, self.speech, max_seconds=self.settings.max_audio_seconds,
+                            max_bytes=self.settings.max_audio_bytes)
+
     def _prewarm(self, user: UserRef, entry: Entry, session: str) -> None:
         """Evaluate the fixed part of the critique prompt while the user reads the question."""
         if self.llm is None or not self.llm.ready:
@@ -202,6 +238,8 @@ class Runtime:
         """Release what holds files or threads."""
         if self._index is not None:
             self._index.close()
+        if "speech" in self.__dict__:
+            self.speech.close()
         if "store" in self.__dict__:
             self.store.close()
 

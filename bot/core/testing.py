@@ -13,14 +13,17 @@ from bot.core.embedder import HashEmbedder
 from bot.core.index import MemoryIndex
 from bot.core.llm.base import ChatPrompt, TokenCallback
 from bot.core.replies import Reply, UserRef
+from bot.core.speech.base import Transcript, Word
 from bot.core.store.records import Store, utc_now
 from bot.errors import UserUnreachable
 
 if TYPE_CHECKING:
     from bot.core.bank import Bank
     from bot.core.coach import Coach
+    from bot.core.speech.audio import AudioClip
 
-__all__ = ["FakeDailyPort", "FakeLLM", "HashEmbedder", "MemoryIndex", "fake_coach"]
+__all__ = ["FakeDailyPort", "FakeLLM", "FakeTranscriber", "HashEmbedder", "MemoryIndex", "fake_coach",
+           "fake_transcript"]
 
 
 class FakeLLM:
@@ -103,3 +106,39 @@ def fake_coach(bank: Bank, store: Store, *, llm: Any = None, clock: Callable[[],
 
     grader = Grader(HashEmbedder(), llm=llm)
     return Coach(bank, grader, store, Scheduler(store, bank, clock=clock or utc_now), clock=clock, **options)
+
+
+def fake_transcript(text: str, *, wpm: float = 150.0, pauses: dict[int, float] | None = None,
+                    start: float = 0.5) -> Transcript:
+    """A transcript of `text` spoken evenly at `wpm`, with extra silence (seconds) before the word indexes given."""
+    step = 60.0 / wpm
+    words, t = [], start
+    for i, token in enumerate(text.split()):
+        t += (pauses or {}).get(i, 0.0)
+        words.append(Word(token, t, t + step * 0.8))
+        t += step
+    return Transcript(text=" ".join(text.split()), words=tuple(words), duration=t + 0.5, language="en",
+                      language_probability=0.99, speech_seconds=t - start)
+
+
+class FakeTranscriber:
+    """A scripted transcriber: results (text, Transcript or an exception to raise) come from a queue."""
+
+    name = "fake-speech"
+
+    def __init__(self, results: list[str | Transcript | Exception] | None = None, *, wpm: float = 150.0) -> None:
+        self.results: deque[str | Transcript | Exception] = deque(results or [])
+        self.wpm = wpm
+        self.calls: list[tuple[AudioClip, str | None]] = []
+        self.prompts: list[str | None] = []
+        self._lock = threading.Lock()
+
+    def transcribe(self, clip: AudioClip, *, user_key: str | None = None, prompt: str | None = None) -> Transcript:
+        """The next scripted result; every call is recorded with its user and prompt."""
+        with self._lock:
+            self.calls.append((clip, user_key))
+            self.prompts.append(prompt)
+            item = self.results.popleft() if self.results else "I don't know."
+        if isinstance(item, Exception):
+            raise item
+        return item if isinstance(item, Transcript) else fake_transcript(item, wpm=self.wpm)

@@ -41,7 +41,7 @@ def test_case32_grade_refuses_a_question_that_is_not_in_the_bank(scratch: Path, 
 
 def test_case32_the_match_threshold_on_questions_it_was_not_tuned_on(real_embedder: Any, tmp_path: Path,
                                                                      record: Any) -> None:
-    from bot.cli_commands import _entry_for
+    from bot.cli_commands import entry_for
 
     settings = Settings(COACH_DATA_DIR=tmp_path, COACH_KNOWLEDGE_DIR=REPO_ROOT / "knowledge")  # type: ignore[call-arg]
     runtime = Runtime(settings, use_llm=False, embedder=real_embedder)
@@ -52,7 +52,7 @@ def test_case32_the_match_threshold_on_questions_it_was_not_tuned_on(real_embedd
             ok = 0
             for question in questions:
                 try:
-                    _entry_for(runtime, question)
+                    entry_for(runtime, question)
                     ok += 1
                 except CoachError:
                     pass

@@ -125,6 +125,7 @@ class AttemptRow(Base):
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     llm: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class CardRow(Base):
@@ -193,14 +194,19 @@ def _v2_daily_owner(conn: Connection) -> None:
     add_column_if_missing(conn, DailySendRow.__tablename__, Column("owner", String(64)))
 
 
-MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner)]
-
-
 def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> None:
     """Add a (nullable) column unless it exists: the portable, idempotent step for later migrations."""
     if column.name not in {c["name"] for c in inspect(conn).get_columns(table)}:
         type_sql = column.type.compile(dialect=conn.dialect)
         conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{column.name}" {type_sql}'))
+
+
+def _v3_attempt_delivery(conn: Connection) -> None:
+    """Version 3: attempts.delivery, how a spoken answer was delivered (pace, fillers, pauses); NULL when typed."""
+    add_column_if_missing(conn, "attempts", Column("delivery", JSON))
+
+
+MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner), (3, _v3_attempt_delivery)]
 
 
 def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:

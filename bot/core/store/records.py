@@ -83,6 +83,7 @@ class AttemptRecord:
     llm: bool = False
     id: int | None = None
     created: datetime | None = None
+    delivery: dict[str, Any] | None = None   # a spoken answer's pace, fillers, pauses, length; None when typed
 
 
 @dataclass

@@ -215,7 +215,7 @@ class SqlStore:
                              question_id=record.question_id, is_follow_up=record.is_follow_up, answer=record.answer,
                              score=int(record.score), key_points=list(record.key_points),
                              feedback=list(record.feedback), hinted=record.hinted, skipped=record.skipped,
-                             llm=record.llm, created=created)
+                             llm=record.llm, created=created, delivery=record.delivery)
             s.add(row)
             s.flush()
             record.id, record.created = row.id, created
@@ -231,6 +231,7 @@ class SqlStore:
                 raise KeyError(f"no attempt {record.id}")
             row.score, row.key_points, row.feedback = int(record.score), list(record.key_points), list(record.feedback)
             row.hinted, row.skipped, row.llm = record.hinted, record.skipped, record.llm
+            row.delivery = record.delivery
         return record
 
     def attempts(self, ref: UserRef, since: datetime | None = None, question_id: str | None = None,
