@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_api_url: str | None = Field(None, alias="COACH_SLACK_API_URL")
     slack_port: int = Field(3000, alias="COACH_SLACK_PORT")
+    slack_reviewers: str = Field("", alias="COACH_SLACK_REVIEWERS")   # Slack user ids, comma-separated
+    slack_managers: str = Field("", alias="COACH_SLACK_MANAGERS")     # who may run team practice besides admins
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or a SQLite file in the data folder."""
@@ -56,6 +58,10 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Folder where the packaged model is assembled."""
         return self.data_dir / "models"
+
+    def user_keys(self, names: str, platform: str = "slack") -> frozenset[str]:
+        """A comma- or space-separated list of user ids as engine user keys ("slack:U123")."""
+        return frozenset(f"{platform}:{n}" for n in names.replace(",", " ").split())
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for scrubbing logs."""

@@ -150,7 +150,9 @@ def load_deck(path: Path) -> Deck:
 
 def load_bank(folder: Path) -> Bank:
     """Load every `*.yaml` deck of a folder; ids must be unique across decks."""
-    files = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
+    from bot.core.overrides import apply_overrides, is_override_file
+
+    files = sorted(p for p in list(folder.glob("*.yaml")) + list(folder.glob("*.yml")) if not is_override_file(p))
     if not files:
         raise DeckError(f"No deck (*.yaml) found in {folder}.")
     entries: dict[str, Entry] = {}
@@ -167,4 +169,6 @@ def load_bank(folder: Path) -> Bank:
                                 f"in {origin[entry.id]}.")
             entries[entry.id] = entry
             origin[entry.id] = path.name
-    return Bank(entries=entries, decks=decks)
+    bank = Bank(entries=entries, decks=decks)
+    apply_overrides(bank, folder)   # reviewers' fixes, beside each deck
+    return bank

@@ -88,6 +88,10 @@ def stats_text(data: dict[str, Any]) -> str:
         lines.append(f"Trend: {data['trend']:+.0f} points (last 5 answers vs the 5 before)")
     for topic, avg in sorted(data.get("by_topic", {}).items(), key=lambda kv: kv[1]):
         lines.append(f"{topic}: {avg}/100")
+    if data.get("outdated"):
+        n = data["outdated"]
+        lines.append(f"{n} answer{'s were' if n != 1 else ' was'} made on an earlier version of a question that a "
+                     "reviewer has fixed since (marked 'old version').")
     return "\n".join(lines)
 
 

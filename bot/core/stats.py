@@ -58,6 +58,12 @@ def _question(bank: Bank | None, question_id: str) -> str:
     return entry.question if entry else question_id
 
 
+def outdated(bank: Bank | None, attempt: AttemptRecord) -> bool:
+    """Whether an attempt answered a version of its question that a reviewer has fixed since."""
+    entry = bank.entries.get(attempt.question_id) if bank else None
+    return bool(entry and attempt.entry_hash and entry.content_hash() != attempt.entry_hash)
+
+
 def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank: Bank | None = None) -> dict[str, Any]:
     """Progress figures of one user; topics (and question texts) need the bank."""
     now = now or utc_now()
@@ -69,7 +75,8 @@ def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank:
     best, weakest = _best_and_weakest(by_topic)
     cards = [c for c in store.cards(ref) if bank is None or c.question_id in bank.entries]
     recent = [{"question_id": a.question_id, "question": _question(bank, a.question_id), "score": a.score,
-               "date": _day(a, zone).isoformat(), "time": a.created.isoformat() if a.created else None}
+               "date": _day(a, zone).isoformat(), "time": a.created.isoformat() if a.created else None,
+               "outdated": outdated(bank, a)}
               for a in reversed(answered[-RECENT:])]
     return {
         "user": ref.key,
@@ -86,6 +93,7 @@ def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank:
         "best_topics": best,
         "weakest_topics": weakest,
         "recent": recent,
+        "outdated": sum(1 for a in answered if outdated(bank, a)),
     }
 
 

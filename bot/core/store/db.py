@@ -124,6 +124,8 @@ class AttemptRow(Base):
     hinted: Mapped[bool] = mapped_column(Boolean, default=False)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     llm: Mapped[bool] = mapped_column(Boolean, default=False)
+    entry_hash: Mapped[str | None] = mapped_column(String(64))   # the entry's content hash then (migration 20)
+    shared: Mapped[bool | None] = mapped_column(Boolean, default=False)   # shown to the team (migration 20)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -167,6 +169,35 @@ class ProcessedEventRow(Base):
     created: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
+class FlagRow(Base):
+    """Table `flags`: a user's report that a question is wrong; open until a reviewer fixes or dismisses it."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_status", "status"), Index("ix_flags_user_status", "user_pk", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))          # open | fixed | dismissed
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TeamRow(Base):
+    """Table `teams`: a channel's team practice; its schedule is the daily setting of its own user row."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)   # the team's own ("slack-team") row
+    state: Mapped[str] = mapped_column(String(16))           # active | paused | stopped
+    manager: Mapped[str | None] = mapped_column(String(200))  # who set it up (a user key)
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class SchemaVersionRow(Base):
     """Table `schema_version`: one row per migration applied."""
 
@@ -193,7 +224,24 @@ def _v2_daily_owner(conn: Connection) -> None:
     add_column_if_missing(conn, DailySendRow.__tablename__, Column("owner", String(64)))
 
 
-MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner)]
+def _v20_attempt_versions(conn: Connection) -> None:
+    """Version 20: each attempt keeps the content hash of the entry it answered, and whether it was shared."""
+    add_column_if_missing(conn, AttemptRow.__tablename__, Column("entry_hash", String(64)))
+    add_column_if_missing(conn, AttemptRow.__tablename__, Column("shared", Boolean))
+
+
+def _v21_flags(conn: Connection) -> None:
+    """Version 21: flagged questions and their review."""
+    Base.metadata.tables[FlagRow.__tablename__].create(conn, checkfirst=True)
+
+
+def _v22_teams(conn: Connection) -> None:
+    """Version 22: team practice in a channel."""
+    Base.metadata.tables[TeamRow.__tablename__].create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner), (20, _v20_attempt_versions), (21, _v21_flags),
+                               (22, _v22_teams)]
 
 
 def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> None:

@@ -37,7 +37,8 @@ def attempt_record(row: AttemptRow, user: UserRef) -> AttemptRecord:
     return AttemptRecord(user=user, question_id=row.question_id, score=row.score, answer=row.answer,
                          session_id=row.session_id, is_follow_up=row.is_follow_up,
                          key_points=list(row.key_points or []), feedback=list(row.feedback or []),
-                         hinted=row.hinted, skipped=row.skipped, llm=row.llm, id=row.id, created=row.created)
+                         hinted=row.hinted, skipped=row.skipped, llm=row.llm, id=row.id, created=row.created,
+                         entry_hash=row.entry_hash, shared=bool(row.shared))
 
 
 def card_record(row: CardRow, user: UserRef) -> CardRecord:
