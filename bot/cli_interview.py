@@ -20,8 +20,8 @@ from bot.errors import CoachError
 
 COMMANDS = {"/hint": "hint", "/skip": "skip", "/reveal": "reveal", "/stop": "stop", "/help": "help"}
 HELP = ("Type your answer and finish it with an empty line. Commands: /hint a nudge, /skip next question, "
-        "/reveal an example answer, /stop end with the report card. Ctrl-C or Ctrl-D leaves the interview "
-        "resumable.")
+        "/reveal an example answer, /stop end with the report card, /flag REASON report a wrong question. Ctrl-C or "
+        "Ctrl-D leaves the interview resumable.")
 STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCORE: "green",
          ReplyKind.REPORT: "magenta", ReplyKind.ERROR: "red", ReplyKind.REVEAL: "yellow"}
 
@@ -71,6 +71,8 @@ class Terminal:
                 return "\n".join(lines) if lines else None
             if not lines and line.strip().lower() in COMMANDS:
                 return line.strip().lower()
+            if not lines and line.strip().lower().split(" ", 1)[0] == "/flag":
+                return line.strip()
             if not line.strip():
                 if lines:
                     return "\n".join(lines)
@@ -127,6 +129,8 @@ def _loop(runtime: Runtime, user: UserRef, term: Terminal, *, use_llm: bool) -> 
 def _dispatch(runtime: Runtime, user: UserRef, text: str, term: Terminal, use_llm: bool) -> Iterable[Reply]:
     coach = runtime.coach
     command = COMMANDS.get(text)
+    if text.lower().split(" ", 1)[0] == "/flag":
+        return coach.act(Request(user, Action.FLAG, text=text[len("/flag"):].strip()))
     if command is not None:
         return coach.act(Request(user, Action(command)))
     if runtime.llm is not None and not runtime.llm.ready and runtime.llm.failed is None:

@@ -155,8 +155,9 @@ class Coach:
         return self.store.claim_event(event_id)
 
     def upkeep(self, now: datetime) -> None:
-        """Periodic housekeeping: forget event ids older than platforms retry."""
+        """Periodic housekeeping: forget event ids older than platforms retry; take in reviewers' new fixes."""
         self.store.prune_events(now - EVENT_MEMORY)
+        self.flags.refresh()
 
     # ------------------------------------------------------------------ sessions
 

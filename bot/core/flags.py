@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from bot.core.access import NOT_REVIEWER
-from bot.core.overrides import write_override
+from bot.core.overrides import apply_overrides, override_path, write_override
 from bot.core.replies import Action, Reply, ReplyKind, Request, short_turn, turn_token
 from bot.core.store.records import SessionRecord
 from bot.errors import CoachError
@@ -32,6 +32,26 @@ class Flags:
 
     def __init__(self, coach: Coach) -> None:
         self.coach = coach
+        self._stamps = self._look()
+
+    def _look(self) -> dict[str, float | None]:
+        """When each deck's override file last changed (None: no file)."""
+        folder = self.coach.access.knowledge_dir
+        if folder is None:
+            return {}
+        paths = {deck: override_path(folder, deck) for deck in self.coach.bank.decks}
+        return {deck: p.stat().st_mtime if p.is_file() else None for deck, p in paths.items()}
+
+    def refresh(self) -> list[str]:
+        """Apply fixes another process (a reviewer's terminal) wrote since the last look; the ids changed."""
+        stamps = self._look()
+        if stamps == self._stamps or self.coach.access.knowledge_dir is None:
+            return []
+        self._stamps = stamps
+        changed = apply_overrides(self.coach.bank, self.coach.access.knowledge_dir)
+        if changed and self.coach.access.reindex is not None:
+            self.coach.access.reindex(self.coach.bank.get(changed[0]))   # one sync re-embeds every changed entry
+        return changed
 
     def actions(self) -> dict[Action, Callable[[Request], Iterator[Reply]]]:
         """The actions this part serves."""
@@ -113,13 +133,14 @@ class Flags:
         if folder is None:
             raise CoachError("Fixes cannot be saved here: the coach has no knowledge folder to write them to.")
         fixed = write_override(folder, self.coach.bank, entry.id, changes)
+        self._stamps = self._look()
         if self.coach.access.reindex is not None:
             self.coach.access.reindex(fixed)
         closed = self.coach.store.resolve_flags(flag.question_id, "fixed", by)
         names = ", ".join(k.replace("_", " ") for k in changes)
         yield Reply(ReplyKind.INFO, f"Fixed '{entry.id}' ({names}), saved in {entry.deck}.overrides.yaml and "
-                    f"re-indexed; {closed} flag{'s' if closed != 1 else ''} closed. Earlier answers to it are marked as "
-                    "made on the old version.", data={"question_id": entry.id, "closed": closed, "status": "fixed",
+                    f"re-indexed; {closed} flag{'s' if closed != 1 else ''} closed. Earlier answers to it are marked "
+                    "as made on the old version.", data={"question_id": entry.id, "closed": closed, "status": "fixed",
                                                "content_hash": fixed.content_hash()})
 
     def queue(self) -> Reply:
