@@ -13,6 +13,7 @@ from bot.core.access import NOT_REVIEWER
 from bot.core.overrides import apply_overrides, override_path, write_override
 from bot.core.replies import Action, Reply, ReplyKind, Request, short_turn, turn_token
 from bot.core.store.records import SessionRecord
+from bot.core.team import TURN_PREFIX
 from bot.errors import CoachError
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class Flags:
 
     def _question(self, request: Request, session: SessionRecord | None) -> str:
         """Which question a flag is about; the user's own sessions only."""
+        if request.turn and request.turn.startswith(TURN_PREFIX):   # a team question: flag it for this user
+            return request.turn.removeprefix(TURN_PREFIX).partition(":")[2]
         if request.turn:
             session_id, _, short = request.turn.partition(":")
             found = self.coach.store.session(int(session_id)) if session_id.isdigit() else None

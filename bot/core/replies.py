@@ -101,6 +101,8 @@ class Reply:
         Adapters carry it in every button, form and thread they make and hand it back in `Request.turn`, so the
         coach can refuse, in one sentence, an action on a question that is no longer open.
         """
+        if self.actions and self.data.get("turn"):   # a token of its own (a team question shown to one member)
+            return str(self.data["turn"])
         session, question = self.data.get("session_id"), self.data.get("question_id")
         return turn_token(session, question) if self.actions and session is not None and question else None
 
