@@ -236,7 +236,8 @@ class FakeSlackApi:
                 if path.startswith("/upload/"):
                     return "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(raw)}
                 if path.startswith("/response/"):
-                    return "response_url", json.loads(raw or b"{}")
+                    # "_to": whose response_url it is (the path names the user), so tests can tell answers apart.
+                    return "response_url", {**json.loads(raw or b"{}"), "_to": path.rsplit("/", 1)[-1]}
                 args: dict[str, Any] = dict(parse_qsl(parsed.query))
                 kind = self.headers.get("Content-Type", "")
                 if raw and "json" in kind:
