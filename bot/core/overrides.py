@@ -75,7 +75,10 @@ def apply_overrides(bank: Bank, folder: Path) -> list[str]:
             if entry is None or entry.deck != name:
                 log.warning("%s fixes '%s', which is not in the deck any more; ignored", path.name, entry_id)
                 continue
-            new = fixed_entry(entry, {k: v for k, v in changes.items() if k in FIELDS}, f"{path.name}, '{entry_id}'")
+            try:
+                new = fixed_entry(entry, {k: v for k, v in changes.items() if k in FIELDS}, f"{path.name}, '{entry_id}'")
+            except CoachError as exc:   # a bad fix stops the bank like a bad deck entry: one sentence naming it
+                raise DeckError(str(exc)) from exc
             _replace(bank, new)
             changed.append(entry_id)
     return changed
