@@ -76,7 +76,8 @@ def apply_overrides(bank: Bank, folder: Path) -> list[str]:
                 log.warning("%s fixes '%s', which is not in the deck any more; ignored", path.name, entry_id)
                 continue
             try:
-                new = fixed_entry(entry, {k: v for k, v in changes.items() if k in FIELDS}, f"{path.name}, '{entry_id}'")
+                fields = {k: v for k, v in changes.items() if k in FIELDS}
+                new = fixed_entry(entry, fields, f"{path.name}, '{entry_id}'")
             except CoachError as exc:   # a bad fix stops the bank like a bad deck entry: one sentence naming it
                 raise DeckError(str(exc)) from exc
             _replace(bank, new)
