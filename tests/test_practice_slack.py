@@ -324,3 +324,29 @@ def test_forget_asks_then_deletes_only_the_pressers_data(app: Slack) -> None:
     assert app.coach.store.users_with_daily_on() == []                  # off the daily schedule too
     assert len(app.coach.store.attempts(UserRef("slack", BEN))) == 1    # Ben's data is untouched
     assert "no answers to export" in command(app, ANN, "export jsonl")
+
+
+def test_results_are_not_posted_twice_when_the_question_after_them_failed(app: Slack,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.slack_team
+
+    team_on(app)
+    team = sender(app)
+    team.tick(MONDAY)
+    [post] = questions(app)
+    real = bot.slack_team.team_message
+    failing = iter([RuntimeError("killed between the results and the question")])
+
+    def once(reply: Any, day: str) -> Any:
+        error = next(failing, None)
+        if error is not None:
+            raise error
+        return real(reply, day)
+
+    monkeypatch.setattr(bot.slack_team, "team_message", once)
+    tuesday = MONDAY + timedelta(days=1)
+    assert team.tick(tuesday) == 0                     # the results went out, the question did not
+    assert len([m for m in channel_posts(app) if m.get("thread_ts") == post["ts"]]) == 1
+    assert team.tick(tuesday) == 1                     # the claim's owner retries at once
+    assert len([m for m in channel_posts(app) if m.get("thread_ts") == post["ts"]]) == 1
+    assert len(questions(app)) == 2
