@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--plot", default=None, metavar="FILE.png")
     stats.add_argument("--json", action="store_true")
     sub.add_parser("doctor", help="check the model file, the GPU, the database, the index and the settings")
+    from bot.cli_practice import add_parsers
+
+    add_parsers(sub)
     return parser
 
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from bot.cli import print_json
+from bot.cli_practice import PRACTICE_COMMANDS
 from bot.config import Settings
 from bot.core.bank import Entry
 from bot.core.render import critique_text, score_text
@@ -219,4 +220,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "grade": cmd_grade,
     "stats": cmd_stats,
     "doctor": cmd_doctor,
+    **PRACTICE_COMMANDS,
 }

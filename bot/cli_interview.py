@@ -28,8 +28,9 @@ from bot.errors import CoachError
 COMMANDS = {"/hint": "hint", "/skip": "skip", "/reveal": "reveal", "/stop": "stop", "/help": "help",
             "/quit": "quit", "/exit": "quit"}
 HELP = ("Type your answer and finish it with an empty line. Commands: /hint a nudge, /skip next question, "
-        "/reveal an example answer, /stop end with the report card, /audio FILE answer with a recording, /quit (or "
-        "Ctrl-D, Ctrl-C) leave the interview resumable; an unfinished answer is kept, not sent.")
+        "/reveal an example answer, /stop end with the report card, /audio FILE answer with a recording, /flag REASON "
+        "report a wrong question, /quit (or Ctrl-D, Ctrl-C) leave the interview resumable; an unfinished answer is "
+        "kept, not sent.")
 # A first word like /word is a command, known or mistyped; an answer may still start with a path (/usr/bin).
 _COMMAND_WORD = re.compile(r"^/[A-Za-z][A-Za-z_-]*$")
 
@@ -38,7 +39,7 @@ _COMMAND_WORD = re.compile(r"^/[A-Za-z][A-Za-z_-]*$")
 class Typed:
     """What the user typed: an answer, a command, an unknown /word, or the end of input (with any unfinished text)."""
 
-    kind: str  # "answer" | "command" | "unknown" | "end" | "audio" (text: the file) | "record"
+    kind: str  # "answer" | "command" | "unknown" | "end" | "record" | "audio" (text: the file) | "flag" (the reason)
     text: str = ""
 STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCORE: "green",
          ReplyKind.REPORT: "magenta", ReplyKind.ERROR: "red", ReplyKind.REVEAL: "yellow"}
@@ -97,8 +98,11 @@ class Terminal:
                 words = line.split(maxsplit=1)
                 if words and _COMMAND_WORD.match(words[0]):
                     word = words[0].lower()
+                    rest = words[1].strip() if len(words) > 1 else ""
                     if word == "/audio":
-                        return Typed("audio", words[1].strip().strip("'\"") if len(words) > 1 else "")
+                        return Typed("audio", rest.strip("'\""))
+                    if word == "/flag":
+                        return Typed("flag", rest)
                     return Typed("command", COMMANDS[word]) if word in COMMANDS else Typed("unknown", words[0])
             if not line.strip():
                 if lines:
@@ -119,10 +123,10 @@ class Interrupted(KeyboardInterrupt):
 
 def unknown_command(word: str) -> str:
     """One sentence for a mistyped command, with the closest one."""
-    close = difflib.get_close_matches(word.lower(), list(COMMANDS), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(word.lower(), [*COMMANDS, "/audio", "/flag"], n=1, cutoff=0.5)
     guess = f" Did you mean {close[0]}?" if close else ""
     return (f"{word} is not a command, so nothing was sent and the question is still open.{guess} "
-            "Commands: /hint, /skip, /reveal, /stop, /quit, /help.")
+            "Commands: /hint, /skip, /reveal, /stop, /audio FILE, /flag REASON, /quit, /help.")
 
 
 class Drafts:
@@ -268,6 +272,8 @@ def _loop(runtime: Runtime, user: UserRef, term: Terminal, drafts: Drafts, *, us
 def _dispatch(runtime: Runtime, user: UserRef, typed: Typed, term: Terminal, use_llm: bool) -> Iterable[Reply]:
     coach = runtime.coach
     command = typed.text if typed.kind == "command" else None
+    if typed.kind == "flag":
+        return coach.act(Request(user, Action.FLAG, text=typed.text))
     if command is not None:
         return coach.act(Request(user, Action(command)))
     if typed.kind in ("audio", "record"):

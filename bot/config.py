@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_api_url: str | None = Field(None, alias="COACH_SLACK_API_URL")
     slack_port: int = Field(3000, alias="COACH_SLACK_PORT")
+    slack_reviewers: str = Field("", alias="COACH_SLACK_REVIEWERS")   # Slack user ids, comma-separated
+    slack_managers: str = Field("", alias="COACH_SLACK_MANAGERS")     # who may run team practice besides admins
+
     stt_model: Path | None = Field(None, alias="COACH_STT_MODEL")
     stt_base_url: str | None = Field(None, alias="COACH_STT_BASE_URL")
     stt_api_key: SecretStr | None = Field(None, alias="COACH_STT_API_KEY")
@@ -123,6 +126,10 @@ class Settings(BaseSettings):
     def max_audio_bytes(self) -> int:
         """The largest audio file accepted, in bytes."""
         return int(self.max_audio_mb * 1_000_000)
+
+    def user_keys(self, names: str, platform: str = "slack") -> frozenset[str]:
+        """A comma- or space-separated list of user ids as engine user keys ("slack:U123")."""
+        return frozenset(f"{platform}:{n}" for n in names.replace(",", " ").split())
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for scrubbing logs."""

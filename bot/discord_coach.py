@@ -26,6 +26,7 @@ from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
 from bot.discord_commands import sync_commands
 from bot.discord_daily import DiscordDaily
 from bot.discord_out import TOKEN_LIFETIME, ChannelOutbox, CritiqueStream, Editable, InteractionOutbox, Outbox
+from bot.discord_practice import DiscordPractice
 from bot.discord_render import NO_MENTIONS, Outgoing, answer_embed, clip, defuse, render
 from bot.discord_views import NOT_YOURS, AnswerModal, actions_view, build_tree, parse_submission, register
 from bot.errors import FAILED
@@ -92,6 +93,7 @@ class DiscordCoach:
         self.quick = ThreadPoolExecutor(4, "discord-quick")             # everything else: never behind answers
         self._daily_pool = ThreadPoolExecutor(1, "discord-daily")
         self.daily = DailyDispatcher(coach, DiscordDaily(self))
+        self.practice = DiscordPractice(self)
         self.tree = build_tree(client, self)
         self.tree.error(self.on_tree_error)
         self._buttons: dict[int, tuple[Outbox, Editable]] = {}   # owner id -> the message whose buttons are live
@@ -242,6 +244,7 @@ class DiscordCoach:
             return
         submitted = parse_submission(cast(dict[str, Any], interaction.data or {}))
         if submitted is None:
+            await self.practice.on_submit(interaction)
             return
         owner, turn, text = submitted
         if owner != interaction.user.id:
@@ -260,6 +263,8 @@ class DiscordCoach:
         """A session button pressed by its owner (others are refused by the button itself)."""
         if action is Action.ANSWER:
             await self.open_answer(interaction, turn)
+        elif action in (Action.FLAG, Action.FORGET):
+            await self.practice.on_button(interaction, action, turn)
         else:
             await self._run(interaction, Request(user_ref(interaction.user), action, turn=turn))
 
@@ -388,7 +393,9 @@ class DiscordCoach:
     async def daily_tick(self, now: datetime | None = None) -> int:
         """One pass of the engine's daily dispatcher for Discord users; returns how many questions were sent."""
         when = now or self.coach.clock()
-        return await asyncio.get_running_loop().run_in_executor(self._daily_pool, self.daily.tick, when)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._daily_pool, self.coach.upkeep, when)   # reviewers' fixes from elsewhere
+        return await loop.run_in_executor(self._daily_pool, self.daily.tick, when)
 
 
 def _failure(error: BaseException) -> Reply:

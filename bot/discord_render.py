@@ -33,12 +33,13 @@ class Outgoing:
     content: str | None = None
     embed: discord.Embed | None = None
     image: bytes | None = None
+    filename: str = CHART_NAME
     actions: tuple[Action, ...] = ()
     ephemeral: bool = False
 
     def file(self) -> discord.File | None:
         """A fresh File for the image (a File is consumed by the send that uploads it)."""
-        return discord.File(io.BytesIO(self.image), filename=CHART_NAME) if self.image is not None else None
+        return discord.File(io.BytesIO(self.image), filename=self.filename) if self.image is not None else None
 
 
 def defuse(text: str) -> str:
@@ -163,6 +164,9 @@ def render(reply: Reply) -> list[Outgoing]:
     """The messages of one reply; the buttons and the image ride on the last one."""
     if reply.kind is ReplyKind.ERROR:
         return [Outgoing(content=clip(defuse(reply.text), MESSAGE_LIMIT), ephemeral=True)]
+    if reply.kind is ReplyKind.FILE:   # the user's own data: for them alone
+        return [Outgoing(content=clip(defuse(reply.text), MESSAGE_LIMIT), image=reply.data["content"],
+                         filename=str(reply.data["filename"]), ephemeral=True)]
     if reply.kind in EMBED_KINDS:
         return [Outgoing(embed=reply_embed(reply), actions=reply.actions)]
     messages = [Outgoing(content=chunk) for chunk in split_message(defuse(reply.text))] or [Outgoing(content="…")]

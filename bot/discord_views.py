@@ -28,6 +28,8 @@ BUTTONS: dict[Action, tuple[str, discord.ButtonStyle]] = {
     Action.SKIP: ("Skip", discord.ButtonStyle.secondary),
     Action.REVEAL: ("Reveal", discord.ButtonStyle.secondary),
     Action.STOP: ("Stop", discord.ButtonStyle.danger),
+    Action.FLAG: ("Flag", discord.ButtonStyle.secondary),
+    Action.FORGET: ("Delete my data", discord.ButtonStyle.danger),
 }
 _ACTIONS = "|".join(a.value for a in BUTTONS)
 _MODAL = re.compile(rf"^{MODAL_PREFIX}(?P<owner>[0-9]{{1,20}})(?::(?P<turn>.*))?$")
@@ -47,6 +49,9 @@ def register(client: discord.Client, handler: Handler) -> None:
     """Route the client's button presses to the handler; the buttons of any earlier process keep working."""
     _HANDLERS[client] = handler
     client.add_dynamic_items(CoachButton)
+    from bot.discord_practice import ReviewButton
+
+    client.add_dynamic_items(ReviewButton)
 
 
 def custom_id(action: Action, owner: int, turn: str | None = None) -> str:
@@ -211,6 +216,28 @@ class InterviewGroup(app_commands.Group):
                     timezone: str | None = None) -> None:
         """Turn the daily question on or off."""
         await self.bot.set_daily(interaction, state == "on", time, timezone)
+
+    @app_commands.command(description="Report the current question as wrong; a reviewer will fix it")
+    @app_commands.describe(reason="What is wrong with the question")
+    async def flag(self, interaction: discord.Interaction, reason: app_commands.Range[str, 1, 1000]) -> None:
+        """Flag the open question (or the last one answered)."""
+        await self.bot.practice.flag(interaction, reason)
+
+    @app_commands.command(description="The flagged questions, to fix or dismiss (Manage Server)")
+    async def review(self, interaction: discord.Interaction) -> None:
+        """The review queue."""
+        await self.bot.practice.review(interaction)
+
+    @app_commands.command(description="Your answers, scores and feedback as a file, for you alone")
+    @app_commands.describe(format="jsonl, csv, or anki (a deck of the key points you missed)")
+    async def export(self, interaction: discord.Interaction, format: Literal["jsonl", "csv", "anki"] = "jsonl") -> None:
+        """Export the user's own data."""
+        await self.bot.practice.export(interaction, format)
+
+    @app_commands.command(description="Delete everything stored about you (asks first)")
+    async def forget(self, interaction: discord.Interaction) -> None:
+        """Delete the user's data after a confirmation."""
+        await self.bot.practice.forget(interaction)
 
     @daily.autocomplete("timezone")
     async def _zone_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

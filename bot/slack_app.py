@@ -29,6 +29,16 @@ from bot.errors import CoachError, ConfigError
 from bot.slack_blocks import ACTION_ID, ANSWER_MODAL, DAILY_TOGGLE, SEND_CHART
 from bot.slack_handlers import SlackCoach
 from bot.slack_messages import SlackPoster
+from bot.slack_practice import (
+    FLAG_MODAL,
+    FORGET_CONFIRM,
+    REVIEW_DISMISS,
+    REVIEW_FIX,
+    REVIEW_MODAL,
+    SHARE,
+    TEAM_ANSWER,
+    TEAM_DM,
+)
 
 # The rest of the engine (store, schedule, runtime) is imported where it is used, so that a missing token is
 # reported before anything heavy loads.
@@ -41,6 +51,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 COMMAND = "/interview"
 BUTTONS = re.compile(r"^coach_(hint|skip|reveal|stop|start)$")
+FLAG_BUTTON = ACTION_ID.format(Action.FLAG.value)
 
 
 def _just_ack(ack: Ack) -> None:
@@ -81,6 +92,16 @@ def build_app(coach: Coach, client: WebClient, *, signing_secret: str | None = N
     app.action(BUTTONS)(ack=_just_ack, lazy=[handlers.on_button])
     app.action(re.compile(f"^({DAILY_TOGGLE}|{SEND_CHART})$"))(ack=_just_ack, lazy=[handlers.on_home_button])
     app.view(ANSWER_MODAL)(ack=_just_ack, lazy=[handlers.on_answer_submitted])
+    practice = handlers.practice
+    app.action(FLAG_BUTTON)(practice.open_flag_modal)
+    app.action(TEAM_ANSWER)(practice.open_team_answer)
+    app.action(REVIEW_FIX)(practice.open_fix_modal)
+    app.action(TEAM_DM)(ack=_just_ack, lazy=[practice.on_team_dm])
+    app.action(SHARE)(ack=_just_ack, lazy=[practice.on_share])
+    app.action(REVIEW_DISMISS)(ack=_just_ack, lazy=[practice.on_dismiss])
+    app.action(FORGET_CONFIRM)(ack=_just_ack, lazy=[practice.on_forget])
+    app.view(FLAG_MODAL)(ack=_just_ack, lazy=[practice.on_flag_submitted])
+    app.view(REVIEW_MODAL)(ack=_just_ack, lazy=[practice.on_fix_submitted])
     return app, handlers
 
 
@@ -157,10 +178,12 @@ def serve(runtime: Runtime, settings: Settings, client: WebClient, secret: str, 
     """
     from bot.core.daily import Ticker
     from bot.slack_daily import daily_sender
+    from bot.slack_team import team_sender
 
     coach = runtime.coach
     app, handlers = build_app(coach, client, signing_secret=secret if http else None)
-    ticker = Ticker([daily_sender(coach, handlers.poster).tick, coach.upkeep], name="slack-daily")
+    ticker = Ticker([daily_sender(coach, handlers.poster).tick, team_sender(coach, handlers.poster).tick,
+                     coach.upkeep], name="slack-daily")
     ticker.start()
     try:
         if http:

@@ -24,7 +24,8 @@ DAILY_TOGGLE, SEND_CHART = "coach_daily_toggle", "coach_send_chart"
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _LABELS = {Action.ANSWER: "Answer", Action.HINT: "Hint", Action.SKIP: "Skip", Action.REVEAL: "Reveal",
-           Action.STOP: "Stop", Action.START: "New interview"}
+           Action.STOP: "Stop", Action.START: "New interview", Action.FLAG: "Flag",
+           Action.SHARE: "Share with the team", Action.FORGET: "Delete my data"}
 _BOLD_FIRST_LINE = {ReplyKind.QUESTION, ReplyKind.FOLLOW_UP, ReplyKind.SCORE, ReplyKind.REPORT}
 
 HELP = ("*Interview Coach*\n"
@@ -34,6 +35,12 @@ HELP = ("*Interview Coach*\n"
         "`/interview daily on [HH:MM]` — one question a day at that time in your Slack time zone\n"
         "`/interview daily off` — no more daily questions\n"
         "`/interview topics` — the topics you can choose\n"
+        "`/interview flag REASON` — report the current question as wrong (or use its Flag button)\n"
+        "`/interview export [jsonl|csv|anki]` — your answers, scores and feedback as a file, by DM\n"
+        "`/interview forget` — delete everything stored about you (asks first)\n"
+        "`/interview review` — the flagged questions (reviewers)\n"
+        "`/interview team #channel HH:MM [Zone]` — a team question every work day (admins); "
+        "`team stop|pause|resume|status`\n"
         "Answer by replying in our DM (or in the question's thread), or with the question's Answer button.")
 
 
@@ -102,8 +109,11 @@ def text_sections(text: str, max_blocks: int, *, bold_first: bool = False) -> li
     return [section(p) for p in parts]
 
 
-def button_value(reply: Reply) -> str:
-    """What a button carries: the turn it was made for, so the coach can refuse a click on an old question."""
+def button_value(reply: Reply, action: Action | None = None) -> str:
+    """What a button carries: the turn it was made for, so the coach can refuse a click on an old question (Share:
+    the answer it shares)."""
+    if action is Action.SHARE:
+        return str(reply.data.get("attempt_id") or "")
     return reply.turn or ""
 
 
@@ -111,9 +121,9 @@ def actions_block(reply: Reply) -> dict[str, Any] | None:
     """The reply's actions as buttons, or None when it offers none."""
     if not reply.actions:
         return None
-    value = button_value(reply)
     elements = []
     for action in reply.actions[:25]:
+        value = button_value(reply, action)
         button: dict[str, Any] = {"type": "button", "action_id": ACTION_ID.format(action.value), "value": value,
                                   "text": {"type": "plain_text", "text": _LABELS.get(action, action.value.title())}}
         if action in (Action.ANSWER, Action.START):

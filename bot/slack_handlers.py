@@ -65,8 +65,11 @@ class SlackCoach:
     """Handlers: each turns one Slack request into a coach request and posts the replies in the user's DM."""
 
     def __init__(self, coach: Coach, poster: SlackPoster) -> None:
+        from bot.slack_practice import SlackPractice
+
         self.coach = coach
         self.poster = poster
+        self.practice = SlackPractice(coach, self)
 
     # ------------------------------------------------------------------ running a request
 
@@ -141,6 +144,8 @@ class SlackCoach:
         meta = json.loads(view.get("private_metadata") or "{}")
         text = view["state"]["values"][ANSWER_BLOCK][ANSWER_INPUT].get("value") or ""
         channel = meta.get("channel") or self.poster.dm_channel(user_id)
+        if meta.get("team"):   # a team question's form, opened in the channel: everything stays private
+            channel, meta["thread_ts"] = self.poster.dm_channel(user_id), None
         request = Request(user_ref(user_id), Action.ANSWER, text=text, turn=str(meta.get("value") or ""))
         self.run(request, channel, meta.get("thread_ts"), echo=text)
 
@@ -172,6 +177,8 @@ class SlackCoach:
             self._in_dm(Request(user_ref(user_id), Action(sub)), respond, command.get("channel_id"))
         elif sub == "daily":
             respond(**_ephemeral(self.daily(user_id, args)))
+        elif sub in ("team", "flag", "review", "export", "forget"):
+            self.practice.on_command(sub, args, command, respond)
         elif sub == "topics":
             respond(**_ephemeral(self._text(Request(user_ref(user_id), Action.TOPICS))))
         else:

@@ -57,6 +57,8 @@ class _State:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     time_zones: dict[str, str] = field(default_factory=dict)
+    admins: set[str] = field(default_factory=set)          # users.info says is_admin
+    outside: set[str] = field(default_factory=set)         # channels the app is not a member of
     last_ts: float = 0.0
 
 
@@ -181,7 +183,11 @@ class FakeSlackApi:
             return {"ok": True, "messages": list(reversed(found)), "has_more": False}
         if method == "users.info":
             user = str(args.get("user"))
-            return {"ok": True, "user": {"id": user, "tz": self.state.time_zones.get(user, "UTC")}}
+            return {"ok": True, "user": {"id": user, "tz": self.state.time_zones.get(user, "UTC"),
+                                         "is_admin": user in self.state.admins, "real_name": f"Real {user}"}}
+        if method == "conversations.info":
+            channel = str(args.get("channel"))
+            return {"ok": True, "channel": {"id": channel, "is_member": channel not in self.state.outside}}
         if method in ("views.open", "views.publish"):
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
         if method == "files.getUploadURLExternal":
@@ -230,7 +236,8 @@ class FakeSlackApi:
                 if path.startswith("/upload/"):
                     return "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(raw)}
                 if path.startswith("/response/"):
-                    return "response_url", json.loads(raw or b"{}")
+                    # "_to": whose response_url it is (the path names the user), so tests can tell answers apart.
+                    return "response_url", {**json.loads(raw or b"{}"), "_to": path.rsplit("/", 1)[-1]}
                 args: dict[str, Any] = dict(parse_qsl(parsed.query))
                 kind = self.headers.get("Content-Type", "")
                 if raw and "json" in kind:
@@ -323,14 +330,17 @@ CRITIQUE = {"strengths": ["You explained the core idea clearly."],
             "follow_up": "What changes at inference time?"}
 
 
-def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None) -> Any:
-    """The real Coach on the mini deck: HashEmbedder, a scripted FakeLLM critique, SqlStore on a SQLite file."""
+def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None,
+                knowledge: Path | None = None, **options: Any) -> Any:
+    """The real Coach on the mini deck (or the decks of `knowledge`): HashEmbedder, a scripted FakeLLM critique,
+    SqlStore on a SQLite file; `options` go to the Coach (access)."""
     from bot.core.bank import load_bank
     from bot.core.store.sql import SqlStore
     from bot.core.testing import FakeLLM, fake_coach
 
     llm = llm if llm is not None else FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
-    return fake_coach(load_bank(TEST_DECKS), SqlStore(f"sqlite:///{db_path}"), llm=llm, clock=clock)
+    return fake_coach(load_bank(knowledge or TEST_DECKS), SqlStore(f"sqlite:///{db_path}"), llm=llm, clock=clock,
+                      **options)
 
 
 # ---------------------------------------------------------------------- the app under test
@@ -384,12 +394,12 @@ class Slack:
 
 
 @contextmanager
-def running(tmp_path: Path, *, llm: Any = None, workers: int = 32) -> Iterator[Slack]:
-    """The app served by `http_server` (what --http uses) on a free loopback port."""
+def running(tmp_path: Path, *, llm: Any = None, workers: int = 32, **options: Any) -> Iterator[Slack]:
+    """The app served by `http_server` (what --http uses) on a free loopback port; `options` go to build_coach."""
     from bot.slack_app import build_app, http_server, web_client
 
     with FakeSlackApi() as api:
-        coach = build_coach(tmp_path / "coach.db", llm=llm)
+        coach = build_coach(tmp_path / "coach.db", llm=llm, **options)
         app, _ = build_app(coach, web_client("xoxb-test", api.url), signing_secret=SIGNING_SECRET,
                            stream_interval=0.2, workers=workers)
         server = http_server(app, 0, host="127.0.0.1")

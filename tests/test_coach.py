@@ -56,7 +56,8 @@ def test_start_shows_the_first_question_with_its_actions(coach_store) -> None:
     intro, question = act(coach, ALICE, Action.START, count=3)
     assert intro.kind is ReplyKind.INFO and "3 questions" in intro.text
     assert question.kind is ReplyKind.QUESTION and question.data["number"] == 1 and question.data["total"] == 3
-    assert set(question.actions) == {Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP}
+    assert set(question.actions) == {Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP,
+                                    Action.FLAG}
     session = store.open_session(ALICE)
     assert len(set(session.question_ids)) == 3 and session.phase is Phase.AWAITING_ANSWER
 

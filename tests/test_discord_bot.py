@@ -62,7 +62,8 @@ async def test_start_opens_a_private_thread_and_posts_the_first_question_there(h
     assert question.embeds[0]["title"].startswith("Question 1 of 1") or "Practice question" in question.text()
     assert "What is dropout" in question.text()
     turn = f"{session_of(h).id}:{session_of(h).current_question_id}"
-    assert question.custom_ids == [f"coach:{a}:{ALICE}:{turn}" for a in ("answer", "hint", "skip", "reveal", "stop")]
+    assert question.custom_ids == [f"coach:{a}:{ALICE}:{turn}"
+                                   for a in ("answer", "hint", "skip", "reveal", "stop", "flag")]
     note = h.fake.sends(calls)[-1]
     assert note.path.startswith("/webhooks/") and note.flags == EPHEMERAL and f"<#{thread['id']}>" in note.content
     session = h.coach.open_session(alice())

@@ -32,7 +32,8 @@ def test_print_commands_lists_the_group_its_subcommands_and_options(tmp_path: Pa
     [group] = json.loads(done.stdout)
     assert group["name"] == "interview" and group["type"] == 1
     subs = {o["name"]: o for o in group["options"]}
-    assert set(subs) == {"start", "answer", "hint", "skip", "reveal", "stop", "stats", "topics", "daily"}
+    assert set(subs) == {"start", "answer", "hint", "skip", "reveal", "stop", "stats", "topics", "daily", "flag",
+                         "review", "export", "forget"}
     assert all(o["type"] == 1 for o in subs.values())   # SUB_COMMAND
     start = {o["name"]: o for o in subs["start"]["options"]}
     assert start["topic"]["type"] == 3 and start["topic"]["autocomplete"] and not start["topic"]["required"]

@@ -169,7 +169,9 @@ def load_deck(path: Path) -> Deck:
 
 def load_bank(folder: Path) -> Bank:
     """Load every `*.yaml` deck of a folder; ids must be unique across decks."""
-    files = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
+    from bot.core.overrides import apply_overrides, is_override_file
+
+    files = sorted(p for p in list(folder.glob("*.yaml")) + list(folder.glob("*.yml")) if not is_override_file(p))
     if not files:
         what = "does not exist" if not folder.exists() else "is not a folder" if not folder.is_dir() else \
             "holds no deck (*.yaml)"
@@ -188,4 +190,6 @@ def load_bank(folder: Path) -> Bank:
                                 f"in {origin[entry.id]}.")
             entries[entry.id] = entry
             origin[entry.id] = path.name
-    return Bank(entries=entries, decks=decks)
+    bank = Bank(entries=entries, decks=decks)
+    apply_overrides(bank, folder)   # reviewers' fixes, beside each deck
+    return bank

@@ -15,8 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.core import render
+from bot.core.access import Access
 from bot.core.bank import Bank, Entry
 from bot.core.busy import Gate
+from bot.core.export import DataOut
+from bot.core.flags import Flags
 from bot.core.llm.jsonstream import LABELS, JsonProse
 from bot.core.localtime import local_date, next_daily, parse_daily_time, zone_problem
 from bot.core.phases import Phase
@@ -25,6 +28,7 @@ from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_t
 from bot.core.report import build_report
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
+from bot.core.team import Teams, is_team_turn
 from bot.core.text import as_text
 from bot.errors import FAILED, USER_BUSY, CoachError
 
@@ -32,7 +36,7 @@ if TYPE_CHECKING:
     from bot.core.grading.grader import Grade, Grader
 
 log = logging.getLogger(__name__)
-QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP)
+QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP, Action.FLAG)
 FOLLOW_UP_ACTIONS = (Action.ANSWER, Action.SKIP, Action.STOP)
 MAX_COUNT = 20
 EVENT_MEMORY = timedelta(hours=1)   # platforms stop re-delivering an event after minutes
@@ -60,7 +64,7 @@ class Coach:
     def __init__(self, bank: Bank, grader: Grader, store: Store, scheduler: Scheduler, *,
                  prewarm: Prewarm | None = None, rate_limiter: RateLimiter | None = None,
                  follow_ups: bool = True, clock: Callable[[], datetime] | None = None,
-                 gate: Gate | None = None) -> None:
+                 gate: Gate | None = None, access: Access | None = None) -> None:
         self.bank = bank
         self.grader = grader
         self.store = store
@@ -71,13 +75,17 @@ class Coach:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.gate = gate or Gate()
         self.id = uuid.uuid4().hex   # this process: it may take over its own unsent daily claims at once
+        self.access = access or Access()
+        self.flags, self.teams, self.data = Flags(self), Teams(self), DataOut(self)
 
     # ------------------------------------------------------------------ the one entry point
 
     def act(self, request: Request, *, on_token: TokenSink | None = None, use_llm: bool = True) -> Iterator[Reply]:
         """Do one action; its replies in order. A refusal or a failure is one ERROR reply, never an exception."""
         try:
-            if request.action is Action.ANSWER:
+            if request.action is Action.ANSWER and is_team_turn(request.turn):
+                yield from self.teams.answer(request, on_token, use_llm)
+            elif request.action is Action.ANSWER:
                 yield from self._answer(request, on_token, use_llm)
             else:
                 yield from self._actions[request.action](request)
@@ -91,7 +99,8 @@ class Coach:
     def _actions(self) -> dict[Action, Callable[[Request], Iterator[Reply]]]:
         return {Action.START: self._start, Action.HINT: self._hint, Action.SKIP: self._skip,
                 Action.REVEAL: self._reveal, Action.STOP: self._stop, Action.STATS: self._stats,
-                Action.TOPICS: self._topics, Action.DAILY: self._daily}
+                Action.TOPICS: self._topics, Action.DAILY: self._daily,
+                **self.flags.actions(), **self.teams.actions(), **self.data.actions()}
 
     @contextmanager
     def reserve(self, user: UserRef) -> Iterator[Reply | None]:
@@ -147,8 +156,9 @@ class Coach:
         return self.store.claim_event(event_id)
 
     def upkeep(self, now: datetime) -> None:
-        """Periodic housekeeping: forget event ids older than platforms retry."""
+        """Periodic housekeeping: forget event ids older than platforms retry; take in reviewers' new fixes."""
         self.store.prune_events(now - EVENT_MEMORY)
+        self.flags.refresh()
 
     # ------------------------------------------------------------------ sessions
 
@@ -257,9 +267,11 @@ class Coach:
         yield from self._advance(session)
 
     def _attempt(self, session: SessionRecord, qid: str, text: str, grade: Grade, *, hinted: bool = False,
-                 follow_up: bool = False, delivery: dict[str, Any] | None = None) -> AttemptRecord:
+                 follow_up: bool = False, delivery: dict[str, Any] | None = None,
+                 member: UserRef | None = None) -> AttemptRecord:
         data = grade.to_json()
-        return AttemptRecord(user=session.user, question_id=qid, score=grade.score, answer=text[:20000],
+        return AttemptRecord(user=member or session.user, question_id=qid,
+                             entry_hash=self.bank.get(qid).content_hash(), score=grade.score, answer=text[:20000],
                              session_id=session.id, is_follow_up=follow_up, key_points=data["key_points"],
                              feedback=list(grade.feedback), hinted=hinted, llm=grade.llm, delivery=delivery)
 
@@ -317,7 +329,8 @@ class Coach:
     def _record_skip(self, session: SessionRecord, entry: Entry) -> None:
         points = [{"text": p, "covered": False, "similarity": 0.0, "evidence": None} for p in entry.points]
         self.store.add_attempt(AttemptRecord(user=session.user, question_id=entry.id, score=0, answer="",
-                                             session_id=session.id, key_points=points, skipped=True))
+                                             session_id=session.id, key_points=points, skipped=True,
+                                             entry_hash=entry.content_hash()))
         self.scheduler.record(session.user, entry.id, 0, skipped=True, when=self.clock())
 
     def _stop(self, request: Request) -> Iterator[Reply]:

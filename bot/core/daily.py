@@ -77,7 +77,7 @@ class DailyDispatcher:
     def tick(self, now: datetime) -> int:
         """One pass over the users whose time has come; returns how many questions were posted."""
         posted = 0
-        for user in self.coach.scheduler.daily_due(now, platform=self.port.platform):
+        for user in self.due(now):
             try:
                 posted += self.send(user, now)
             except UserBusyError:
@@ -85,6 +85,10 @@ class DailyDispatcher:
             except Exception as exc:  # one user's failure must not hold back the others; the claim is retried
                 log.warning("Daily question for %s not sent: %s", user.ref.key, exc)
         return posted
+
+    def due(self, now: datetime) -> list[UserRecord]:
+        """The port's users whose daily time has come and whose day's question is not sent yet."""
+        return self.coach.scheduler.daily_due(now, platform=self.port.platform)
 
     def send(self, user: UserRecord, now: datetime) -> int:
         """Claim the user's question for their local day, post it and mark it sent; 1 when one was posted."""

@@ -96,6 +96,10 @@ def stats_text(data: dict[str, Any]) -> str:
     if spoken.get("answers"):
         lines.append(f"Spoken answers: {spoken['answers']} · pace {spoken['wpm']:.0f} words/min · "
                      f"{spoken['fillers_per_minute']:g} filler words a minute")
+    if data.get("outdated"):
+        n = data["outdated"]
+        lines.append(f"{n} answer{'s were' if n != 1 else ' was'} made on an earlier version of a question that a "
+                     "reviewer has fixed since (marked 'old version').")
     return "\n".join(lines)
 
 

@@ -33,6 +33,12 @@ class Action(str, Enum):
     STATS = "stats"
     TOPICS = "topics"
     DAILY = "daily"
+    FLAG = "flag"          # report a question as wrong (text: the reason)
+    REVIEW = "review"      # the flag queue; op fix or dismiss one (reviewers only)
+    EXPORT = "export"      # the user's own attempts as a file (op: jsonl, csv or anki)
+    FORGET = "forget"      # delete the user's data (confirm: True once they confirmed)
+    TEAM = "team"          # team practice in a channel (op: setup, stop, pause, resume, status)
+    SHARE = "share"        # show one's own team answer to the team (target: the attempt id)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,13 @@ class Request:
     time: str | None = None        # DAILY: local time, HH:MM or H:MM
     zone: str | None = None        # DAILY: IANA time zone
     chart: bool = True             # STATS: with the PNG chart
+    op: str | None = None          # REVIEW, TEAM: the sub-command; EXPORT: the format
+    target: str | None = None      # REVIEW: the flag id; SHARE: the attempt id; FLAG: a question id
+    fields: dict[str, Any] | None = None   # REVIEW fix: the new question, answer and/or key_points
+    admin: bool = False            # the platform says this user manages the server or workspace
+    present: bool = True           # TEAM setup: the bot is a member of `place`
+    confirm: bool = False          # FORGET: the user confirmed
+    name: str | None = None        # SHARE: the name to show the team
 
 
 class ReplyKind(str, Enum):
@@ -68,6 +81,8 @@ class ReplyKind(str, Enum):
     REPORT = "report"          # end-of-interview report card (data: per-question scores, topics, missed)
     STATS = "stats"            # progress (data: stats dict; image: PNG chart)
     INFO = "info"              # neutral information (topics list, help, daily settings)
+    FILE = "file"              # a file for the user alone (data: filename, content bytes, count)
+    SHARED = "shared"          # a post for a team's thread (data: place, message_ref)
     ERROR = "error"            # one clear sentence; nothing was lost
 
 
@@ -88,6 +103,8 @@ class Reply:
         Adapters carry it in every button, form and thread they make and hand it back in `Request.turn`, so the
         coach can refuse, in one sentence, an action on a question that is no longer open.
         """
+        if self.actions and self.data.get("turn"):   # a token of its own (a team question shown to one member)
+            return str(self.data["turn"])
         session, question = self.data.get("session_id"), self.data.get("question_id")
         return turn_token(session, question) if self.actions and session is not None and question else None
 

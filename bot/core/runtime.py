@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import Settings
+from bot.core.access import Access
 from bot.core.bank import Bank, Entry, load_bank
 from bot.core.replies import UserRef
 from bot.errors import CoachError, IndexBusyError
@@ -167,7 +168,21 @@ class Runtime:
 
         # The grader (numpy, the rubric) is built on the first answer, not before the first question.
         grader = cast("Grader", _Lazy(lambda: self.grader))
-        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm)
+        s = self.settings
+        access = Access(reviewers=s.user_keys(s.slack_reviewers), managers=s.user_keys(s.slack_managers),
+                        knowledge_dir=s.knowledge_dir, reindex=self._reindex_fixed)
+        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm, access=access)
+
+    def _reindex_fixed(self, entry: Entry) -> None:
+        """A reviewer fixed an entry: re-embed it now (only changed entries are embedded) if the index is open."""
+        from bot.core.index import ChromaIndex
+
+        with self._lock:
+            if self._index is None:
+                return  # the first search syncs the index with the fixed bank
+            self.last_sync = self._index.sync(self.bank)
+            if isinstance(self._index, ChromaIndex):
+                self._index.write_snapshot()
 
     @cached_property
     def speech(self) -> SpeechWorker:

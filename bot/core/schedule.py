@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -49,6 +49,7 @@ class _History:
     cards: dict[str, CardRecord]
     blocked: set[str]            # attempted or sent during the user's local today
     topic_scores: dict[str, float]
+    held: set[str] = field(default_factory=set)   # flagged by the user: out until a reviewer looks at it
 
     @property
     def seen(self) -> set[str]:
@@ -141,7 +142,7 @@ class Scheduler:
         for attempt in history.attempts:
             if attempt.created and attempt.created >= since:
                 last_seen[attempt.question_id] = attempt.created
-        pool = self.bank.by_topic(topic)
+        pool = [e for e in self.bank.by_topic(topic) if e.id not in history.held]
         fresh = self._rank(ref, now, [e for e in pool if e.id not in last_seen], history, due_first=True)
         chosen = _mix_difficulty(fresh, count)
         if len(chosen) < count:
@@ -180,7 +181,8 @@ class Scheduler:
         if sent is not None:
             blocked.add(sent.question_id)
         cards = {c.question_id: c for c in self.store.cards(ref)}
-        return _History(attempts, cards, blocked, topic_averages(self.bank, attempts))
+        held = self.store.held_questions(ref)
+        return _History(attempts, cards, blocked | held, topic_averages(self.bank, attempts), held)
 
     def _rank(self, ref: UserRef, now: datetime, entries: Sequence[Entry], history: _History, *,
               due_first: bool = False) -> list[Entry]:

@@ -74,6 +74,12 @@ def delivery_history(attempts: list[AttemptRecord], zone: tzinfo) -> dict[str, A
             "long_pauses": mean("long_pauses"), "points": points}
 
 
+def outdated(bank: Bank | None, attempt: AttemptRecord) -> bool:
+    """Whether an attempt answered a version of its question that a reviewer has fixed since."""
+    entry = bank.entries.get(attempt.question_id) if bank else None
+    return bool(entry and attempt.entry_hash and entry.content_hash() != attempt.entry_hash)
+
+
 def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank: Bank | None = None) -> dict[str, Any]:
     """Progress figures of one user; topics (and question texts) need the bank."""
     now = now or utc_now()
@@ -86,7 +92,8 @@ def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank:
     best, weakest = _best_and_weakest(by_topic)
     cards = [c for c in store.cards(ref) if bank is None or c.question_id in bank.entries]
     recent = [{"question_id": a.question_id, "question": _question(bank, a.question_id), "score": a.score,
-               "date": _day(a, zone).isoformat(), "time": a.created.isoformat() if a.created else None}
+               "date": _day(a, zone).isoformat(), "time": a.created.isoformat() if a.created else None,
+               "outdated": outdated(bank, a)}
               for a in reversed(graded[-RECENT:])]
     return {
         "user": ref.key,
@@ -104,6 +111,7 @@ def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank:
         "weakest_topics": weakest,
         "recent": recent,
         "delivery": delivery_history(every, zone),
+        "outdated": sum(1 for a in answered if outdated(bank, a)),
     }
 
 

@@ -124,6 +124,8 @@ class AttemptRow(Base):
     hinted: Mapped[bool] = mapped_column(Boolean, default=False)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     llm: Mapped[bool] = mapped_column(Boolean, default=False)
+    entry_hash: Mapped[str | None] = mapped_column(String(64))   # the entry's content hash then (migration 20)
+    shared: Mapped[bool | None] = mapped_column(Boolean, default=False)   # shown to the team (migration 20)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
@@ -168,6 +170,35 @@ class ProcessedEventRow(Base):
     created: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
+class FlagRow(Base):
+    """Table `flags`: a user's report that a question is wrong; open until a reviewer fixes or dismisses it."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_status", "status"), Index("ix_flags_user_status", "user_pk", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))          # open | fixed | dismissed
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TeamRow(Base):
+    """Table `teams`: a channel's team practice; its schedule is the daily setting of its own user row."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)   # the team's own ("slack-team") row
+    state: Mapped[str] = mapped_column(String(16))           # active | paused | stopped
+    manager: Mapped[str | None] = mapped_column(String(200))  # who set it up (a user key)
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class SchemaVersionRow(Base):
     """Table `schema_version`: one row per migration applied."""
 
@@ -194,6 +225,22 @@ def _v2_daily_owner(conn: Connection) -> None:
     add_column_if_missing(conn, DailySendRow.__tablename__, Column("owner", String(64)))
 
 
+def _v4_attempt_versions(conn: Connection) -> None:
+    """Version 4: each attempt keeps the content hash of the entry it answered, and whether it was shared."""
+    add_column_if_missing(conn, AttemptRow.__tablename__, Column("entry_hash", String(64)))
+    add_column_if_missing(conn, AttemptRow.__tablename__, Column("shared", Boolean))
+
+
+def _v5_flags(conn: Connection) -> None:
+    """Version 5: flagged questions and their review."""
+    Base.metadata.tables[FlagRow.__tablename__].create(conn, checkfirst=True)
+
+
+def _v6_teams(conn: Connection) -> None:
+    """Version 6: team practice in a channel."""
+    Base.metadata.tables[TeamRow.__tablename__].create(conn, checkfirst=True)
+
+
 def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> None:
     """Add a (nullable) column unless it exists: the portable, idempotent step for later migrations."""
     if column.name not in {c["name"] for c in inspect(conn).get_columns(table)}:
@@ -206,7 +253,8 @@ def _v3_attempt_delivery(conn: Connection) -> None:
     add_column_if_missing(conn, "attempts", Column("delivery", JSON))
 
 
-MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner), (3, _v3_attempt_delivery)]
+MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner), (3, _v3_attempt_delivery),
+                               (4, _v4_attempt_versions), (5, _v5_flags), (6, _v6_teams)]
 
 
 def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.phases import Phase
 from bot.core.replies import UserRef
 from bot.core.store.db import utc_now
+from bot.core.store.practice_records import PracticeStore
 
 __all__ = ["AttemptRecord", "CardRecord", "DailySendRecord", "OPEN_PHASES", "SessionRecord", "Store", "UserRecord",
            "utc_now"]
@@ -84,6 +85,8 @@ class AttemptRecord:
     id: int | None = None
     created: datetime | None = None
     delivery: dict[str, Any] | None = None   # a spoken answer's pace, fillers, pauses, length; None when typed
+    entry_hash: str | None = None      # the entry's content hash when it was answered: later fixes mark it outdated
+    shared: bool = False               # a team answer its author chose to show the team
 
 
 @dataclass
@@ -112,7 +115,7 @@ class DailySendRecord:
     created: datetime | None = None
 
 
-class Store(Protocol):
+class Store(PracticeStore, Protocol):
     """What the engine needs from persistence."""
 
     def get_or_create_user(self, ref: UserRef, display_name: str | None = None) -> UserRecord: ...

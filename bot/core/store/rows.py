@@ -38,7 +38,7 @@ def attempt_record(row: AttemptRow, user: UserRef) -> AttemptRecord:
                          session_id=row.session_id, is_follow_up=row.is_follow_up,
                          key_points=list(row.key_points or []), feedback=list(row.feedback or []),
                          hinted=row.hinted, skipped=row.skipped, llm=row.llm, id=row.id, created=row.created,
-                         delivery=row.delivery)
+                         delivery=row.delivery, entry_hash=row.entry_hash, shared=bool(row.shared))
 
 
 def card_record(row: CardRow, user: UserRef) -> CardRecord:

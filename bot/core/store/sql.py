@@ -34,6 +34,7 @@ from bot.core.store.db import (
     migrate,
     utc_now,
 )
+from bot.core.store.practice_sql import PracticeSql
 from bot.core.store.records import (
     OPEN_PHASES,
     AttemptRecord,
@@ -59,7 +60,7 @@ __all__ = ["SqlStore"]
 # ---------------------------------------------------------------- the store
 
 
-class SqlStore:
+class SqlStore(PracticeSql):
     """The Store on any SQLAlchemy URL; `SqlStore("sqlite://")` is the in-memory twin (StaticPool, one lock)."""
 
     def __init__(self, url: str, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
@@ -215,7 +216,8 @@ class SqlStore:
                              question_id=record.question_id, is_follow_up=record.is_follow_up, answer=record.answer,
                              score=int(record.score), key_points=list(record.key_points),
                              feedback=list(record.feedback), hinted=record.hinted, skipped=record.skipped,
-                             llm=record.llm, created=created, delivery=record.delivery)
+                             llm=record.llm, created=created, delivery=record.delivery,
+                             entry_hash=record.entry_hash, shared=record.shared)
             s.add(row)
             s.flush()
             record.id, record.created = row.id, created
