@@ -70,3 +70,25 @@ WEAK = frozenset({"a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "
                   "makes", "made", "get", "gets", "anything", "something", "thing", "things", "way", "about", "into",
                   "more", "less"})
 SUFFIXES = ("ations", "ation", "ities", "ity", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s", "e")
+# Generic sibling families for the who-does-what check (bot/core/grading/claims.py): words of one family agree, of
+# two families of a group contradict when they stand where the key point has the other ("too low" for "too high").
+FAMILIES = (
+    (frozenset({"high", "higher", "highest", "large", "larger", "largest", "big", "bigger", "biggest", "greater",
+                "increase", "increases", "increased", "increasing"}),
+     frozenset({"low", "lower", "lowest", "small", "smaller", "smallest", "tiny", "decrease", "decreases",
+                "decreased", "decreasing"})),
+    (frozenset({"more", "most", "many"}), frozenset({"less", "least", "fewer", "fewest", "few"})),
+    (frozenset({"fast", "faster", "fastest", "quick", "quicker", "quickly", "accelerate", "accelerates"}),
+     frozenset({"slow", "slower", "slowest", "slowly", "slows"})),
+    (frozenset({"training", "train", "trained"}), frozenset({"inference", "test", "testing", "prediction", "predictions"})),
+    (frozenset({"first", "early", "earlier", "earliest", "initial", "beginning"}),
+     frozenset({"last", "final", "late", "later", "latest", "end"})),
+    (frozenset({"forward", "forwards"}), frozenset({"backward", "backwards"})),
+    (frozenset({"before"}), frozenset({"after"})),
+    (frozenset({"left"}), frozenset({"right"})),
+    (frozenset({"all", "every", "always"}), frozenset({"none", "never"})),
+    (frozenset({"minimize", "minimizes", "minimise", "minimum", "min"}),
+     frozenset({"maximize", "maximizes", "maximise", "maximum", "max"})),
+    (frozenset({"positive"}), frozenset({"negative"})),
+    *((one, other) for one, other in OPPOSITES[1:]),
+)
