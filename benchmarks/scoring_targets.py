@@ -223,6 +223,14 @@ class DiskCachedEmbedder:
             self.new += len(missing)
         return np.stack([self.vectors[t] for t in texts]) if texts else self.inner.embed([])
 
+    def encode(self, texts: Sequence[str]) -> Any:
+        """Encodings from the cache, the missing ones encoded now."""
+        missing = [t for t in dict.fromkeys(texts) if ("enc", t) not in self.vectors]
+        if missing:
+            self.vectors.update(zip((("enc", t) for t in missing), self.inner.encode(missing), strict=True))
+            self.new += len(missing)
+        return [self.vectors[("enc", t)] for t in texts]
+
     def save(self) -> None:
         """Write the cache when anything was added."""
         import pickle

@@ -12,20 +12,26 @@ families (directions, phases, positions).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core.bank import Entry
 from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import NUMBER_SLACK, stem, tokenize
-from bot.core.grading.parse import Parser, shared
+from bot.core.grading.drafted import unwrap
+from bot.core.grading.parse import Parser, question_terms, shared
+from bot.core.text import split_sentences
 
 # A term is checked against the point's terms that stand within this many content words of a shared word.
 WINDOW = 2
 GENERIC = 10_000  # group numbers of the generic families start here
+# An answer of at most this many content words is terse ("Just one per class."): its terms are checked against every
+# point that has a term of the same group, without shared words around it.
+TERSE = 3
 # A clause is aligned with a key point when they share at least this many content words (terms left out) ...
 MIN_SHARED = 3
 # ... and at least this share of the point's content words.
@@ -37,6 +43,7 @@ _POS_TERMS = frozenset({"NOUN", "PROPN", "ADJ"})
 # Modifiers that quantify rather than name a kind ("much data", "other layers"): never a sibling term.
 _QUANTIFIERS = frozenset({"much", "many", "more", "most", "some", "any", "other", "such", "same", "each", "every",
                           "several", "few", "little", "own", "certain", "various", "whole", "entire", "new", "old"})
+_NEGATIVE_PREFIXES = ("un", "non", "in", "im", "ir", "il", "dis")
 # Words that turn a claim around: a clause with one of them (and a point without) says the point the other way.
 _FLIPS = W.NEGATIONS | W.NEGATIVE_VERBS | {"opposite", "against", "reverse", "inverse", "penalty", "penalize",
                                            "penalizes", "penalise", "instead", "unlike", "rather"}
@@ -57,6 +64,8 @@ class Vocabulary:
 
     terms: tuple[Term, ...]
     compounds: frozenset[tuple[str, str]] = frozenset()
+    topic: str = ""   # what the question asks about: a point's leading "It" stands for it
+    stated: tuple[frozenset[str], ...] = ()   # the stems of each clause of the reference answer
     by_first: dict[str, tuple[Term, ...]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,17 +75,21 @@ class Vocabulary:
         self.by_first.update({k: tuple(v) for k, v in index.items()})
 
     def find(self, stems: Sequence[str]) -> list[tuple[int, int, Term]]:
-        """(start, end, term) of each term occurrence in a stem sequence, longest match first, no overlaps."""
+        """(start, end, term) of each term occurrence in a stem sequence, longest match first.
+
+        The entry's own terms do not overlap one another, nor do the generic words; a generic word may sit inside an
+        entry term ("the early layers": "early" against "last")."""
         out: list[tuple[int, int, Term]] = []
-        i = 0
-        while i < len(stems):
-            for term in self.by_first.get(stems[i], ()):
-                if tuple(stems[i:i + len(term.stems)]) == term.stems:
-                    out.append((i, i + len(term.stems), term))
-                    i += len(term.stems) - 1
-                    break
-            i += 1
-        return out
+        for generic in (False, True):
+            i = 0
+            while i < len(stems):
+                for term in self.by_first.get(stems[i], ()):
+                    if (term.group >= GENERIC) == generic and tuple(stems[i:i + len(term.stems)]) == term.stems:
+                        out.append((i, i + len(term.stems), term))
+                        i += len(term.stems) - 1
+                        break
+                i += 1
+        return sorted(out, key=lambda x: x[0])
 
 
 @dataclass(frozen=True)
@@ -95,7 +108,11 @@ def _stems(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     return [w if _NUMBER.fullmatch(w) else stem(w) for w in words], spans
 
 
-_FILLER = frozenset({"too", "very", "quite", "rather", "also", "usual", "typical", "often", "generally"})
+_FILLER = frozenset({"too", "very", "quite", "rather", "also", "usual", "typical", "often", "general", "much", "far",
+                     "even", "still", "really", "just", "actually", "significant", "slightly"})
+# A clause that starts with one of these goes on with the one before it ("..., so training diverges").
+_CONTINUES = re.compile(r"(?:so|which|because|causing|making|leading|thus|therefore|hence|since|that|as|resulting|"
+                        r"meaning|giving|while|whereas|but|then|or|and\s+(?:so|then|thus))\b", re.IGNORECASE)
 
 
 def _is_content(s: str) -> bool:
@@ -149,8 +166,10 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
                     heads.setdefault(phrase[-1], set()).add(phrase[-2:])
                 if n <= len(entry.points):
                     subjects.add(phrase[-2:] if len(phrase) >= 2 else phrase)
-            if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS:
-                pairs.append((_phrase(tok.head), _phrase(tok)))
+            # "X and Y", "X or Y" name two kinds, but two names joined by "or" are one thing ("Xavier or Glorot").
+            if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS and \
+                    not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)):
+                pairs.append((_phrase(tok.head)[-2:], _phrase(tok)[-2:]))
             if tok.lower_ in ("than", "unlike", "versus", "vs") or (tok.lower_ == "of" and tok.head.lower_ == "instead"):
                 objects = [c for c in tok.children if c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN")]
                 subjects_ = _subjects(tok)
@@ -165,6 +184,12 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
     for a, b in pairs:
         if a and b and a != b:
             groups.append({a, b})
+    # A word and its negative form, both in the entry ("supervised", "unsupervised"; "mutable", "immutable").
+    words = {stem(t.lower_) for doc in docs for t in doc if t.is_alpha}
+    for word in words:
+        for prefix in _NEGATIVE_PREFIXES:
+            if word.startswith(prefix) and word[len(prefix):] in words and len(word) - len(prefix) >= 4:
+                groups.append({(word[len(prefix):],), (word,)})
     compounds = {(t[-2], t[-1]) for terms in heads.values() for t in terms}
     return groups, compounds
 
@@ -200,8 +225,10 @@ def build(entry: Entry, parser: Parser) -> Vocabulary:
     for g, group in enumerate(_merge(groups)):
         classes: dict[tuple[str, ...], int] = {}
         for t in sorted(group, key=len, reverse=True):
-            # "input" names the same thing as "original input"; "sgd" as "stochastic gradient descent".
-            same = [c for u, c in classes.items() if u[-len(t):] == t or _acronym(t, u) or _acronym(u, t)]
+            # "input" names the same thing as "original input", "unsupervised" as "unsupervised learning", "sgd" as
+            # "stochastic gradient descent"; "gradient descent" and "stochastic gradient descent" are two kinds.
+            same = [c for u, c in classes.items() if (len(t) == 1 and t[0] in (u[0], u[-1])) or _acronym(t, u)
+                    or _acronym(u, t)]
             classes[t] = same[0] if same else len(classes)
         terms += [Term(t, g, c) for t, c in classes.items() if t]
     base = GENERIC
@@ -214,7 +241,17 @@ def build(entry: Entry, parser: Parser) -> Vocabulary:
         if term.stems not in seen:
             seen.add(term.stems)
             unique.append(term)
-    return Vocabulary(tuple(unique), frozenset(compounds))
+    topic = next(iter(question_terms(entry.question, parser)), "")
+    vocabulary = Vocabulary(tuple(unique), frozenset(compounds), topic)
+    stated = tuple(frozenset(_stems(s[a:b])[0]) for s in split_sentences(unwrap(entry.answer)) for a, b in clauses(s))
+    return dataclasses.replace(vocabulary, stated=stated)
+
+
+def stated(text: str, vocabulary: Vocabulary) -> bool:
+    """Whether one clause of the reference answer has every content word and term of this text: the reference says
+    it, so it contradicts no key point (a key point that seems to say otherwise is read too literally)."""
+    words = {w for w in _stems(text)[0] if _is_content(w)}
+    return bool(words) and any(words <= clause for clause in vocabulary.stated)
 
 
 def _acronym(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
@@ -223,12 +260,30 @@ def _acronym(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 
 
 def clauses(sentence: str) -> list[tuple[int, int]]:
-    """Character spans of the clauses of a sentence."""
+    """Character spans of the clauses of a sentence: cut at clause joiners and at commas, a piece with fewer than
+    two content words ("the input, forget and output gates") staying with the one before it."""
     cuts = [0]
     for match in _CLAUSE.finditer(sentence):
         cuts += [match.start(), match.end()]
     cuts.append(len(sentence))
-    return [(a, b) for a, b in zip(cuts[::2], cuts[1::2], strict=True) if sentence[a:b].strip()]
+    out: list[tuple[int, int]] = []
+    for a, b in zip(cuts[::2], cuts[1::2], strict=True):
+        start = a
+        for piece in [*re.finditer(r",\s*", sentence[a:b]), None]:
+            end = a + piece.start() if piece else b
+            words = sum(1 for w in _stems(sentence[start:end])[0] if _is_content(w))
+            if out and out[-1][1] >= start - 3 and (words < 2 or _content_words(sentence, *out[-1]) < 2
+                                                     or _CONTINUES.match(sentence[start:end])):
+                out[-1] = (out[-1][0], end)
+            elif sentence[start:end].strip():
+                out.append((start, end))
+            start = a + piece.end() if piece else b
+    return out
+
+
+def _content_words(text: str, a: int, b: int) -> int:
+    """Content words of text[a:b]."""
+    return sum(1 for w in _stems(text[a:b])[0] if _is_content(w))
 
 
 @dataclass
@@ -240,15 +295,30 @@ class _Side:
     occurrences: list[tuple[int, int, Term]]
     compounds: frozenset[tuple[str, str]] = frozenset()
 
-    def content(self) -> list[int]:
-        """Positions of content words outside any term; a compound's modifier is part of its head."""
-        inside = {k for a, b, _ in self.occurrences for k in range(a, b)}
+    def content(self, group: int | None = None) -> list[int]:
+        """Positions of content words outside the terms (of one group, or of any); a compound's modifier is part of
+        its head."""
+        inside = {k for a, b, t in self.occurrences if group is None or t.group == group for k in range(a, b)}
         return [k for k, s in enumerate(self.stems) if k not in inside and _is_content(s)
                 and not (k + 1 < len(self.stems) and (s, self.stems[k + 1]) in self.compounds)]
 
 
+_LEADING_PRONOUN = re.compile(r"^(?:It|They|This|These)\b(?!\s+(?:is|are)\s+(?:a|an|the)\b)")
+
+
+def _point_side(text: str, vocabulary: Vocabulary) -> _Side:
+    """A key point as stems; a leading "It" or "They" stands for what the question asks about."""
+    if vocabulary.topic and _LEADING_PRONOUN.match(text):
+        text = _LEADING_PRONOUN.sub(vocabulary.topic, text, count=1)
+    return _side(text, vocabulary)
+
+
 def _side(text: str, vocabulary: Vocabulary) -> _Side:
+    """A text as stems with its term occurrences."""
     stems, spans = _stems(text)
+    # "-1": the sign is not a token of its own.
+    stems = [f"-{s}" if _NUMBER.fullmatch(s) and a > 0 and text[a - 1] == "-" and (a == 1 or not text[a - 2].isalnum())
+             else s for s, (a, _) in zip(stems, spans, strict=True)]
     occurrences = vocabulary.find(stems) + [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems)
                                             if _NUMBER.fullmatch(s)]
     return _Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds)
@@ -261,7 +331,7 @@ def _window(group: int) -> int:
 
 def _near(side: _Side, position: int, group: int) -> list[tuple[int, Term]]:
     """Terms of a group within reach of a position, with their distance."""
-    content = side.content()
+    content = side.content(group)
     out = []
     for a, b, term in side.occurrences:
         if term.group != group:
@@ -282,20 +352,36 @@ def _agrees(said: Term, expected: Term) -> bool:
 
 
 def _overlap(a: _Side, b: _Side) -> tuple[int, float]:
-    """Content words (and terms) of a that b has too, and their share of b's content words and terms."""
-    mine = {a.stems[k] for k in a.content()} | {" ".join(t.stems) for _, _, t in a.occurrences}
-    theirs = {b.stems[k] for k in b.content()} | {" ".join(t.stems) for _, _, t in b.occurrences}
-    shared_ = {s for s in mine if any(s == t or (min(len(s), len(t)) >= 5 and (s in t or t in s)) for t in theirs)}
-    return len(shared_), len(shared_) / max(1, len(theirs))
+    """Content words and terms of a that b has too, and their share of b's: words match by stem (one may contain
+    the other), terms only exactly ("labeled" is not "unlabeled")."""
+    words = {a.stems[k] for k in a.content()}
+    theirs = {b.stems[k] for k in b.content()}
+    terms = {" ".join(t.stems) for _, _, t in a.occurrences}
+    their_terms = {" ".join(t.stems) for _, _, t in b.occurrences}
+    shared = {w for w in words if any(w == t or (min(len(w), len(t)) >= 5 and (w in t or t in w)) for t in theirs)}
+    count = len(shared) + len(terms & their_terms)
+    return count, count / max(1, len(theirs) + len(their_terms))
 
 
-def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidates: Sequence[int]) -> list[Swap]:
-    """The clauses of a sentence that put a sibling term where the point they restate has another one."""
-    sides = {p: _side(points[p], vocabulary) for p in candidates}
+def terse(sentences: Sequence[str]) -> bool:
+    """Whether a whole answer is a few words ("Just one per class."): it is then checked term against term."""
+    return sum(1 for s in sentences for w in _stems(s)[0] if _is_content(w)) <= TERSE
+
+
+def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidates: Sequence[int],
+          short: bool = False) -> list[Swap]:
+    """The clauses of a sentence that put a sibling term where the point they restate has another one; a short
+    answer's terms are checked against the point's term of the same group directly."""
+    sides = {p: _point_side(points[p], vocabulary) for p in candidates}
     found: list[Swap] = []
     for a, b in clauses(sentence):
         clause = _side(sentence[a:b], vocabulary)
         if not clause.occurrences:
+            continue
+        if stated(sentence[a:b], vocabulary):
+            continue
+        if short:
+            found += _terse_conflicts(sentence, a, clause, [_point_side(p, vocabulary) for p in points])
             continue
         scored = sorted(((_overlap(clause, sides[p]), p) for p in candidates), reverse=True)
         (best, share), point = scored[0] if scored else ((0, 0.0), -1)
@@ -307,22 +393,35 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
     return found
 
 
+def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence[_Side]) -> list[Swap]:
+    """A terse clause's one term of a group against a point whose only term of that group is of another class."""
+    out = []
+    for start, end, term in clause.occurrences:
+        if sum(t.group == term.group for _, _, t in clause.occurrences) != 1:
+            continue
+        for index, point in enumerate(points):
+            theirs = [t for _, _, t in point.occurrences if t.group == term.group]
+            if len(theirs) == 1 and not _agrees(term, theirs[0]) and len(point.content()) <= 2 * TERSE:
+                a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
+                out.append(Swap(index, sentence[a:b], " ".join(term.stems), " ".join(theirs[0].stems)))
+    return out
+
+
 def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, index: int, text: str) -> list[Swap]:
     """Each term of the clause against the point's term next to the same shared words."""
     out = []
-    point_content = {point.stems[k]: k for k in point.content()}
     in_point = {t.stems for _, _, t in point.occurrences}
     # A negation or another turning word on one side only: the clause may say the point the other way round.
     flips = {stem(w) for w in _FLIPS} | _FLIPS
     turned = sum(s in flips for s in clause.stems) - sum(s in flips for s in point.stems)
     for start, end, term in clause.occurrences:
-        if term.stems in in_point:
-            continue
+        point_content = {point.stems[k]: k for k in point.content(term.group)}
+        clause_content = clause.content(term.group)
         votes: list[bool] = []
         expected: Term | None = None
-        for k in clause.content():
+        for k in clause_content:
             lo, hi = min(k, start), max(k, end - 1)
-            distance = sum(1 for j in clause.content() if lo < j < hi)
+            distance = sum(1 for j in clause_content if lo < j < hi)
             if distance >= _window(term.group) or clause.stems[k] not in point_content or \
                     any(clause.stems[j] in W.PUNCT for j in range(lo + 1, hi)):
                 continue
@@ -334,9 +433,17 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
             if not agree and expected is None:
                 expected = near[0][1]
         said_too = expected is not None and any(t.stems == expected.stems for _, _, t in clause.occurrences)
-        if votes and not any(votes) and expected is not None and not said_too:
+        # A term the point also has, elsewhere: the two swapped places ("CPUs train faster than GPUs") only when
+        # two shared words say so, and the clause names the other term too.
+        needed = 2 if term.stems in in_point else 1
+        if term.stems in in_point:
+            said_too = not said_too
+        if len(votes) >= needed and not any(votes) and expected is not None and not said_too:
             a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
             out.append(Swap(index, sentence[a:b], " ".join(term.stems), " ".join(expected.stems)))
     # Two reversals say the point again ("a simpler model reduces variance" for "a more complex one reduces bias"),
-    # and so does a reversal under a negation or a turning word that the point does not have.
-    return out if (len(out) + turned) % 2 == 1 else []
+    # and so does a reversal under a negation or a turning word that the point does not have. Findings on one
+    # stretch of words ("smaller batches": the entry's term and the generic "smaller") are one reversal.
+    spans = sorted({(s.quote, s.point) for s in out})
+    reversals = len({q for q, _ in spans if not any(q != o and q in o for o, _ in spans)})
+    return out if (reversals + turned) % 2 == 1 else []

@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
-from bot.core.grading import conflicts
 from bot.core.grading import critique as cq
+from bot.core.grading.checks import ClaimCheck
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.guards import MESSAGES, Screen, screen
 from bot.core.grading.rubric import THRESHOLD, PointMatch, Rubric, RubricResult, score_of
@@ -73,7 +73,7 @@ class Grade:
     @property
     def flagged(self) -> bool:
         """Whether the answer was empty, evasive, gibberish or off-topic (no critique, no follow-up)."""
-        return self.guard in ("empty", "dont_know", "gibberish", "off_topic")
+        return self.guard in ("empty", "dont_know", "gibberish", "off_topic", "echo")
 
     @property
     def covered(self) -> list[int]:
@@ -191,7 +191,7 @@ def penalised(result: RubricResult, contradictions: Sequence[Contradiction]) -> 
         return result.score
     wrong = {c.point for c in contradictions}
     credits = [0.0 if i in wrong else p.credit for i, p in enumerate(result.points)]
-    return max(0, score_of(credits, result.relevance) - CONTRADICTION_PENALTY * len(contradictions))
+    return max(0, score_of(credits) - CONTRADICTION_PENALTY * len(wrong))
 
 
 def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = ()) -> list[KeyPoint]:
@@ -207,6 +207,7 @@ class Grader:
     def __init__(self, embedder: Embedder, llm: LLM | None = None, related: Related | None = None, *,
                  prompts_dir: Path | None = None, threshold: float = THRESHOLD, defend: bool = True) -> None:
         self.rubric = Rubric(embedder, threshold=threshold)
+        self.claims = ClaimCheck()
         self.llm = llm
         self.related = related
         self.prompts_dir = prompts_dir
@@ -225,8 +226,9 @@ class Grader:
         return cq.load_templates(self.prompts_dir)
 
     def prepare(self, entry: Entry) -> None:
-        """Embed the entry's key points now (when the question is shown), so grading costs one embed call."""
+        """Encode and parse the entry's key points now (when the question is shown): grading is then one pass."""
         self.rubric.vectors(entry)
+        self.claims.prepare(entry)
 
     # -- rubric ----------------------------------------------------------------------------------------------
 
@@ -236,10 +238,11 @@ class Grader:
         if checked.blocked:
             return self._blocked(entry, checked)
         result = self.rubric.grade(entry, checked.sentences)
-        guard = "off_topic" if result.off_topic else checked.kind
-        notes = ([MESSAGES["off_topic"]] if guard == "off_topic" else []) + list(checked.notes)
-        found = [] if guard == "off_topic" else conflicts.find(entry.question, entry.points, result, checked.sentences)
-        score = penalised(result, found)
+        guard = "echo" if result.echo else "off_topic" if result.off_topic else checked.kind
+        notes = ([MESSAGES[guard]] if guard in ("echo", "off_topic") else []) + list(checked.notes)
+        found = [] if guard in ("echo", "off_topic") else \
+            self.claims.find(entry, result, checked.sentences)
+        score = 0 if guard in ("echo", "off_topic") else penalised(result, found)
         grade = Grade(entry.id, entry.question, score, _key_points(result, found), notes=notes, guard=guard,
                       relevance=round(result.relevance, 4), rubric_score=score, injected=list(checked.injected),
                       truncated=checked.truncated, result=result, sentences=checked.sentences, contradictions=found)

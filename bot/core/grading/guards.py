@@ -21,6 +21,7 @@ MESSAGES = {
     "too_short": "That's a very short answer; a sentence or two more would show what you know.",
     "huge": "That answer is very long, so only its first {words} words were graded.",
     "off_topic": "That answer doesn't seem to be about this question; read the question again and give it a go.",
+    "echo": "That only repeats the question; say what you know about it, even in a sentence or two.",
     "injection": "Text addressed to the grader was ignored; only your explanation counts.",
     "only_injection": "The answer only contained text addressed to the grader, which was ignored.",
 }
