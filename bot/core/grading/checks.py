@@ -12,6 +12,7 @@ from bot.core.grading.rubric import RubricResult
 
 # A sentence is checked against a point it is this close to (plain cosine): it is about that point.
 PAIR_FLOOR = 0.45
+KINDS = frozenset({"negation", "opposite", "number", "swap"})
 
 
 def _clause_of(quote: str, sentences: Sequence[str]) -> str:
@@ -28,8 +29,9 @@ def _clause_of(quote: str, sentences: Sequence[str]) -> str:
 class ClaimCheck:
     """Denials, opposites and numbers (conflicts.py) and swapped terms (claims.py), one finding per point."""
 
-    def __init__(self, parser: Parser | None = None) -> None:
+    def __init__(self, parser: Parser | None = None, kinds: frozenset[str] = KINDS) -> None:
         self.vocabularies = claims.Vocabularies(parser)
+        self.kinds = kinds
 
     def prepare(self, entry: Entry) -> None:
         """Parse the entry's question and points now (when the question is shown)."""
@@ -40,10 +42,14 @@ class ClaimCheck:
         vocabulary = self.vocabularies.of(entry)
         # What the reference answer itself says contradicts nothing ("no dropout is applied at inference").
         found = {c.point: c for c in conflicts.find(entry.question, entry.points, result, sentences, PAIR_FLOOR)
-                 if not claims.stated(_clause_of(c.quote, sentences), vocabulary)}
+                 if c.kind in self.kinds and not claims.stated(_clause_of(c.quote, sentences), vocabulary)
+                 and not (c.kind == "negation" and claims.denied_too(c.quote, vocabulary))
+                 # an opposite word counts only in a clause that restates that point, not a neighbouring one
+                 and not (c.kind == "opposite" and claims.best_point(_clause_of(c.quote, sentences), entry.points,
+                                                                     vocabulary) != c.point)}
         short = claims.terse(sentences)
         for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
-            for swap in claims.swaps(sentence, entry.points, vocabulary, near, short):
+            for swap in claims.swaps(sentence, entry.points, vocabulary, near, short) if "swap" in self.kinds else ():
                 found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point], "swap"))
         return [found[p] for p in sorted(found)]

@@ -247,6 +247,21 @@ def build(entry: Entry, parser: Parser) -> Vocabulary:
     return dataclasses.replace(vocabulary, stated=stated)
 
 
+def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> int | None:
+    """The key point a clause shares most words and terms with (None when none stands out)."""
+    side = _side(clause, vocabulary)
+    scored = sorted(((_overlap(side, _point_side(p, vocabulary)), i) for i, p in enumerate(points)), reverse=True)
+    if not scored or scored[0][0][0] == 0 or (len(scored) > 1 and scored[1][0][0] == scored[0][0][0]):
+        return None
+    return scored[0][1]
+
+
+def denied_too(quote: str, vocabulary: Vocabulary) -> bool:
+    """Whether the reference answer denies the same words in one of its clauses ("no dropout is applied")."""
+    words = {w for w in _stems(quote)[0] if _is_content(w)}
+    return bool(words) and any(words <= clause and clause & W.NEGATIONS for clause in vocabulary.stated)
+
+
 def stated(text: str, vocabulary: Vocabulary) -> bool:
     """Whether one clause of the reference answer has every content word and term of this text: the reference says
     it, so it contradicts no key point (a key point that seems to say otherwise is read too literally)."""
@@ -329,18 +344,34 @@ def _window(group: int) -> int:
     return 1 if group >= GENERIC else WINDOW
 
 
-def _near(side: _Side, position: int, group: int) -> list[tuple[int, Term]]:
-    """Terms of a group within reach of a position, with their distance."""
+def _near(side: _Side, position: int, group: int, before: bool | None = None) -> list[tuple[int, Term]]:
+    """Terms of a group within reach of a position, with their distance; only those before it (or after it) when
+    asked: a named term keeps its side of the shared word ("GPUs are faster than CPUs")."""
     content = side.content(group)
     out = []
     for a, b, term in side.occurrences:
-        if term.group != group:
+        if term.group != group or (before is not None and (a < position) != before):
             continue
         lo, hi = min(a, position), max(b - 1, position)
         between = sum(1 for k in content if lo < k < hi)
         if between < _window(group) and not any(side.stems[k] in W.PUNCT for k in range(lo + 1, hi)):
             out.append((between, term))
     return sorted(out, key=lambda x: x[0])
+
+
+_FLIP_STEMS = frozenset({stem(w) for w in _FLIPS} | _FLIPS)
+FLIP_REACH = 4   # words either side of a term that a turning word acts from
+
+
+def _flips(side: _Side, start: int, end: int) -> int:
+    """Turning words ("not", "prevents", "penalty") within FLIP_REACH words of a term, inside its clause piece."""
+    count = 0
+    for step, origin in ((-1, start - 1), (1, end)):
+        k = origin
+        while 0 <= k < len(side.stems) and abs(k - origin) < FLIP_REACH and side.stems[k] not in W.PUNCT:
+            count += side.stems[k] in _FLIP_STEMS
+            k += step
+    return count
 
 
 def _agrees(said: Term, expected: Term) -> bool:
@@ -411,9 +442,7 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
     """Each term of the clause against the point's term next to the same shared words."""
     out = []
     in_point = {t.stems for _, _, t in point.occurrences}
-    # A negation or another turning word on one side only: the clause may say the point the other way round.
-    flips = {stem(w) for w in _FLIPS} | _FLIPS
-    turned = sum(s in flips for s in clause.stems) - sum(s in flips for s in point.stems)
+    turned = 0
     for start, end, term in clause.occurrences:
         point_content = {point.stems[k]: k for k in point.content(term.group)}
         clause_content = clause.content(term.group)
@@ -425,7 +454,8 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
             if distance >= _window(term.group) or clause.stems[k] not in point_content or \
                     any(clause.stems[j] in W.PUNCT for j in range(lo + 1, hi)):
                 continue
-            near = _near(point, point_content[clause.stems[k]], term.group)
+            near = _near(point, point_content[clause.stems[k]], term.group,
+                         None if term.group >= GENERIC else start < k)
             if not near:
                 continue
             agree = any(_agrees(term, t) for _, t in near)
@@ -439,6 +469,9 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
         if term.stems in in_point:
             said_too = not said_too
         if len(votes) >= needed and not any(votes) and expected is not None and not said_too:
+            # A negation or another turning word next to one side only says the point the other way round.
+            turned += _flips(clause, start, end) - min(_flips(point, a, b) for a, b, t in point.occurrences
+                                                       if t == expected)
             a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
             out.append(Swap(index, sentence[a:b], " ".join(term.stems), " ".join(expected.stems)))
     # Two reversals say the point again ("a simpler model reduces variance" for "a more complex one reduces bias"),

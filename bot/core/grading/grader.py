@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # Each contradiction found in code (the answer denies or reverses a key point in its own words) un-covers that point
 # and costs this many points more: a confidently wrong answer must end below a partial one that is merely incomplete.
-CONTRADICTION_PENALTY = 20
+CONTRADICTION_PENALTY = 35
 MAX_FEEDBACK = 3
 Related = Callable[[Entry], Sequence[Entry]]
 
