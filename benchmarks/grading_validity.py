@@ -5,7 +5,7 @@ Every answer is graded rubric-only, exactly as the product grades it (Grader.rub
 also with the local model's critique. Prints Pearson and Spearman correlation with the average human grade, RMSE
 after a linear map to 0-5, and the figures per assignment; writes benchmarks/results/grading_validity.json.
 Nothing is fitted on the fold it is scored on: the linear map behind RMSE is fitted on the other folds, and the
-rubric's two constants that this set informs (THRESHOLD and BAND_FEW) are chosen again on the other 11
+rubric's two constants that this set informs (THRESHOLD_FEW and BAND_FEW) are chosen again on the other 11
 assignments for each held-out one; the figures say whether every fold chose the shipped values (then the shipped
 score is the cross-validated one). --quick grades one assignment, rubric-only, and cross-validates by question.
 """
@@ -43,8 +43,8 @@ QUICK_ASSIGNMENT = 1
 # Pearson r on all answers as the papers report it (README of the set; check against the papers before quoting).
 PUBLISHED = {"Mohler, Bunescu & Mihalcea 2011 (best system)": 0.52, "Sultan, Salazar & Sumner 2016": 0.59}
 # The rubric's constants are chosen again on the other folds from these grids (the shipped values among them).
-THRESHOLDS = (0.55, 0.6, 0.65, 0.7, 0.75)
-BANDS_FEW = (0.3, 0.45, 0.6, 0.75)
+THRESHOLDS_FEW = (0.6, 0.65, 0.7, 0.75, 0.8)
+BANDS_FEW = (0.45, 0.6, 0.75, 0.9, 1.05)
 _BLOCKED = ("empty", "dont_know", "gibberish", "echo", "off_topic")
 
 
@@ -168,13 +168,13 @@ def grade_all(grader: Grader, bank: dict[str, Entry], answers: Sequence[StudentA
     return rows
 
 
-def rescored(row: Row, threshold: float, band_few: float) -> float:
+def rescored(row: Row, threshold_few: float, band_few: float) -> float:
     """The product's score of a row with other constants: same guards, same contradiction penalty."""
     grade = row.grade
     if grade.guard in _BLOCKED or grade.result is None:
         return 0.0
     sims = row.similarities()
-    band = band_few if len(sims) <= rubric.FEW_POINTS else rubric.BAND
+    threshold, band = (threshold_few, band_few) if len(sims) <= rubric.FEW_POINTS else (rubric.THRESHOLD, rubric.BAND)
     wrong = {c.point for c in grade.contradictions}
     credits = [0.0 if i in wrong else rubric.credit(float(v), band, threshold) for i, v in enumerate(sims)]
     return float(max(0, rubric.score_of(credits) - CONTRADICTION_PENALTY * len(wrong)))
@@ -304,15 +304,15 @@ def contradiction_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, A
 
 
 def constants_by_fold(rows: Sequence[Row], folds: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """Each fold scored with the (THRESHOLD, BAND_FEW) that gives the best Pearson r on the other folds."""
+    """Each fold scored with the (THRESHOLD_FEW, BAND_FEW) that gives the best Pearson r on the other folds."""
     human = np.array([r.answer.grade for r in rows])
-    grid = {(t, b): np.array([rescored(r, t, b) for r in rows]) for t in THRESHOLDS for b in BANDS_FEW}
+    grid = {(t, b): np.array([rescored(r, t, b) for r in rows]) for t in THRESHOLDS_FEW for b in BANDS_FEW}
     out, chosen = np.zeros(len(rows)), []
     for fold in np.unique(folds):
         train = folds != fold
         best = max(grid, key=lambda k: pearson(grid[k][train], human[train]))
         out[~train] = grid[best][~train]
-        chosen.append({"fold": str(fold), "threshold": best[0], "band_few": best[1]})
+        chosen.append({"fold": str(fold), "threshold_few": best[0], "band_few": best[1]})
     return out, chosen
 
 
@@ -440,7 +440,7 @@ def report(rows: list[Row], timing: dict[str, Any], quick: bool, llm: dict[str, 
     human = np.array([r.answer.grade for r in rows])
     grader = np.array([r.grade.score for r in rows], float)
     by_fold, chosen = constants_by_fold(rows, folds)
-    shipped = (rubric.THRESHOLD, rubric.BAND_FEW)
+    shipped = (rubric.THRESHOLD_FEW, rubric.BAND_FEW)
     predictions = {"grader": grader, "constants_by_fold": by_fold}
     return {
         "dataset": {"name": "UNT CS short-answer v2.0 (Mohler & Mihalcea)", "questions": len({r.answer.qid for r in
@@ -448,12 +448,12 @@ def report(rows: list[Row], timing: dict[str, Any], quick: bool, llm: dict[str, 
         "mode": "quick" if quick else "full", "seed": SEED, "embedder": "all-MiniLM-L6-v2",
         "cross_validation": scheme,
         "calibration": f"the score is the product's (Grader.rubric_grade); the linear map behind RMSE is fitted "
-                       f"{scheme}, and THRESHOLD and BAND_FEW are chosen again on the other folds for each fold",
+                       f"{scheme}, and THRESHOLD_FEW and BAND_FEW are chosen again on the other folds for each fold",
         "rubric_only": score_figures(rows, folds) | {"timing": timing},
         "contradictions": contradiction_figures(rows, folds),
-        "constants_by_fold": {"description": "each fold scored with the (THRESHOLD, BAND_FEW) that correlate best on "
+        "constants_by_fold": {"description": "each fold scored with the (THRESHOLD_FEW, BAND_FEW) that correlate best on "
                               "the other folds", "shipped": list(shipped), "chosen": chosen,
-                              "every_fold_chose_the_shipped_values": all((c["threshold"], c["band_few"]) == shipped
+                              "every_fold_chose_the_shipped_values": all((c["threshold_few"], c["band_few"]) == shipped
                                                                          for c in chosen),
                               **figures(by_fold, cross_validated(by_fold, human, folds), human)},
         "per_assignment": per_assignment(rows, predictions), "llm_sample": llm, "published_pearson": PUBLISHED,
@@ -470,7 +470,7 @@ def print_summary(result: dict[str, Any]) -> None:
         item = result[key]
         print(f"  {label:17} r={item['pearson']:.3f}  rho={item['spearman']:.3f}  RMSE={item['rmse']:.3f}")
     folds = result["constants_by_fold"]
-    print(f"  every fold chose the shipped THRESHOLD, BAND_FEW {folds['shipped']}: "
+    print(f"  every fold chose the shipped THRESHOLD_FEW, BAND_FEW {folds['shipped']}: "
           f"{folds['every_fold_chose_the_shipped_values']}")
     check = result["contradictions"]
     print(f"  contradiction check: {check['answers_flagged']} answers flagged (mean human grade "

@@ -29,6 +29,8 @@ from bot.core.text import split_sentences
 # A term is checked against the point's terms that stand within this many content words of a shared word.
 WINDOW = 2
 GENERIC = 10_000  # group numbers of the generic families start here
+ROLE_VOTES = 1  # shared words that must show two named terms exchanged when the point has both
+SCOPED = GENERIC + W.PHASES  # the family of phases (training, inference), checked over the whole clause
 # An answer of at most this many content words is terse ("Just one per class."): its terms are checked against every
 # point that has a term of the same group, without shared words around it.
 TERSE = 3
@@ -43,6 +45,9 @@ _POS_TERMS = frozenset({"NOUN", "PROPN", "ADJ"})
 # Modifiers that quantify rather than name a kind ("much data", "other layers"): never a sibling term.
 _QUANTIFIERS = frozenset({"much", "many", "more", "most", "some", "any", "other", "such", "same", "each", "every",
                           "several", "few", "little", "own", "certain", "various", "whole", "entire", "new", "old"})
+# A comma starts a new clause when a subject follows it, not a list's next item ("forget, input and output gates").
+_NEW_CLAUSE = (r"(?!\S+(?:\s+\S+){0,2}\s+(?:and|or)\s)(?:the|a|an|its|their|it|they|this|these|each|every|all|"
+               r"[A-Za-z][\w-]*\s+(?:is|are|was|were|has|have|can|will|uses?|makes?|squash\w*|\w+s)\b)")
 _NEGATIVE_PREFIXES = ("un", "non", "in", "im", "ir", "il", "dis")
 # Words that turn a claim around: a clause with one of them (and a point without) says the point the other way.
 _FLIPS = W.NEGATIONS | W.NEGATIVE_VERBS | {"opposite", "against", "reverse", "inverse", "penalty", "penalize",
@@ -100,6 +105,7 @@ class Swap:
     quote: str
     said: str
     expected: str
+    group: int = 0
 
 
 def _stems(text: str) -> tuple[list[str], list[tuple[int, int]]]:
@@ -284,7 +290,7 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for a, b in zip(cuts[::2], cuts[1::2], strict=True):
         start = a
-        for piece in [*re.finditer(r",\s*", sentence[a:b]), None]:
+        for piece in [*re.finditer(r",\s*(?=" + _NEW_CLAUSE + ")", sentence[a:b]), None]:
             end = a + piece.start() if piece else b
             words = sum(1 for w in _stems(sentence[start:end])[0] if _is_content(w))
             if out and out[-1][1] >= start - 3 and (words < 2 or _content_words(sentence, *out[-1]) < 2
@@ -344,19 +350,48 @@ def _window(group: int) -> int:
     return 1 if group >= GENERIC else WINDOW
 
 
+def _lists(side: _Side, group: int) -> list[list[tuple[int, int, Term]]]:
+    """The group's occurrences in runs joined only by commas, "and", "or" ("edges, shapes and textures")."""
+    runs: list[list[tuple[int, int, Term]]] = []
+    for occurrence in [o for o in side.occurrences if o[2].group == group]:
+        if runs and all(side.stems[k] in (",", "and", "or") or side.stems[k] in W.WEAK
+                        for k in range(runs[-1][-1][1], occurrence[0])):
+            runs[-1].append(occurrence)
+        else:
+            runs.append([occurrence])
+    return runs
+
+
 def _near(side: _Side, position: int, group: int, before: bool | None = None) -> list[tuple[int, Term]]:
     """Terms of a group within reach of a position, with their distance; only those before it (or after it) when
-    asked: a named term keeps its side of the shared word ("GPUs are faster than CPUs")."""
+    asked: a named term keeps its side of the shared word ("GPUs are faster than CPUs"). Every item of a list is
+    as near as its nearest item."""
     content = side.content(group)
     out = []
-    for a, b, term in side.occurrences:
-        if term.group != group or (before is not None and (a < position) != before):
-            continue
-        lo, hi = min(a, position), max(b - 1, position)
-        between = sum(1 for k in content if lo < k < hi)
-        if between < _window(group) and not any(side.stems[k] in W.PUNCT for k in range(lo + 1, hi)):
-            out.append((between, term))
+    for run in _lists(side, group):
+        distances = []
+        for a, b, _ in run:
+            if before is not None and (a < position) != before:
+                continue
+            lo, hi = min(a, position), max(b - 1, position)
+            between = sum(1 for k in content if lo < k < hi)
+            blocked = any(side.stems[k] in W.PUNCT for k in range(lo + 1, hi)
+                          if not run[0][0] <= k < run[-1][1])
+            if between < _window(group) and not blocked:
+                distances.append(between)
+        if distances:
+            out += [(min(distances), term) for _, _, term in run]
     return sorted(out, key=lambda x: x[0])
+
+
+def _scoped_conflict(clause: _Side, point: _Side) -> Term | None:
+    """The point's phase when the clause names only another one ("applied at inference" for "during training"):
+    a phase is said of the whole claim, not of a neighbouring word."""
+    mine = {t.cls for _, _, t in clause.occurrences if t.group == SCOPED}
+    theirs = [t for _, _, t in point.occurrences if t.group == SCOPED]
+    if len(mine) == 1 and theirs and len({t.cls for t in theirs}) == 1 and theirs[0].cls not in mine:
+        return theirs[0]
+    return None
 
 
 _FLIP_STEMS = frozenset({stem(w) for w in _FLIPS} | _FLIPS)
@@ -443,8 +478,11 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
     out = []
     in_point = {t.stems for _, _, t in point.occurrences}
     turned = 0
+    scoped = _scoped_conflict(clause, point)
     for start, end, term in clause.occurrences:
-        point_content = {point.stems[k]: k for k in point.content(term.group)}
+        point_content: dict[str, list[int]] = {}
+        for k in point.content(term.group):
+            point_content.setdefault(point.stems[k], []).append(k)
         clause_content = clause.content(term.group)
         votes: list[bool] = []
         expected: Term | None = None
@@ -454,29 +492,31 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
             if distance >= _window(term.group) or clause.stems[k] not in point_content or \
                     any(clause.stems[j] in W.PUNCT for j in range(lo + 1, hi)):
                 continue
-            near = _near(point, point_content[clause.stems[k]], term.group,
-                         None if term.group >= GENERIC else start < k)
+            side = None if term.group >= GENERIC else start < k
+            near = [n for q in point_content[clause.stems[k]] for n in _near(point, q, term.group, side)]
             if not near:
                 continue
             agree = any(_agrees(term, t) for _, t in near)
             votes.append(agree)
             if not agree and expected is None:
-                expected = near[0][1]
+                expected = min(near, key=lambda n: n[0])[1]
         said_too = expected is not None and any(t.stems == expected.stems for _, _, t in clause.occurrences)
         # A term the point also has, elsewhere: the two swapped places ("CPUs train faster than GPUs") only when
         # two shared words say so, and the clause names the other term too.
-        needed = 2 if term.stems in in_point else 1
+        needed = ROLE_VOTES if term.stems in in_point else 1
         if term.stems in in_point:
             said_too = not said_too
+        if term.group == SCOPED and scoped is not None and not votes:
+            expected, votes, needed, said_too = scoped, [False], 1, False
         if len(votes) >= needed and not any(votes) and expected is not None and not said_too:
             # A negation or another turning word next to one side only says the point the other way round.
             turned += _flips(clause, start, end) - min(_flips(point, a, b) for a, b, t in point.occurrences
                                                        if t == expected)
             a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
-            out.append(Swap(index, sentence[a:b], " ".join(term.stems), " ".join(expected.stems)))
+            out.append(Swap(index, sentence[a:b], " ".join(term.stems), " ".join(expected.stems), term.group))
     # Two reversals say the point again ("a simpler model reduces variance" for "a more complex one reduces bias"),
     # and so does a reversal under a negation or a turning word that the point does not have. Findings on one
     # stretch of words ("smaller batches": the entry's term and the generic "smaller") are one reversal.
-    spans = sorted({(s.quote, s.point) for s in out})
-    reversals = len({q for q, _ in spans if not any(q != o and q in o for o, _ in spans)})
+    # Two terms of one group exchanged ("CPUs ... than GPUs") are one reversal too.
+    reversals = len({s.group for s in out})
     return out if (reversals + turned) % 2 == 1 else []

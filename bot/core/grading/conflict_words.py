@@ -72,6 +72,7 @@ WEAK = frozenset({"a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "
 SUFFIXES = ("ations", "ation", "ities", "ity", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s", "e")
 # Generic sibling families for the who-does-what check (bot/core/grading/claims.py): words of one family agree, of
 # two families of a group contradict when they stand where the key point has the other ("too low" for "too high").
+PHASES = 3  # the index of the training / inference family below
 FAMILIES = (
     (frozenset({"high", "higher", "highest", "large", "larger", "largest", "big", "bigger", "biggest", "greater",
                 "increase", "increases", "increased", "increasing"}),

@@ -17,7 +17,7 @@ from bot.core.grading import critique as cq
 from bot.core.grading.checks import ClaimCheck
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.guards import MESSAGES, Screen, screen
-from bot.core.grading.rubric import THRESHOLD, PointMatch, Rubric, RubricResult, score_of
+from bot.core.grading.rubric import PointMatch, Rubric, RubricResult, score_of
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError
 
@@ -205,8 +205,8 @@ class Grader:
     """Grades answers: guards and rubric in code, critique by the model when there is one."""
 
     def __init__(self, embedder: Embedder, llm: LLM | None = None, related: Related | None = None, *,
-                 prompts_dir: Path | None = None, threshold: float = THRESHOLD, defend: bool = True) -> None:
-        self.rubric = Rubric(embedder, threshold=threshold)
+                 prompts_dir: Path | None = None, defend: bool = True) -> None:
+        self.rubric = Rubric(embedder)
         self.claims = ClaimCheck()
         self.llm = llm
         self.related = related

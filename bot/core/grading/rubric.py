@@ -25,17 +25,22 @@ import numpy as np
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder, Encoded
 
-# Full credit at THRESHOLD, none at THRESHOLD - band. BAND_FEW was chosen on the UNT short-answer set by
-# leave-one-assignment-out (every fold chose it; see docs/grading_quality.md), BAND on our labeled answers
-# (benchmarks/calibrate_rubric.py): with several points, a point the answer only brushes earns nothing.
+# Full credit at the threshold, none at threshold - band. With three points or more (THRESHOLD, BAND: chosen on our
+# labeled answers, benchmarks/calibrate_rubric.py) a point the answer only brushes earns nothing. With one or two
+# points (a terse reference, like the UNT set's) each point grades partial correctness by itself: THRESHOLD_FEW and
+# BAND_FEW were chosen on the UNT short-answer set, and are chosen again on the other assignments for each one in
+# benchmarks/grading_validity.py (docs/grading_quality.md reports both figures).
 THRESHOLD = 0.65
-BAND_FEW = 0.60
 BAND = 0.25
+THRESHOLD_FEW = 0.70
+BAND_FEW = 0.75
 FEW_POINTS = 2
 # A point counts as covered (feedback, follow-ups) from this similarity: the best point-level F1 on the labels.
 COVERED_AT = 0.55
-# An answer whose best point similarity stays below this is about something else: it is told so.
+# An answer whose best point similarity stays below this is about something else: it scores 0 and is told so. With
+# one or two points the floor is lower: a terse answer to a terse reference is often right in other words.
 OFF_TOPIC = 0.30
+OFF_TOPIC_FEW = 0.15
 CACHE_SIZE = 512
 _CONTENT = re.compile(r"^[a-z0-9][a-z0-9'-]*$")
 STOPWORDS = frozenset("""
@@ -91,7 +96,7 @@ class RubricResult:
     @property
     def off_topic(self) -> bool:
         """Whether the answer is about something else: no point comes near it."""
-        return self.relevance < OFF_TOPIC
+        return self.relevance < (OFF_TOPIC_FEW if len(self.points) <= FEW_POINTS else OFF_TOPIC)
 
     @property
     def echo(self) -> bool:
@@ -110,9 +115,9 @@ class EntryVectors:
     asked: frozenset[str]
 
 
-def band_for(points: int) -> float:
-    """The credit band of a rubric with this many points."""
-    return BAND_FEW if points <= FEW_POINTS else BAND
+def ramp_for(points: int) -> tuple[float, float]:
+    """(threshold, band) of a rubric with this many points."""
+    return (THRESHOLD_FEW, BAND_FEW) if points <= FEW_POINTS else (THRESHOLD, BAND)
 
 
 def credit(similarity: float, band: float = BAND, threshold: float = THRESHOLD) -> float:
@@ -152,9 +157,8 @@ def recall(wanted: tuple[tuple[str, ...], np.ndarray], words: Sequence[str], vec
 class Rubric:
     """Matches an answer's sentences against an entry's key points; one forward pass per warm answer."""
 
-    def __init__(self, embedder: Embedder, threshold: float = THRESHOLD) -> None:
+    def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
-        self.threshold = threshold
         self._cache: OrderedDict[tuple[str, str], EntryVectors] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -186,8 +190,8 @@ class Rubric:
             return RubricResult(tuple(PointMatch(p, 0.0, None, 0.0) for p in entry.points), 0.0, 0)
         encoded = self.embedder.encode(list(sentences))
         sims, evidence = self.signals(vectors, encoded)
-        band = band_for(len(entry.points))
-        points = tuple(PointMatch(text, round(float(s), 4), sentences[e], credit(float(s), band, self.threshold))
+        threshold, band = ramp_for(len(entry.points))
+        points = tuple(PointMatch(text, round(float(s), 4), sentences[e], credit(float(s), band, threshold))
                        for text, s, e in zip(entry.points, sims, evidence, strict=True))
         plain = vectors.matrix @ np.stack([e.vector for e in encoded]).T
         novel = {w for e in encoded for w, m in zip(e.words, content_mask(e.words, vectors.asked), strict=True) if m}
@@ -225,4 +229,4 @@ class Rubric:
                            (vectors.lifted[point_index],), (vectors.content[point_index],), vectors.asked)
         sims, evidence = self.signals(one, self.embedder.encode(list(sentences)))
         return PointMatch(entry.points[point_index], round(float(sims[0]), 4), sentences[evidence[0]],
-                          credit(float(sims[0]), BAND, self.threshold))
+                          credit(float(sims[0]), BAND, THRESHOLD))
