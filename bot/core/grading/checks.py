@@ -8,7 +8,7 @@ from bot.core.bank import Entry
 from bot.core.grading import claims, conflicts
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
-from bot.core.grading.rubric import RubricResult
+from bot.core.grading.rubric import FEW_POINTS, RubricResult
 
 # A sentence is checked against a point it is this close to (plain cosine): it is about that point.
 PAIR_FLOOR = 0.45
@@ -41,8 +41,11 @@ class ClaimCheck:
         """The answer's statements that contradict a key point: at most one per point, each with its quote."""
         vocabulary = self.vocabularies.of(entry)
         # What the reference answer itself says contradicts nothing ("no dropout is applied at inference").
+        # Against a terse reference (one or two points) a negation is as often a right contrast as a denial ("NOT
+        # the return type"): the denial check needs a rubric of several points.
+        kinds = self.kinds - {"negation"} if len(entry.points) <= FEW_POINTS else self.kinds
         found = {c.point: c for c in conflicts.find(entry.question, entry.points, result, sentences, PAIR_FLOOR)
-                 if c.kind in self.kinds and not claims.stated(_clause_of(c.quote, sentences), vocabulary)
+                 if c.kind in kinds and not claims.stated(_clause_of(c.quote, sentences), vocabulary)
                  and not (c.kind == "negation" and claims.denied_too(c.quote, vocabulary))
                  # an opposite word counts only in a clause that restates that point, not a neighbouring one
                  and not (c.kind == "opposite" and claims.best_point(_clause_of(c.quote, sentences), entry.points,

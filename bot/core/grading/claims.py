@@ -30,7 +30,8 @@ from bot.core.text import split_sentences
 WINDOW = 2
 GENERIC = 10_000  # group numbers of the generic families start here
 ROLE_VOTES = 1  # shared words that must show two named terms exchanged when the point has both
-SCOPED = GENERIC + W.PHASES  # the family of phases (training, inference), checked over the whole clause
+SCOPED = GENERIC + W.PHASES
+QUANTITY = GENERIC + W.QUANTITIES  # the family of phases (training, inference), checked over the whole clause
 # An answer of at most this many content words is terse ("Just one per class."): its terms are checked against every
 # point that has a term of the same group, without shared words around it.
 TERSE = 3
@@ -45,6 +46,9 @@ _POS_TERMS = frozenset({"NOUN", "PROPN", "ADJ"})
 # Modifiers that quantify rather than name a kind ("much data", "other layers"): never a sibling term.
 _QUANTIFIERS = frozenset({"much", "many", "more", "most", "some", "any", "other", "such", "same", "each", "every",
                           "several", "few", "little", "own", "certain", "various", "whole", "entire", "new", "old"})
+# A clause that opens with one of these is the condition of the next one ("When it is too low, training diverges").
+_CONDITION = re.compile(r"(?:when|whenever|if|once|unless|because|since|although|though|after|before|as)\b",
+                        re.IGNORECASE)
 # A comma starts a new clause when a subject follows it, not a list's next item ("forget, input and output gates").
 _NEW_CLAUSE = (r"(?!\S+(?:\s+\S+){0,2}\s+(?:and|or)\s)(?:the|a|an|its|their|it|they|this|these|each|every|all|"
                r"[A-Za-z][\w-]*\s+(?:is|are|was|were|has|have|can|will|uses?|makes?|squash\w*|\w+s)\b)")
@@ -294,7 +298,8 @@ def clauses(sentence: str) -> list[tuple[int, int]]:
             end = a + piece.start() if piece else b
             words = sum(1 for w in _stems(sentence[start:end])[0] if _is_content(w))
             if out and out[-1][1] >= start - 3 and (words < 2 or _content_words(sentence, *out[-1]) < 2
-                                                     or _CONTINUES.match(sentence[start:end])):
+                                                     or _CONTINUES.match(sentence[start:end])
+                                                     or _CONDITION.match(sentence[out[-1][0]:out[-1][1]].lstrip())):
                 out[-1] = (out[-1][0], end)
             elif sentence[start:end].strip():
                 out.append((start, end))
@@ -343,6 +348,14 @@ def _side(text: str, vocabulary: Vocabulary) -> _Side:
     occurrences = vocabulary.find(stems) + [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems)
                                             if _NUMBER.fullmatch(s)]
     return _Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds)
+
+
+_GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
+
+
+def _generic(term: Term) -> bool:
+    """Whether a term is a generic word ("low", "first"): it may stand on either side of what it describes."""
+    return term.group >= GENERIC or (len(term.stems) == 1 and term.stems[0] in _GENERIC_STEMS)
 
 
 def _window(group: int) -> int:
@@ -451,7 +464,7 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
             continue
         scored = sorted(((_overlap(clause, sides[p]), p) for p in candidates), reverse=True)
         (best, share), point = scored[0] if scored else ((0, 0.0), -1)
-        if best < MIN_SHARED or share < MIN_SHARE or (len(scored) > 1 and scored[1][0][0] == best):
+        if best < MIN_SHARED or share < MIN_SHARE or (len(scored) > 1 and scored[1][0] == (best, share)):
             continue
         if best < MIN_SHARED or share < MIN_SHARE:
             continue
@@ -463,7 +476,9 @@ def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence
     """A terse clause's one term of a group against a point whose only term of that group is of another class."""
     out = []
     for start, end, term in clause.occurrences:
-        if sum(t.group == term.group for _, _, t in clause.occurrences) != 1:
+        # Positions and directions ("last", "right") need the words around them; counts and names do not.
+        if sum(t.group == term.group for _, _, t in clause.occurrences) != 1 or \
+                (term.group >= GENERIC and term.group != QUANTITY):
             continue
         for index, point in enumerate(points):
             theirs = [t for _, _, t in point.occurrences if t.group == term.group]
@@ -480,6 +495,10 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
     turned = 0
     scoped = _scoped_conflict(clause, point)
     for start, end, term in clause.occurrences:
+        # A point that relates both sides ("the left child is smaller than the right child") may be said the other
+        # way round.
+        if _generic(term) and len({t.cls for _, _, t in point.occurrences if t.group == term.group}) > 1:
+            continue
         point_content: dict[str, list[int]] = {}
         for k in point.content(term.group):
             point_content.setdefault(point.stems[k], []).append(k)
@@ -492,7 +511,7 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
             if distance >= _window(term.group) or clause.stems[k] not in point_content or \
                     any(clause.stems[j] in W.PUNCT for j in range(lo + 1, hi)):
                 continue
-            side = None if term.group >= GENERIC else start < k
+            side = None if _generic(term) else start < k
             near = [n for q in point_content[clause.stems[k]] for n in _near(point, q, term.group, side)]
             if not near:
                 continue

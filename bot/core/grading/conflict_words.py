@@ -73,6 +73,7 @@ SUFFIXES = ("ations", "ation", "ities", "ity", "ings", "ing", "ies", "ied", "ers
 # Generic sibling families for the who-does-what check (bot/core/grading/claims.py): words of one family agree, of
 # two families of a group contradict when they stand where the key point has the other ("too low" for "too high").
 PHASES = 3  # the index of the training / inference family below
+QUANTITIES = 9  # the index of the one / unlimited family below
 FAMILIES = (
     (frozenset({"high", "higher", "highest", "large", "larger", "largest", "big", "bigger", "biggest", "greater",
                 "increase", "increases", "increased", "increasing"}),
