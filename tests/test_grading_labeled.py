@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot.core.grading.grader import Grade, Grader, keywords
-from bot.core.grading.rubric import THRESHOLD
+from bot.core.grading.rubric import COVERED_AT
 
 LABELED = Path(__file__).resolve().parent / "data" / "labeled_answers.yaml"
 PAIRS = (("strong", "partial"), ("partial", "off_topic"), ("strong", "off_topic"), ("strong", "wrong"))
@@ -66,7 +66,7 @@ def test_point_level_agreement(graded) -> None:
             fn, tn = fn + (label and not point.covered), tn + (not label and not point.covered)
     f1 = 2 * tp / (2 * tp + fp + fn)
     accuracy = (tp + tn) / (tp + fp + fn + tn)
-    print(f"\npoint level (strong + partial, threshold {THRESHOLD}): F1 {f1:.3f}, accuracy {accuracy:.3f}, "
+    print(f"\npoint level (strong + partial, covered at {COVERED_AT}): F1 {f1:.3f}, accuracy {accuracy:.3f}, "
           f"tp {tp} fp {fp} fn {fn} tn {tn}")
     assert f1 >= 0.8 and accuracy >= 0.75
 

@@ -36,7 +36,13 @@ class CachingEmbedder:
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.cache: dict[str, np.ndarray] = {}
+        self.cache: dict[Any, Any] = {}
+
+    def encode(self, texts: Sequence[str]) -> list[Any]:
+        missing = [t for t in dict.fromkeys(texts) if ("enc", t) not in self.cache]
+        if missing:
+            self.cache.update(zip((("enc", t) for t in missing), self.inner.encode(missing), strict=True))
+        return [self.cache[("enc", t)] for t in texts]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]

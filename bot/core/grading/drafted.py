@@ -68,9 +68,14 @@ def unwrap(text: str) -> str:
     return _WRAPPED.sub(" ", text.strip())
 
 
+# A sentence may start with a name from code ("copy.deepcopy makes a deep copy.", "functools.wraps keeps ...").
+_CODE_START = re.compile(r"(?<=[.!?])\s+(?=[a-z_]\w*[._(]\w)")
+
+
 def drafted_points(answer: str) -> tuple[str, ...]:
     """The rubric of an entry without key points: the reference answer's sentences, lines unwrapped."""
-    return tuple(split_sentences(unwrap(answer))[:MAX_SENTENCES]) or (answer.strip(),)
+    sentences = [p for s in split_sentences(unwrap(answer)) for p in _CODE_START.split(s) if p.strip()]
+    return tuple(sentences[:MAX_SENTENCES]) or (answer.strip(),)
 
 
 def clause_points(answer: str, limit: int = MAX_POINTS) -> tuple[str, ...]:

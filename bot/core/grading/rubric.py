@@ -36,10 +36,10 @@ THRESHOLD_FEW = 0.70
 BAND_FEW = 0.75
 FEW_POINTS = 2
 # A point counts as covered (feedback, follow-ups) from this similarity: the best point-level F1 on the labels.
-COVERED_AT = 0.55
+COVERED_AT = 0.50
 # An answer whose best point similarity stays below this is about something else: it scores 0 and is told so. With
 # one or two points the floor is lower: a terse answer to a terse reference is often right in other words.
-OFF_TOPIC = 0.30
+OFF_TOPIC = 0.45
 OFF_TOPIC_FEW = 0.15
 CACHE_SIZE = 512
 _CONTENT = re.compile(r"^[a-z0-9][a-z0-9'-]*$")
