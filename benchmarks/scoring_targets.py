@@ -109,12 +109,32 @@ def triple_figures(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_triples(path: Path, bank: Bank, source: str) -> list[Triple]:
-    """Triples from a YAML list of {question_id, strong, partial, wrong, kind}."""
+    """Triples from a YAML list of {question_id, strong, partial, wrong, kind}, or of {question_id, answers:
+    [{quality, text, kind}]} (the held-out sets' format)."""
     if not path.exists():
         return []
-    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return [Triple(bank.get(i["question_id"]), i["strong"], i["partial"], i["wrong"], i.get("kind", ""), source)
-            for i in items if i["question_id"] in bank.entries]
+    out = []
+    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        if item["question_id"] not in bank.entries:
+            continue
+        if "answers" in item:
+            by = {a["quality"]: a for a in item["answers"]}
+            item = {"strong": by["strong"]["text"], "partial": by["partial"]["text"], "wrong": by["wrong"]["text"],
+                    "kind": by["wrong"].get("kind", "")} | {"question_id": item["question_id"]}
+        out.append(Triple(bank.get(item["question_id"]), item["strong"], item["partial"], item["wrong"],
+                          item.get("kind", ""), source))
+    return out
+
+
+def given_sanity(grader: Grader, bank: Bank, path: Path) -> dict[str, Any]:
+    """The echo and one-word answers a held-out set gives per question (besides our own)."""
+    rows = []
+    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        entry = bank.get(item["question_id"])
+        rows.append({"id": entry.id, "echo": grader.rubric_grade(entry, item["echo"]).score,
+                     "one_word": grader.rubric_grade(entry, item["one_word"]).score})
+    return {"n": len(rows), "echo_max": max(r["echo"] for r in rows), "one_word_max": max(r["one_word"] for r in rows),
+            "above_15": [r for r in rows if max(r["echo"], r["one_word"]) > 15]}
 
 
 def labeled_triples(bank: Bank) -> list[Triple]:
@@ -171,7 +191,9 @@ def run(grader: Grader, heldout: bool = False) -> dict[str, Any]:
     if heldout:
         subtle = load_triples(HELDOUT / "subtle_errors_heldout.yaml", deck, "subtle_heldout")
         user_bank, user = user_deck_sets(HELDOUT / "user_deck_heldout", HELDOUT / "user_deck_answers_heldout.yaml")
-        result["subtle"] = triple_figures(graded_triples(grader, subtle))
+        rows = graded_triples(grader, subtle)
+        result["subtle"] = triple_figures(rows)
+        result["rows"] = rows
     else:
         subtle = load_triples(DATA / "subtle_errors.yaml", deck, "subtle")
         user_bank, user = user_deck_sets(DATA / "user_deck", DATA / "user_deck_answers.yaml")
@@ -184,6 +206,8 @@ def run(grader: Grader, heldout: bool = False) -> dict[str, Any]:
         result["rows"] = rows_all
     if user_bank is not None:
         result["sanity_user_deck"] = sanity(grader, user_bank)
+        if heldout:
+            result["given_echo_one_word"] = given_sanity(grader, user_bank, HELDOUT / "user_deck_answers_heldout.yaml")
         user_rows = graded_triples(grader, user)
         result["user_deck"] = triple_figures(user_rows)
         result["user_rows"] = user_rows
