@@ -453,8 +453,8 @@ def report(rows: list[Row], timing: dict[str, Any], quick: bool, llm: dict[str, 
                        f"{scheme}, and THRESHOLD_FEW and BAND_FEW are chosen again on the other folds for each fold",
         "rubric_only": score_figures(rows, folds) | {"timing": timing},
         "contradictions": contradiction_figures(rows, folds),
-        "constants_by_fold": {"description": "each fold scored with the (THRESHOLD_FEW, BAND_FEW) that correlate best on "
-                              "the other folds", "shipped": list(shipped), "chosen": chosen,
+        "constants_by_fold": {"description": "each fold scored with the (THRESHOLD_FEW, BAND_FEW) that correlate "
+                              "best on the other folds", "shipped": list(shipped), "chosen": chosen,
                               "every_fold_chose_the_shipped_values": all((c["threshold_few"], c["band_few"]) == shipped
                                                                          for c in chosen),
                               **figures(by_fold, cross_validated(by_fold, human, folds), human)},

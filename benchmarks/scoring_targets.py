@@ -79,7 +79,8 @@ def graded_triples(grader: Grader, triples: Sequence[Triple]) -> list[dict[str, 
     """Each triple graded: scores and contradiction flags."""
     out = []
     for t in triples:
-        grades: dict[str, Grade] = {k: grader.rubric_grade(t.entry, getattr(t, k)) for k in ("strong", "partial", "wrong")}
+        grades: dict[str, Grade] = {k: grader.rubric_grade(t.entry, getattr(t, k))
+                                    for k in ("strong", "partial", "wrong")}
         out.append({"id": t.entry.id, "kind": t.kind, "source": t.source,
                     **{k: g.score for k, g in grades.items()},
                     **{f"{k}_flags": [c.quote for c in g.contradictions] for k, g in grades.items()}})

@@ -43,11 +43,12 @@ OFF_TOPIC = 0.45
 OFF_TOPIC_FEW = 0.15
 CACHE_SIZE = 512
 _CONTENT = re.compile(r"^[a-z0-9][a-z0-9'-]*$")
-STOPWORDS = frozenset("""
-    a an the and or but if of to in on at by for with from into is are was were be been it its this that these
-    those which what when where why how can could do does did has have had not no as than then so will would
-    should may must there their they them
-""".split())
+STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into",
+    "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "which", "what", "when",
+    "where", "why", "how", "can", "could", "do", "does", "did", "has", "have", "had", "not", "no", "as", "than",
+    "then", "so", "will", "would", "should", "may", "must", "there", "their", "they", "them"
+})
 
 
 def _stem(word: str) -> str:
