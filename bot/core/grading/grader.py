@@ -258,6 +258,8 @@ class Grader:
         """The grade with the rubric's own feedback and follow-up (no model): the path without an LLM."""
         if grade.flagged or grade.result is None:
             notes = grade.notes[:1] or [MESSAGES["empty"]]
+            if grade.injected and MESSAGES["injection"] not in notes:  # the user learns the text was ignored
+                notes.append(MESSAGES["injection"])
             return dataclasses.replace(grade, feedback=notes, follow_up=None, follow_up_point=None, llm=False)
         lines = feedback_lines(grade.result, grade.contradictions, bool(grade.injected))
         if grade.truncated:
