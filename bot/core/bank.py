@@ -56,9 +56,9 @@ class Entry(BaseModel):
         """The rubric: the key points, or the reference answer's sentences when there are none."""
         if self.key_points:
             return self.key_points
-        from bot.core.text import split_sentences
+        from bot.core.grading.drafted import drafted_points
 
-        return tuple(split_sentences(self.answer)[:8]) or (self.answer,)
+        return drafted_points(self.answer)
 
     def content_hash(self) -> str:
         """A hash of everything that is embedded, so unchanged entries are never re-embedded."""

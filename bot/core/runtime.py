@@ -217,7 +217,10 @@ class Runtime:
                             max_bytes=self.settings.max_audio_bytes)
 
     def _prewarm(self, user: UserRef, entry: Entry, session: str) -> None:
-        """Evaluate the fixed part of the critique prompt while the user reads the question."""
+        """Prepare the rubric (points encoded, entry parsed) and evaluate the fixed part of the critique prompt
+        while the user reads the question."""
+        # On a thread of its own: the question is shown before any model loads, and grading then costs one pass.
+        threading.Thread(target=self._prepare, args=(entry,), name="coach-prepare", daemon=True).start()
         if self.llm is None or not self.llm.ready:
             return
         try:
@@ -225,13 +228,23 @@ class Runtime:
         except Exception:  # noqa: BLE001 - prewarming only saves time; never fail a question over it
             log.warning("prewarm failed", exc_info=True)
 
+    def _prepare(self, entry: Entry) -> None:
+        """Encode and parse an entry for the rubric and the claim check (a failure only costs time later)."""
+        try:
+            self.grader.prepare(entry)
+        except Exception:  # noqa: BLE001 - preparing only saves time; grading prepares what is missing
+            log.warning("preparing the rubric failed", exc_info=True)
+
     def warm_up(self) -> None:
-        """Load the embedder, sync the index and start the model (call on a background thread)."""
+        """Load the embedder and the parser, sync the index and start the model (call on a background thread)."""
         if self.llm is not None:
             self.llm.start()
         load = getattr(self.embedder, "load", None)
         if load is not None:
             load()
+        from bot.core.grading.parse import shared
+
+        shared().load()
         self.index()
 
     def warm_up_in_background(self) -> None:

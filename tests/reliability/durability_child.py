@@ -44,6 +44,10 @@ def answer_forever(db: str) -> None:
 
 def main() -> None:
     db = sys.argv[1]
+    # What a served process loads once at start (Runtime.warm_up): the claim check's parser, before forking.
+    from bot.core.grading.parse import shared
+
+    shared().load()
     for _ in sys.stdin:
         pid = os.fork()
         if pid == 0:

@@ -90,7 +90,8 @@ def test_case34_top_level_help_lists_the_commands(scratch: Path, record: Any) ->
     record(34, "`python -m bot.cli --help`", "the top-level help", f"exit {out.returncode}; commands listed: "
            f"{commands}; interview options shown: {'--topic' in out.stdout}",
            sees=f"“{out.stdout.splitlines()[0]}” then the {len(commands)} commands, one line each")
-    assert out.returncode == 0 and commands == ["interview", "index", "ask", "grade", "stats", "doctor", "review", "export", "forget"]
+    assert out.returncode == 0
+    assert commands == ["interview", "index", "ask", "grade", "stats", "doctor", "review", "export", "forget"]
     assert "--topic" not in out.stdout
 
 

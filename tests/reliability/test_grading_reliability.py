@@ -33,6 +33,12 @@ class CachedEmbedder:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
         self.cache: dict[str, Any] = {}
 
+    def encode(self, texts: Any) -> Any:
+        missing = list(dict.fromkeys(t for t in texts if ("enc", t) not in self.cache))
+        if missing:
+            self.cache.update(zip((("enc", t) for t in missing), self.inner.encode(missing), strict=True))
+        return [self.cache[("enc", t)] for t in texts]
+
     def embed(self, texts: Any) -> Any:
         import numpy as np
 
