@@ -306,7 +306,7 @@ def test_migrations_run_in_order_once(db_url: str) -> None:
         with engine.connect() as conn:
             assert "level" in {c["name"] for c in inspect(conn).get_columns("users")}
             versions = list(conn.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars())
-        assert versions == list(range(1, latest + 3))
+        assert versions == [v for v, _ in MIGRATIONS] + [latest + 1, latest + 2]
         with pytest.raises(ValueError):
             migrate(engine, [(2, v2), (1, v3)])
     finally:

@@ -33,6 +33,7 @@ class Action(str, Enum):
     STATS = "stats"
     TOPICS = "topics"
     DAILY = "daily"
+    DECK = "deck"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class Request:
     time: str | None = None        # DAILY: local time, HH:MM or H:MM
     zone: str | None = None        # DAILY: IANA time zone
     chart: bool = True             # STATS: with the PNG chart
+    mode: str | None = None        # START: "coach" (the default) or "interviewer"
+    deck: str | None = None        # START: this interview's deck; DECK: the deck to pick, "default" or "all"
+    space: str | None = None       # the Discord server or Slack workspace the request came from, if any
+    for_space: bool = False        # DECK: set the space's default deck rather than the user's own
+    manager: bool = False          # DECK: the platform says this user may manage the space
 
 
 class ReplyKind(str, Enum):

@@ -81,6 +81,8 @@ class UserRow(Base):
     daily_time: Mapped[str] = mapped_column(String(5), default="09:00")
     daily_on: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
+    deck: Mapped[str | None] = mapped_column(String(64))     # the user's own deck choice (migration 11)
+    space: Mapped[str | None] = mapped_column(String(128))   # the server or workspace last used in (migration 11)
 
 
 class SessionRow(Base):
@@ -103,6 +105,7 @@ class SessionRow(Base):
     created: Mapped[datetime] = mapped_column(UtcDateTime)
     updated: Mapped[datetime] = mapped_column(UtcDateTime)
     finished: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    mode: Mapped[str | None] = mapped_column(String(16))     # a Mode member's name (migration 10); None: coach
 
 
 class AttemptRow(Base):
@@ -158,6 +161,18 @@ class DailySendRow(Base):
     created: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class SpaceRow(Base):
+    """Table `spaces` (migration 12): settings of one Discord server or Slack workspace, such as its default deck."""
+
+    __tablename__ = "spaces"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    space_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    deck: Mapped[str | None] = mapped_column(String(64))
+    set_by: Mapped[str | None] = mapped_column(String(128))
+    updated: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ProcessedEventRow(Base):
     """Table `processed_events`: platform event ids already handled (retried deliveries are dropped)."""
 
@@ -193,7 +208,24 @@ def _v2_daily_owner(conn: Connection) -> None:
     add_column_if_missing(conn, DailySendRow.__tablename__, Column("owner", String(64)))
 
 
-MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner)]
+def _v10_session_mode(conn: Connection) -> None:
+    """Version 10: the mode a session runs in (coach or interviewer), by name."""
+    add_column_if_missing(conn, SessionRow.__tablename__, Column("mode", String(16)))
+
+
+def _v11_user_deck(conn: Connection) -> None:
+    """Version 11: a user's own deck choice, and the server or workspace whose default deck applies to them."""
+    add_column_if_missing(conn, UserRow.__tablename__, Column("deck", String(64)))
+    add_column_if_missing(conn, UserRow.__tablename__, Column("space", String(128)))
+
+
+def _v12_spaces(conn: Connection) -> None:
+    """Version 12: the `spaces` table (a server's or workspace's default deck)."""
+    Base.metadata.tables[SpaceRow.__tablename__].create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner), (10, _v10_session_mode), (11, _v11_user_deck),
+                               (12, _v12_spaces)]
 
 
 def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> None:
