@@ -151,16 +151,14 @@ class Decks:
                  for d in sorted(self.bank.decks.values(), key=lambda d: d.deck)]
         lines = [f"• {d['name']} — {d['title']} ({d['questions']} questions)" for d in decks]
         if changed and for_space:
-            head = (f"This {place}'s default deck is now '{default}'." if default else
-                    f"This {place} has no default deck now: questions come from every deck.")
+            body = [f"This {place}'s default deck is now '{default}'." if default else
+                    f"This {place} has no default deck now: questions come from every deck."]
         elif changed:
-            head = f"Your interviews and daily questions now come from {_describe(choice.name)}."
+            body = [f"Your interviews and daily questions now come from {_describe(choice.name)}."]
         else:
-            head = "Decks installed:" if len(decks) > 1 else "Only one deck is installed:"
-        body = [head, *([] if changed else lines)]
-        if space and not (changed and for_space):
-            body.append(f"This {place}'s default: {default or 'none (every deck)'}.")
-        if not changed or for_space:
+            body = ["Decks installed:" if len(decks) > 1 else "Only one deck is installed:", *lines]
+            if space:
+                body.append(f"This {place}'s default: {default or 'none (every deck)'}.")
             body.append(f"Your questions come from {_describe(choice.name)}"
                         f"{' (your own pick)' if record and record.deck else ''}.")
         if choice.note:

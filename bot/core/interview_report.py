@@ -63,7 +63,8 @@ def _row(number: int, qid: str, info: dict[str, Any], by_id: dict[int | None, At
               if not p.get("covered") and i not in wrong]
     contradicted = [{"text": points[i]["text"], "quote": quote} for i, quote in sorted(wrong.items())
                     if i < len(points)]
-    adds = [m["text"] for m in missed if not m["recovered"]] + [c["text"] for c in contradicted]
+    # What the answer itself lacked: a point brought out only by a follow-up is one a strong answer states unasked.
+    adds = [m["text"] for m in missed] + [c["text"] for c in contradicted]
     answered = main is not None and not main.skipped
     return {"number": number, "question_id": qid, "question": entry.question if entry else qid,
             "topics": list(entry.topics) if entry else [], "difficulty": info.get("difficulty"),
@@ -150,7 +151,7 @@ def report_text(report: dict[str, Any]) -> str:
                              f"{' (late)' if follow['late'] else ''}.")
         if row["answered"] or row["skipped"]:
             if row["strong_adds"]:
-                lines.append("  A strong answer adds: " + "; ".join(p.rstrip(".") for p in row["strong_adds"]) + ".")
+                lines += ["  A strong answer adds:"] + [f"    • {p}" for p in row["strong_adds"]]
             else:
                 lines.append("  A strong answer adds: nothing essential; every key point was there.")
     if report["average"] is not None:
