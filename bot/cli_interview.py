@@ -22,6 +22,8 @@ COMMANDS = {"/hint": "hint", "/skip": "skip", "/reveal": "reveal", "/stop": "sto
 HELP = ("Type your answer and finish it with an empty line. Commands: /hint a nudge, /skip next question, "
         "/reveal an example answer, /stop end with the report card. Ctrl-C or Ctrl-D leaves the interview "
         "resumable.")
+INTERVIEWER_HELP = ("Type your answer and finish it with an empty line. Commands: /skip next question, /stop end with "
+                    "the report. Ctrl-C or Ctrl-D leaves the interview resumable.")
 STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCORE: "green",
          ReplyKind.REPORT: "magenta", ReplyKind.ERROR: "red", ReplyKind.REVEAL: "yellow"}
 
@@ -90,8 +92,16 @@ def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
         term.console.print("Resuming your interview where you left it.", style="dim")
         term.show([current])
     else:
-        term.show(coach.act(Request(user, Action.START, topic=args.topic, count=args.count)))
-    term.console.print(HELP, style="dim")
+        start = Request(user, Action.START, topic=args.topic, count=args.count, mode=args.mode, deck=args.deck)
+        for reply in coach.act(start):
+            if reply.kind is ReplyKind.ERROR:   # a wrong topic, deck or count: one sentence, nothing started
+                print(f"Error: {reply.text}", file=sys.stderr)
+                runtime.close()
+                return 2
+            term.show_one(reply)
+    session = coach.open_session(user)
+    interviewer = session is not None and session.mode.value == "interviewer"
+    term.console.print(INTERVIEWER_HELP if interviewer else HELP, style="dim")
     threading.Thread(target=_warm_up, args=(runtime,), name="warm-up", daemon=True).start()
     try:
         code = _loop(runtime, user, term, use_llm=not args.no_llm)

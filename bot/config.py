@@ -40,12 +40,19 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_api_url: str | None = Field(None, alias="COACH_SLACK_API_URL")
     slack_port: int = Field(3000, alias="COACH_SLACK_PORT")
+    slack_admins: str = Field("", alias="COACH_SLACK_ADMINS")
+    interviewer_seconds: int = Field(240, ge=0, alias="COACH_INTERVIEWER_SECONDS")
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or a SQLite file in the data folder."""
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'coach.db').resolve()}"
+
+    @property
+    def slack_admin_ids(self) -> frozenset[str]:
+        """Slack user ids allowed to manage the workspace's settings besides its admins and owners."""
+        return frozenset(part.strip() for part in self.slack_admins.replace(",", " ").split() if part.strip())
 
     @property
     def chroma_dir(self) -> Path:

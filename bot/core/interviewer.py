@@ -130,9 +130,9 @@ class Interviewer:
 
     def _answer_main(self, session: SessionRecord, text: str) -> Iterator[Reply]:
         coach, entry = self.coach, self.coach.bank.get(session.current_question_id or "")
-        grade = coach.grader.rubric_grade(entry, text)
         info = self._info(session, entry)
-        seconds, late = self._elapsed(info, info["shown"])
+        seconds, late = self._elapsed(info, info["shown"])   # when the answer came, not when its grading ended
+        grade = coach.grader.rubric_grade(entry, text)
         attempt = coach.store.add_attempt(self._attempt(session, entry, text, grade))
         info.update(attempt=attempt.id, score=grade.score, seconds=seconds, late=late,
                     contradicted={str(c.point): c.quote for c in grade.contradictions})
@@ -144,11 +144,11 @@ class Interviewer:
     def _answer_probe(self, session: SessionRecord, text: str) -> Iterator[Reply]:
         coach, entry = self.coach, self.coach.bank.get(session.current_question_id or "")
         follow = session.follow_up or {}
-        grade = coach.grader.grade_follow_up(entry, follow.get("target_point"), text, follow.get("text", ""))
         info = self._info(session, entry)
         probe = info["probes"][-1]
         seconds, _ = self._elapsed(info, probe["shown"])
         late = self._left(info) < 0 if info.get("budget") else False
+        grade = coach.grader.grade_follow_up(entry, follow.get("target_point"), text, follow.get("text", ""))
         attempt = coach.store.add_attempt(self._attempt(session, entry, text, grade, follow_up=True))
         probe.update(attempt=attempt.id, covered=bool(grade.key_points and grade.key_points[0].covered),
                      seconds=seconds, late=late)

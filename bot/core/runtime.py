@@ -150,7 +150,8 @@ class Runtime:
 
         # The grader (numpy, the rubric) is built on the first answer, not before the first question.
         grader = cast("Grader", _Lazy(lambda: self.grader))
-        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm)
+        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm,
+                     interviewer_seconds=self.settings.interviewer_seconds)
 
     def _prewarm(self, user: UserRef, entry: Entry, session: str) -> None:
         """Evaluate the fixed part of the critique prompt while the user reads the question."""
