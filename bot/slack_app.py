@@ -68,11 +68,12 @@ def web_client(token: str, base_url: str | None = None) -> WebClient:
 
 
 def build_app(coach: Coach, client: WebClient, *, signing_secret: str | None = None,
-              stream_interval: float = 1.0, workers: int = 32) -> tuple[App, SlackCoach]:
+              stream_interval: float = 1.0, workers: int = 32,
+              admins: frozenset[str] = frozenset()) -> tuple[App, SlackCoach]:
     """The Bolt app with every listener; `signing_secret` None means Socket Mode (no request signatures)."""
     app = App(client=client, signing_secret=signing_secret or "", request_verification_enabled=bool(signing_secret),
               process_before_response=True, listener_executor=ThreadPoolExecutor(workers, "slack-listener"))
-    handlers = SlackCoach(coach, SlackPoster(client, stream_interval=stream_interval))
+    handlers = SlackCoach(coach, SlackPoster(client, stream_interval=stream_interval), admins)
     app.middleware(drop_retried_events(coach))
     app.command(COMMAND)(ack=_just_ack, lazy=[handlers.on_command])
     app.event("message")(ack=_just_ack, lazy=[handlers.on_message])
@@ -159,7 +160,8 @@ def serve(runtime: Runtime, settings: Settings, client: WebClient, secret: str, 
     from bot.slack_daily import daily_sender
 
     coach = runtime.coach
-    app, handlers = build_app(coach, client, signing_secret=secret if http else None)
+    app, handlers = build_app(coach, client, signing_secret=secret if http else None,
+                              admins=settings.slack_admin_ids)
     ticker = Ticker([daily_sender(coach, handlers.poster).tick, coach.upkeep], name="slack-daily")
     ticker.start()
     try:

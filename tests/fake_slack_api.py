@@ -57,6 +57,7 @@ class _State:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     time_zones: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)     # user -> "admin" | "owner"
     last_ts: float = 0.0
 
 
@@ -138,6 +139,11 @@ class FakeSlackApi:
         with self.lock:
             self.state.failures.setdefault(method, []).extend([Failure(status, retry_after, error)] * times)
 
+    def set_role(self, user: str, role: str) -> None:
+        """What users.info says about the user's role in the workspace: "admin" or "owner"."""
+        with self.lock:
+            self.state.roles[user] = role
+
     def set_time_zone(self, user: str, tz: str) -> None:
         """What users.info says about the user's time zone."""
         with self.lock:
@@ -181,7 +187,9 @@ class FakeSlackApi:
             return {"ok": True, "messages": list(reversed(found)), "has_more": False}
         if method == "users.info":
             user = str(args.get("user"))
-            return {"ok": True, "user": {"id": user, "tz": self.state.time_zones.get(user, "UTC")}}
+            role = self.state.roles.get(user)
+            return {"ok": True, "user": {"id": user, "tz": self.state.time_zones.get(user, "UTC"),
+                                         "is_admin": role in ("admin", "owner"), "is_owner": role == "owner"}}
         if method in ("views.open", "views.publish"):
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
         if method == "files.getUploadURLExternal":
@@ -323,14 +331,16 @@ CRITIQUE = {"strengths": ["You explained the core idea clearly."],
             "follow_up": "What changes at inference time?"}
 
 
-def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None) -> Any:
-    """The real Coach on the mini deck: HashEmbedder, a scripted FakeLLM critique, SqlStore on a SQLite file."""
+def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None,
+                knowledge: Path = TEST_DECKS) -> Any:
+    """The real Coach on the mini deck (or the decks of `knowledge`): HashEmbedder, a scripted FakeLLM critique,
+    SqlStore on a SQLite file."""
     from bot.core.bank import load_bank
     from bot.core.store.sql import SqlStore
     from bot.core.testing import FakeLLM, fake_coach
 
     llm = llm if llm is not None else FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
-    return fake_coach(load_bank(TEST_DECKS), SqlStore(f"sqlite:///{db_path}"), llm=llm, clock=clock)
+    return fake_coach(load_bank(knowledge), SqlStore(f"sqlite:///{db_path}"), llm=llm, clock=clock)
 
 
 # ---------------------------------------------------------------------- the app under test
@@ -384,14 +394,15 @@ class Slack:
 
 
 @contextmanager
-def running(tmp_path: Path, *, llm: Any = None, workers: int = 32) -> Iterator[Slack]:
+def running(tmp_path: Path, *, llm: Any = None, workers: int = 32, knowledge: Path = TEST_DECKS,
+            admins: frozenset[str] = frozenset(), clock: Callable[[], datetime] | None = None) -> Iterator[Slack]:
     """The app served by `http_server` (what --http uses) on a free loopback port."""
     from bot.slack_app import build_app, http_server, web_client
 
     with FakeSlackApi() as api:
-        coach = build_coach(tmp_path / "coach.db", llm=llm)
+        coach = build_coach(tmp_path / "coach.db", llm=llm, knowledge=knowledge, clock=clock)
         app, _ = build_app(coach, web_client("xoxb-test", api.url), signing_secret=SIGNING_SECRET,
-                           stream_interval=0.2, workers=workers)
+                           stream_interval=0.2, workers=workers, admins=admins)
         server = http_server(app, 0, host="127.0.0.1")
         thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()

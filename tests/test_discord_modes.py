@@ -27,6 +27,7 @@ from tests.fake_discord import (
     FakeDiscord,
     Harness,
     alice,
+    make_coach,
     new_bot,
     question_of,
     started,
@@ -130,3 +131,24 @@ async def test_deck_names_are_suggested(h2: Harness) -> None:
     assert [c.value for c in h2.bot.deck_choices("")] == ["databases", "mini", "default", "all"]
     assert [c.value for c in h2.bot.deck_choices("dat")] == ["databases"]
 
+
+
+@pytest.mark.asyncio
+async def test_an_interview_goes_on_after_the_bot_restarts(h: Harness, store: SqlStore, llm: FakeLLM) -> None:
+    _, question, thread = await started(h, topic="cnn", count=1, mode="interviewer")
+    opened = await h.press(question, "answer", channel=thread)
+    answered = await h.submit(h.fake.callbacks(opened)[0], "Pooling reduces the spatial size of feature maps.",
+                              channel=thread)
+    probe = question_of(answered)
+    await h.bot.client.close()
+    h.bot.shutdown()
+    bot = new_bot(make_coach(store, llm), h.fake)   # a new process on the same database
+    await bot.client._async_setup_hook()
+    again = Harness(bot, h.fake)
+    try:
+        skipped = await again.press(probe, "skip", channel=thread)   # a button posted before the restart
+        assert any("Follow-up skipped." in c.text() for c in h.fake.sends(skipped))
+        assert any("Interview report" in c.text() for c in h.fake.sends(skipped))
+    finally:
+        await bot.client.close()
+        bot.shutdown()
