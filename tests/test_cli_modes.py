@@ -45,5 +45,5 @@ def test_a_deck_for_one_interview_and_a_wrong_one(tmp_path: Path, two_decks: Pat
     assert wrong.stderr.strip() == "Error: There is no deck 'kubernetes'. Decks: databases, mini."
     chosen = run(["--deck", "databases", "--count", "2"], "/stop\n", tmp_path, two_decks)
     assert chosen.returncode == 0, chosen.stderr[-2000:]
-    assert "Mock interview: 2 questions." in chosen.stdout and "Report card" in chosen.stdout
+    assert "Mock interview: 2 questions from the deck 'databases'." in chosen.stdout and "Report card" in chosen.stdout
     assert "(indexing" in chosen.stdout or "(transactions" in chosen.stdout

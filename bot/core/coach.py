@@ -187,8 +187,9 @@ class Coach:
             if mode is Mode.INTERVIEWER:
                 yield from self.interviewer.begin(session, pool)
                 return
+            source = (f" on {topic}" if topic else "") + (f" from the deck {deck.name!r}" if deck.name else "")
             yield Reply(ReplyKind.INFO, f"Mock interview: {len(ids)} question{'s' if len(ids) > 1 else ''}"
-                        f"{' on ' + topic if topic else ''}. Answer in your own words; ask for a hint, skip, "
+                        f"{source}. Answer in your own words; ask for a hint, skip, "
                         "or reveal an example answer at any time.", data={"session_id": session.id})
             yield self.question_reply(session)
 

@@ -66,6 +66,7 @@ class Interviewer:
         budget = (f"{clock_text(self.seconds)} per question (a late answer still counts)" if self.seconds else
                   "no time limit")
         on = f" on {session.topic}" if session.topic else ""
+        on += f" from the deck {session.deck!r}" if session.deck else ""
         yield Reply(ReplyKind.INFO, f"Interview (interviewer mode): {total} question{'s' if total > 1 else ''}{on}, "
                     f"{budget}. As in a real interview there is no score or feedback until the end; I may ask a "
                     "follow-up or two when an answer leaves something out. The report comes at the end.",
