@@ -61,6 +61,9 @@ def _positive(text: str) -> int:
 def _interview_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--topic", default=None)
     p.add_argument("--count", type=_positive, default=None, help="number of questions, 1 to 20 (default 5)")
+    p.add_argument("--mode", choices=("coach", "interviewer"), default="coach",
+                   help="coach: score and feedback after each answer; interviewer: a report at the end")
+    p.add_argument("--deck", default=None, help="the deck this interview's questions come from")
     p.add_argument("--no-llm", action="store_true")
     p.add_argument("--user", default=None)
     p.add_argument("--voice", action="store_true", help="answer by speaking into the microphone")

@@ -41,6 +41,9 @@ class Typed:
 
     kind: str  # "answer" | "command" | "unknown" | "end" | "record" | "audio" (text: the file) | "flag" (the reason)
     text: str = ""
+INTERVIEWER_HELP = ("Type your answer and finish it with an empty line. Commands: /skip next question, /stop end with "
+                    "the report, /audio FILE answer with a recording, /quit (or Ctrl-D, Ctrl-C) leave the interview "
+                    "resumable.")
 STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCORE: "green",
          ReplyKind.REPORT: "magenta", ReplyKind.ERROR: "red", ReplyKind.REVEAL: "yellow"}
 
@@ -195,15 +198,23 @@ def run_interview(runtime: Runtime, args: argparse.Namespace, term: Terminal, *,
     _model_note(runtime, term)
     current = coach.current(user)
     if current is not None:
-        asked = " (--topic and --count apply to a new interview: /stop this one first)" \
-            if args.topic or args.count is not None else ""
+        chosen = args.topic or args.count is not None or getattr(args, "deck", None) \
+            or getattr(args, "mode", "coach") != "coach"
+        asked = " (--topic, --count, --mode and --deck apply to a new interview: /stop this one first)" \
+            if chosen else ""
         term.console.print(f"Resuming your interview where you left it{asked}.", style="dim")
         term.show([current])
     else:
-        first = term.show(coach.act(Request(user, Action.START, topic=args.topic, count=args.count or 5)))
-        if first is None or first.kind is ReplyKind.ERROR:
-            return 2
-    term.console.print(HELP, style="dim")
+        start = Request(user, Action.START, topic=args.topic, count=args.count or 5,
+                        mode=getattr(args, "mode", None), deck=getattr(args, "deck", None))
+        for reply in coach.act(start):
+            if reply.kind is ReplyKind.ERROR:   # a wrong topic, deck or mode: one sentence, nothing started
+                print(f"Error: {reply.text}", file=sys.stderr)
+                return 2
+            term.show_one(reply)
+    session = coach.open_session(user)
+    interviewer = session is not None and session.mode.value == "interviewer"
+    term.console.print(INTERVIEWER_HELP if interviewer else HELP, style="dim")
     if term.voice:
         from bot.cli_voice import start_voice
 

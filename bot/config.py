@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     max_audio_seconds: float = Field(300.0, gt=0, alias="COACH_MAX_AUDIO_SECONDS")
     max_audio_mb: float = Field(25.0, gt=0, alias="COACH_MAX_AUDIO_MB")
 
+    interviewer_seconds: int = Field(240, ge=0, alias="COACH_INTERVIEWER_SECONDS")
+
     debug: bool = Field(False, alias="COACH_DEBUG")
 
     @field_validator("data_dir")

@@ -51,6 +51,11 @@ def user_ref(user: discord.abc.User) -> UserRef:
     return UserRef(PLATFORM, str(user.id))
 
 
+def space_of(interaction: discord.Interaction) -> str | None:
+    """The server an interaction comes from (None in a DM): its default deck applies."""
+    return str(interaction.guild_id) if interaction.guild_id else None
+
+
 async def run_in_worker(work: Work, executor: Executor) -> AsyncGenerator[tuple[str, Any], None]:
     """Run an engine call on the executor; yield ("token", str), ("reply", Reply), ("error", exc) in order."""
     loop = asyncio.get_running_loop()
@@ -152,7 +157,8 @@ class DiscordCoach:
 
         await self._interact(interaction, body, ephemeral=ephemeral)
 
-    async def start_interview(self, interaction: discord.Interaction, topic: str | None, count: int) -> None:
+    async def start_interview(self, interaction: discord.Interaction, topic: str | None, count: int,
+                              mode: str = "coach") -> None:
         """/interview start: a thread for the session (or the user's DM), then the first question there."""
         problem = self.coach.topic_problem(topic)
         if problem:
@@ -171,7 +177,8 @@ class DiscordCoach:
                     return
             out: Outbox = ChannelOutbox(place) if place is not None else followups
             where = str(getattr(place, "id", None) or interaction.channel_id)
-            request = Request(user, Action.START, topic=topic, count=count, place=where)
+            request = Request(user, Action.START, topic=topic, count=count, place=where, mode=mode,
+                              space=space_of(interaction))
             replies = await self._pump(out, followups, interaction.user.id, lambda _t: self.coach.act(request),
                                        self.quick)
             if place is None:
@@ -222,10 +229,12 @@ class DiscordCoach:
         user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
         return user.dm_channel or await user.create_dm()
 
-    def topic_choices(self, current: str) -> list[app_commands.Choice[str]]:
-        """Up to 25 deck topics containing the typed text, with their question counts."""
+    def topic_choices(self, current: str, interaction: discord.Interaction | None = None
+                      ) -> list[app_commands.Choice[str]]:
+        """Up to 25 topics of the user's deck containing the typed text, with their question counts."""
         needle = current.strip().lower()
-        topics = self.coach.topic_counts()
+        topics = self.coach.topic_counts(user_ref(interaction.user), space_of(interaction)) if interaction else \
+            self.coach.topic_counts()
         return [app_commands.Choice(name=f"{t} ({n})", value=t) for t, n in topics.items() if needle in t][:25]
 
     async def open_answer(self, interaction: discord.Interaction, turn: str | None = None) -> None:
@@ -278,7 +287,21 @@ class DiscordCoach:
 
     async def show_topics(self, interaction: discord.Interaction) -> None:
         """/interview topics, privately."""
-        await self._run(interaction, Request(user_ref(interaction.user), Action.TOPICS), ephemeral=True)
+        request = Request(user_ref(interaction.user), Action.TOPICS, space=space_of(interaction))
+        await self._run(interaction, request, ephemeral=True)
+
+    async def set_deck(self, interaction: discord.Interaction, name: str | None, server: bool) -> None:
+        """/interview deck [name] [scope]: the decks, the user's pick, or (Manage Server) the server's default."""
+        manager = bool(interaction.guild_id) and interaction.permissions.manage_guild
+        request = Request(user_ref(interaction.user), Action.DECK, deck=name, space=space_of(interaction),
+                          for_space=server, admin=manager)
+        await self._run(interaction, request, ephemeral=True)
+
+    def deck_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        """Up to 25 installed decks containing the typed text, then the words 'default' and 'all'."""
+        needle = current.strip().lower()
+        names = [*sorted(self.coach.bank.decks), "default", "all"]
+        return [app_commands.Choice(name=n, value=n) for n in names if needle in n][:25]
 
     async def set_daily(self, interaction: discord.Interaction, on: bool, at: str | None, zone: str | None) -> None:
         """/interview daily on|off [time] [timezone]; a mistake is answered at once, before anything is stored."""
@@ -296,7 +319,8 @@ class DiscordCoach:
                 return reply
             return Reply(reply.kind, f"{reply.text}\n{DM_NOTE}", reply.actions, reply.image, reply.data)
 
-        request = Request(user_ref(interaction.user), Action.DAILY, daily=on, time=at, zone=zone)
+        request = Request(user_ref(interaction.user), Action.DAILY, daily=on, time=at, zone=zone,
+                          space=space_of(interaction))
         await self._run(interaction, request, ephemeral=True, amend=note)
 
     async def on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

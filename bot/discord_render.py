@@ -24,6 +24,7 @@ CHART_NAME = "progress.png"
 
 BLURPLE = discord.Colour.blurple()
 EMBED_KINDS = {ReplyKind.QUESTION, ReplyKind.FOLLOW_UP, ReplyKind.SCORE, ReplyKind.REPORT}
+REPORT_PART = 3500   # characters of a long report per embed (the description holds 4096; mentions grow when defused)
 
 
 @dataclass
@@ -139,15 +140,25 @@ def score_colour(score: int) -> discord.Colour:
     return discord.Colour.gold() if score >= 40 else discord.Colour.red()
 
 
+def deadline_field(embed: discord.Embed, reply: Reply) -> discord.Embed:
+    """An interviewer-mode question's time budget as a live Discord timestamp ("in 3 minutes"), in local time."""
+    deadline = reply.data.get("deadline")
+    if deadline:
+        when = int(deadline)
+        embed.add_field(name="Time", value=f"Time is up <t:{when}:R> (at <t:{when}:t>); a late answer still counts.")
+    return embed
+
+
 def reply_embed(reply: Reply) -> discord.Embed:
     """The embed of a question, follow-up, score or report card."""
     if reply.kind is ReplyKind.FOLLOW_UP:
-        return text_embed(str(reply.data.get("follow_up") or reply.text), BLURPLE, title="Follow-up question")
+        text = str(reply.data.get("follow_up") or reply.text)
+        return deadline_field(text_embed(text, BLURPLE, title="Follow-up question"), reply)
     if reply.kind is ReplyKind.SCORE:
         return text_embed(reply.text, score_colour(int(reply.data.get("score", 0))))
     if reply.kind is ReplyKind.REPORT:
         return text_embed(reply.text, discord.Colour.teal())
-    embed = text_embed(reply.text, BLURPLE)
+    embed = deadline_field(text_embed(reply.text, BLURPLE), reply)
     if reply.data.get("daily"):
         embed.set_footer(text="Daily question · answer here in your own words, or press Answer")
     return embed
@@ -167,6 +178,12 @@ def render(reply: Reply) -> list[Outgoing]:
     if reply.kind is ReplyKind.FILE:   # the user's own data: for them alone
         return [Outgoing(content=clip(defuse(reply.text), MESSAGE_LIMIT), image=reply.data["content"],
                          filename=str(reply.data["filename"]), ephemeral=True)]
+    if reply.kind is ReplyKind.REPORT and len(reply.text) > REPORT_PART:
+        # An interviewer-mode report outgrows one embed: one embed per part, never clipped.
+        parts = split_message(reply.text, REPORT_PART)
+        messages = [Outgoing(embed=text_embed(part, discord.Colour.teal())) for part in parts]
+        messages[-1].actions = reply.actions
+        return messages
     if reply.kind in EMBED_KINDS:
         return [Outgoing(embed=reply_embed(reply), actions=reply.actions)]
     messages = [Outgoing(content=chunk) for chunk in split_message(defuse(reply.text))] or [Outgoing(content="…")]

@@ -163,16 +163,19 @@ class InterviewGroup(app_commands.Group):
         self.bot = bot
 
     @app_commands.command(description="Start a mock interview in a thread of its own")
-    @app_commands.describe(topic="Only questions on this topic", count="How many questions (1-20, default 5)")
+    @app_commands.describe(topic="Only questions on this topic", count="How many questions (1-20, default 5)",
+                           mode="coach: score and feedback after each answer; interviewer: like a real interview, "
+                                "a report at the end")
     async def start(self, interaction: discord.Interaction, topic: str | None = None,
-                    count: app_commands.Range[int, 1, 20] = 5) -> None:
+                    count: app_commands.Range[int, 1, 20] = 5,
+                    mode: Literal["coach", "interviewer"] = "coach") -> None:
         """Start a mock interview."""
-        await self.bot.start_interview(interaction, topic, count)
+        await self.bot.start_interview(interaction, topic, count, mode)
 
     @start.autocomplete("topic")
     async def _topics(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Topic suggestions as the user types."""
-        return self.bot.topic_choices(current)
+        return self.bot.topic_choices(current, interaction)
 
     @app_commands.command(description="Answer the current question (opens a form)")
     async def answer(self, interaction: discord.Interaction) -> None:
@@ -208,6 +211,20 @@ class InterviewGroup(app_commands.Group):
     async def topics(self, interaction: discord.Interaction) -> None:
         """List the topics."""
         await self.bot.show_topics(interaction)
+
+    @app_commands.command(description="The decks installed; pick the one your questions come from")
+    @app_commands.describe(name="A deck; 'default' follows the server's default, 'all' takes every deck",
+                           scope="me: your own interviews and daily questions; server: the server's default deck "
+                                 "(needs Manage Server)")
+    async def deck(self, interaction: discord.Interaction, name: str | None = None,
+                   scope: Literal["me", "server"] = "me") -> None:
+        """Show or pick a deck."""
+        await self.bot.set_deck(interaction, name, scope == "server")
+
+    @deck.autocomplete("name")
+    async def _deck_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Deck suggestions as the user types."""
+        return self.bot.deck_choices(current)
 
     @app_commands.command(description="A daily practice question by direct message, at your local time")
     @app_commands.describe(state="Turn daily questions on or off", time="Local time, 24-hour HH:MM (default 09:00)",

@@ -6,6 +6,7 @@ Everything here is a pure function of engine values, so Slack's limits are check
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.replies import Action, Reply, ReplyKind
@@ -30,6 +31,8 @@ _BOLD_FIRST_LINE = {ReplyKind.QUESTION, ReplyKind.FOLLOW_UP, ReplyKind.SCORE, Re
 
 HELP = ("*Interview Coach*\n"
         "`/interview start [topic] [count]` — a mock interview in our DM (default 5 questions)\n"
+        "`/interview start interviewer [topic] [count]` — like a real interview: follow-ups, a time budget per "
+        "question, no score until the report at the end\n"
         "`/interview stop` — end the interview and get the report card\n"
         "`/interview stats` — your progress, with a chart\n"
         "`/interview daily on [HH:MM]` — one question a day at that time in your Slack time zone\n"
@@ -41,6 +44,8 @@ HELP = ("*Interview Coach*\n"
         "`/interview review` — the flagged questions (reviewers)\n"
         "`/interview team #channel HH:MM [Zone]` — a team question every work day (admins); "
         "`team stop|pause|resume|status`\n"
+        "`/interview deck [name]` — the decks, or pick yours (`default`: the workspace's; `all`: every deck); "
+        "`/interview deck name workspace` sets the workspace's default (admins)\n"
         "Answer by replying in our DM (or in the question's thread), or with the question's Answer button.")
 
 
@@ -137,12 +142,25 @@ def reply_text(reply: Reply) -> str:
     return reply.text
 
 
+def deadline_block(reply: Reply) -> dict[str, Any] | None:
+    """An interviewer-mode question's time budget, shown by Slack in the reader's own time zone."""
+    deadline = reply.data.get("deadline")
+    if not deadline:
+        return None
+    when = int(deadline)
+    fallback = datetime.fromtimestamp(when, UTC).strftime("%H:%M UTC")
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text":
+            f"Time is up at <!date^{when}^{{time}}|{fallback}>; a late answer still counts."}]}
+
+
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
     """A reply as Block Kit: its text in sections, then its buttons; never over 50 blocks."""
     actions = actions_block(reply)
-    room = MESSAGE_BLOCKS - (1 if actions else 0)
+    deadline = deadline_block(reply)
+    extra = [b for b in (deadline, actions) if b is not None]
+    room = MESSAGE_BLOCKS - len(extra)
     blocks = text_sections(reply_text(reply), room, bold_first=reply.kind in _BOLD_FIRST_LINE)
-    return blocks + ([actions] if actions else [])
+    return blocks + extra
 
 
 def fallback_text(text: str) -> str:

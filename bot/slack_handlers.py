@@ -44,6 +44,8 @@ THREADED = {ReplyKind.SCORE, ReplyKind.CRITIQUE, ReplyKind.FOLLOW_UP, ReplyKind.
 ANSWER_SUBTYPES = {None, "thread_broadcast", "file_share"}
 ANSWER_BUTTON = ACTION_ID.format(Action.ANSWER.value)
 ELSEWHERE = "Sent to our direct messages (the *Messages* tab of Interview Coach)."
+MODES = {"coach", "interviewer"}
+WORKSPACE = {"workspace", "team"}   # `/interview deck NAME workspace`: the workspace's default deck
 
 
 def user_ref(user_id: str) -> UserRef:
@@ -87,7 +89,8 @@ class SlackCoach:
                 if stream is not None and reply.kind is ReplyKind.CRITIQUE:
                     stream.finish(reply)
                 else:
-                    self.poster.post(channel, reply, thread_ts=thread_ts if reply.kind in THREADED else None)
+                    threaded = reply.kind in THREADED or "timing" in reply.data   # "Noted (1:42)." under the answer
+                    self.poster.post(channel, reply, thread_ts=thread_ts if threaded else None)
         except Exception:  # Slack refused a post: the engine's work is committed, so say so if we still can
             log.exception("Posting the replies of %s failed", request.action.value)
             with suppress(Exception):
@@ -167,31 +170,34 @@ class SlackCoach:
     # ------------------------------------------------------------------ the slash command
 
     def on_command(self, command: dict[str, Any], respond: Callable[..., Any]) -> None:
-        """`/interview start|stop|stats|daily|topics|help`."""
-        user_id = command["user_id"]
+        """`/interview start|stop|stats|daily|topics|deck|help`."""
+        user_id, team = command["user_id"], command.get("team_id")
         words = (command.get("text") or "").split()
         sub, args = (words[0].lower(), words[1:]) if words else ("help", [])
         if sub == "start":
-            self.start(user_id, " ".join(args), respond, command.get("channel_id"))
+            self.start(user_id, " ".join(args), respond, command.get("channel_id"), team)
         elif sub in ("stop", "stats"):
             self._in_dm(Request(user_ref(user_id), Action(sub)), respond, command.get("channel_id"))
         elif sub == "daily":
-            respond(**_ephemeral(self.daily(user_id, args)))
+            respond(**_ephemeral(self.daily(user_id, args, team)))
         elif sub in ("team", "flag", "review", "export", "forget"):
             self.practice.on_command(sub, args, command, respond)
         elif sub == "topics":
-            respond(**_ephemeral(self._text(Request(user_ref(user_id), Action.TOPICS))))
+            respond(**_ephemeral(self._text(Request(user_ref(user_id), Action.TOPICS, space=team))))
+        elif sub == "deck":
+            respond(**_ephemeral(self.deck(user_id, args, team)))
         else:
             respond(**_ephemeral(HELP))
 
     def start(self, user_id: str, args: str, respond: Callable[..., Any] | None,
-              channel_id: str | None = None) -> None:
-        """Open a mock interview in the user's DM: `[topic] [count]` in any order."""
+              channel_id: str | None = None, team: str | None = None) -> None:
+        """Open a mock interview in the user's DM: `[interviewer|coach] [topic] [count]` in any order."""
         words = args.split()
+        modes = [w.lower().removeprefix("mode:") for w in words if w.lower().removeprefix("mode:") in MODES]
         counts = [int(w) for w in words if w.isdigit()]
-        topic = " ".join(w for w in words if not w.isdigit()) or None
+        topic = " ".join(w for w in words if not w.isdigit() and w.lower().removeprefix("mode:") not in MODES) or None
         request = Request(user_ref(user_id), Action.START, topic=topic, count=counts[0] if counts else None,
-                          place=self.poster.dm_channel(user_id))
+                          place=self.poster.dm_channel(user_id), mode=modes[0] if modes else None, space=team)
         self._in_dm(request, respond, channel_id)
 
     def _in_dm(self, request: Request, respond: Callable[..., Any] | None, channel_id: str | None) -> None:
@@ -205,14 +211,33 @@ class SlackCoach:
         """The replies of a quick request as one escaped mrkdwn text."""
         return escape("\n".join(reply.text for reply in self.coach.act(request)))
 
-    def daily(self, user_id: str, args: list[str]) -> str:
+    def daily(self, user_id: str, args: list[str], team: str | None = None) -> str:
         """`daily on [HH:MM]` / `daily off`: the daily question in the user's Slack time zone; returns mrkdwn."""
         if not args or args[0].lower() not in ("on", "off"):
             return "Use `/interview daily on [HH:MM]` or `/interview daily off`."
         on = args[0].lower() == "on"
         request = Request(user_ref(user_id), Action.DAILY, daily=on, time=args[1] if on and len(args) > 1 else None,
-                          zone=self.time_zone(user_id) if on else None)
+                          zone=self.time_zone(user_id) if on else None, space=team)
         return self._text(request)
+
+    def deck(self, user_id: str, args: list[str], team: str | None) -> str:
+        """`deck` shows the decks, `deck NAME` picks one's own, `deck NAME workspace` sets the workspace's default."""
+        for_space = any(w.lower() in WORKSPACE for w in args)
+        names = [w for w in args if w.lower() not in WORKSPACE]
+        if len(names) > 1:
+            return "Use `/interview deck [name]`, or `/interview deck name workspace` for the workspace's default."
+        request = Request(user_ref(user_id), Action.DECK, deck=names[0] if names else None, space=team,
+                          for_space=for_space, admin=for_space and self.is_admin(user_id))
+        return self._text(request)
+
+    def is_admin(self, user_id: str) -> bool:
+        """Whether Slack says the user is a workspace admin or owner (users.info); the core adds the listed ones."""
+        try:
+            user = self.poster.client.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
     def time_zone(self, user_id: str) -> str | None:
         """The user's IANA time zone from their Slack profile (users.info), None if Slack does not say."""

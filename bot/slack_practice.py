@@ -72,12 +72,7 @@ class SlackPractice:
 
     def is_admin(self, user_id: str) -> bool:
         """Whether Slack says the user is a workspace admin or owner."""
-        try:
-            user = self.poster.client.users_info(user=user_id)["user"]
-        except SlackApiError as exc:
-            log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
-            return False
-        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        return self.handlers.is_admin(user_id)
 
     def is_member(self, channel: str) -> bool:
         """Whether the app is in the channel (a channel it cannot even see counts as no)."""

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = REPO / "knowledge"
 TEST_DECKS = Path(__file__).resolve().parent / "data" / "decks"
+SECOND_DECK = TEST_DECKS / "more" / "databases.yaml"   # kept apart: the harness's coach has the mini deck only
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -95,6 +96,18 @@ def knowledge(tmp_path: Path) -> Path:
 
     folder = tmp_path / "knowledge"
     shutil.copytree(TEST_DECKS, folder)
+    return folder
+
+
+@pytest.fixture()
+def two_decks(tmp_path: Path) -> Path:
+    """A knowledge folder with two decks installed: the mini deck and the databases deck."""
+    import shutil
+
+    folder = tmp_path / "two-decks"
+    folder.mkdir()
+    shutil.copy(TEST_DECKS / "mini.yaml", folder)
+    shutil.copy(SECOND_DECK, folder)
     return folder
 
 

@@ -59,6 +59,7 @@ class _State:
     time_zones: dict[str, str] = field(default_factory=dict)
     admins: set[str] = field(default_factory=set)          # users.info says is_admin
     outside: set[str] = field(default_factory=set)         # channels the app is not a member of
+    roles: dict[str, str] = field(default_factory=dict)     # user -> "admin" | "owner"
     last_ts: float = 0.0
 
 
@@ -140,6 +141,11 @@ class FakeSlackApi:
         with self.lock:
             self.state.failures.setdefault(method, []).extend([Failure(status, retry_after, error)] * times)
 
+    def set_role(self, user: str, role: str) -> None:
+        """What users.info says about the user's role in the workspace: "admin" or "owner"."""
+        with self.lock:
+            self.state.roles[user] = role
+
     def set_time_zone(self, user: str, tz: str) -> None:
         """What users.info says about the user's time zone."""
         with self.lock:
@@ -183,8 +189,10 @@ class FakeSlackApi:
             return {"ok": True, "messages": list(reversed(found)), "has_more": False}
         if method == "users.info":
             user = str(args.get("user"))
+            role = self.state.roles.get(user)
             return {"ok": True, "user": {"id": user, "tz": self.state.time_zones.get(user, "UTC"),
-                                         "is_admin": user in self.state.admins, "real_name": f"Real {user}"}}
+                                         "is_admin": user in self.state.admins or role in ("admin", "owner"),
+                                         "is_owner": role == "owner", "real_name": f"Real {user}"}}
         if method == "conversations.info":
             channel = str(args.get("channel"))
             return {"ok": True, "channel": {"id": channel, "is_member": channel not in self.state.outside}}
@@ -394,11 +402,16 @@ class Slack:
 
 
 @contextmanager
-def running(tmp_path: Path, *, llm: Any = None, workers: int = 32, **options: Any) -> Iterator[Slack]:
-    """The app served by `http_server` (what --http uses) on a free loopback port; `options` go to build_coach."""
+def running(tmp_path: Path, *, llm: Any = None, workers: int = 32, admins: frozenset[str] = frozenset(),
+            **options: Any) -> Iterator[Slack]:
+    """The app served by `http_server` (what --http uses) on a free loopback port; `options` go to build_coach;
+    `admins`: Slack user ids the operator lists as managers (COACH_SLACK_MANAGERS)."""
+    from bot.core.access import Access
     from bot.slack_app import build_app, http_server, web_client
 
     with FakeSlackApi() as api:
+        if admins:
+            options["access"] = Access(managers=frozenset(f"slack:{a}" for a in admins))
         coach = build_coach(tmp_path / "coach.db", llm=llm, **options)
         app, _ = build_app(coach, web_client("xoxb-test", api.url), signing_secret=SIGNING_SECRET,
                            stream_interval=0.2, workers=workers)

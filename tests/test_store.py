@@ -260,6 +260,24 @@ def test_a_first_release_database_gets_the_claim_owner_column(tmp_path: object) 
         store.close()
 
 
+def test_session_mode_user_deck_and_space_default_survive_a_new_store(make_store: Callable[[], SqlStore]) -> None:
+    from bot.core.modes import Mode
+
+    one = make_store()
+    session = one.create_session(ALICE, ["dropout"], mode=Mode.INTERVIEWER, deck="mini")
+    one.update_user(ALICE, deck="mini", space="g1")
+    one.set_space_deck("discord", "g1", "databases", set_by="1001")
+    one.set_space_deck("discord", "g1", "mini", set_by="1002")   # a second admin changes it
+    two = make_store()
+    reopened = two.open_session(ALICE)
+    assert reopened is not None and reopened.id == session.id and reopened.mode is Mode.INTERVIEWER
+    assert reopened.deck == "mini"
+    assert (two.get_user(ALICE).deck, two.get_user(ALICE).space) == ("mini", "g1")
+    assert two.space_deck("discord", "g1") == "mini" and two.space_deck("slack", "g1") is None
+    two.set_space_deck("discord", "g1", None)
+    assert one.space_deck("discord", "g1") is None
+
+
 def test_claim_event_once(make_store: Callable[[], SqlStore]) -> None:
     one, two = make_store(), make_store()
     assert one.claim_event("Ev01") is True

@@ -18,10 +18,13 @@ from bot.core import render
 from bot.core.access import Access
 from bot.core.bank import Bank, Entry
 from bot.core.busy import Gate
+from bot.core.decks import Decks
 from bot.core.export import DataOut
 from bot.core.flags import Flags
+from bot.core.interviewer import NO_HELP, Interviewer
 from bot.core.llm.jsonstream import LABELS, JsonProse
 from bot.core.localtime import local_date, next_daily, parse_daily_time, zone_problem
+from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_turn, turn_token
@@ -64,7 +67,7 @@ class Coach:
     def __init__(self, bank: Bank, grader: Grader, store: Store, scheduler: Scheduler, *,
                  prewarm: Prewarm | None = None, rate_limiter: RateLimiter | None = None,
                  follow_ups: bool = True, clock: Callable[[], datetime] | None = None,
-                 gate: Gate | None = None, access: Access | None = None) -> None:
+                 gate: Gate | None = None, access: Access | None = None, interviewer_seconds: int = 240) -> None:
         self.bank = bank
         self.grader = grader
         self.store = store
@@ -77,6 +80,8 @@ class Coach:
         self.id = uuid.uuid4().hex   # this process: it may take over its own unsent daily claims at once
         self.access = access or Access()
         self.flags, self.teams, self.data = Flags(self), Teams(self), DataOut(self)
+        self.decks = Decks(bank, store, self.access.may_manage)
+        self.interviewer = Interviewer(self, interviewer_seconds)
 
     # ------------------------------------------------------------------ the one entry point
 
@@ -99,7 +104,7 @@ class Coach:
     def _actions(self) -> dict[Action, Callable[[Request], Iterator[Reply]]]:
         return {Action.START: self._start, Action.HINT: self._hint, Action.SKIP: self._skip,
                 Action.REVEAL: self._reveal, Action.STOP: self._stop, Action.STATS: self._stats,
-                Action.TOPICS: self._topics, Action.DAILY: self._daily,
+                Action.TOPICS: self._topics, Action.DAILY: self._daily, Action.DECK: self.decks.act,
                 **self.flags.actions(), **self.teams.actions(), **self.data.actions()}
 
     @contextmanager
@@ -133,6 +138,8 @@ class Coach:
         if session is None:
             return None
         if session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
+            if session.mode is Mode.INTERVIEWER:
+                return self.interviewer.probe_reply(session)
             return self._follow_up_reply(session, session.follow_up["text"])
         return self.question_reply(session)
 
@@ -140,15 +147,16 @@ class Coach:
         """The user's open session, if any."""
         return self.store.open_session(user)
 
-    def topic_counts(self) -> dict[str, int]:
-        """The topics of the bank with their question counts."""
-        return {t: len(self.bank.by_topic(t)) for t in self.bank.topics()}
+    def topic_counts(self, user: UserRef | None = None, space: str | None = None) -> dict[str, int]:
+        """The topics of the bank (of the user's deck, given a user) with their question counts."""
+        bank = self.decks.resolve(user, space).bank if user is not None else self.bank
+        return {t: len(bank.by_topic(t)) for t in bank.topics()}
 
-    def topic_problem(self, topic: str | None) -> str | None:
-        """One sentence when the topic is not one of the bank's, else None."""
-        topic = (topic or "").strip().lower()
-        if topic and topic not in self.bank.topics():
-            return f"There is no topic '{topic}'. Topics: {', '.join(self.bank.topics())}."
+    def topic_problem(self, topic: str | None, bank: Bank | None = None) -> str | None:
+        """One sentence when the topic is not one of the bank's (or of one deck's), else None."""
+        topic, topics = (topic or "").strip().lower(), (bank or self.bank).topics()
+        if topic and topic not in topics:
+            return f"There is no topic '{topic}'. Topics: {', '.join(topics)}."
         return None
 
     def first_delivery(self, event_id: str) -> bool:
@@ -164,25 +172,42 @@ class Coach:
 
     def _start(self, request: Request) -> Iterator[Reply]:
         """Open a mock interview of `count` questions (closing any open one) and show the first question."""
-        problem = self.topic_problem(request.topic)
-        if problem:
-            raise Refused(problem)
+        mode = Mode.parse(request.mode)
         topic = (request.topic or "").strip().lower() or None
         count = max(1, min(int(request.count or 5), MAX_COUNT))
         user = request.user
         with self.gate.hold(user):
             self.store.get_or_create_user(user)
-            ids = self.scheduler.pick_session_questions(user, count, topic=topic, now=self.clock())
+            self.decks.remember_space(user, request.space)
+            deck = self.decks.resolve(user, request.space, request.deck)
+            problem = self.topic_problem(topic, deck.bank)
+            if problem:
+                raise Refused(problem)
+            scheduler = self.decks.scheduler(self.scheduler, deck)
+            pool: list[str] = []
+            if mode is Mode.INTERVIEWER:
+                ids, pool = self.interviewer.plan(scheduler, user, count, topic)
+            else:
+                ids = scheduler.pick_session_questions(user, count, topic=topic, now=self.clock())
             if not ids:
                 raise Refused("No questions are available for that choice.")
-            session = self.store.create_session(user, ids, topic=topic, channel=request.place)
+            session = self.store.create_session(user, ids, topic=topic, channel=request.place, deck=deck.name,
+                                                mode=mode)
+            if deck.note:
+                yield Reply(ReplyKind.INFO, deck.note, data={"deck": deck.name})
+            if mode is Mode.INTERVIEWER:
+                yield from self.interviewer.begin(session, pool)
+                return
+            source = (f" on {topic}" if topic else "") + (f" from the deck {deck.name!r}" if deck.name else "")
             yield Reply(ReplyKind.INFO, f"Mock interview: {len(ids)} question{'s' if len(ids) > 1 else ''}"
-                        f"{' on ' + topic if topic else ''}. Answer in your own words; ask for a hint, skip, "
+                        f"{source}. Answer in your own words; ask for a hint, skip, "
                         "or reveal an example answer at any time.", data={"session_id": session.id})
             yield self.question_reply(session)
 
     def question_reply(self, session: SessionRecord) -> Reply:
         """The session's current question; the model starts reading its fixed prompt meanwhile."""
+        if session.mode is Mode.INTERVIEWER:
+            return self.interviewer.question_reply(session)
         entry = self.bank.get(session.current_question_id or "")
         number, total = session.position + 1, len(session.question_ids)
         if self.prewarm is not None:
@@ -209,7 +234,9 @@ class Coach:
         with self._open(request) as session:
             if not text.strip():
                 raise Refused(FILES_ONLY if request.files else EMPTY)
-            if session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
+            if session.mode is Mode.INTERVIEWER:
+                yield from self.interviewer.answer(session, text)
+            elif session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
                 yield from self._answer_follow_up(session, text, request.delivery)
             else:
                 yield from self._answer_main(session, text, use_llm, on_token, request.delivery)
@@ -294,6 +321,8 @@ class Coach:
     def _hint(self, request: Request) -> Iterator[Reply]:
         """A nudge toward a point not yet covered, without giving it away."""
         with self._open(request) as session:
+            if session.mode is Mode.INTERVIEWER:
+                raise Refused(NO_HELP)
             entry = self.bank.get(session.current_question_id or "")
             shown = session.hints_used.get(entry.id, 0)
             text = self.grader.hint(entry, shown)
@@ -306,6 +335,9 @@ class Coach:
     def _skip(self, request: Request) -> Iterator[Reply]:
         """Skip the question (or the pending follow-up) and move on."""
         with self._open(request) as session:
+            if session.mode is Mode.INTERVIEWER:
+                yield from self.interviewer.skip(session)
+                return
             entry = self.bank.get(session.current_question_id or "")
             main = session.phase is Phase.AWAITING_ANSWER
             yield Reply(ReplyKind.SKIPPED, "Skipped." if main else "Follow-up skipped.",
@@ -317,6 +349,8 @@ class Coach:
     def _reveal(self, request: Request) -> Iterator[Reply]:
         """Show the reference answer, labelled as an example; the question counts as skipped."""
         with self._open(request) as session:
+            if session.mode is Mode.INTERVIEWER:
+                raise Refused(NO_HELP)
             entry = self.bank.get(session.current_question_id or "")
             points = "\n".join(f"• {p}" for p in entry.points)
             text = f"Example answer (one good answer among many):\n\n{entry.answer}\n\nKey points:\n{points}"
@@ -342,6 +376,8 @@ class Coach:
             yield self._report(session)
 
     def _report(self, session: SessionRecord) -> Reply:
+        if session.mode is Mode.INTERVIEWER:
+            return self.interviewer.report(session)
         attempts = self.store.attempts(session.user, session_id=session.id)
         report = build_report(session, attempts, self.bank)
         return Reply(ReplyKind.REPORT, render.report_text(report), (Action.START,), data=report)
@@ -358,7 +394,7 @@ class Coach:
                     data=data)
 
     def _topics(self, request: Request) -> Iterator[Reply]:
-        counts = self.topic_counts()
+        counts = self.topic_counts(request.user, request.space)
         yield Reply(ReplyKind.INFO, "Topics: " + ", ".join(f"{t} ({n})" for t, n in counts.items()),
                     data={"topics": counts})
 
@@ -378,6 +414,7 @@ class Coach:
         if request.daily is not None:
             fields["daily_on"] = request.daily
         user = self.store.get_or_create_user(request.user)
+        self.decks.remember_space(request.user, request.space)
         if fields:
             user = self.store.update_user(request.user, **fields)
         upcoming = None

@@ -122,8 +122,9 @@ class DailyDispatcher:
             if session is not None and not open_day:
                 return None  # never interrupt a mock interview: a later pass sends it once the interview ends
             record = store.daily_send(ref, day)
+            note = None
             if record is None:
-                entry = coach.scheduler.next_question(ref, now=now)
+                entry, note = coach.decks.daily_question(coach.scheduler, ref, now)
                 if entry is None or not store.claim_daily(ref, day, entry.id, owner=coach.id):
                     return None
                 taken_over = False
@@ -142,6 +143,8 @@ class DailyDispatcher:
                 session.extra["daily"] = day
                 store.save_session(session)
             reply = coach.question_reply(session)
+        if note:   # the user's deck is no longer installed: say so with the question
+            reply.text = f"{note}\n\n{reply.text}"
         reply.data.update(daily=True, local_date=day)
         return _Claimed(reply, day, place, taken_over)
 

@@ -39,6 +39,7 @@ class Action(str, Enum):
     FORGET = "forget"      # delete the user's data (confirm: True once they confirmed)
     TEAM = "team"          # team practice in a channel (op: setup, stop, pause, resume, status)
     SHARE = "share"        # show one's own team answer to the team (target: the attempt id)
+    DECK = "deck"
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class Request:
     present: bool = True           # TEAM setup: the bot is a member of `place`
     confirm: bool = False          # FORGET: the user confirmed
     name: str | None = None        # SHARE: the name to show the team
+    mode: str | None = None        # START: "coach" (the default) or "interviewer"
+    deck: str | None = None        # START: this interview's deck; DECK: the deck to pick, "default" or "all"
+    space: str | None = None       # the Discord server or Slack workspace the request came from, if any
+    for_space: bool = False        # DECK: set the space's default deck rather than the user's own
 
 
 class ReplyKind(str, Enum):

@@ -171,7 +171,8 @@ class Runtime:
         s = self.settings
         access = Access(reviewers=s.user_keys(s.slack_reviewers), managers=s.user_keys(s.slack_managers),
                         knowledge_dir=s.knowledge_dir, reindex=self._reindex_fixed)
-        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm, access=access)
+        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm, access=access,
+                     interviewer_seconds=s.interviewer_seconds)
 
     def _reindex_fixed(self, entry: Entry) -> None:
         """A reviewer fixed an entry: re-embed it now (only changed entries are embedded) if the index is open."""

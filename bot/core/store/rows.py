@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.localtime import parse_daily_time, zone_problem
+from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.replies import UserRef
 from bot.core.store.db import AttemptRow, CardRow, DailySendRow, SessionRow, UserRow
 from bot.core.store.records import AttemptRecord, CardRecord, DailySendRecord, SessionRecord, UserRecord
 
-USER_FIELDS = frozenset({"display_name", "time_zone", "daily_time", "daily_on"})
+USER_FIELDS = frozenset({"display_name", "time_zone", "daily_time", "daily_on", "deck", "space"})
 
 
 def ref_of(row: UserRow) -> UserRef:
@@ -21,7 +22,8 @@ def ref_of(row: UserRow) -> UserRef:
 def user_record(row: UserRow) -> UserRecord:
     """A user row as a record."""
     return UserRecord(ref=ref_of(row), display_name=row.display_name, time_zone=row.time_zone,
-                      daily_time=row.daily_time, daily_on=row.daily_on, created=row.created)
+                      daily_time=row.daily_time, daily_on=row.daily_on, created=row.created, deck=row.deck,
+                      space=row.space)
 
 
 def session_record(row: SessionRow, user: UserRef) -> SessionRecord:
@@ -29,7 +31,8 @@ def session_record(row: SessionRow, user: UserRef) -> SessionRecord:
     return SessionRecord(id=row.id, user=user, phase=Phase[row.phase], question_ids=list(row.question_ids),
                          position=row.position, topic=row.topic, deck=row.deck, follow_up=row.follow_up,
                          hints_used=dict(row.hints_used or {}), extra=dict(row.extra or {}), channel=row.channel,
-                         created=row.created, updated=row.updated, finished=row.finished)
+                         created=row.created, updated=row.updated, finished=row.finished,
+                         mode=Mode.stored(row.mode))
 
 
 def attempt_record(row: AttemptRow, user: UserRef) -> AttemptRecord:

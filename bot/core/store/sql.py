@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.replies import UserRef
 from bot.core.store.db import (
@@ -29,6 +30,7 @@ from bot.core.store.db import (
     Migration,
     ProcessedEventRow,
     SessionRow,
+    SpaceRow,
     UserRow,
     make_engine,
     migrate,
@@ -143,7 +145,8 @@ class SqlStore(PracticeSql):
     # ------------------------------------------------------------ sessions
 
     def create_session(self, ref: UserRef, question_ids: Sequence[str], topic: str | None = None,
-                       channel: str | None = None, *, deck: str | None = None) -> SessionRecord:
+                       channel: str | None = None, *, deck: str | None = None,
+                       mode: Mode = Mode.COACH) -> SessionRecord:
         """Start a session awaiting its first answer; the user's open session, if any, becomes STOPPED."""
         now = utc_now()
         with self._tx(write=True) as s:
@@ -153,7 +156,7 @@ class SqlStore(PracticeSql):
                       .values(phase=Phase.STOPPED.name, finished=now, updated=now))
             row = SessionRow(user_pk=user_pk, phase=Phase.AWAITING_ANSWER.name, deck=deck, topic=topic,
                              question_ids=list(question_ids), position=0, follow_up=None, hints_used={}, extra={},
-                             channel=channel, created=now, updated=now, finished=None)
+                             channel=channel, created=now, updated=now, finished=None, mode=mode.name)
             s.add(row)
             s.flush()
             return session_record(row, ref)
@@ -331,6 +334,29 @@ class SqlStore(PracticeSql):
             row = s.scalars(select(DailySendRow).where(DailySendRow.user_pk == user.id,
                                                        DailySendRow.local_date == local_date)).first()
             return daily_record(row, ref) if row is not None else None
+
+    # ------------------------------------------------------------ servers and workspaces
+
+    def space_deck(self, platform: str, space_id: str) -> str | None:
+        """The default deck a Discord server or Slack workspace picked, or None."""
+        with self._tx() as s:
+            row = s.get(SpaceRow, (platform, space_id))
+            return row.deck if row is not None else None
+
+    def set_space_deck(self, platform: str, space_id: str, deck: str | None, set_by: str | None = None) -> None:
+        """Set (or, with None, clear) a server's or workspace's default deck."""
+        with self._tx(write=True) as s:
+            row = s.get(SpaceRow, (platform, space_id))
+            if row is None:
+                try:
+                    with s.begin_nested():   # two admins at once: the loser updates the winner's row below
+                        s.add(SpaceRow(platform=platform, space_id=space_id, deck=deck, set_by=set_by,
+                                       updated=utc_now()))
+                    return
+                except IntegrityError:
+                    row = s.get(SpaceRow, (platform, space_id))
+                    assert row is not None
+            row.deck, row.set_by, row.updated = deck, set_by, utc_now()
 
     # ------------------------------------------------------------ events and upkeep
 
