@@ -30,7 +30,7 @@ from bot.core.embedder import Embedder
 from bot.core.retrieval import SNAPSHOT, MemoryIndex, Progress, Searchable, SyncReport, entry_rows
 from bot.errors import IndexBusyError, IndexDamagedError
 
-# Re-exported: callers import the index's names from here.
+# What callers import from here; COLLECTION, MemoryIndex, Progress and SyncReport are re-exported.
 __all__ = ["COLLECTION", "ChromaIndex", "MemoryIndex", "Progress", "SyncReport", "open_index"]
 log = logging.getLogger(__name__)
 

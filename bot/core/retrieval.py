@@ -152,6 +152,7 @@ class Searchable:
 
 
 def entry_rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """Ids, texts and metadata of every text embedded for these entries."""
     ids, texts, metas = [], [], []
     for e in entries:
         for kind, text in entry_texts(e).items():
