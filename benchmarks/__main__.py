@@ -124,6 +124,7 @@ def derive(parts: dict[str, Any]) -> dict[str, Any]:
 def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
     """Measure everything; the JSON document (the raw parts are also saved after each phase, in case of a stop)."""
     from bot.config import Settings
+    from bot.core.llm.worker import LLMWorker
     from bot.core.runtime import Runtime
 
     began = machine()
@@ -133,6 +134,7 @@ def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
     _save(out.with_suffix(".partial.json"), parts)
     data_dir = scratch_data_dir(path)
     runtime = Runtime(Settings(COACH_DATA_DIR=data_dir, COACH_MODEL=plan.model), use_llm=True)
+    assert runtime.llm is not None  # use_llm=True
     try:
         runtime.llm.start()  # the model loads while the embedder figures run, as in the terminal
         parts |= engine_figures(plan, runtime)
@@ -142,8 +144,10 @@ def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
     finally:
         runtime.close()
         shutil.rmtree(data_dir, ignore_errors=True)
-    if runtime.llm is not None and runtime.llm.ready:
-        runtime.llm.get().close(wait=True)  # the worker stops; the model stays mapped until exit
+    if runtime.llm.ready:
+        worker = runtime.llm.get()
+        assert isinstance(worker, LLMWorker)  # the in-process model of plan.model is served by one worker
+        worker.close(wait=True)  # the worker stops; the model stays mapped until exit
     parts |= memory_figures(plan, path)
     return {"quick": quick, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine_start": began, "machine_end": machine(), "model": model_info(path),

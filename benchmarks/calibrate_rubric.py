@@ -56,6 +56,7 @@ def collect(rubric: R.Rubric, entries: dict[str, Entry], labeled: list[dict[str,
             subtle: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per graded answer: question, quality, labels and point similarities."""
     rows = []
+    items: list[tuple[str, str, str, set[str] | None]]
     items = [(i["question_id"], a["quality"], a["text"], set(a.get("covered") or ())) for i in labeled
              for a in i["answers"]]
     items += [(i["question_id"], f"subtle_{q}", i[q], None) for i in subtle for q in ("strong", "partial")]

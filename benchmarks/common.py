@@ -64,7 +64,7 @@ def load_yaml(name: str) -> Any:
 
 def labeled_pairs(bank: Any) -> list[tuple[Any, str]]:
     """(entry, answer text) for every labeled answer whose question is in the bank."""
-    pairs = []
+    pairs: list[tuple[Any, str]] = []
     for item in load_yaml("labeled_answers.yaml"):
         if item["question_id"] in bank.entries:
             pairs.extend((bank.get(item["question_id"]), a["text"]) for a in item["answers"])

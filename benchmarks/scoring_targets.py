@@ -55,7 +55,7 @@ def topic_word(entry: Entry) -> list[str]:
 
 def sanity(grader: Grader, bank: Bank) -> dict[str, Any]:
     """Reference answer, echoed question and one-word topic answer of every entry."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in bank.entries.values():
         ref = grader.rubric_grade(entry, entry.answer)
         echo = grader.rubric_grade(entry, entry.question)
@@ -129,7 +129,7 @@ def load_triples(path: Path, bank: Bank, source: str) -> list[Triple]:
 
 def given_sanity(grader: Grader, bank: Bank, path: Path) -> dict[str, Any]:
     """The echo and one-word answers a held-out set gives per question (besides our own)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
         entry = bank.get(item["question_id"])
         rows.append({"id": entry.id, "echo": grader.rubric_grade(entry, item["echo"]).score,
@@ -235,7 +235,7 @@ class DiskCachedEmbedder:
         import pickle
 
         self.inner, self.path, self.name, self.dim = inner, path, inner.name, inner.dim
-        self.vectors: dict[str, Any] = pickle.loads(path.read_bytes()) if path.exists() else {}
+        self.vectors: dict[str | tuple[str, str], Any] = pickle.loads(path.read_bytes()) if path.exists() else {}
         self.new = 0
 
     def embed(self, texts: Sequence[str]) -> Any:

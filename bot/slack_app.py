@@ -229,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     args = parse_args(argv)
-    settings = get_settings()
-    setup_logging(settings.secrets())  # every record scrubbed of the tokens
     try:
+        settings = get_settings()   # a wrong setting is a ConfigError: one sentence below, like every other
+        setup_logging(settings.secrets())  # every record scrubbed of the tokens
         run(settings, args.http)
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -32,7 +32,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 _real_connect = socket.socket.connect
 
 
-def _loopback_only(self: socket.socket, address: object) -> None:
+def _loopback_only(self: socket.socket, address: tuple[Any, ...] | str | bytes) -> None:
     """Refuse any connection that does not stay on this machine."""
     host = address[0] if isinstance(address, tuple) else address
     inet = self.family in (socket.AF_INET, socket.AF_INET6)
@@ -41,7 +41,8 @@ def _loopback_only(self: socket.socket, address: object) -> None:
     _real_connect(self, address)
 
 
-socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+# typeshed declares connect on _socket.socket; every socket the tests open is a socket.socket.
+socket.socket.connect = _loopback_only  # type: ignore[method-assign,assignment]
 
 # Settings a test may not inherit from the shell or a developer's .env: tokens, URLs of servers, behaviour switches.
 # Kept: where the packaged model is assembled, and the knobs of the test runs themselves.

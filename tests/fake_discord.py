@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
@@ -22,6 +22,11 @@ from bot.core.replies import Action, Request, UserRef
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM, fake_coach
 from bot.discord_coach import DiscordCoach
+
+if TYPE_CHECKING:
+    import aiohttp
+    from discord.types.interactions import Interaction as InteractionPayload
+    from discord.types.user import User as UserPayload
 
 TEST_DECKS = Path(__file__).resolve().parent / "data" / "decks"
 APP_ID = 700000000000000001
@@ -58,7 +63,7 @@ class Call:
 
     method: str
     path: str
-    payload: dict[str, Any] | None
+    payload: Any   # the JSON body as sent: an object, a list (the command sync) or None
     files: list[tuple[str, bytes]]
     at: float = field(default_factory=time.monotonic)
     response: Any = None
@@ -123,7 +128,7 @@ class FakeDiscord:
         issued = self.issued.get(token or "")
         if self.token_lifetime is not None and issued is not None and time.monotonic() - issued > self.token_lifetime:
             self.calls.append(Call(route.method, route.url.split("/api/v10", 1)[1], payload, [], response="401"))
-            raise discord.HTTPException(_Response(401), {"code": 50027, "message": "Invalid Webhook Token"})
+            raise discord.HTTPException(_response(401), {"code": 50027, "message": "Invalid Webhook Token"})
         return self._answer(route, payload, multipart, files)
 
     async def http_request(self, route: Any, *, files: Any = None, form: Any = None, **kwargs: Any) -> Any:
@@ -134,7 +139,7 @@ class FakeDiscord:
             await self.hold_dms.wait()
         return self._answer(route, kwargs.get("json"), form, files)
 
-    def _answer(self, route: Any, payload: dict[str, Any] | None, form: Any, files: Any) -> Any:
+    def _answer(self, route: Any, payload: Any, form: Any, files: Any) -> Any:
         if form:
             payload = json.loads(next(p["value"] for p in form if p["name"] == "payload_json"))
         uploaded = [(f.filename, _read(f)) for f in files or []]
@@ -157,7 +162,7 @@ class FakeDiscord:
             return self._edit(parts[-1], payload, self.channels.get(token, CHANNEL_ID))
         if parts[0] == "channels" and parts[-1] == "threads":
             if (self.forbid_private_threads if payload.get("type") == 12 else self.forbid_public_threads):
-                raise discord.Forbidden(_Response(403), {"code": 50001, "message": "Missing Access"})
+                raise discord.Forbidden(_response(403), {"code": 50001, "message": "Missing Access"})
             thread_id = next(self.ids)
             return {"id": str(thread_id), "guild_id": str(GUILD_ID), "parent_id": parts[1], "owner_id": str(BOT_ID),
                     "name": payload["name"], "type": payload["type"], "last_message_id": None,
@@ -166,11 +171,11 @@ class FakeDiscord:
                                         "archive_timestamp": "2025-03-03T10:00:00+00:00", "invitable": False}}
         if parts[0] == "channels" and "thread-members" in parts:
             if self.forbid_thread_members:
-                raise discord.Forbidden(_Response(403), {"code": 50001, "message": "Missing Access"})
+                raise discord.Forbidden(_response(403), {"code": 50001, "message": "Missing Access"})
             return None
         if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
             if self.forbid_dms and int(parts[1]) in self._dm_ids():
-                raise discord.Forbidden(_Response(403), {"code": 50007, "message": "Cannot send messages"})
+                raise discord.Forbidden(_response(403), {"code": 50007, "message": "Cannot send messages"})
             if self.on_send is not None:
                 self.on_send(call)
             return self._message(int(parts[1]), payload)
@@ -187,7 +192,7 @@ class FakeDiscord:
             return user_payload(int(parts[1]))
         if parts[0] == "applications":
             if self.forbid_sync:
-                raise discord.Forbidden(_Response(403), {"code": 50001, "message": "Missing Access"})
+                raise discord.Forbidden(_response(403), {"code": 50001, "message": "Missing Access"})
             return [dict(c, id=str(next(self.ids)), application_id=str(APP_ID), version="1") for c in call.payload]
         raise AssertionError(f"unexpected request {call.method} {call.path}")
 
@@ -243,6 +248,11 @@ class _Response:
     def __init__(self, status: int) -> None:
         self.status = status
         self.reason = "Forbidden"
+
+
+def _response(status: int) -> aiohttp.ClientResponse:
+    """A `_Response`, typed as what discord.HTTPException reads it as (only its status and reason)."""
+    return cast("aiohttp.ClientResponse", _Response(status))
 
 
 def _read(file: discord.File) -> bytes:
@@ -316,7 +326,7 @@ class Harness:
         self.fake.channels[payload["token"]] = int(payload["channel_id"])
         started = time.monotonic()
         self.fake.issued[payload["token"]] = started
-        self.bot.client._connection.parse_interaction_create(payload)
+        self.bot.client._connection.parse_interaction_create(cast("InteractionPayload", payload))
         return started
 
     async def settle(self, user: int | None = None, timeout: float = 10.0) -> None:
@@ -392,7 +402,8 @@ def new_bot(coach: Coach, fake: FakeDiscord, *, message_content: bool = False, *
     client = discord.Client(intents=intents, application_id=APP_ID,
                             allowed_mentions=discord.AllowedMentions.none())
     client.http.request = fake.http_request  # type: ignore[method-assign]
-    client._connection.user = discord.ClientUser(state=client._connection, data=user_payload(BOT_ID, "coach"))
+    client._connection.user = discord.ClientUser(state=client._connection,
+                                                 data=cast("UserPayload", user_payload(BOT_ID, "coach")))
     return DiscordCoach(coach, client, **({"edit_interval": 0.05} | options))
 
 
@@ -455,7 +466,8 @@ async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
 def user_message(h: Harness, channel: dict[str, Any], text: str, user: int = ALICE) -> discord.Message:
     """A user's message in a channel, as the gateway hands it to on_message."""
     state = h.bot.client._connection
-    place = discord.Interaction(data=h.users.base(2, {"id": "1", "name": "x", "type": 1}, user, channel),
+    place = discord.Interaction(data=cast("InteractionPayload",
+                                          h.users.base(2, {"id": "1", "name": "x", "type": 1}, user, channel)),
                                 state=state).channel
     data = {"id": str(next(h.users.ids)), "channel_id": channel["id"], "author": user_payload(user, _name(user)),
             "content": text, "type": 0, "embeds": [], "attachments": [], "mentions": [], "mention_roles": [],

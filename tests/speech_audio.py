@@ -55,7 +55,7 @@ def decode_any(data: bytes) -> tuple[np.ndarray, int]:
     """Float32 mono samples and their rate, from any file PyAV reads."""
     import av
 
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         stream = container.streams.audio[0]
         rate = stream.rate
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)

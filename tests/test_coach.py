@@ -20,6 +20,7 @@ from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_t
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM, fake_coach
 from bot.errors import FAILED, USER_BUSY
+from tests.narrow import must
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
 ALICE = UserRef("test", "alice")
@@ -39,7 +40,8 @@ def act(coach: Coach, user: UserRef, action: Action, **fields) -> list[Reply]:
 
 def strong_answer(coach: Coach, store: SqlStore, user: UserRef) -> str:
     """An answer that states every key point of the current question."""
-    entry = coach.bank.get(store.open_session(user).current_question_id)
+    session = must(store.open_session(user))
+    entry = coach.bank.get(must(session.current_question_id))
     return " ".join(p.rstrip(".") + "." for p in entry.points)
 
 
@@ -125,7 +127,7 @@ def test_restart_resumes_at_the_same_question(tmp_path: Path) -> None:
     coach, store = build(tmp_path)
     act(coach, ALICE, Action.START, count=3)
     act(coach, ALICE, Action.SKIP)
-    question = store.open_session(ALICE).current_question_id
+    question = must(store.open_session(ALICE)).current_question_id
     store.close()
     again, store2 = build(tmp_path)
     resumed = again.current(ALICE)
@@ -180,7 +182,7 @@ def test_stats_has_a_chart(coach_store) -> None:
     act(coach, ALICE, Action.START, count=1)
     act(coach, ALICE, Action.ANSWER, text=strong_answer(coach, store, ALICE))
     [stats] = act(coach, ALICE, Action.STATS)
-    assert stats.kind is ReplyKind.STATS and stats.image[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stats.kind is ReplyKind.STATS and must(stats.image)[:8] == b"\x89PNG\r\n\x1a\n"
     assert stats.data["attempts"] == 1
 
 

@@ -11,6 +11,7 @@ from bot.core.coach import Coach
 from bot.core.daily import DailyDispatcher
 from bot.core.replies import Action, ReplyKind, Request, UserRef
 from bot.core.testing import FakeDailyPort, fake_coach
+from tests.narrow import must
 
 ALICE = UserRef("test", "alice")
 BOB = UserRef("other", "bob")
@@ -43,10 +44,10 @@ def test_the_question_is_claimed_before_it_is_sent_and_sent_once(coach: Coach, p
     assert [c.status for c in claims] == ["claimed"] and claims[0].owner == coach.id
     [(user, day, reply)] = port.sent
     assert (user, day, reply.kind, reply.data["daily"]) == (ALICE, "2025-03-03", ReplyKind.QUESTION, True)
-    record = coach.store.daily_send(ALICE, day)
+    record = must(coach.store.daily_send(ALICE, day))
     assert (record.status, record.channel, record.message_ref) == ("sent", "dm-alice", "m1")
     assert dispatcher.tick(MORNING) == 0 and len(port.sent) == 1
-    assert coach.open_session(ALICE).channel == "dm-alice"   # answered where it was sent
+    assert must(coach.open_session(ALICE)).channel == "dm-alice"   # answered where it was sent
 
 
 def test_only_the_ports_platform_is_served(coach: Coach, port: FakeDailyPort) -> None:
@@ -66,12 +67,12 @@ def test_the_process_that_claimed_retries_at_once_and_another_waits_until_the_cl
     daily_on(mine)
     port.fail = RuntimeError("HTTP 500")   # the post fails: the claim stays
     assert DailyDispatcher(mine, port).tick(MORNING) == 0
-    assert mine.store.daily_send(ALICE, "2025-03-03").status == "claimed"
+    assert must(mine.store.daily_send(ALICE, "2025-03-03")).status == "claimed"
     assert DailyDispatcher(other, port).tick(MORNING) == 0 and port.sent == []   # another process: too fresh
     assert DailyDispatcher(mine, port).tick(MORNING) == 1                       # the one that claimed it: at once
-    assert len(port.sent) == 1 and mine.store.daily_send(ALICE, "2025-03-03").status == "sent"
+    assert len(port.sent) == 1 and must(mine.store.daily_send(ALICE, "2025-03-03")).status == "sent"
     question = port.sent[0][2].data["question_id"]
-    assert mine.open_session(ALICE).question_ids == [question]   # the same question, one session
+    assert must(mine.open_session(ALICE)).question_ids == [question]   # the same question, one session
 
 
 def test_a_stale_claim_is_taken_over_once_and_not_reposted_when_it_went_out(coach: Coach, test_bank: Any,
@@ -82,7 +83,8 @@ def test_a_stale_claim_is_taken_over_once_and_not_reposted_when_it_went_out(coac
     other = fake_coach(test_bank, coach.store, clock=lambda: MORNING)   # another process on the same store
     port.already[(ALICE.key, "2025-03-03")] = "posted-before-the-crash"
     assert DailyDispatcher(other, port, stale_after=timedelta(0)).tick(MORNING) == 0
-    assert port.sent == [] and coach.store.daily_send(ALICE, "2025-03-03").message_ref == "posted-before-the-crash"
+    sent = must(coach.store.daily_send(ALICE, "2025-03-03"))
+    assert port.sent == [] and sent.message_ref == "posted-before-the-crash"
 
 
 def test_an_unreachable_user_has_daily_questions_turned_off(coach: Coach, port: FakeDailyPort) -> None:
@@ -90,7 +92,7 @@ def test_an_unreachable_user_has_daily_questions_turned_off(coach: Coach, port: 
     port.unreachable.add(ALICE.key)
     dispatcher = DailyDispatcher(coach, port)
     assert dispatcher.tick(MORNING) == 0 and dispatcher.tick(MORNING + timedelta(minutes=1)) == 0
-    assert port.calls == [f"place {ALICE.key}"] and not coach.store.get_user(ALICE).daily_on
+    assert port.calls == [f"place {ALICE.key}"] and not must(coach.store.get_user(ALICE)).daily_on
 
 
 def test_a_mock_interview_is_never_interrupted(coach: Coach, port: FakeDailyPort) -> None:
@@ -115,7 +117,7 @@ def test_yesterdays_unanswered_question_is_closed_for_todays(coach: Coach, port:
     dispatcher = DailyDispatcher(coach, port)
     assert dispatcher.tick(MORNING) == 1
     assert dispatcher.tick(MORNING + timedelta(days=1)) == 1
-    session = coach.open_session(ALICE)
+    session = must(coach.open_session(ALICE))
     assert session.extra["daily"] == "2025-03-04" and [d for _, d, _ in port.sent] == ["2025-03-03", "2025-03-04"]
 
 
@@ -129,4 +131,4 @@ def test_the_daily_status_names_the_next_send_in_the_users_zone(coach: Coach) ->
     for time, zone, said in (("25:00", None, "24-hour"), (None, "Mars/Olympus", "time zone")):
         [error] = coach.act(Request(ALICE, Action.DAILY, daily=True, time=time, zone=zone))
         assert error.kind is ReplyKind.ERROR and said in error.text
-    assert not coach.store.get_user(ALICE).daily_on
+    assert not must(coach.store.get_user(ALICE)).daily_on

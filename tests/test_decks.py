@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -17,6 +18,7 @@ from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
 from bot.core.store.db import MIGRATIONS, make_engine, migrate
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeDailyPort, fake_coach
+from tests.narrow import must
 
 ALICE = UserRef("discord", "1")
 BOB = UserRef("discord", "2")
@@ -35,14 +37,14 @@ def coach(two_decks: Path) -> Coach:
     return build(two_decks)[0]
 
 
-def act(coach: Coach, user: UserRef, action: Action, **fields: object) -> list[Reply]:
+def act(coach: Coach, user: UserRef, action: Action, **fields: Any) -> list[Reply]:
     return list(coach.act(Request(user, action, **fields)))
 
 
 def interview_ids(coach: Coach, user: UserRef, **fields: object) -> set[str]:
     replies = act(coach, user, Action.START, count=20, space=SERVER, **fields)
     assert replies[-1].kind is ReplyKind.QUESTION, replies[-1].text
-    return set(coach.open_session(user).question_ids)
+    return set(must(coach.open_session(user)).question_ids)
 
 
 def test_with_no_choice_questions_come_from_every_deck(coach: Coach) -> None:
@@ -91,14 +93,14 @@ def test_a_user_picks_their_own_deck_for_interviews_and_daily_questions(coach: C
 
 def test_one_interview_can_name_its_deck_and_a_wrong_name_is_one_sentence(coach: Coach) -> None:
     assert interview_ids(coach, ALICE, deck="mini") == MINI
-    assert coach.open_session(ALICE).deck == "mini"
-    before = coach.open_session(ALICE).id
+    assert must(coach.open_session(ALICE)).deck == "mini"
+    before = must(coach.open_session(ALICE)).id
     [refused] = act(coach, ALICE, Action.START, deck="kubernetes")
     assert refused.kind is ReplyKind.ERROR and refused.text == "There is no deck 'kubernetes'. Decks: databases, mini."
-    assert coach.open_session(ALICE).id == before   # nothing was changed
+    assert must(coach.open_session(ALICE)).id == before   # nothing was changed
     [refused] = act(coach, ALICE, Action.DECK, deck="kubernetes")
     assert refused.text == "There is no deck 'kubernetes'. Decks: databases, mini."
-    assert coach.store.get_user(ALICE).deck is None
+    assert must(coach.store.get_user(ALICE)).deck is None
 
 
 def test_a_deck_that_is_gone_falls_back_with_one_sentence(two_decks: Path, tmp_path: Path) -> None:
@@ -112,8 +114,8 @@ def test_a_deck_that_is_gone_falls_back_with_one_sentence(two_decks: Path, tmp_p
     note, intro, question = act(coach, BOB, Action.START, count=2, space=SERVER)
     assert note.text == ("Your deck 'databases' is no longer installed, so questions come from this server's "
                          "default deck 'mini' instead.")
-    assert question.kind is ReplyKind.QUESTION and coach.open_session(BOB).deck == "mini"
-    assert store.get_user(BOB).deck == "databases"   # kept: the file may come back
+    assert question.kind is ReplyKind.QUESTION and must(coach.open_session(BOB)).deck == "mini"
+    assert must(store.get_user(BOB)).deck == "databases"   # kept: the file may come back
     act(coach, BOB, Action.STOP)
     list(coach.act(Request(BOB, Action.DAILY, daily=True, time="09:00", zone="UTC")))
     port = FakeDailyPort("discord")
@@ -137,8 +139,8 @@ def test_choices_survive_a_restart(two_decks: Path, tmp_path: Path) -> None:
     act(coach, BOB, Action.DECK, deck="mini", space=SERVER)
     store.close()
     coach, store = build(two_decks, url)
-    assert store.space_deck("discord", SERVER) == "databases" and store.get_user(BOB).deck == "mini"
-    assert store.get_user(BOB).space == SERVER
+    assert store.space_deck("discord", SERVER) == "databases" and must(store.get_user(BOB)).deck == "mini"
+    assert must(store.get_user(BOB)).space == SERVER
     [overview] = act(coach, BOB, Action.DECK)   # from a DM: the server last used is remembered
     assert "This server's default: databases." in overview.text
     assert "Your questions come from the deck 'mini' (your own pick)." in overview.text

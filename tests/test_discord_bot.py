@@ -44,6 +44,7 @@ from tests.fake_discord import (
     started,
     until,
 )
+from tests.narrow import must
 
 # ---------------------------------------------------------------------------------------------- tests
 
@@ -87,7 +88,7 @@ async def test_start_in_a_dm_needs_no_thread(h: Harness) -> None:
     sends = h.fake.sends(calls)
     assert all(c.path.startswith("/webhooks/") for c in sends)
     assert "Mock interview: 2 questions" in sends[0].content and question_of(calls).embeds
-    assert h.coach.open_session(alice()).channel == str(ALICE + 1)
+    assert must(h.coach.open_session(alice())).channel == str(ALICE + 1)
 
 
 @pytest.mark.asyncio
@@ -236,10 +237,10 @@ async def test_an_engine_failure_is_one_private_sentence_and_logged_in_full(
         h: Harness, caplog: pytest.LogCaptureFixture) -> None:
     _, question, thread = await started(h, count=2)
 
-    def broken(*args: Any) -> Any:
+    def broken(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("disk on fire")
 
-    h.coach.grader.hint = broken
+    h.coach.grader.hint = broken  # type: ignore[method-assign]
     with caplog.at_level(logging.ERROR):
         calls = await h.press(question, "hint", channel=thread)
     [error] = h.fake.sends(calls)
@@ -279,7 +280,7 @@ async def test_a_5000_character_critique_is_split_into_clean_chunks(h: Harness) 
             yield Reply(reply.kind, long_text, reply.actions, data=reply.data) if reply.kind is ReplyKind.CRITIQUE \
                 else reply
 
-    h.coach.act = long_critique
+    h.coach.act = long_critique  # type: ignore[method-assign]
     _, question, thread = await started(h, topic="regularization", count=1)
     opened = await h.press(question, "answer", channel=thread)
     calls = await h.submit(h.fake.callbacks(opened)[0], GOOD_ANSWER, channel=thread)
@@ -337,7 +338,7 @@ async def test_daily_settings_are_validated_before_anything_is_stored(h: Harness
     user = h.coach.store.get_user(alice())
     assert user is not None and (user.daily_on, user.daily_time, user.time_zone) == (True, "08:30", "Europe/Paris")
     [off] = h.fake.sends(await h.command("daily", state="off"))
-    assert "off" in off.content and not h.coach.store.get_user(alice()).daily_on
+    assert "off" in off.content and not must(h.coach.store.get_user(alice())).daily_on
 
 
 @pytest.mark.asyncio
@@ -352,7 +353,7 @@ async def test_the_daily_question_is_claimed_before_it_is_sent_and_sent_once(h: 
     assert dm.path == f"/channels/{ALICE + 1}/messages"
     assert dm.embeds[0]["footer"]["text"].startswith("Daily question · 2025-03-03")
     assert dm.custom_ids[0] == f"coach:answer:{ALICE}:{session_of(h).id}:{session_of(h).current_question_id}"
-    record = h.coach.store.daily_send(alice(), "2025-03-03")
+    record = must(h.coach.store.daily_send(alice(), "2025-03-03"))
     assert record.status == "sent" and record.message_ref == str(h.message_id(dm))
     assert await h.bot.daily_tick(NOW) == 0 and len(h.fake.sends(h.fake.since(mark))) == 1   # never twice
 
@@ -369,7 +370,7 @@ async def crashed(fake: FakeDiscord, store: SqlStore, llm: FakeLLM) -> Coach:
     dead = new_bot(coach, fake)
     await dead.client._async_setup_hook()
 
-    def die(*args: Any) -> None:
+    def die(*args: Any, **kwargs: Any) -> None:
         raise SystemExit("killed before the send")
 
     dead.daily.port.send = die  # type: ignore[method-assign]
@@ -385,14 +386,14 @@ async def test_a_restart_between_claim_and_send_sends_the_claimed_question_once(
         fake: FakeDiscord, store: SqlStore, crashed: Coach) -> None:
     coach = crashed   # the process that died: it opened the day's question and claimed the day, then stopped
     claimed = coach.current(alice())
-    assert claimed is not None and store.daily_send(alice(), "2025-03-03").status == "claimed"
+    assert claimed is not None and must(store.daily_send(alice(), "2025-03-03")).status == "claimed"
     bot = new_bot(coach, fake)   # the restarted process
     await bot.client._async_setup_hook()
     assert await bot.daily_tick(NOW) == 1
     [dm] = fake.sends()
     assert claimed.data["question"] in dm.text()
     assert await bot.daily_tick(NOW) == 0 and len(fake.sends()) == 1
-    assert store.daily_send(alice(), "2025-03-03").status == "sent"
+    assert must(store.daily_send(alice(), "2025-03-03")).status == "sent"
     await bot.client.close()
 
 
@@ -405,7 +406,7 @@ async def test_a_restart_after_the_send_but_before_the_mark_does_not_repeat(
     bot = new_bot(coach, fake)
     await bot.client._async_setup_hook()
     assert await bot.daily_tick(NOW) == 0 and fake.sends() == []
-    assert store.daily_send(alice(), "2025-03-03").message_ref == posted["id"]
+    assert must(store.daily_send(alice(), "2025-03-03")).message_ref == posted["id"]
     await bot.client.close()
 
 
@@ -414,7 +415,7 @@ async def test_a_user_who_refuses_dms_has_daily_questions_turned_off(h: Harness)
     daily_on(h.coach)
     h.fake.forbid_dms = True
     assert await h.bot.daily_tick(NOW) == 0
-    assert not h.coach.store.get_user(alice()).daily_on
+    assert not must(h.coach.store.get_user(alice())).daily_on
 
 
 @pytest.mark.asyncio

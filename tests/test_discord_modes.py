@@ -33,6 +33,7 @@ from tests.fake_discord import (
     started,
     text_channel,
 )
+from tests.narrow import must
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 BOB_REF = UserRef("discord", str(BOB))
@@ -97,8 +98,9 @@ async def test_a_long_report_is_split_over_embeds_and_nothing_is_cut() -> None:
     text = "Interview report\n\n" + "\n".join(f"  ✓ point {i} — you said: \"{'x' * 120}\"" for i in range(80))
     messages = render(Reply(ReplyKind.REPORT, text, (Action.START,), data={"mode": "interviewer"}))
     assert len(messages) > 2 and all(m.embed is not None for m in messages)
-    assert all(len(m.embed.description or "") <= DESCRIPTION_LIMIT for m in messages)
-    shown = "\n".join(f"{m.embed.title}\n{m.embed.description}" for m in messages)
+    embeds = [must(m.embed) for m in messages]
+    assert all(len(e.description or "") <= DESCRIPTION_LIMIT for e in embeds)
+    shown = "\n".join(f"{e.title}\n{e.description}" for e in embeds)
     assert all(f"point {i} —" in shown for i in range(80))
     assert messages[-1].actions == (Action.START,) and not messages[0].actions
 
@@ -113,12 +115,12 @@ async def test_the_server_default_deck_needs_manage_server_and_a_member_picks_th
     done = await command(h2, "deck", manage=True, name="databases", scope="server")
     assert "This server's default deck is now 'databases'." in private_text(done)
     calls = await command(h2, "start", user=BOB, count=3)
-    bob = h2.coach.open_session(BOB_REF)
+    bob = must(h2.coach.open_session(BOB_REF))
     assert all(q.startswith("db-") for q in bob.question_ids) and question_of(calls)
     mine = await command(h2, "deck", user=BOB, name="mini")
     assert "Your interviews and daily questions now come from the deck 'mini'." in private_text(mine)
     await command(h2, "start", user=BOB, count=3)
-    assert set(h2.coach.open_session(BOB_REF).question_ids) == {"dropout", "momentum", "pooling"}
+    assert set(must(h2.coach.open_session(BOB_REF)).question_ids) == {"dropout", "momentum", "pooling"}
     wrong = await command(h2, "deck", user=BOB, name="kubernetes")
     assert "There is no deck 'kubernetes'. Decks: databases, mini." in private_text(wrong)
     # Topics and their suggestions follow the deck.

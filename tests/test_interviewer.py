@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,18 +45,22 @@ def build(folder: Path, clock: Clock, url: str = "sqlite://", **options: object)
     return fake_coach(load_bank(folder), store, clock=clock, **options), store
 
 
-def act(coach: Coach, action: Action, **fields: object) -> list[Reply]:
+def act(coach: Coach, action: Action, **fields: Any) -> list[Reply]:
     return list(coach.act(Request(ALICE, action, **fields)))
 
 
 def strong(coach: Coach) -> str:
     """Every key point of the open question, one sentence each."""
-    entry = coach.bank.get(coach.open_session(ALICE).current_question_id)
+    session = coach.open_session(ALICE)
+    assert session is not None and session.current_question_id is not None
+    entry = coach.bank.get(session.current_question_id)
     return " ".join(p.rstrip(".") + "." for p in entry.points)
 
 
 def level(coach: Coach) -> int:
-    return coach.bank.get(coach.open_session(ALICE).current_question_id).difficulty
+    session = coach.open_session(ALICE)
+    assert session is not None and session.current_question_id is not None
+    return coach.bank.get(session.current_question_id).difficulty
 
 
 def test_no_score_or_critique_during_the_interview_then_one_report(two_decks: Path, clock: Clock) -> None:
@@ -121,9 +126,11 @@ def test_time_budget_is_shown_and_a_late_answer_counts_and_is_reported(two_decks
     assert "Time budget: 4:00 for this question." in question.text
     assert question.data["budget_seconds"] == 240 and question.data["deadline"] == T0.timestamp() + 240
     clock.tick(100)
-    assert "Time left for this question: 2:20." in coach.current(ALICE).text
+    current = coach.current(ALICE)
+    assert current is not None and "Time left for this question: 2:20." in current.text
     clock.tick(200)
-    assert "time for this question is up" in coach.current(ALICE).text
+    current = coach.current(ALICE)
+    assert current is not None and "time for this question is up" in current.text
     noted, probe = act(coach, Action.ANSWER, text="Pooling reduces the spatial size of feature maps.")
     assert noted.text == "Noted. That took 5:00, over the 4:00 budget; it still counts."
     assert noted.data["timing"] == {"seconds": 300, "late": True, "budget_seconds": 240}
@@ -159,6 +166,7 @@ def test_questions_get_harder_after_strong_answers_and_easier_after_weak_ones(tw
     # The deck has two questions per level; both level-2 ones were asked, so "up from 1" leans to the harder side.
     assert levels == [2, 3, 2, 1, 3]
     session = coach.open_session(ALICE)
+    assert session is not None
     assert len(set(session.question_ids)) == 5 and session.question_ids[4] == session.current_question_id
     assert all(coach.bank.get(q).deck == "databases" for q in session.question_ids)
 
@@ -167,10 +175,12 @@ def test_hints_and_reveal_are_refused_and_skip_moves_on(two_decks: Path, clock: 
     coach, store = build(two_decks, clock)
     act(coach, Action.START, mode="interviewer", count=2, deck="mini")
     before = store.open_session(ALICE)
+    assert before is not None
     for action in (Action.HINT, Action.REVEAL):
         [refused] = act(coach, action)
         assert refused.kind is ReplyKind.ERROR and refused.text == NO_HELP
-    assert store.open_session(ALICE).position == before.position
+    after = store.open_session(ALICE)
+    assert after is not None and after.position == before.position
     skipped, question = act(coach, Action.SKIP)
     assert skipped.text == "Skipped." and question.kind is ReplyKind.QUESTION
     # A button of the first question is stale now.
@@ -215,7 +225,8 @@ def test_an_unknown_mode_is_one_sentence_and_coach_mode_stays_the_default(two_de
     assert store.open_session(ALICE) is None
     intro, question = act(coach, Action.START, count=1, topic="cnn")
     assert intro.text.startswith("Mock interview") and Action.HINT in question.actions
-    assert store.open_session(ALICE).mode is Mode.COACH
+    session = store.open_session(ALICE)
+    assert session is not None and session.mode is Mode.COACH
     kinds = [r.kind for r in act(coach, Action.ANSWER, text="Pooling reduces the spatial size of feature maps.")]
     assert kinds[:2] == [ReplyKind.SCORE, ReplyKind.CRITIQUE]
 
@@ -233,6 +244,7 @@ def test_an_interview_survives_a_restart_in_the_middle(two_decks: Path, clock: C
     clock.tick(60)
     again, store = build(two_decks, clock, url)   # a new process on the same database
     resumed = again.current(ALICE)
+    assert resumed is not None
     assert resumed.kind is ReplyKind.FOLLOW_UP and resumed.text.startswith(probe.text.split("\n")[0])
     assert "Time left for this question: 2:30." in resumed.text and resumed.turn == probe.turn
     assert [r.kind for r in act(again, Action.HINT)] == [ReplyKind.ERROR]   # still interviewer mode

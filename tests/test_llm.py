@@ -289,7 +289,7 @@ def _greedy(llm: LlamaCppLLM, own_grammar: bool) -> str:
     parts = llm._parts(prompt(3), 120)
     if not own_grammar:
         return llm._complete(parts, SCHEMA, None, GenerationStats())
-    out = []
+    out: list[bytes] = []
     for token in llm._llm.generate(parts.tokens, temp=0.0, grammar=llm._grammar(SCHEMA)):
         if llama_cpp.llama_vocab_is_eog(llm._vocab, token) or len(out) >= parts.max_new:
             break

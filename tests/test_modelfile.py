@@ -20,6 +20,7 @@ from bot.core.llm.modelfile import (
     verify_model,
 )
 from bot.errors import ModelError
+from tests.narrow import must
 
 PART_BYTES = [b"GGUF" + b"a" * 96, b"b" * 100, b"c" * 57]
 BLOB = b"".join(PART_BYTES)
@@ -258,4 +259,4 @@ def test_user_model_problems_are_one_sentence_each(tmp_path: Path, tiny_gguf: Pa
         problem = unusable_reason(path)
         assert problem is not None and words[name] in one_sentence(problem), (name, problem)
     assert unusable_reason(tiny_gguf) is None
-    assert "is a folder" in one_sentence(unusable_reason(tmp_path))
+    assert "is a folder" in one_sentence(must(unusable_reason(tmp_path)))

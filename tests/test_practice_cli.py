@@ -17,6 +17,7 @@ from bot.core.bank import load_bank
 from bot.core.replies import Action, Request, UserRef
 from bot.core.store.sql import SqlStore
 from bot.core.testing import fake_coach
+from tests.narrow import must
 
 REPO = Path(__file__).resolve().parent.parent
 ANSWER = "Pooling reduces the spatial size of feature maps, and max pooling keeps the largest value in each window."
@@ -55,7 +56,7 @@ def test_flag_in_the_interview_then_review_fix_through_stdin(tmp_path: Path, kno
     assert run.returncode == 0 and f"Fixed '{item['question_id']}'" in run.stdout, run.stdout + run.stderr
     fixes = yaml.safe_load((knowledge / "mini.overrides.yaml").read_text())
     assert fixes["entries"][item["question_id"]]["key_points"][0] == "First fixed point"
-    assert load_bank(knowledge).get(item["question_id"]).key_points[2] == "Third fixed point"
+    assert must(load_bank(knowledge).get(item["question_id"]).key_points)[2] == "Third fixed point"
     assert json.loads(cli(tmp_path, knowledge, "review", "--json").stdout) == {"flags": []}
     run = cli(tmp_path, knowledge, "review", "--dismiss", str(item["id"]))
     assert run.returncode == 2 and run.stderr.strip().endswith("or there is no such flag.")

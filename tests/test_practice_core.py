@@ -107,7 +107,7 @@ def test_a_fix_goes_beside_the_deck_is_reindexed_at_once_and_survives_a_restart(
         practice: Callable[..., Coach], knowledge: Path) -> None:
     deck_before = (knowledge / "mini.yaml").read_text()
     index = MemoryIndex(HashEmbedder())
-    coach = practice(reindex=lambda entry: index.sync(coach.bank))
+    coach: Coach = practice(reindex=lambda entry: index.sync(coach.bank))
     index.sync(coach.bank)
     answer(coach, ALICE, "pooling", POOLING)
     acted(coach, ALICE, Action.FLAG, text="missing a point", target="pooling")

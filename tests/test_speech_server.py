@@ -47,6 +47,7 @@ class Server:
                 for part in message.iter_parts():
                     name = part.get_param("name", header="content-disposition")
                     value = part.get_payload(decode=True)
+                    assert isinstance(name, str) and isinstance(value, bytes)   # every part is named and has a body
                     form.setdefault(name, []).append(value if part.get_filename() else value.decode())
                 outer.forms.append(form | {"path": self.path, "auth": self.headers.get("Authorization")})
                 status, reply = outer.answer(form)

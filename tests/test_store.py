@@ -21,6 +21,7 @@ from bot.core.store.db import MIGRATIONS, Base, add_column_if_missing, make_engi
 from bot.core.store.records import AttemptRecord, CardRecord
 from bot.core.store.sql import SqlStore
 from bot.errors import CoachError
+from tests.narrow import must
 
 ALICE = UserRef("discord", "1001")
 BOB = UserRef("slack", "U02")
@@ -232,10 +233,10 @@ def test_a_process_takes_over_its_own_unsent_claim_at_once_and_others_only_when_
     fresh = datetime.now(UTC) - timedelta(minutes=10)
     assert two.reclaim_daily(ALICE, "2025-03-01", older_than=fresh, owner="process-2") is False   # alive elsewhere
     assert one.reclaim_daily(ALICE, "2025-03-01", older_than=fresh, owner="process-1") is True    # its own
-    assert two.daily_send(ALICE, "2025-03-01").owner == "process-1"
+    assert must(two.daily_send(ALICE, "2025-03-01")).owner == "process-1"
     later = datetime.now(UTC) + timedelta(seconds=1)
     assert two.reclaim_daily(ALICE, "2025-03-01", older_than=later, owner="process-2") is True    # stale now
-    assert one.daily_send(ALICE, "2025-03-01").owner == "process-2"
+    assert must(one.daily_send(ALICE, "2025-03-01")).owner == "process-2"
     assert one.reclaim_daily(ALICE, "2025-03-01", older_than=fresh, owner="process-1") is False   # no longer its
 
 
@@ -272,7 +273,7 @@ def test_session_mode_user_deck_and_space_default_survive_a_new_store(make_store
     reopened = two.open_session(ALICE)
     assert reopened is not None and reopened.id == session.id and reopened.mode is Mode.INTERVIEWER
     assert reopened.deck == "mini"
-    assert (two.get_user(ALICE).deck, two.get_user(ALICE).space) == ("mini", "g1")
+    assert (must(two.get_user(ALICE)).deck, must(two.get_user(ALICE)).space) == ("mini", "g1")
     assert two.space_deck("discord", "g1") == "mini" and two.space_deck("slack", "g1") is None
     two.set_space_deck("discord", "g1", None)
     assert one.space_deck("discord", "g1") is None

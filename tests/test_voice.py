@@ -27,6 +27,7 @@ from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM, FakeTranscriber, fake_transcript
 from bot.core.voice import VoiceAnswers
 from bot.errors import ModelError, UserBusyError
+from tests.narrow import must
 
 ALICE = UserRef("test", "alice")
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
@@ -43,7 +44,8 @@ def build(tmp_path: Path, llm: FakeLLM) -> tuple[Coach, SqlStore]:
 
 def strong_answer(coach: Coach, store: SqlStore, user: UserRef) -> str:
     """An answer that states every key point of the current question."""
-    entry = coach.bank.get(store.open_session(user).current_question_id)
+    session = must(store.open_session(user))
+    entry = coach.bank.get(must(session.current_question_id))
     return " ".join(p.rstrip(".") + "." for p in entry.points)
 TONE = wav_bytes(0.1 * np.sin(2 * np.pi * 220 * np.arange(16000 * 2) / 16000))   # 2 s of real audio
 

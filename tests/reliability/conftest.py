@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 
 _OUTCOMES: dict[str, str] = {}
@@ -61,13 +62,14 @@ def record(request: pytest.FixtureRequest, figures: Figures) -> Recorder:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                               ) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
     if "reliability" not in item.nodeid:
         return
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        state = "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
+        state: str = "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
         if hasattr(report, "wasxfail") and report.passed:
             state = "xpassed"
         _OUTCOMES[item.nodeid] = state

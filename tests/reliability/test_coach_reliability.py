@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from bot.core.ratelimit import RateLimiter
-from bot.core.replies import Action, ReplyKind, Request, UserRef
+from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
 from bot.core.testing import FakeLLM
 from tests.fake_slack_api import CRITIQUE, build_coach
 
@@ -20,6 +21,7 @@ def test_case12_coach_calls_are_keyed_by_user_and_the_model_sees_one_user(tmp_pa
     llm = FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
     coach = build_coach(tmp_path / "iso.db", llm=llm)
     list(coach.act(Request(ALICE, Action.START, topic="regularization", count=1)))
+    probes: dict[str, Callable[..., list[Reply | None]]]
     probes = {action.value: (lambda a=action: list(coach.act(Request(BOB, a, text="BOBWORD dropout", chart=False))))
               for action in (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP, Action.STATS)}
     probes["current"] = lambda: [coach.current(BOB)]
@@ -31,8 +33,12 @@ def test_case12_coach_calls_are_keyed_by_user_and_the_model_sees_one_user(tmp_pa
     list(coach.act(Request(CAROL, Action.START, topic="regularization", count=1)))
     answer = ("Dropout randomly turns off a fraction of neurons during each training step, so neurons cannot "
               "rely on specific other neurons ({}).")
+
+    def answer_as(user: UserRef, word: str) -> list[Reply]:
+        return list(coach.act(Request(user, Action.ANSWER, text=answer.format(word))))
+
     with ThreadPoolExecutor(3) as pool:
-        done = [pool.submit(lambda u=user, w=word: list(coach.act(Request(u, Action.ANSWER, text=answer.format(w)))))
+        done = [pool.submit(answer_as, user, word)
                 for user, word in ((ALICE, "ALICEWORD"), (BOB, "BOBWORD"), (CAROL, "CAROLWORD"))]
     print([[r.kind.value for r in d.result()] for d in done])
     mixed = sum(sum(w in p.fixed + p.variable for w in ("ALICEWORD", "BOBWORD", "CAROLWORD")) != 1

@@ -31,7 +31,7 @@ class CachedEmbedder:
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.cache: dict[str, Any] = {}
+        self.cache: dict[str | tuple[str, str], Any] = {}
 
     def encode(self, texts: Any) -> Any:
         missing = list(dict.fromkeys(t for t in texts if ("enc", t) not in self.cache))

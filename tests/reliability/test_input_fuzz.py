@@ -160,7 +160,7 @@ def test_case24_fuzz_grade_in_process(scratch: Path, shared_embedder: Any, monke
             monkeypatch.setenv(name, value)
     questions = ["what is dropout", "momentum", "pooling", "dropout", "What is the best recipe for lasagna?", ""]
     outcomes: dict[str, int] = {}
-    bad = []
+    bad: list[object] = []
     for _ in range(200):
         question = rng.choice(questions + [_as_line(_line(rng))])
         data = b"\n".join(x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass")

@@ -37,7 +37,7 @@ SECRET = "s3cretPassw0rd"
 
 def doctor_lines(text: str) -> tuple[list[tuple[str, str, str]], int | None]:
     """Doctor's lines as (mark, label, detail), and the number of problems its last sentence announces."""
-    lines = [m.groups() for line in text.splitlines() if (m := MARK.match(line))]
+    lines = [(m[1], m[2], m[3]) for line in text.splitlines() if (m := MARK.match(line))]
     last = text.strip().splitlines()[-1] if text.strip() else ""
     found = re.match(r"^(\d+) problems? found\.$", last)
     return lines, (0 if last == "All checks passed." else int(found.group(1)) if found else None)

@@ -90,7 +90,7 @@ def test_case3_slack_acks_within_3_s_while_the_engine_takes_10(tmp_path: Path, r
     with running(tmp_path, llm=FakeLLM(respond=slow), workers=4) as slack:
         users = [f"U{i}" for i in range(10)]
         questions = {user: _start(slack, user) for user in users}
-        sends: list[Callable[[], Sent]] = [
+        sends: list[Callable[..., Sent]] = [
             lambda i=i, u=u: slack.event(dm_event(u, GOOD_ANSWER, ts=f"3000.{i:06d}"), f"EvSlow{i}")
             for i, u in enumerate(users)]
         sends += [lambda u=u: slack.command(u, "topics") for u in users * 2]

@@ -2,7 +2,8 @@
 
 `SqlStore(url)` works on SQLite (the default, a file in the data folder) and PostgreSQL. `SqlStore("sqlite://")`
 is the in-memory twin for tests: one shared connection (StaticPool) behind a lock.
-Every method runs one short transaction and returns plain dataclass records, never ORM objects.
+Every method runs one short transaction (daily claims and event ids in `claims_sql`, flags and teams in
+`practice_sql`) and returns plain dataclass records, never ORM objects.
 Tables, engine set-up and migrations live in `bot.core.store.db`.
 """
 
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -22,13 +23,12 @@ from sqlalchemy.pool import StaticPool
 from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.replies import UserRef
+from bot.core.store.claims_sql import ClaimsSql
 from bot.core.store.db import (
     MIGRATIONS,
     AttemptRow,
     CardRow,
-    DailySendRow,
     Migration,
-    ProcessedEventRow,
     SessionRow,
     SpaceRow,
     UserRow,
@@ -41,7 +41,6 @@ from bot.core.store.records import (
     OPEN_PHASES,
     AttemptRecord,
     CardRecord,
-    DailySendRecord,
     SessionRecord,
     Store,
     UserRecord,
@@ -50,7 +49,6 @@ from bot.core.store.rows import (
     attempt_record,
     card_record,
     check_user_fields,
-    daily_record,
     ref_of,
     session_record,
     user_record,
@@ -62,7 +60,7 @@ __all__ = ["SqlStore"]
 # ---------------------------------------------------------------- the store
 
 
-class SqlStore(PracticeSql):
+class SqlStore(ClaimsSql, PracticeSql):
     """The Store on any SQLAlchemy URL; `SqlStore("sqlite://")` is the in-memory twin (StaticPool, one lock)."""
 
     def __init__(self, url: str, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
@@ -286,55 +284,6 @@ class SqlStore(PracticeSql):
                              .order_by(CardRow.due, CardRow.question_id))
             return [card_record(r, ref) for r in rows]
 
-    # ------------------------------------------------------------ daily sends
-
-    def claim_daily(self, ref: UserRef, local_date: str, question_id: str, owner: str | None = None) -> bool:
-        """Record the day's question before sending it; True only for the first claimer of that user and day."""
-        try:
-            with self._tx(write=True) as s:
-                s.add(DailySendRow(user_pk=self._user_pk(s, ref), local_date=local_date, question_id=question_id,
-                                   status="claimed", owner=owner, created=utc_now()))
-        except IntegrityError:
-            return False
-        return True
-
-    def reclaim_daily(self, ref: UserRef, local_date: str, older_than: datetime, owner: str | None = None) -> bool:
-        """Take over a claim never marked sent, made before `older_than` (its sender died) or by `owner` itself."""
-        with self._tx(write=True) as s:
-            user = self._user_row(s, ref, create=False)
-            if user is None:
-                return False
-            stale = DailySendRow.created < older_than
-            if owner is not None:
-                stale = stale | (DailySendRow.owner == owner)
-            # Compare-and-set: of two processes reclaiming at once, only one matches the old `created`.
-            result = s.execute(update(DailySendRow)
-                               .where(DailySendRow.user_pk == user.id, DailySendRow.local_date == local_date,
-                                      DailySendRow.status == "claimed", stale)
-                               .values(created=utc_now(), owner=owner))
-            return bool(getattr(result, "rowcount", 0))
-
-    def mark_daily_sent(self, ref: UserRef, local_date: str, channel: str | None = None,
-                        message_ref: str | None = None) -> None:
-        """Mark the day's question as delivered, with where it went."""
-        with self._tx(write=True) as s:
-            user = self._user_row(s, ref, create=False)
-            if user is None:
-                raise KeyError(f"no daily send for {ref.key} on {local_date}")
-            s.execute(update(DailySendRow)
-                      .where(DailySendRow.user_pk == user.id, DailySendRow.local_date == local_date)
-                      .values(status="sent", channel=channel, message_ref=message_ref))
-
-    def daily_send(self, ref: UserRef, local_date: str) -> DailySendRecord | None:
-        """The user's daily send for a local day ('YYYY-MM-DD'), or None."""
-        with self._tx() as s:
-            user = self._user_row(s, ref, create=False)
-            if user is None:
-                return None
-            row = s.scalars(select(DailySendRow).where(DailySendRow.user_pk == user.id,
-                                                       DailySendRow.local_date == local_date)).first()
-            return daily_record(row, ref) if row is not None else None
-
     # ------------------------------------------------------------ servers and workspaces
 
     def space_deck(self, platform: str, space_id: str) -> str | None:
@@ -358,22 +307,7 @@ class SqlStore(PracticeSql):
                     assert row is not None
             row.deck, row.set_by, row.updated = deck, set_by, utc_now()
 
-    # ------------------------------------------------------------ events and upkeep
-
-    def claim_event(self, event_id: str) -> bool:
-        """True the first time a platform event id is seen, False for a retried delivery of it."""
-        try:
-            with self._tx(write=True) as s:
-                s.add(ProcessedEventRow(event_id=event_id, created=utc_now()))
-        except IntegrityError:
-            return False
-        return True
-
-    def prune_events(self, older_than: datetime) -> int:
-        """Forget processed event ids older than a time (platforms stop retrying after minutes)."""
-        with self._tx(write=True) as s:
-            result = s.execute(delete(ProcessedEventRow).where(ProcessedEventRow.created < older_than))
-            return int(getattr(result, "rowcount", 0) or 0)
+    # ------------------------------------------------------------ upkeep
 
     def integrity_check(self) -> str:
         """SQLite's `PRAGMA integrity_check` ("ok" when sound); "ok" on other engines."""

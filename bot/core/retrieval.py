@@ -1,0 +1,229 @@
+"""Search shared by both indexes: the texts embedded per entry, BM25 fused with vector similarity, and the
+in-memory index (the fakes' index, and a read-only copy of a folder another process holds)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.core.bank import Bank, Entry
+from bot.core.embedder import Embedder
+
+SNAPSHOT = "snapshot.npz"   # the holder's vectors, for processes that cannot open the folder meanwhile
+log = logging.getLogger(__name__)
+# Weight of the keyword (BM25) signal fused with the vector similarity; tuned on tests/data/paraphrases.yaml.
+KEYWORD_WEIGHT = 0.25
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Hit:
+    """One retrieved entry, `score` higher = closer."""
+
+    entry: Entry
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of `ask --json`."""
+        e = self.entry
+        return {"id": e.id, "question": e.question, "answer": e.answer, "topics": list(e.topics),
+                "score": round(float(self.score), 4)}
+
+
+@dataclass
+class SyncReport:
+    """What a (re-)index changed."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    rebuilt: bool = False
+    embedded_texts: int = 0
+    seconds: float = 0.0
+    set_aside: str | None = None  # a damaged store moved here by `index --rebuild`
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written."""
+        return bool(self.added or self.updated or self.removed or self.rebuilt)
+
+
+def entry_texts(entry: Entry) -> dict[str, str]:
+    """The texts embedded for one entry: several vectors make paraphrased queries land."""
+    # No vector of the whole answer: it is the longest text to embed (most of a cold index's time) and the
+    # first paragraph, key points and BM25 over the answer already find paraphrased queries (recall@1 unchanged).
+    texts = {"q": entry.question}
+    if entry.key_points:
+        texts["k"] = " ".join(entry.key_points)
+    first = entry.answer.split("\n")[0]
+    texts["f"] = first[:600]
+    return texts
+
+
+class KeywordIndex:
+    """BM25 over question, key points and answer, fused with the vectors for exact terms (RBM, GRU, ROC)."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        import bm25s
+
+        self.ids = [e.id for e in entries]
+        corpus = [f"{e.question} {e.question} {' '.join(e.key_points or ())} {e.answer}" for e in entries]
+        self._retriever = bm25s.BM25()
+        self._retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
+
+    def scores(self, text: str) -> dict[str, float]:
+        """BM25 scores scaled to 0..1 by the best score, by entry id."""
+        import bm25s
+
+        tokens = bm25s.tokenize([text], stopwords="en", show_progress=False)
+        if not tokens.ids or not tokens.ids[0]:
+            return {}
+        raw = self._retriever.get_scores(_query_tokens(tokens))
+        top = float(np.max(raw)) if len(raw) else 0.0
+        if top <= 0:
+            return {}
+        return {self.ids[i]: float(raw[i]) / top for i in range(len(self.ids)) if raw[i] > 0}
+
+
+def _query_tokens(tokens: Any) -> list[str]:
+    """The query's tokens as strings, as bm25s.get_scores expects."""
+    inverse = {v: k for k, v in tokens.vocab.items()}
+    return [inverse[i] for i in tokens.ids[0]]
+
+
+def fuse(vector_scores: dict[str, float], keyword_scores: dict[str, float]) -> list[tuple[str, float]]:
+    """Vector similarity plus a weighted keyword score, best first."""
+    ids = set(vector_scores) | set(keyword_scores)
+    fused = {i: vector_scores.get(i, 0.0) + KEYWORD_WEIGHT * keyword_scores.get(i, 0.0) for i in ids}
+    return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
+
+
+class Searchable:
+    """Shared search logic: per-entry best vector similarity fused with BM25."""
+
+    bank: Bank | None
+    embedder: Embedder
+    _keywords: KeywordIndex | None
+
+    def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
+        raise NotImplementedError
+
+    def stored_hashes(self) -> dict[str, str]:
+        """Content hash of every indexed entry, by entry id."""
+        raise NotImplementedError
+
+    def _signature(self) -> dict[str, Any]:
+        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim)}
+
+    def freshness(self, bank: Bank) -> dict[str, Any]:
+        """How the index compares with the bank, for `doctor`."""
+        stored = self.stored_hashes()
+        stale = [e.id for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
+        extra = sorted(set(stored) - set(bank.entries))
+        return {"entries": len(stored), "bank": len(bank), "stale": stale, "extra": extra,
+                "fresh": not stale and not extra, **self._signature()}
+
+    def _use_bank(self, bank: Bank) -> None:
+        self.bank = bank
+        self._keywords = KeywordIndex(list(bank.entries.values())) if len(bank) else None
+
+    def search(self, text: str, k: int = 3) -> list[Hit]:
+        """The k best entries for a text, best first."""
+        if self.bank is None or not text.strip():
+            return []
+        vector = self.embedder.embed([text])[0]
+        vec = self._vector_scores(vector, max(4 * k, 12))
+        kw = self._keywords.scores(text) if self._keywords else {}
+        ranked = [(i, s) for i, s in fuse(vec, kw) if i in self.bank.entries]
+        return [Hit(self.bank.entries[i], s) for i, s in ranked[:k]]
+
+    def related(self, entry: Entry, k: int = 2) -> list[Entry]:
+        """Other entries closest to this one (by its question and key points)."""
+        text = entry.question + " " + " ".join(entry.key_points or ())
+        return [h.entry for h in self.search(text, k + 1) if h.entry.id != entry.id][:k]
+
+
+def entry_rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """Ids, texts and metadata of every text embedded for these entries."""
+    ids, texts, metas = [], [], []
+    for e in entries:
+        for kind, text in entry_texts(e).items():
+            ids.append(f"{e.id}::{kind}")
+            texts.append(text)
+            metas.append({"entry_id": e.id, "hash": e.content_hash(), "kind": kind, "deck": e.deck})
+    return ids, texts, metas
+
+
+class MemoryIndex(Searchable):
+    """The in-memory twin of ChromaIndex: the same vectors and fusion, kept in numpy."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.bank = None
+        self._keywords = None
+        self._hashes: dict[str, str] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_snapshot(cls, embedder: Embedder, file: Path) -> MemoryIndex:
+        """Start from another process's snapshot (when it matches this embedder); `sync` embeds only what differs."""
+        index = cls(embedder)
+        try:
+            with np.load(file) as saved:
+                if json.loads(str(saved["signature"])) != index._signature():
+                    return index
+                rows: dict[str, list[int]] = {}
+                for row, entry_id in enumerate(saved["entry_ids"].tolist()):
+                    rows.setdefault(entry_id, []).append(row)
+                for entry_id, found in rows.items():
+                    index._vectors[entry_id] = saved["vectors"][found]
+                    index._hashes[entry_id] = str(saved["hashes"][found[0]])
+        except (OSError, ValueError, KeyError) as exc:   # none yet, or unreadable: every entry is embedded here
+            log.info("No usable index snapshot in %s (%s)", file, exc)
+        return index
+
+    def stored_hashes(self) -> dict[str, str]:
+        """Content hash of every entry held, by entry id."""
+        return dict(self._hashes)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
+        """Embed new and changed entries, drop deleted ones."""
+        started = time.perf_counter()
+        if rebuild:
+            self._hashes.clear()
+            self._vectors.clear()
+        report = SyncReport(rebuilt=rebuild)
+        todo = [e for e in bank.entries.values() if self._hashes.get(e.id) != e.content_hash()]
+        report.added = [e.id for e in todo if e.id not in self._hashes]
+        report.updated = [e.id for e in todo if e.id in self._hashes]
+        report.removed = sorted(set(self._hashes) - set(bank.entries))
+        report.unchanged = len(bank) - len(todo)
+        for eid in report.removed:
+            self._hashes.pop(eid)
+            self._vectors.pop(eid)
+        if todo:
+            ids, texts, metas = entry_rows(todo)
+            vectors = self.embedder.embed(texts)
+            for e in todo:
+                rows = [i for i, m in enumerate(metas) if m["entry_id"] == e.id]
+                self._vectors[e.id] = vectors[rows]
+                self._hashes[e.id] = e.content_hash()
+            report.embedded_texts = len(texts)
+        self._use_bank(bank)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
+        scores = {eid: float(np.max(vs @ vector)) for eid, vs in self._vectors.items()}
+        return dict(sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:n])
