@@ -21,7 +21,8 @@ VOICE_HINT = "Answer in your own words, or close this and send a voice message h
 def downloader(attachment: discord.Attachment, loop: asyncio.AbstractEventLoop) -> Upload:
     """One attachment as an upload whose `read` (called off the loop) downloads it on the loop."""
 
-    def read() -> bytes:
+    def read(limit: int) -> bytes:
+        # Discord states the size exactly and the coach checked it before asking: the whole file is read.
         return asyncio.run_coroutine_threadsafe(attachment.read(), loop).result(DOWNLOAD_SECONDS)
 
     return Upload(read=read, filename=attachment.filename, mime=attachment.content_type, size=attachment.size,

@@ -187,6 +187,10 @@ def streaming_message(partial: str) -> dict[str, Any]:
     return {"text": "Writing feedback…", "blocks": [section(head)] + sections}
 
 
+VOICE_HINT = ("Rather say it out loud? Cancel, and send an audio clip or an audio file as a reply to the question: "
+              "you'll see what was heard, then your score.")
+
+
 def answer_modal(question: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """The Answer modal: the question, and one paragraph field of at most 3,000 characters."""
     shown = chunks(question, SECTION_LIMIT)
@@ -204,7 +208,7 @@ def answer_modal(question: str, metadata: dict[str, Any]) -> dict[str, Any]:
             "element": {"type": "plain_text_input", "action_id": ANSWER_INPUT, "multiline": True,
                         "min_length": 1, "max_length": ANSWER_LIMIT,
                         "placeholder": {"type": "plain_text", "text": "Answer in your own words."}},
-        }],
+        }, {"type": "context", "elements": [{"type": "mrkdwn", "text": VOICE_HINT}]}],
     }
 
 

@@ -230,7 +230,7 @@ async def test_a_real_voice_message_is_transcribed_by_whisper_and_graded(fake: F
     await h.settle(ALICE, timeout=120)
     shown = texts(h.fake.since(mark), h)
     heard = shown[0].lower()
-    assert shown[0].startswith("I heard") and all(w in heard for w in ("dropout", "neurons", "training"))
+    assert shown[0].startswith("I heard") and all(w in heard for w in ("dropout", "neurons", "fraction"))
     assert shown[1].startswith("Score: ")
     [attempt] = h.coach.store.attempts(alice())
     assert "dropout" in attempt.answer.lower() and attempt.delivery["words"] >= 20

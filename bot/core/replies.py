@@ -45,9 +45,10 @@ class Action(str, Enum):
 
 @dataclass(frozen=True)
 class Upload:
-    """A file that came with a message, as the platform describes it; `read` downloads it (only if the coach asks)."""
+    """A file that came with a message, as the platform describes it; `read(limit)` downloads it (only when the coach
+    asks), returning at most limit + 1 bytes so that a file larger than it said is still cut off."""
 
-    read: Callable[[], bytes]
+    read: Callable[[int], bytes]
     filename: str | None = None
     mime: str | None = None
     size: int | None = None        # bytes, as the platform states them: checked before anything is downloaded

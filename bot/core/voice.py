@@ -98,7 +98,7 @@ class VoiceAnswers:
         if upload.seconds is not None and upload.seconds > self.max_seconds:
             raise too_long(upload.seconds, self.max_seconds)
         try:
-            data = upload.read()
+            data = upload.read(self.max_bytes)
         except CoachError:
             raise
         except Exception:  # noqa: BLE001 - a platform's download failing is one sentence; the details go to the log
