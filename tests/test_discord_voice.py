@@ -8,6 +8,7 @@ with the packaged Whisper base.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -228,13 +229,15 @@ async def test_a_real_voice_message_is_transcribed_by_whisper_and_graded(fake: F
     h.bot.client.dispatch("message", _message(h, thread, ogg))
     await asyncio.sleep(0.05)
     await h.settle(ALICE, timeout=120)
-    shown = texts(h.fake.since(mark), h)
+    sent = h.fake.sends(h.fake.since(mark))
+    shown = [c.text() for c in sent]
     heard = shown[0].lower()
     assert shown[0].startswith("I heard") and all(w in heard for w in ("dropout", "neurons", "fraction"))
     assert shown[1].startswith("Score: ")
     [attempt] = h.coach.store.attempts(alice())
     assert "dropout" in attempt.answer.lower() and attempt.delivery["words"] >= 20
-    print(f"discord voice message -> transcript shown and graded: {time.monotonic() - began:.1f} s")
+    print(f"discord voice message ({len(ogg)} bytes ogg/opus) -> transcript shown {sent[0].at - began:.1f} s, "
+          f"score shown {sent[1].at - began:.1f} s; load average {os.getloadavg()[0]:.1f}")
     worker.close()
     await bot.client.close()
     bot.shutdown()
