@@ -139,6 +139,16 @@ async def test_a_file_over_the_limit_is_refused_before_it_is_downloaded(fake: Fa
 
 
 @pytest.mark.asyncio
+async def test_a_damaged_recording_is_one_sentence_and_the_question_stays_open(hv) -> None:
+    h, speech = hv
+    _, _, thread = await started(h, topic="regularization", count=1)
+    damaged = h.fake.attachment(b"OggS" + bytes(range(256)) * 8, "voice-message.ogg", "audio/ogg", voice_seconds=3)
+    [sentence] = texts(await say(h, thread, "", attachments=[damaged]), h)
+    assert "could not be read as audio" in sentence and len(h.fake.downloads) == 1
+    assert speech.calls == [] and h.coach.store.attempts(alice()) == [] and session_of(h).position == 0
+
+
+@pytest.mark.asyncio
 async def test_a_recording_in_an_old_thread_is_not_graded_nor_downloaded(hv, espeak: str) -> None:
     h, speech = hv
     _, question, old_thread = await started(h, topic="regularization", count=1)

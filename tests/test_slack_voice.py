@@ -118,6 +118,17 @@ def test_a_file_over_the_limit_is_refused_before_it_is_downloaded(voiced) -> Non
     assert slack.api.downloads() == [] and speech.calls == [] and slack.coach.store.attempts(U1) == []
 
 
+def test_a_damaged_recording_is_one_sentence_and_the_question_stays_open(voiced) -> None:
+    slack, speech = voiced
+    question = _start(slack)
+    damaged = slack.api.add_file(b"OggS" + bytes(range(256)) * 8, "audio_message.ogg", "audio/ogg")
+    _share(slack, damaged, ts="1000.000550", thread_ts=question["ts"])
+    refusal = slack.wait_dm("U1", lambda m: "could not be read as audio" in _text(m))
+    assert refusal["thread_ts"] == question["ts"] and len(slack.api.downloads()) == 1
+    assert speech.calls == [] and slack.coach.store.attempts(U1) == []
+    assert slack.coach.open_session(U1).position == 0
+
+
 def test_a_clip_in_an_old_question_thread_is_refused_and_not_downloaded(voiced, espeak: str) -> None:
     slack, speech = voiced
     first = _start(slack, "2")
