@@ -29,6 +29,7 @@ from bot.discord_out import TOKEN_LIFETIME, ChannelOutbox, CritiqueStream, Edita
 from bot.discord_practice import DiscordPractice
 from bot.discord_render import NO_MENTIONS, Outgoing, answer_embed, clip, defuse, render
 from bot.discord_views import NOT_YOURS, AnswerModal, actions_view, build_tree, parse_submission, register
+from bot.discord_voice import uploads_of
 from bot.errors import FAILED
 
 if TYPE_CHECKING:
@@ -344,12 +345,13 @@ class DiscordCoach:
                 and me is not None and channel.owner_id == me.id)
 
     async def on_message(self, message: discord.Message) -> None:
-        """A plain message in a DM or an interview thread is an answer, for the session that lives there."""
+        """A plain message, a voice message or an audio file in a DM or an interview thread is an answer, for the
+        session that lives there (the coach downloads and transcribes a recording)."""
         if message.author.bot or not self._watched(message.channel):
             return
         user = user_ref(message.author)
         request = Request(user, Action.ANSWER, text=message.content, place=str(message.channel.id),
-                          files=len(message.attachments))
+                          files=len(message.attachments), uploads=uploads_of(message, asyncio.get_running_loop()))
         out = ChannelOutbox(message.channel)
         with self.coach.reserve(user) as busy:
             if busy is not None:

@@ -13,6 +13,7 @@ from discord import app_commands
 
 from bot.core.replies import Action, short_turn
 from bot.discord_render import NO_MENTIONS
+from bot.discord_voice import VOICE_HINT
 
 if TYPE_CHECKING:
     from bot.discord_coach import DiscordCoach
@@ -115,7 +116,7 @@ class AnswerModal(discord.ui.Modal):
                          custom_id=f"{MODAL_PREFIX}{owner}:{short_turn(turn) if turn else CURRENT}")
         self.add_item(discord.ui.TextInput(
             label="Answer", style=discord.TextStyle.paragraph, max_length=ANSWER_MAX, required=True,
-            custom_id=ANSWER_FIELD, placeholder="Answer in your own words, as you would in an interview."))
+            custom_id=ANSWER_FIELD, placeholder=VOICE_HINT))
 
 
 def parse_submission(data: dict[str, Any]) -> tuple[int, str | None, str] | None:

@@ -187,9 +187,15 @@ def streaming_message(partial: str) -> dict[str, Any]:
     return {"text": "Writing feedback…", "blocks": [section(head)] + sections}
 
 
-def answer_modal(question: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    """The Answer modal: the question, and one paragraph field of at most 3,000 characters."""
+VOICE_HINT = ("Rather say it out loud? Cancel, and send an audio clip or an audio file as a reply to the question: "
+              "you'll see what was heard, then your score.")
+
+
+def answer_modal(question: str, metadata: dict[str, Any], *, voice: bool = True) -> dict[str, Any]:
+    """The Answer modal: the question, a line saying voice works (not for team answers, which are typed), and one
+    paragraph field of at most 3,000 characters."""
     shown = chunks(question, SECTION_LIMIT)
+    hint = [{"type": "context", "elements": [{"type": "mrkdwn", "text": VOICE_HINT}]}] if voice else []
     return {
         "type": "modal",
         "callback_id": ANSWER_MODAL,
@@ -197,7 +203,7 @@ def answer_modal(question: str, metadata: dict[str, Any]) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Submit"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": json.dumps(metadata)[:3000],
-        "blocks": [section(shown[0] if shown else "Your answer")] + [{
+        "blocks": [section(shown[0] if shown else "Your answer"), *hint] + [{
             "type": "input",
             "block_id": ANSWER_BLOCK,
             "label": {"type": "plain_text", "text": "Answer"},

@@ -31,6 +31,7 @@ from bot.slack_blocks import (
     text_sections,
 )
 from bot.slack_messages import SlackPoster
+from bot.slack_voice import uploads_of
 
 if TYPE_CHECKING:
     from bot.core.coach import Coach
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 # Replies that belong under the message they answer; questions and report cards start a new line of talk.
-THREADED = {ReplyKind.SCORE, ReplyKind.CRITIQUE, ReplyKind.FOLLOW_UP, ReplyKind.HINT, ReplyKind.REVEAL,
-            ReplyKind.SKIPPED, ReplyKind.ERROR}
+THREADED = {ReplyKind.TRANSCRIPT, ReplyKind.SCORE, ReplyKind.CRITIQUE, ReplyKind.FOLLOW_UP, ReplyKind.HINT,
+            ReplyKind.REVEAL, ReplyKind.SKIPPED, ReplyKind.ERROR}
 # A plain message, a thread reply also sent to the conversation, or a message with a file attached.
 ANSWER_SUBTYPES = {None, "thread_broadcast", "file_share"}
 ANSWER_BUTTON = ACTION_ID.format(Action.ANSWER.value)
@@ -107,7 +108,8 @@ class SlackCoach:
     # ------------------------------------------------------------------ answers
 
     def on_message(self, event: dict[str, Any]) -> None:
-        """A DM from a person is an answer: at the top level to the open question, in a thread to that thread's."""
+        """A DM from a person is an answer: at the top level to the open question, in a thread to that thread's; an
+        audio clip or audio file among its files is a spoken answer (the coach downloads and transcribes it)."""
         if event.get("bot_id") or event.get("subtype") not in ANSWER_SUBTYPES or event.get("channel_type") != "im" \
                 or not event.get("user"):
             return  # the bot's own messages, other bots, edits and deletions are not answers
@@ -115,7 +117,8 @@ class SlackCoach:
         thread = event.get("thread_ts")
         turn = self._thread_turn(channel, thread) if thread and thread != ts else None
         request = Request(user_ref(event["user"]), Action.ANSWER, text=event.get("text") or "", turn=turn,
-                          place=channel, files=len(event.get("files") or []))
+                          place=channel, files=len(event.get("files") or []),
+                          uploads=uploads_of(event, self.poster.client))
         self.run(request, channel, thread or ts)
 
     def _thread_turn(self, channel: str, thread_ts: str) -> str | None:

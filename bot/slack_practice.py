@@ -238,7 +238,7 @@ class SlackPractice:
         metadata = {"team": True, "value": body["actions"][0].get("value", "")}
         question = (message.get("text") or "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
         try:
-            client.views_open(trigger_id=body["trigger_id"], view=answer_modal(question, metadata))
+            client.views_open(trigger_id=body["trigger_id"], view=answer_modal(question, metadata, voice=False))
         except SlackApiError as exc:
             log.warning("views.open failed: %s", exc.response.get("error"))
 

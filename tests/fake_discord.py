@@ -117,6 +117,8 @@ class FakeDiscord:
         self.issued: dict[str, float] = {}     # interaction token -> when the interaction came
         self.hold_dms: asyncio.Event | None = None   # DMs wait for this before Discord takes them
         self.on_send: Callable[[Call], None] | None = None
+        self.cdn: dict[str, bytes] = {}         # attachment url -> its bytes (what Discord's CDN serves)
+        self.downloads: list[str] = []          # attachment urls the bot downloaded, in order
 
     # ------------------------------------------------------------------ the two transports of discord.py
 
@@ -138,6 +140,27 @@ class FakeDiscord:
                 and int(parts[1]) in self._dm_ids():
             await self.hold_dms.wait()
         return self._answer(route, kwargs.get("json"), form, files)
+
+    async def get_from_cdn(self, url: str) -> bytes:
+        """An attachment's bytes, as Discord's CDN serves them (404 once gone)."""
+        self.downloads.append(url)
+        if url not in self.cdn:
+            raise discord.NotFound(_response(404), {"code": 0, "message": "asset not found"})
+        return self.cdn[url]
+
+    def attachment(self, data: bytes, filename: str, content_type: str | None, *, size: int | None = None,
+                   voice_seconds: float | None = None) -> dict[str, Any]:
+        """An attachment object put on the CDN; `voice_seconds` makes it a voice message's recording."""
+        attachment_id = next(self.ids)
+        url = f"https://cdn.discordapp.com/attachments/{CHANNEL_ID}/{attachment_id}/{filename}"
+        self.cdn[url] = data
+        payload: dict[str, Any] = {"id": str(attachment_id), "filename": filename,
+                                   "size": len(data) if size is None else size, "url": url, "proxy_url": url}
+        if content_type:
+            payload["content_type"] = content_type
+        if voice_seconds is not None:
+            payload.update(duration_secs=voice_seconds, waveform="AAAA", flags=0)
+        return payload
 
     def _answer(self, route: Any, payload: Any, form: Any, files: Any) -> Any:
         if form:
@@ -402,6 +425,7 @@ def new_bot(coach: Coach, fake: FakeDiscord, *, message_content: bool = False, *
     client = discord.Client(intents=intents, application_id=APP_ID,
                             allowed_mentions=discord.AllowedMentions.none())
     client.http.request = fake.http_request  # type: ignore[method-assign]
+    client.http.get_from_cdn = fake.get_from_cdn  # type: ignore[method-assign]
     client._connection.user = discord.ClientUser(state=client._connection,
                                                  data=cast("UserPayload", user_payload(BOT_ID, "coach")))
     return DiscordCoach(coach, client, **({"edit_interval": 0.05} | options))
@@ -463,22 +487,26 @@ async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
     raise AssertionError("timed out")
 
 
-def user_message(h: Harness, channel: dict[str, Any], text: str, user: int = ALICE) -> discord.Message:
-    """A user's message in a channel, as the gateway hands it to on_message."""
+def user_message(h: Harness, channel: dict[str, Any], text: str, user: int = ALICE,
+                 attachments: list[dict[str, Any]] | None = None) -> discord.Message:
+    """A user's message in a channel (with attachments: a voice message when one has a duration), as the gateway
+    hands it to on_message."""
     state = h.bot.client._connection
     place = discord.Interaction(data=cast("InteractionPayload",
                                           h.users.base(2, {"id": "1", "name": "x", "type": 1}, user, channel)),
                                 state=state).channel
     data = {"id": str(next(h.users.ids)), "channel_id": channel["id"], "author": user_payload(user, _name(user)),
-            "content": text, "type": 0, "embeds": [], "attachments": [], "mentions": [], "mention_roles": [],
-            "mention_everyone": False, "pinned": False, "tts": False, "edited_timestamp": None, "flags": 0,
+            "content": text, "type": 0, "embeds": [], "attachments": attachments or [], "mentions": [],
+            "mention_roles": [], "mention_everyone": False, "pinned": False, "tts": False, "edited_timestamp": None,
+            "flags": 8192 if any("duration_secs" in a for a in attachments or []) else 0,
             "timestamp": "2025-03-03T10:00:00+00:00", "components": []}
     return discord.Message(state=state, channel=place, data=data)  # type: ignore[arg-type]
 
 
-async def say(h: Harness, channel: dict[str, Any], text: str) -> list[Call]:
+async def say(h: Harness, channel: dict[str, Any], text: str,
+              attachments: list[dict[str, Any]] | None = None) -> list[Call]:
     mark = len(h.fake.calls)
-    h.bot.client.dispatch("message", user_message(h, channel, text))
+    h.bot.client.dispatch("message", user_message(h, channel, text, attachments=attachments))
     await asyncio.sleep(0.05)
     await h.settle(ALICE)
     return h.fake.since(mark)

@@ -60,6 +60,7 @@ class _State:
     admins: set[str] = field(default_factory=set)          # users.info says is_admin
     outside: set[str] = field(default_factory=set)         # channels the app is not a member of
     roles: dict[str, str] = field(default_factory=dict)     # user -> "admin" | "owner"
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)   # file id -> its object, "_data": the bytes
     last_ts: float = 0.0
 
 
@@ -146,6 +147,28 @@ class FakeSlackApi:
         with self.lock:
             self.state.roles[user] = role
 
+    def add_file(self, data: bytes, name: str, mimetype: str, *, size: int | None = None,
+                 duration_ms: int | None = None, subtype: str | None = None, hidden: bool = False) -> dict[str, Any]:
+        """A file a user shared, as a message event carries it; its url_private_download serves the bytes to the bot
+        token only (anyone else gets Slack's sign-in page). `hidden`: the event only says to call files.info."""
+        with self.lock:
+            file_id = f"F{len(self.state.files) + 1:04d}"
+            url = f"{self.root}files-pri/{TEAM}-{file_id}/download/{name}"
+            obj: dict[str, Any] = {"id": file_id, "name": name, "title": name, "mimetype": mimetype,
+                                   "filetype": name.rsplit(".", 1)[-1], "size": len(data) if size is None else size,
+                                   "url_private": url.replace("/download/", "/"), "url_private_download": url,
+                                   "mode": "hosted", "is_external": False}
+            if duration_ms is not None:
+                obj["duration_ms"] = duration_ms
+            if subtype:
+                obj["subtype"] = subtype
+            self.state.files[file_id] = dict(obj, _data=data)
+        return {"id": file_id, "mode": "file_access", "file_access": "check_file_info"} if hidden else obj
+
+    def downloads(self) -> list[Call]:
+        """Every download of a shared file, with whether it carried the bot token."""
+        return self.calls("download")
+
     def set_time_zone(self, user: str, tz: str) -> None:
         """What users.info says about the user's time zone."""
         with self.lock:
@@ -196,6 +219,11 @@ class FakeSlackApi:
         if method == "conversations.info":
             channel = str(args.get("channel"))
             return {"ok": True, "channel": {"id": channel, "is_member": channel not in self.state.outside}}
+        if method == "files.info":
+            stored = self.state.files.get(str(args.get("file")))
+            if stored is None:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "file": {k: v for k, v in stored.items() if k != "_data"}}
         if method in ("views.open", "views.publish"):
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
         if method == "files.getUploadURLExternal":
@@ -232,7 +260,14 @@ class FakeSlackApi:
                     fake.state.calls.append(call)
                     if failure is None:
                         body = fake.respond(method, args) if parsed.path.startswith("/api/") else {"ok": True}
-                if failure is not None:
+                    shared = fake.state.files.get(args.get("file_id", "")) if method == "download" else None
+                if method == "download" and failure is None:
+                    if shared is None or not args["authorized"]:   # Slack's sign-in page, with status 200
+                        self._send(200, "<!DOCTYPE html><html><body>Sign in to Slack</body></html>",
+                                   content_type="text/html; charset=utf-8")
+                    else:
+                        self._send(200, shared["_data"], content_type=shared["mimetype"])
+                elif failure is not None:
                     self._send(failure.status, {"ok": False, "error": failure.error}, failure.retry_after)
                 elif method == "upload":
                     self._send(200, f"OK - {len(raw)}")
@@ -241,6 +276,10 @@ class FakeSlackApi:
 
             def _method_and_args(self, parsed: Any, raw: bytes) -> tuple[str, dict[str, Any]]:
                 path = parsed.path
+                if path.startswith("/files-pri/"):
+                    authorized = self.headers.get("Authorization") == "Bearer xoxb-test"
+                    file_id = path.split("/")[2].split("-", 1)[-1]
+                    return "download", {"file_id": file_id, "authorized": authorized}
                 if path.startswith("/upload/"):
                     return "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(raw)}
                 if path.startswith("/response/"):
@@ -254,10 +293,12 @@ class FakeSlackApi:
                     args.update(parse_qsl(raw.decode()))
                 return path.removeprefix("/api/"), {k: _decode(v) for k, v in args.items()}
 
-            def _send(self, status: int, body: dict[str, Any] | str, retry_after: int | None = None) -> None:
-                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            def _send(self, status: int, body: dict[str, Any] | str | bytes, retry_after: int | None = None,
+                      content_type: str = "application/json; charset=utf-8") -> None:
+                data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) \
+                    else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 if retry_after is not None:
                     self.send_header("Retry-After", str(retry_after))

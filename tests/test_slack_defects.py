@@ -26,7 +26,8 @@ def test_a_file_without_text_is_not_graded_and_the_question_stays_open(slack: Sl
     _start(slack, "U1")
     screenshot = {"id": "F1", "name": "answer.png", "mimetype": "image/png", "filetype": "png"}
     slack.event(dm_event("U1", "", ts="1000.000100", subtype="file_share", files=[screenshot]), "EvFile")
-    said = slack.wait_dm("U1", lambda m: "only grade text" in _text(m))
+    said = slack.wait_dm("U1", lambda m: "not a recording" in _text(m))   # voice works, a screenshot does not
+    assert "voice message" in _text(said)
     assert said["thread_ts"] == "1000.000100"
     assert slack.coach.store.attempts(U1) == [] and slack.coach.open_session(U1) is not None
     assert not any("Report card" in _text(m) for m in slack.dm("U1"))

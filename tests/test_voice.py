@@ -26,7 +26,7 @@ from bot.core.store.db import MIGRATIONS, make_engine, migrate
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM, FakeTranscriber, fake_transcript
 from bot.core.voice import VoiceAnswers
-from bot.errors import ModelError, UserBusyError
+from bot.errors import USER_BUSY, ModelError, UserBusyError
 from tests.narrow import must
 
 ALICE = UserRef("test", "alice")
@@ -123,17 +123,32 @@ def test_no_interview_means_nothing_is_transcribed(setup) -> None:
     assert replies[0].kind is ReplyKind.ERROR and "no interview" in replies[0].text and speech.calls == []
 
 
-def test_a_skip_while_transcribing_leaves_the_new_question_ungraded(setup) -> None:
+def test_a_skip_while_transcribing_is_refused_as_busy_and_the_recording_graded(setup) -> None:
     coach, store, speech, voice = setup
     list(coach.act(Request(ALICE, Action.START, count=3)))
+    refused = []
 
     class SkipMeanwhile(FakeTranscriber):
         def transcribe(self, clip, *, user_key=None, prompt=None):
-            list(coach.act(Request(ALICE, Action.SKIP)))   # Skip pressed while the recording is transcribed
-            return fake_transcript("An answer to the question that was skipped.")
+            refused.extend(coach.act(Request(ALICE, Action.SKIP)))   # Skip pressed while the recording is transcribed
+            return fake_transcript("Dropout randomly deactivates neurons during training.")
 
     voice.transcriber = SkipMeanwhile()
     replies = list(voice.answer(ALICE, TONE, use_llm=False))
+    assert [r.kind for r in refused] == [ReplyKind.ERROR] and refused[0].text == USER_BUSY
+    assert [r.kind for r in replies][:2] == [ReplyKind.TRANSCRIPT, ReplyKind.SCORE]
+    assert [a.skipped for a in store.attempts(ALICE)] == [False]   # graded for the question it answered
+
+
+def test_a_skip_after_the_transcript_leaves_the_new_question_ungraded(setup) -> None:
+    coach, store, speech, voice = setup
+    list(coach.act(Request(ALICE, Action.START, count=3)))
+    speech.results.append("An answer to the question that was skipped.")
+    replies = []
+    for reply in voice.answer(ALICE, TONE, use_llm=False):
+        replies.append(reply)
+        if reply.kind is ReplyKind.TRANSCRIPT:   # Skip lands while the adapter posts the transcript
+            list(coach.act(Request(ALICE, Action.SKIP)))
     assert [r.kind for r in replies] == [ReplyKind.TRANSCRIPT, ReplyKind.ERROR]
     assert "changed" in replies[1].text
     assert [a.skipped for a in store.attempts(ALICE)] == [True]   # only the skip, no grade for question 2
@@ -252,7 +267,8 @@ def test_the_limits_are_settings(tmp_path: Path) -> None:
         assert too_big[0].data["bad_audio"] == "too_large" and "0.6 MB" in too_big[0].text
         assert "at most 0.5 MB" in too_big[0].text
         runtime.settings.max_audio_mb = 25.0
-        runtime.__dict__.pop("voice")
+        for built in ("voice", "coach"):   # the coach and its voice answers are made from the settings
+            runtime.__dict__.pop(built)
         too_long = list(runtime.voice.answer(ALICE, twenty))
         assert too_long[0].data["bad_audio"] == "too_long" and "at most 10 seconds" in too_long[0].text
         speech.results.append("Dropout switches off neurons.")

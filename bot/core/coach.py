@@ -33,10 +33,12 @@ from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
 from bot.core.team import Teams, is_team_turn
 from bot.core.text import as_text
+from bot.core.voice import VoiceAnswers
 from bot.errors import FAILED, USER_BUSY, CoachError
 
 if TYPE_CHECKING:
     from bot.core.grading.grader import Grade, Grader
+    from bot.core.speech.base import Transcriber
 
 log = logging.getLogger(__name__)
 QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP, Action.FLAG)
@@ -67,7 +69,9 @@ class Coach:
     def __init__(self, bank: Bank, grader: Grader, store: Store, scheduler: Scheduler, *,
                  prewarm: Prewarm | None = None, rate_limiter: RateLimiter | None = None,
                  follow_ups: bool = True, clock: Callable[[], datetime] | None = None,
-                 gate: Gate | None = None, access: Access | None = None, interviewer_seconds: int = 240) -> None:
+                 gate: Gate | None = None, access: Access | None = None, interviewer_seconds: int = 240,
+                 speech: Transcriber | None = None, max_audio_seconds: float = 300.0,
+                 max_audio_bytes: int = 25_000_000) -> None:
         self.bank = bank
         self.grader = grader
         self.store = store
@@ -82,6 +86,7 @@ class Coach:
         self.flags, self.teams, self.data = Flags(self), Teams(self), DataOut(self)
         self.decks = Decks(bank, store, self.access.may_manage)
         self.interviewer = Interviewer(self, interviewer_seconds)
+        self.voice = VoiceAnswers(self, speech, max_seconds=max_audio_seconds, max_bytes=max_audio_bytes)
 
     # ------------------------------------------------------------------ the one entry point
 
@@ -90,6 +95,8 @@ class Coach:
         try:
             if request.action is Action.ANSWER and is_team_turn(request.turn):
                 yield from self.teams.answer(request, on_token, use_llm)
+            elif request.action is Action.ANSWER and request.uploads:   # a recording, or files with the words
+                yield from self.voice.answer_request(request, use_llm=use_llm, on_token=on_token)
             elif request.action is Action.ANSWER:
                 yield from self._answer(request, on_token, use_llm)
             else:
@@ -122,13 +129,17 @@ class Coach:
     def _open(self, request: Request) -> Iterator[SessionRecord]:
         """The user's open session, held; refused when there is none or the request was made for another turn."""
         with self.gate.hold(request.user):
-            session = self.store.open_session(request.user)
-            if session is None:
-                raise Refused(STALE if request.turn is not None else NO_SESSION)
-            elsewhere = request.place is not None and session.channel is not None and request.place != session.channel
-            if elsewhere or (request.turn is not None and not is_current(request.turn, session)):
-                raise Refused(STALE)
-            yield session
+            yield self.session_for(request)
+
+    def session_for(self, request: Request) -> SessionRecord:
+        """The open session a request acts on (the caller holds the user); Refused when none, stale or elsewhere."""
+        session = self.store.open_session(request.user)
+        if session is None:
+            raise Refused(STALE if request.turn is not None else NO_SESSION)
+        elsewhere = request.place is not None and session.channel is not None and request.place != session.channel
+        if elsewhere or (request.turn is not None and not is_current(request.turn, session)):
+            raise Refused(STALE)
+        return session
 
     # ------------------------------------------------------------------ queries
 

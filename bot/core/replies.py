@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -43,6 +44,18 @@ class Action(str, Enum):
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file that came with a message, as the platform describes it; `read(limit)` downloads it (only when the coach
+    asks), returning at most limit + 1 bytes so that a file larger than it said is still cut off."""
+
+    read: Callable[[int], bytes]
+    filename: str | None = None
+    mime: str | None = None
+    size: int | None = None        # bytes, as the platform states them: checked before anything is downloaded
+    seconds: float | None = None   # a voice message's length, when the platform states it
+
+
+@dataclass(frozen=True)
 class Request:
     """One user action as an adapter hands it to `Coach.act`; each action reads only the fields it names."""
 
@@ -52,6 +65,7 @@ class Request:
     turn: str | None = None        # the `Reply.turn` a button, form or thread was made for; None: the current one
     place: str | None = None       # START: where the session lives; ANSWER typed as a message: where it was typed
     files: int = 0                 # ANSWER: files or images that came with the message
+    uploads: tuple[Upload, ...] = ()   # ANSWER: those files, readable: a recording among them is a spoken answer
     delivery: dict[str, Any] | None = None  # ANSWER spoken: pace, fillers, pauses (bot.core.voice); never scored
     topic: str | None = None       # START
     count: int | None = None       # START

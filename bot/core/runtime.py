@@ -171,8 +171,11 @@ class Runtime:
         s = self.settings
         access = Access(reviewers=s.user_keys(s.slack_reviewers), managers=s.user_keys(s.slack_managers),
                         knowledge_dir=s.knowledge_dir, reindex=self._reindex_fixed)
+        # The speech worker (a thread, the model) starts with the first recording, not with the coach.
+        speech = cast("Transcriber", _Lazy(lambda: self.speech))
         return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm, access=access,
-                     interviewer_seconds=s.interviewer_seconds)
+                     interviewer_seconds=s.interviewer_seconds, speech=speech, max_audio_seconds=s.max_audio_seconds,
+                     max_audio_bytes=s.max_audio_bytes)
 
     def _reindex_fixed(self, entry: Entry) -> None:
         """A reviewer fixed an entry: re-embed it now (only changed entries are embedded) if the index is open."""
@@ -211,11 +214,8 @@ class Runtime:
 
     @cached_property
     def voice(self) -> VoiceAnswers:
-        """Spoken answers: what adapters call with audio bytes."""
-        from bot.core.voice import VoiceAnswers
-
-        return VoiceAnswers(self.coach, self.speech, max_seconds=self.settings.max_audio_seconds,
-                            max_bytes=self.settings.max_audio_bytes)
+        """Spoken answers (the coach's own): the terminal calls it with audio bytes or a recorded clip."""
+        return self.coach.voice
 
     def _prewarm(self, user: UserRef, entry: Entry, session: str) -> None:
         """Prepare the rubric (points encoded, entry parsed) and evaluate the fixed part of the critique prompt

@@ -16,6 +16,9 @@ SAMPLE_RATE = 16000
 FORMATS = "wav, ogg/opus, mp3, m4a or webm"
 MIN_SECONDS = 0.3          # shorter than this holds no answer
 SILENT_RMS = 0.003         # about -50 dBFS: below this the recording is silent, not noisy
+# What a platform may call a recording when it names no audio/ or video/ MIME type (Slack: "binary").
+RECORDING_SUFFIXES = {"wav", "wave", "ogg", "oga", "opus", "mp3", "m4a", "mp4", "aac", "webm", "weba", "flac", "mkv",
+                      "mov", "3gp", "amr"}
 _NOT_AUDIO_MIME = ("image/", "text/", "application/pdf", "application/zip", "application/json", "application/msword",
                    "application/vnd.")
 
@@ -52,6 +55,23 @@ class AudioClip:
         return clip
 
 
+def is_recording(mime: str | None, filename: str | None) -> bool:
+    """Whether a file may hold a spoken answer, from its MIME type or, failing that, its name (nothing is read)."""
+    kind = (mime or "").lower().split(";")[0].strip()
+    if kind.startswith(("audio/", "video/")) or kind == "application/ogg":
+        return True
+    if kind and kind not in ("application/octet-stream", "binary"):
+        return False
+    suffix = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
+    return suffix in RECORDING_SUFFIXES
+
+
+def too_large(size: int, limit: int) -> BadAudio:
+    """The refusal of a file over the size limit."""
+    return BadAudio("too_large", f"That file is {megabytes(size)} MB, but a spoken answer can be at most "
+                                 f"{megabytes(limit)} MB; please send a shorter recording.")
+
+
 def _minutes(seconds: float) -> str:
     """A duration as people say it: '20 minutes', '45 seconds'."""
     if seconds >= 90:
@@ -83,8 +103,7 @@ def load_clip(data: bytes, *, filename: str | None = None, mime: str | None = No
     if not data:
         raise BadAudio("empty", "The recording is empty; please record your answer again.")
     if len(data) > max_bytes:
-        raise BadAudio("too_large", f"That file is {megabytes(len(data))} MB, but a spoken answer can be at most "
-                                    f"{megabytes(max_bytes)} MB; please send a shorter recording.")
+        raise too_large(len(data), max_bytes)
     if mime and mime.lower().startswith(_NOT_AUDIO_MIME):
         raise BadAudio("not_audio", f"That file is not audio ({mime}); send a voice message or a recording "
                                     f"({FORMATS}), or type your answer.")
