@@ -100,8 +100,12 @@ def denied_too(quote: str, vocabulary: Vocabulary) -> bool:
 def stated(text: str, vocabulary: Vocabulary) -> bool:
     """Whether one clause of the reference answer has every content word and term of this text: the reference says
     it, so it contradicts no key point (a key point that seems to say otherwise is read too literally)."""
-    words = {w for w in text_stems(text)[0] if is_content(w)}
-    return bool(words) and any(words <= clause for clause in vocabulary.stated)
+    stems = text_stems(text)[0]
+    words = {w for w in stems if is_content(w)}
+    # Said the other way round ("does not keep the largest value") it is not what the reference says.
+    denied = bool(W.NEGATIONS & set(stems))
+    return bool(words) and any(words <= clause and denied == bool(clause & W.NEGATIONS)
+                               for clause in vocabulary.stated)
 
 
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 # Each contradiction found in code (the answer denies or reverses a key point in its own words) un-covers that point
 # and costs this many points more: a confidently wrong answer must end below a partial one that is merely incomplete.
 CONTRADICTION_PENALTY = 35
+# ... and the whole answer earns at most CONTRADICTED_CAP: a confidently wrong claim is not outweighed by the right
+# ones around it (the scale: a confidently wrong answer <= 30, below a one-line partial one; benchmarks/scoring_targets).
+CONTRADICTED_CAP = 20
 MAX_FEEDBACK = 3
 Related = Callable[[Entry], Sequence[Entry]]
 
@@ -191,7 +194,7 @@ def penalised(result: RubricResult, contradictions: Sequence[Contradiction]) -> 
         return result.score
     wrong = {c.point for c in contradictions}
     credits = [0.0 if i in wrong else p.credit for i, p in enumerate(result.points)]
-    return max(0, score_of(credits) - CONTRADICTION_PENALTY * len(wrong))
+    return max(0, min(score_of(credits) - CONTRADICTION_PENALTY * len(wrong), CONTRADICTED_CAP))
 
 
 def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = ()) -> list[KeyPoint]:
