@@ -44,6 +44,8 @@ TERSE = 3
 MIN_SHARED = 3
 # ... and at least this share of the point's content words.
 MIN_SHARE = 0.4
+# ... of which at least this many are words outside the terms.
+MIN_WORDS = 1
 # Words that turn a claim around: a clause with one of them (and a point without) says the point the other way.
 _FLIPS = W.NEGATIONS | W.NEGATIVE_VERBS | {"opposite", "against", "reverse", "inverse", "penalty", "penalize",
                                            "penalizes", "penalise", "instead", "unlike", "rather"}
@@ -232,15 +234,15 @@ def _agrees(said: Term, expected: Term) -> bool:
     return said.cls == expected.cls
 
 
-def _overlap(a: _Side, b: _Side) -> tuple[int, float]:
+def _overlap(a: _Side, b: _Side, terms: bool = True) -> tuple[int, float]:
     """Content words and terms of a that b has too, and their share of b's: words match by stem (one may contain
     the other), terms only exactly ("labeled" is not "unlabeled")."""
     words = {a.stems[k] for k in a.content()}
     theirs = {b.stems[k] for k in b.content()}
-    terms = {" ".join(t.stems) for _, _, t in a.occurrences}
+    mine = {" ".join(t.stems) for _, _, t in a.occurrences}
     their_terms = {" ".join(t.stems) for _, _, t in b.occurrences}
     shared = {w for w in words if any(w == t or (min(len(w), len(t)) >= 5 and (w in t or t in w)) for t in theirs)}
-    count = len(shared) + len(terms & their_terms)
+    count = len(shared) + (len(mine & their_terms) if terms else 0)
     return count, count / max(1, len(theirs) + len(their_terms))
 
 
@@ -268,7 +270,9 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         (best, share), point = scored[0] if scored else ((0, 0.0), -1)
         if best < MIN_SHARED or share < MIN_SHARE or (len(scored) > 1 and scored[1][0] == (best, share)):
             continue
-        if best < MIN_SHARED or share < MIN_SHARE:
+        # Terms alone do not align a clause with a point ("the generator is rewarded when its samples get past
+        # it" is not "the generator improves using feedback from the discriminator about its samples").
+        if _overlap(clause, sides[point], terms=False)[0] < MIN_WORDS:
             continue
         found += _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
     return found
