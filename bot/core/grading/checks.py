@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.bank import Entry
-from bot.core.grading import claims, conflicts
+from bot.core.grading import claims, conflicts, names
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
 from bot.core.grading.rubric import FEW_POINTS, RubricResult
 
 # A sentence is checked against a point it is this close to (plain cosine): it is about that point.
 PAIR_FLOOR = 0.45
-KINDS = frozenset({"negation", "opposite", "number", "swap"})
+KINDS = frozenset({"negation", "opposite", "number", "swap", "entity"})
 
 
 def _clause_of(quote: str, sentences: Sequence[str]) -> str:
@@ -32,10 +32,19 @@ class ClaimCheck:
     def __init__(self, parser: Parser | None = None, kinds: frozenset[str] = KINDS) -> None:
         self.vocabularies = claims.Vocabularies(parser)
         self.kinds = kinds
+        self._known: dict[tuple[str, str], frozenset[str]] = {}
 
     def prepare(self, entry: Entry) -> None:
         """Parse the entry's question and points now (when the question is shown)."""
         self.vocabularies.of(entry)
+        self.known(entry)
+
+    def known(self, entry: Entry) -> frozenset[str]:
+        """Every stem the entry uses: a name outside them is one the reference never gives."""
+        key = (entry.id, entry.content_hash())
+        if key not in self._known:
+            self._known[key] = names.entry_stems([entry.question, *entry.points, entry.answer])
+        return self._known[key]
 
     def find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
         """The answer's statements that contradict a key point: at most one per point, each with its quote."""
@@ -55,4 +64,8 @@ class ClaimCheck:
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
             for swap in claims.swaps(sentence, entry.points, vocabulary, near, short) if "swap" in self.kinds else ():
                 found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point], "swap"))
+            if "entity" in self.kinds and len(entry.points) > FEW_POINTS:
+                for wrong in names.misnamed(sentence, entry.points, self.known(entry), near, " ".join(sentences)):
+                    found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
+                                                                "entity"))
         return [found[p] for p in sorted(found)]
