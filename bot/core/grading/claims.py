@@ -44,15 +44,14 @@ TERSE = 3
 MIN_SHARED = 3
 # ... and at least this share of the point's content words.
 MIN_SHARE = 0.4
+# A clause that restates this much of a point is checked for the point's first term given to its sibling.
+SUBJECT_SHARE = 0.6
+SUBJECT_AFTER = 1  # content words that may stand before a subject ("In a GAN, the ...")
 # ... of which at least this many are words outside the terms.
 MIN_WORDS = 1
 # Words that turn a claim around: a clause with one of them (and a point without) says the point the other way.
 _FLIPS = W.NEGATIONS | W.NEGATIVE_VERBS | {"opposite", "against", "reverse", "inverse", "penalty", "penalize",
                                            "penalizes", "penalise", "instead", "unlike", "rather"}
-
-
-
-
 
 
 @dataclass(frozen=True)
@@ -64,24 +63,6 @@ class Swap:
     said: str
     expected: str
     group: int = 0
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> int | None:
@@ -108,12 +89,6 @@ def stated(text: str, vocabulary: Vocabulary) -> bool:
     denied = bool(W.NEGATIONS & set(stems))
     return bool(words) and any(words <= clause and denied == bool(clause & W.NEGATIONS)
                                for clause in vocabulary.stated)
-
-
-
-
-
-
 
 
 @dataclass
@@ -274,8 +249,45 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         # it" is not "the generator improves using feedback from the discriminator about its samples").
         if _overlap(clause, sides[point], terms=False)[0] < MIN_WORDS:
             continue
-        found += _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
+        slots = _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
+        found += slots or _subject_conflict(sentence, a, clause, sides[point], point, vocabulary)
     return found
+
+
+def _subject_conflict(sentence: str, offset: int, clause: _Side, point: _Side, index: int,
+                      vocabulary: Vocabulary) -> list[Swap]:
+    """The clause's first named term against the point's first term of its group: "Feature selection transforms the
+    data into a new feature space" restates "Feature extraction creates new features by transforming data into a new
+    space" of the other sibling. Only when the clause never names the point's term and turns nothing around."""
+    if share_of(clause, point) < SUBJECT_SHARE or any(s in _FLIP_STEMS for s in clause.stems) != \
+            any(s in _FLIP_STEMS for s in point.stems):
+        return []
+    heads = {t.stems for t in vocabulary.terms for u in vocabulary.terms
+             if t.group == u.group and t != u and set(t.stems) < set(u.stems)}
+    named = [(a, b, t) for a, b, t in clause.occurrences if t.group < GENERIC and t.group >= 0 and t.stems not in heads]
+    if not named:
+        return []
+    start, end, term = named[0]
+    theirs = [(a, t) for a, _, t in point.occurrences if t.group == term.group and t.stems not in heads]
+    # Both terms must stand where the subject does, at the start ("than a single attention mechanism" is not one).
+    if not theirs or not _leading(clause, start) or not _leading(point, theirs[0][0]):
+        return []
+    theirs = [t for _, t in theirs]
+    if _agrees(term, theirs[0]) or any(t.group == term.group and t.cls == theirs[0].cls
+                                                     for _, _, t in named):
+        return []
+    a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
+    return [Swap(index, sentence[a:b], " ".join(term.stems), " ".join(theirs[0].stems), term.group)]
+
+
+def _leading(side: _Side, position: int) -> bool:
+    """Whether at most SUBJECT_AFTER content words stand before this position."""
+    return sum(1 for k in range(position) if is_content(side.stems[k])) <= SUBJECT_AFTER
+
+
+def share_of(clause: _Side, point: _Side) -> float:
+    """The share of the point's content words and terms that the clause says."""
+    return _overlap(clause, point)[1]
 
 
 def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence[_Side]) -> list[Swap]:
