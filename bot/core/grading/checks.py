@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.bank import Entry
-from bot.core.grading import claims, conflicts, names
+from bot.core.grading import claims, conflicts, mirror, names
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
 from bot.core.grading.rubric import FEW_POINTS, RubricResult
 
 # A sentence is checked against a point it is this close to (plain cosine): it is about that point.
 PAIR_FLOOR = 0.45
-KINDS = frozenset({"negation", "opposite", "number", "swap", "entity"})
+KINDS = frozenset({"negation", "opposite", "number", "swap", "entity", "mirror"})
 
 
 def _clause_of(quote: str, sentences: Sequence[str]) -> str:
@@ -64,6 +64,11 @@ class ClaimCheck:
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
             for swap in claims.swaps(sentence, entry.points, vocabulary, near, short) if "swap" in self.kinds else ():
                 found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point], "swap"))
+            if "mirror" in self.kinds:
+                for wrong in mirror.mirrors(sentence, entry.points, vocabulary,
+                                            mirror.statements_of(entry.points, vocabulary)):
+                    found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
+                                                                "mirror"))
             if "entity" in self.kinds and len(entry.points) > FEW_POINTS:
                 for wrong in names.misnamed(sentence, entry.points, self.known(entry), near, " ".join(sentences)):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
