@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 # Each contradiction found in code (the answer denies or reverses a key point in its own words) un-covers that point
 # and costs this many points more: a confidently wrong answer must end below a partial one that is merely incomplete.
 CONTRADICTION_PENALTY = 35
-# ... and the whole answer earns at most CONTRADICTED_CAP: a confidently wrong claim is not outweighed by the right
-# ones around it (the scale: a confidently wrong answer <= 30, below a one-line partial one; benchmarks/scoring_targets).
-CONTRADICTED_CAP = 20
+# ... and the whole answer earns at most CONTRADICTED_CAP, in the no-credit band of the scale with one-word answers:
+# a confidently wrong claim is not outweighed by the right ones around it, and must land below a one-line partial
+# answer (those score from about 15 up; benchmarks/scoring_targets).
+CONTRADICTED_CAP = 10
 MAX_FEEDBACK = 3
 Related = Callable[[Entry], Sequence[Entry]]
 

@@ -20,7 +20,7 @@ from bot.core.grading.vocabulary import GENERIC, Term, Vocabulary, clauses, is_c
 # A statement mirrors a clause when it has at least MIN_SHARED of the clause's content words (its terms left out) ...
 MIN_SHARED = 3
 # ... and at least this share of them.
-MIN_SHARE = 0.6
+MIN_SHARE = 0.5
 # Generic families too common to decide anything by themselves: more / less, all / none, one / several.
 _LOOSE = frozenset({GENERIC + 1, GENERIC + 8, GENERIC + 9})
 
