@@ -33,7 +33,7 @@ from benchmarks.unt import StudentAnswer, UntSet, load_unt  # noqa: E402
 from bot.core.bank import Entry  # noqa: E402
 from bot.core.embedder import Embedder, Encoded, SentenceEmbedder  # noqa: E402
 from bot.core.grading import rubric  # noqa: E402
-from bot.core.grading.grader import CONTRADICTION_PENALTY, Grade, Grader  # noqa: E402
+from bot.core.grading.grader import Grade, Grader, penalised_credits  # noqa: E402
 from bot.core.grading.guards import screen  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -175,9 +175,10 @@ def rescored(row: Row, threshold_few: float, band_few: float) -> float:
         return 0.0
     sims = row.similarities()
     threshold, band = (threshold_few, band_few) if len(sims) <= rubric.FEW_POINTS else (rubric.THRESHOLD, rubric.BAND)
-    wrong = {c.point for c in grade.contradictions}
-    credits = [0.0 if i in wrong else rubric.credit(float(v), band, threshold) for i, v in enumerate(sims)]
-    return float(max(0, rubric.score_of(credits) - CONTRADICTION_PENALTY * len(wrong)))
+    credits = [rubric.credit(float(v), band, threshold) for v in sims]
+    if grade.contradictions:
+        return float(penalised_credits(credits, {c.point for c in grade.contradictions}))
+    return float(rubric.terse_capped(rubric.score_of(credits), len(sims), grade.sentences))
 
 
 # -- the model's critique on a fixed sample, cached so a long run can resume ------------------------------------

@@ -64,7 +64,9 @@ class ClaimCheck:
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
             for swap in claims.swaps(sentence, entry.points, vocabulary, near, short) if "swap" in self.kinds else ():
                 found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point], "swap"))
-            if "mirror" in self.kinds:
+            # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
+            # right one in other words ("first", "end" in a one-line answer).
+            if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
                 for wrong in mirror.mirrors(sentence, entry.points, vocabulary,
                                             mirror.statements_of(entry.points, vocabulary)):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],

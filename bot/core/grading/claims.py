@@ -186,6 +186,7 @@ def _scoped_conflict(clause: _Side, point: _Side) -> Term | None:
     return None
 
 
+_BACK_REFERENCES = frozenset({"its", "their", "his", "her"})
 _FLIP_STEMS = frozenset({stem(w) for w in _FLIPS} | _FLIPS)
 FLIP_REACH = 4   # words either side of a term that a turning word acts from
 
@@ -319,7 +320,9 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
             continue
         point_content: dict[str, list[int]] = {}
         for k in point.content(term.group):
-            point_content.setdefault(point.stems[k], []).append(k)
+            # "feedback from the discriminator about its samples": the samples are the generator's, said back.
+            if k == 0 or point.stems[k - 1] not in _BACK_REFERENCES:
+                point_content.setdefault(point.stems[k], []).append(k)
         clause_content = clause.content(term.group)
         votes: list[bool] = []
         expected: Term | None = None

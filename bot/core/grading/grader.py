@@ -193,9 +193,13 @@ def penalised(result: RubricResult, contradictions: Sequence[Contradiction]) -> 
     """The score once each contradicted point earns nothing and costs CONTRADICTION_PENALTY more."""
     if not contradictions:
         return result.score
-    wrong = {c.point for c in contradictions}
-    credits = [0.0 if i in wrong else p.credit for i, p in enumerate(result.points)]
-    return max(0, min(score_of(credits) - CONTRADICTION_PENALTY * len(wrong), CONTRADICTED_CAP))
+    return penalised_credits([p.credit for p in result.points], {c.point for c in contradictions})
+
+
+def penalised_credits(credits: Sequence[float], wrong: set[int]) -> int:
+    """The score of these point credits once the contradicted points earn nothing, cost more, and cap the answer."""
+    kept = [0.0 if i in wrong else c for i, c in enumerate(credits)]
+    return max(0, min(score_of(kept) - CONTRADICTION_PENALTY * len(wrong), CONTRADICTED_CAP))
 
 
 def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = ()) -> list[KeyPoint]:

@@ -77,7 +77,7 @@ def misnamed(sentence: str, points: Sequence[str], known: frozenset[str], candid
     """The clauses of a sentence that restate a candidate point with a name the entry never uses, in place of a name
     of the point that the answer never gives."""
     found = []
-    said = _content(answer or sentence)
+    said = set(text_stems(answer or sentence)[0])
     for a, b in clauses(sentence):
         clause = sentence[a:b]
         novel = [(w, x, y) for w, x, y in _names(clause) if not _known(w, known)]

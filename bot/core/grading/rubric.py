@@ -66,6 +66,11 @@ def question_stems(question: str) -> frozenset[str]:
     return frozenset(_stem(w) for w in re.findall(r"[a-z0-9]+", question.lower()) if w not in STOPWORDS)
 
 
+def terse_capped(score: int, points: int, sentences: Sequence[str]) -> int:
+    """The score, at most TERSE_CAP for an answer of a few words against a rubric of several points."""
+    return min(score, TERSE_CAP) if points > FEW_POINTS and content_words(sentences) <= TERSE_WORDS else score
+
+
 def content_words(sentences: Sequence[str]) -> int:
     """How many words of the sentences carry content (function words left out)."""
     return sum(1 for s in sentences for w in re.findall(r"[a-z0-9][a-z0-9'-]*", s.lower()) if w not in STOPWORDS)
@@ -207,9 +212,7 @@ class Rubric:
         plain = vectors.matrix @ np.stack([e.vector for e in encoded]).T
         novel = {w for e in encoded for w, m in zip(e.words, content_mask(e.words, vectors.asked), strict=True) if m}
         by_sentence = tuple(tuple(round(float(v), 4) for v in row) for row in plain)
-        score = score_of([p.credit for p in points])
-        if len(points) > FEW_POINTS and content_words(sentences) <= TERSE_WORDS:
-            score = min(score, TERSE_CAP)
+        score = terse_capped(score_of([p.credit for p in points]), len(points), sentences)
         return RubricResult(points, round(float(sims.max()), 4), score, by_sentence, len(novel))
 
     def signals(self, vectors: EntryVectors, encoded: Sequence[Encoded]) -> tuple[np.ndarray, list[int]]:
