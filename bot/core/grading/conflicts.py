@@ -226,13 +226,28 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
     return None
 
 
-# A number inside a formula ("1/(1-p)", "2^n") is not a claimed value.
-_NUMBER = re.compile(r"(?<![/(^*\w.])(\d+(?:\.\d+)?)(?![/)^*]|\s*[/^*]|-[A-Za-z])\s*(%|percent)?")
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|percent)?")
+# A number inside a formula ("1/(1-p)", "2^n", "x*2") is not a claimed value: its run of non-spaces has an operator.
+_FORMULA_CHUNK = re.compile(r"[/^*=]|\d-[A-Za-z]|[A-Za-z]-\d")
+
+
+def _claimed(text: str) -> list[re.Match[str]]:
+    """The numbers of a text that are claimed values, not parts of a formula."""
+    out = []
+    for match in _NUMBER.finditer(text):
+        a, b = match.start(1), match.end(1)
+        while a > 0 and not text[a - 1].isspace():
+            a -= 1
+        while b < len(text) and not text[b].isspace():
+            b += 1
+        if not _FORMULA_CHUNK.search(text[a:b]):
+            out.append(match)
+    return out
 
 
 def numbers(text: str) -> list[float]:
     """The numbers of a text, percentages as fractions."""
-    return [float(value) / (100 if percent else 1) for value, percent in _NUMBER.findall(text.replace(",", ""))]
+    return [float(m.group(1)) / (100 if m.group(2) else 1) for m in _claimed(text.replace(",", ""))]
 
 
 _RANGE = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(%|percent)?\s*(?:and|to|-|–)\s*(-?\d+(?:\.\d+)?)\s*(%|percent)?"
@@ -269,7 +284,7 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
         said = [n / 100 if 1 < n <= 100 else n for n in said]
     if not said or not stated or any(min(stated) / NUMBER_SLACK <= n <= max(stated) * NUMBER_SLACK for n in said):
         return None
-    found = list(_NUMBER.finditer(sentence))
+    found = _claimed(sentence)
     if not found:
         return None
     # A range written "0-255000" or "80 to 90 percent" is quoted whole.
