@@ -16,7 +16,6 @@ from bot.core.grading import conflicts, names
 from bot.core.grading.grader import CONTRADICTED_CAP, Grader
 from bot.core.grading.rubric import TERSE_CAP
 
-
 USER_DECK = Path(__file__).resolve().parent / "data" / "user_deck"
 
 

@@ -60,6 +60,7 @@ class ClaimCheck:
                  and not (c.kind == "opposite" and claims.best_point(_clause_of(c.quote, sentences), entry.points,
                                                                      vocabulary) != c.point)}
         short = claims.terse(sentences)
+        statements = mirror.statements_of(entry.points, vocabulary)
         for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
             for swap in claims.swaps(sentence, entry.points, vocabulary, near, short) if "swap" in self.kinds else ():
@@ -67,10 +68,9 @@ class ClaimCheck:
             # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
             # right one in other words ("first", "end" in a one-line answer).
             if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
-                for wrong in mirror.mirrors(sentence, entry.points, vocabulary,
-                                            mirror.statements_of(entry.points, vocabulary)):
-                    found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
-                                                                "mirror"))
+                for mirrored in mirror.mirrors(sentence, entry.points, vocabulary, statements):
+                    found.setdefault(mirrored.point, Contradiction(mirrored.point, mirrored.quote,
+                                                                   entry.points[mirrored.point], "mirror"))
             if "entity" in self.kinds and len(entry.points) > FEW_POINTS:
                 for wrong in names.misnamed(sentence, entry.points, self.known(entry), near, " ".join(sentences)):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],

@@ -269,11 +269,11 @@ def _subject_conflict(sentence: str, offset: int, clause: _Side, point: _Side, i
     if not named:
         return []
     start, end, term = named[0]
-    theirs = [(a, t) for a, _, t in point.occurrences if t.group == term.group and t.stems not in heads]
+    placed = [(a, t) for a, _, t in point.occurrences if t.group == term.group and t.stems not in heads]
     # Both terms must stand where the subject does, at the start ("than a single attention mechanism" is not one).
-    if not theirs or not _leading(clause, start) or not _leading(point, theirs[0][0]):
+    if not placed or not _leading(clause, start) or not _leading(point, placed[0][0]):
         return []
-    theirs = [t for _, t in theirs]
+    theirs = [t for _, t in placed]
     if _agrees(term, theirs[0]) or any(t.group == term.group and t.cls == theirs[0].cls
                                                      for _, _, t in named):
         return []

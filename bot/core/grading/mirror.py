@@ -44,7 +44,7 @@ def mirrors(sentence: str, points: Sequence[str], vocabulary: Vocabulary,
             statements: Sequence[frozenset[str]]) -> list[Mirror]:
     """The clauses of a sentence that mirror a reference statement, each with the point naming the sibling term."""
     point_stems = [frozenset(text_stems(p)[0]) for p in points]
-    found = []
+    found: list[Mirror] = []
     for a, b in clauses(sentence):
         stems, spans = text_stems(sentence[a:b])
         if not any(s in W.NEGATIONS for s in stems):
@@ -85,10 +85,10 @@ def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, sente
             if sibling is None or shared < need or shared <= agree or \
                     any(_has(statement, t) for t in group if t.cls == term.cls) or W.NEGATIONS & statement:
                 continue
-            named = [p for p, s in enumerate(point_stems) if _has(s, sibling)]
-            if not named:
+            naming = [p for p, s in enumerate(point_stems) if _has(s, sibling)]
+            if not naming:
                 continue
-            point = max(named, key=lambda p: len(content & point_stems[p]))
+            point = max(naming, key=lambda p: len(content & point_stems[p]))
             x, y = spans[start][0] + offset, spans[end - 1][1] + offset
             found.append(Mirror(point, sentence[x:y], " ".join(term.stems), " ".join(sibling.stems)))
             return True
