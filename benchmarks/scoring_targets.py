@@ -132,6 +132,8 @@ def given_sanity(grader: Grader, bank: Bank, path: Path) -> dict[str, Any]:
     rows = []
     for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
         entry = bank.get(item["question_id"])
+        if "answers" in item:   # the later parts' format: [{quality, text}]
+            item = item | {a["quality"]: a["text"] for a in item["answers"]}
         rows.append({"id": entry.id, "echo": grader.rubric_grade(entry, item["echo"]).score,
                      "one_word": grader.rubric_grade(entry, item["one_word"]).score})
     return {"n": len(rows), "echo_max": max(r["echo"] for r in rows), "one_word_max": max(r["one_word"] for r in rows),
