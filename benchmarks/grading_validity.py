@@ -33,7 +33,7 @@ from benchmarks.unt import StudentAnswer, UntSet, load_unt  # noqa: E402
 from bot.core.bank import Entry  # noqa: E402
 from bot.core.embedder import Embedder, Encoded, SentenceEmbedder  # noqa: E402
 from bot.core.grading import rubric  # noqa: E402
-from bot.core.grading.grader import CONTRADICTION_PENALTY, Grade, Grader  # noqa: E402
+from bot.core.grading.grader import Grade, Grader, penalised_credits  # noqa: E402
 from bot.core.grading.guards import screen  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,7 +51,7 @@ _BLOCKED = ("empty", "dont_know", "gibberish", "echo", "off_topic")
 # -- statistics (numpy only) ---------------------------------------------------------------------------------------
 
 
-def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+def pearson(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
     """Pearson correlation (0 when either side is constant)."""
     a, b = np.asarray(x, float), np.asarray(y, float)
     if len(a) < 2 or a.std() == 0 or b.std() == 0:
@@ -59,7 +59,7 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def ranks(x: Sequence[float]) -> np.ndarray:
+def ranks(x: Sequence[float] | np.ndarray) -> np.ndarray:
     """Ranks with ties averaged."""
     values = np.asarray(x, float)
     order = values.argsort(kind="stable")
@@ -71,7 +71,7 @@ def ranks(x: Sequence[float]) -> np.ndarray:
     return out
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+def spearman(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
     """Spearman rank correlation."""
     return pearson(ranks(x), ranks(y))
 
@@ -98,7 +98,7 @@ def rmse(predicted: np.ndarray, target: np.ndarray) -> float:
     return float(np.sqrt(np.mean((predicted - target) ** 2)))
 
 
-def figures(predicted: Sequence[float], mapped: np.ndarray, human: np.ndarray) -> dict[str, Any]:
+def figures(predicted: Sequence[float] | np.ndarray, mapped: np.ndarray, human: np.ndarray) -> dict[str, Any]:
     """n, Pearson and Spearman of a prediction, and RMSE of its cross-validated 0-5 map."""
     return {"n": len(human), "pearson": round(pearson(predicted, human), 4),
             "spearman": round(spearman(predicted, human), 4), "rmse": round(rmse(mapped, human), 4)}
@@ -175,9 +175,10 @@ def rescored(row: Row, threshold_few: float, band_few: float) -> float:
         return 0.0
     sims = row.similarities()
     threshold, band = (threshold_few, band_few) if len(sims) <= rubric.FEW_POINTS else (rubric.THRESHOLD, rubric.BAND)
-    wrong = {c.point for c in grade.contradictions}
-    credits = [0.0 if i in wrong else rubric.credit(float(v), band, threshold) for i, v in enumerate(sims)]
-    return float(max(0, rubric.score_of(credits) - CONTRADICTION_PENALTY * len(wrong)))
+    credits = [rubric.credit(float(v), band, threshold) for v in sims]
+    if grade.contradictions:
+        return float(penalised_credits(credits, {c.point for c in grade.contradictions}))
+    return float(rubric.terse_capped(rubric.score_of(credits), len(sims), grade.sentences))
 
 
 # -- the model's critique on a fixed sample, cached so a long run can resume ------------------------------------

@@ -1,6 +1,6 @@
 """The scale's targets on our own sets: deck sanity, calibration, subtle errors, labeled order, user decks.
 
-Usage: python -m benchmarks.scoring_targets [--heldout] [--json FILE] [--show]
+Usage: python -m benchmarks.scoring_targets [--heldout [--dir FOLDER]] [--json FILE] [--show]
 Rubric-only, the product's path (Grader.rubric_grade). Prints every figure of issue 14 that does not need UNT:
   sanity        every deck entry: its reference answer >= 90 and never flagged; the question echoed back <= 15;
                 a one-word answer naming the topic <= 15 (the same on the user deck without key points)
@@ -132,6 +132,8 @@ def given_sanity(grader: Grader, bank: Bank, path: Path) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
         entry = bank.get(item["question_id"])
+        if "answers" in item:   # the later parts' format: [{quality, text}]
+            item = item | {a["quality"]: a["text"] for a in item["answers"]}
         rows.append({"id": entry.id, "echo": grader.rubric_grade(entry, item["echo"]).score,
                      "one_word": grader.rubric_grade(entry, item["one_word"]).score})
     return {"n": len(rows), "echo_max": max(r["echo"] for r in rows), "one_word_max": max(r["one_word"] for r in rows),
@@ -185,13 +187,19 @@ def user_deck_sets(folder: Path, answers: Path) -> tuple[Bank | None, list[Tripl
     return bank, load_triples(answers, bank, folder.name)
 
 
-def run(grader: Grader, heldout: bool = False) -> dict[str, Any]:
-    """Every figure, on our own sets (or on the held-out second part)."""
+def _named(folder: Path, name: str, ext: str = ".yaml") -> Path:
+    """A held-out set's file: `name_heldout.yaml` (the first part's names) or `name.yaml` (later parts')."""
+    suffixed = folder / f"{name}_heldout{ext}"
+    return suffixed if suffixed.exists() else folder / f"{name}{ext}"
+
+
+def run(grader: Grader, heldout: bool = False, folder: Path = HELDOUT) -> dict[str, Any]:
+    """Every figure, on our own sets (or on a held-out part: tests/data/heldout/ unless another folder is given)."""
     deck = load_bank(REPO / "knowledge")
     result: dict[str, Any] = {}
     if heldout:
-        subtle = load_triples(HELDOUT / "subtle_errors_heldout.yaml", deck, "subtle_heldout")
-        user_bank, user = user_deck_sets(HELDOUT / "user_deck_heldout", HELDOUT / "user_deck_answers_heldout.yaml")
+        subtle = load_triples(_named(folder, "subtle_errors"), deck, "subtle_heldout")
+        user_bank, user = user_deck_sets(_named(folder, "user_deck", ""), _named(folder, "user_deck_answers"))
         rows = graded_triples(grader, subtle)
         result["subtle"] = triple_figures(rows)
         result["rows"] = rows
@@ -208,7 +216,7 @@ def run(grader: Grader, heldout: bool = False) -> dict[str, Any]:
     if user_bank is not None:
         result["sanity_user_deck"] = sanity(grader, user_bank)
         if heldout:
-            result["given_echo_one_word"] = given_sanity(grader, user_bank, HELDOUT / "user_deck_answers_heldout.yaml")
+            result["given_echo_one_word"] = given_sanity(grader, user_bank, _named(folder, "user_deck_answers"))
         user_rows = graded_triples(grader, user)
         result["user_deck"] = triple_figures(user_rows)
         result["user_rows"] = user_rows
@@ -269,6 +277,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--heldout", action="store_true", help="the held-out second part (tests/data/heldout/)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--dir", type=Path, default=HELDOUT, help="with --heldout: the held-out part's folder")
     parser.add_argument("--show", action="store_true", help="print every graded triple")
     parser.add_argument("--cache", type=Path, default=None, help="keep embeddings in this pickle between runs")
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -277,7 +286,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     embedder: Any = SentenceEmbedder()
     if args.cache:
         embedder = DiskCachedEmbedder(embedder, args.cache)
-    result = run(Grader(embedder), args.heldout)
+    result = run(Grader(embedder), args.heldout, args.dir)
     if args.cache:
         embedder.save()
     _print(result, args.show)

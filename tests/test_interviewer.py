@@ -188,7 +188,6 @@ def test_hints_and_reveal_are_refused_and_skip_moves_on(two_decks: Path, clock: 
     assert stale.text == STALE
 
 
-@pytest.mark.xfail(strict=True, reason="scoring v2 no longer flags a plain denial of a terse deck's point (to fix)")
 def test_a_skipped_probe_and_a_contradiction_in_the_report(two_decks: Path, clock: Clock) -> None:
     coach, store = build(two_decks, clock)
     act(coach, Action.START, mode="interviewer", count=1, topic="cnn")

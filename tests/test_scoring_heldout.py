@@ -1,5 +1,6 @@
-"""The second part: held-out sets written blind by another engineer (tests/data/heldout/, README there), measured
-once after the method was final and never tuned on. Targets met are asserted; targets missed are strict xfails
+"""The first held-out part (tests/data/heldout/, a copy of /work/evalsets, README there), written blind by another
+engineer. Round 1 measured it once; round 2 of scoring v2 used it as a development set (the second blind part,
+measured once, is reported in docs/grading_quality.md). Targets met are asserted; targets missed are strict xfails
 that carry the figure measured, so the day a change meets them the test says so."""
 
 from __future__ import annotations
@@ -31,24 +32,20 @@ def test_strong_answers_average_80_and_one_line_partial_ones_25_to_60(figures, p
     assert figures[part]["strong_mean"] >= 80 and 25 <= figures[part]["partial_mean"] <= 60, figures[part]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: the set's one-word answers score 18 ('py-dict-keys-list-tuple') "
-                                       "and 20 ('sql-indexes')")
 def test_the_sets_own_one_word_answers_score_15_at_most(figures) -> None:
     assert figures["given_echo_one_word"]["one_word_max"] <= 15
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.100 (subtle) and 0.000 (user deck): the held-out wrong answers are "
-                                       "right answers with one or two false claims; half are flagged, and a flagged "
-                                       "one keeps the credit of its right points")
+@pytest.mark.xfail(strict=True, reason="measured 0.700 (subtle) and 0.125 (user deck): 21 of 30 wrong answers are "
+                                       "flagged; the user deck's wrong answers need reasoning no word-level check has")
 def test_confidently_wrong_answers_score_30_or_less(figures) -> None:
     assert figures["subtle"]["wrong_at_most_30"] >= 0.8 and figures["user_deck"]["wrong_at_most_30"] >= 0.8
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.167 below partial and 0.567 below strong (30 questions)")
+@pytest.mark.xfail(strict=True, reason="measured 0.700 below partial and 0.767 below strong (30 questions)")
 def test_wrong_answers_score_below_partial_and_strong_ones(figures) -> None:
     assert figures["subtle"]["wrong_below_partial"] >= 0.85 and figures["subtle"]["wrong_below_strong"] == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.033: 2 of 60 strong or partial answers flagged")
 def test_right_answers_are_not_flagged(figures) -> None:
     assert figures["subtle"]["strong_or_partial_flagged"] <= 0.02

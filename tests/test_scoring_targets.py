@@ -50,12 +50,9 @@ def test_subtle_errors_never_outscore_strong_answers_and_right_answers_are_not_f
     assert subtle["strong_or_partial_flagged"] <= 0.02, subtle
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.744 of 43 questions (tests/data/subtle_errors.yaml): the claim "
-                                       "check flags 31 of the 43 wrong answers")
 def test_subtle_errors_score_below_the_partial_answer(figures) -> None:
-    assert figures["subtle"]["wrong_below_partial"] >= 0.85
+    assert figures["subtle"]["wrong_below_partial"] >= 0.85, figures["subtle"]
 
 
-@pytest.mark.xfail(strict=True, reason="measured 0.725 of 69 questions (subtle, labeled and contradiction sets)")
 def test_confidently_wrong_answers_score_30_or_less(figures) -> None:
-    assert figures["calibration_deck"]["wrong_at_most_30"] >= 0.80
+    assert figures["calibration_deck"]["wrong_at_most_30"] >= 0.80, figures["calibration_deck"]

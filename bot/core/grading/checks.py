@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.bank import Entry
-from bot.core.grading import claims, conflicts
+from bot.core.grading import claims, conflicts, mirror, names
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
 from bot.core.grading.rubric import FEW_POINTS, RubricResult
 
 # A sentence is checked against a point it is this close to (plain cosine): it is about that point.
 PAIR_FLOOR = 0.45
-KINDS = frozenset({"negation", "opposite", "number", "swap"})
+KINDS = frozenset({"negation", "opposite", "number", "swap", "entity", "mirror"})
 
 
 def _clause_of(quote: str, sentences: Sequence[str]) -> str:
@@ -32,10 +32,19 @@ class ClaimCheck:
     def __init__(self, parser: Parser | None = None, kinds: frozenset[str] = KINDS) -> None:
         self.vocabularies = claims.Vocabularies(parser)
         self.kinds = kinds
+        self._known: dict[tuple[str, str], frozenset[str]] = {}
 
     def prepare(self, entry: Entry) -> None:
         """Parse the entry's question and points now (when the question is shown)."""
         self.vocabularies.of(entry)
+        self.known(entry)
+
+    def known(self, entry: Entry) -> frozenset[str]:
+        """Every stem the entry uses: a name outside them is one the reference never gives."""
+        key = (entry.id, entry.content_hash())
+        if key not in self._known:
+            self._known[key] = names.entry_stems([entry.question, *entry.points, entry.answer])
+        return self._known[key]
 
     def find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
         """The answer's statements that contradict a key point: at most one per point, each with its quote."""
@@ -51,8 +60,19 @@ class ClaimCheck:
                  and not (c.kind == "opposite" and claims.best_point(_clause_of(c.quote, sentences), entry.points,
                                                                      vocabulary) != c.point)}
         short = claims.terse(sentences)
+        statements = mirror.statements_of(entry.points, vocabulary)
         for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
             for swap in claims.swaps(sentence, entry.points, vocabulary, near, short) if "swap" in self.kinds else ():
                 found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point], "swap"))
+            # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
+            # right one in other words ("first", "end" in a one-line answer).
+            if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
+                for mirrored in mirror.mirrors(sentence, entry.points, vocabulary, statements):
+                    found.setdefault(mirrored.point, Contradiction(mirrored.point, mirrored.quote,
+                                                                   entry.points[mirrored.point], "mirror"))
+            if "entity" in self.kinds and len(entry.points) > FEW_POINTS:
+                for wrong in names.misnamed(sentence, entry.points, self.known(entry), near, " ".join(sentences)):
+                    found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
+                                                                "entity"))
         return [found[p] for p in sorted(found)]

@@ -44,13 +44,14 @@ TERSE = 3
 MIN_SHARED = 3
 # ... and at least this share of the point's content words.
 MIN_SHARE = 0.4
+# A clause that restates this much of a point is checked for the point's first term given to its sibling.
+SUBJECT_SHARE = 0.6
+SUBJECT_AFTER = 1  # content words that may stand before a subject ("In a GAN, the ...")
+# ... of which at least this many are words outside the terms.
+MIN_WORDS = 1
 # Words that turn a claim around: a clause with one of them (and a point without) says the point the other way.
 _FLIPS = W.NEGATIONS | W.NEGATIVE_VERBS | {"opposite", "against", "reverse", "inverse", "penalty", "penalize",
                                            "penalizes", "penalise", "instead", "unlike", "rather"}
-
-
-
-
 
 
 @dataclass(frozen=True)
@@ -62,24 +63,6 @@ class Swap:
     said: str
     expected: str
     group: int = 0
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> int | None:
@@ -100,14 +83,12 @@ def denied_too(quote: str, vocabulary: Vocabulary) -> bool:
 def stated(text: str, vocabulary: Vocabulary) -> bool:
     """Whether one clause of the reference answer has every content word and term of this text: the reference says
     it, so it contradicts no key point (a key point that seems to say otherwise is read too literally)."""
-    words = {w for w in text_stems(text)[0] if is_content(w)}
-    return bool(words) and any(words <= clause for clause in vocabulary.stated)
-
-
-
-
-
-
+    stems = text_stems(text)[0]
+    words = {w for w in stems if is_content(w)}
+    # Said the other way round ("does not keep the largest value") it is not what the reference says.
+    denied = bool(W.NEGATIONS & set(stems))
+    return bool(words) and any(words <= clause and denied == bool(clause & W.NEGATIONS)
+                               for clause in vocabulary.stated)
 
 
 @dataclass
@@ -205,6 +186,7 @@ def _scoped_conflict(clause: _Side, point: _Side) -> Term | None:
     return None
 
 
+_BACK_REFERENCES = frozenset({"its", "their", "his", "her"})
 _FLIP_STEMS = frozenset({stem(w) for w in _FLIPS} | _FLIPS)
 FLIP_REACH = 4   # words either side of a term that a turning word acts from
 
@@ -228,15 +210,15 @@ def _agrees(said: Term, expected: Term) -> bool:
     return said.cls == expected.cls
 
 
-def _overlap(a: _Side, b: _Side) -> tuple[int, float]:
+def _overlap(a: _Side, b: _Side, terms: bool = True) -> tuple[int, float]:
     """Content words and terms of a that b has too, and their share of b's: words match by stem (one may contain
     the other), terms only exactly ("labeled" is not "unlabeled")."""
     words = {a.stems[k] for k in a.content()}
     theirs = {b.stems[k] for k in b.content()}
-    terms = {" ".join(t.stems) for _, _, t in a.occurrences}
+    mine = {" ".join(t.stems) for _, _, t in a.occurrences}
     their_terms = {" ".join(t.stems) for _, _, t in b.occurrences}
     shared = {w for w in words if any(w == t or (min(len(w), len(t)) >= 5 and (w in t or t in w)) for t in theirs)}
-    count = len(shared) + len(terms & their_terms)
+    count = len(shared) + (len(mine & their_terms) if terms else 0)
     return count, count / max(1, len(theirs) + len(their_terms))
 
 
@@ -264,10 +246,49 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         (best, share), point = scored[0] if scored else ((0, 0.0), -1)
         if best < MIN_SHARED or share < MIN_SHARE or (len(scored) > 1 and scored[1][0] == (best, share)):
             continue
-        if best < MIN_SHARED or share < MIN_SHARE:
+        # Terms alone do not align a clause with a point ("the generator is rewarded when its samples get past
+        # it" is not "the generator improves using feedback from the discriminator about its samples").
+        if _overlap(clause, sides[point], terms=False)[0] < MIN_WORDS:
             continue
-        found += _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
+        slots = _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
+        found += slots or _subject_conflict(sentence, a, clause, sides[point], point, vocabulary)
     return found
+
+
+def _subject_conflict(sentence: str, offset: int, clause: _Side, point: _Side, index: int,
+                      vocabulary: Vocabulary) -> list[Swap]:
+    """The clause's first named term against the point's first term of its group: "Feature selection transforms the
+    data into a new feature space" restates "Feature extraction creates new features by transforming data into a new
+    space" of the other sibling. Only when the clause never names the point's term and turns nothing around."""
+    if share_of(clause, point) < SUBJECT_SHARE or any(s in _FLIP_STEMS for s in clause.stems) != \
+            any(s in _FLIP_STEMS for s in point.stems):
+        return []
+    heads = {t.stems for t in vocabulary.terms for u in vocabulary.terms
+             if t.group == u.group and t != u and set(t.stems) < set(u.stems)}
+    named = [(a, b, t) for a, b, t in clause.occurrences if t.group < GENERIC and t.group >= 0 and t.stems not in heads]
+    if not named:
+        return []
+    start, end, term = named[0]
+    placed = [(a, t) for a, _, t in point.occurrences if t.group == term.group and t.stems not in heads]
+    # Both terms must stand where the subject does, at the start ("than a single attention mechanism" is not one).
+    if not placed or not _leading(clause, start) or not _leading(point, placed[0][0]):
+        return []
+    theirs = [t for _, t in placed]
+    if _agrees(term, theirs[0]) or any(t.group == term.group and t.cls == theirs[0].cls
+                                                     for _, _, t in named):
+        return []
+    a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
+    return [Swap(index, sentence[a:b], " ".join(term.stems), " ".join(theirs[0].stems), term.group)]
+
+
+def _leading(side: _Side, position: int) -> bool:
+    """Whether at most SUBJECT_AFTER content words stand before this position."""
+    return sum(1 for k in range(position) if is_content(side.stems[k])) <= SUBJECT_AFTER
+
+
+def share_of(clause: _Side, point: _Side) -> float:
+    """The share of the point's content words and terms that the clause says."""
+    return _overlap(clause, point)[1]
 
 
 def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence[_Side]) -> list[Swap]:
@@ -299,7 +320,9 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
             continue
         point_content: dict[str, list[int]] = {}
         for k in point.content(term.group):
-            point_content.setdefault(point.stems[k], []).append(k)
+            # "feedback from the discriminator about its samples": the samples are the generator's, said back.
+            if k == 0 or point.stems[k - 1] not in _BACK_REFERENCES:
+                point_content.setdefault(point.stems[k], []).append(k)
         clause_content = clause.content(term.group)
         votes: list[bool] = []
         expected: Term | None = None

@@ -227,11 +227,49 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
 
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|percent)?")
+# A number inside a formula ("1/(1-p)", "2^n", "x*2") is not a claimed value: its run of non-spaces has an operator.
+_FORMULA_CHUNK = re.compile(r"[/^*=]|\d-[A-Za-z]|[A-Za-z]-\d")
+
+
+def _claimed(text: str) -> list[re.Match[str]]:
+    """The numbers of a text that are claimed values, not parts of a formula."""
+    out = []
+    for match in _NUMBER.finditer(text):
+        a, b = match.start(1), match.end(1)
+        while a > 0 and not text[a - 1].isspace():
+            a -= 1
+        while b < len(text) and not text[b].isspace():
+            b += 1
+        if not _FORMULA_CHUNK.search(text[a:b]):
+            out.append(match)
+    return out
 
 
 def numbers(text: str) -> list[float]:
     """The numbers of a text, percentages as fractions."""
-    return [float(value) / (100 if percent else 1) for value, percent in _NUMBER.findall(text.replace(",", ""))]
+    return [float(m.group(1)) / (100 if m.group(2) else 1) for m in _claimed(text.replace(",", ""))]
+
+
+_RANGE = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(%|percent)?\s*(?:and|to|-|–)\s*(-?\d+(?:\.\d+)?)\s*(%|percent)?"
+                    r"(?![\w.]*\d)")
+
+
+def ranges(text: str) -> list[tuple[float, float, tuple[int, int]]]:
+    """The ranges a text gives ("between -1 and 1", "0 to 255", "20-50%"), percentages as fractions, with spans."""
+    out = []
+    for m in _RANGE.finditer(text.replace("−", "-")):
+        scale = 100 if (m.group(2) or m.group(4)) else 1
+        out.append((float(m.group(1)) / scale, float(m.group(3)) / scale, m.span()))
+    return out
+
+
+def range_conflict(sentence: str, point: str) -> tuple[int, int] | None:
+    """The sentence's range when the point gives another one ("-1 to 1" for "between 0 and 1")."""
+    theirs = [(a, b) for a, b, _ in ranges(point)]
+    mine = ranges(sentence)
+    if not theirs or not mine or any((a, b) in theirs for a, b, _ in mine):
+        return None
+    return mine[0][2]
 
 
 def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
@@ -239,12 +277,14 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
 
     "80 to 90 percent" against "between 0.2 and 0.5": the percent sign of a range is often written once.
     """
+    if found_range := range_conflict(sentence, point):
+        return found_range
     said, stated = numbers(sentence), [n for n in numbers(point) if n > 0]
     if re.search(r"%|\bpercent\b", sentence) and stated and max(stated) <= 1:
         said = [n / 100 if 1 < n <= 100 else n for n in said]
     if not said or not stated or any(min(stated) / NUMBER_SLACK <= n <= max(stated) * NUMBER_SLACK for n in said):
         return None
-    found = list(_NUMBER.finditer(sentence))
+    found = _claimed(sentence)
     if not found:
         return None
     # A range written "0-255000" or "80 to 90 percent" is quoted whole.

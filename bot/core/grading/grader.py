@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 # Each contradiction found in code (the answer denies or reverses a key point in its own words) un-covers that point
 # and costs this many points more: a confidently wrong answer must end below a partial one that is merely incomplete.
 CONTRADICTION_PENALTY = 35
+# ... and the whole answer earns at most CONTRADICTED_CAP, in the no-credit band of the scale with one-word answers:
+# a confidently wrong claim is not outweighed by the right ones around it, and must land below a one-line partial
+# answer (those score from about 15 up; benchmarks/scoring_targets).
+CONTRADICTED_CAP = 10
 MAX_FEEDBACK = 3
 Related = Callable[[Entry], Sequence[Entry]]
 
@@ -189,9 +193,13 @@ def penalised(result: RubricResult, contradictions: Sequence[Contradiction]) -> 
     """The score once each contradicted point earns nothing and costs CONTRADICTION_PENALTY more."""
     if not contradictions:
         return result.score
-    wrong = {c.point for c in contradictions}
-    credits = [0.0 if i in wrong else p.credit for i, p in enumerate(result.points)]
-    return max(0, score_of(credits) - CONTRADICTION_PENALTY * len(wrong))
+    return penalised_credits([p.credit for p in result.points], {c.point for c in contradictions})
+
+
+def penalised_credits(credits: Sequence[float], wrong: set[int]) -> int:
+    """The score of these point credits once the contradicted points earn nothing, cost more, and cap the answer."""
+    kept = [0.0 if i in wrong else c for i, c in enumerate(credits)]
+    return max(0, min(score_of(kept) - CONTRADICTION_PENALTY * len(wrong), CONTRADICTED_CAP))
 
 
 def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = ()) -> list[KeyPoint]:

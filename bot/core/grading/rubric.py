@@ -42,6 +42,11 @@ COVERED_AT = 0.50
 OFF_TOPIC = 0.45
 OFF_TOPIC_FEW = 0.15
 CACHE_SIZE = 512
+# An answer of at most TERSE_WORDS content words ("Dropout.", "Batch normalization.") names a topic but states no
+# claim: against a rubric of several points it earns at most TERSE_CAP (the scale: one word <= 15). A terse reference
+# (one or two points, like the UNT set's) keeps grading terse answers by their similarity.
+TERSE_WORDS = 2
+TERSE_CAP = 15
 _CONTENT = re.compile(r"^[a-z0-9][a-z0-9'-]*$")
 STOPWORDS = frozenset({
     "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into",
@@ -59,6 +64,16 @@ def _stem(word: str) -> str:
 def question_stems(question: str) -> frozenset[str]:
     """Stems of the question's content words: words that restate the question are not evidence."""
     return frozenset(_stem(w) for w in re.findall(r"[a-z0-9]+", question.lower()) if w not in STOPWORDS)
+
+
+def terse_capped(score: int, points: int, sentences: Sequence[str]) -> int:
+    """The score, at most TERSE_CAP for an answer of a few words against a rubric of several points."""
+    return min(score, TERSE_CAP) if points > FEW_POINTS and content_words(sentences) <= TERSE_WORDS else score
+
+
+def content_words(sentences: Sequence[str]) -> int:
+    """How many words of the sentences carry content (function words left out)."""
+    return sum(1 for s in sentences for w in re.findall(r"[a-z0-9][a-z0-9'-]*", s.lower()) if w not in STOPWORDS)
 
 
 def content_mask(words: Sequence[str], asked: frozenset[str]) -> np.ndarray:
@@ -197,8 +212,8 @@ class Rubric:
         plain = vectors.matrix @ np.stack([e.vector for e in encoded]).T
         novel = {w for e in encoded for w, m in zip(e.words, content_mask(e.words, vectors.asked), strict=True) if m}
         by_sentence = tuple(tuple(round(float(v), 4) for v in row) for row in plain)
-        return RubricResult(points, round(float(sims.max()), 4), score_of([p.credit for p in points]), by_sentence,
-                            len(novel))
+        score = terse_capped(score_of([p.credit for p in points]), len(points), sentences)
+        return RubricResult(points, round(float(sims.max()), 4), score, by_sentence, len(novel))
 
     def signals(self, vectors: EntryVectors, encoded: Sequence[Encoded]) -> tuple[np.ndarray, list[int]]:
         """Each point's similarity (mean of plain, lifted, recall) and the index of its evidence sentence."""

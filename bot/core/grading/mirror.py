@@ -1,0 +1,95 @@
+"""The mirror check: a clause that says, in the reference's own words, what the reference says of a sibling term.
+
+"Dropout is applied only at prediction time" has the words of the reference's "dropout is only applied during
+training" with the phase exchanged; "if the learning rate is too small, each update overshoots the minimum" has the
+words of "too high a learning rate overshoots". For each term of a clause (a named term of the entry, or a phase or
+direction word), the reference statements (its key points and the clauses of its answer) that share most of the
+clause's other content words are looked up: when they name a sibling term and never this one, and no statement
+with this term says as much, the clause mirrors the reference. It must also turn nothing around that the statement
+does not (a negation), and not name the sibling itself (it then describes both sides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.grading import conflict_words as W
+from bot.core.grading.vocabulary import GENERIC, Term, Vocabulary, clauses, is_content, text_stems
+
+# A statement mirrors a clause when it has at least MIN_SHARED of the clause's content words (its terms left out) ...
+MIN_SHARED = 3
+# ... and at least this share of them.
+MIN_SHARE = 0.5
+# Generic families too common to decide anything by themselves: more / less, all / none, one / several.
+_LOOSE = frozenset({GENERIC + 1, GENERIC + 8, GENERIC + 9})
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A clause that gives the reference's claim to a sibling term: the key point, the answer's words, the terms."""
+
+    point: int
+    quote: str
+    said: str
+    expected: str
+
+
+def _has(statement: frozenset[str], term: Term) -> bool:
+    """Whether a statement's stems include the term."""
+    return set(term.stems) <= statement
+
+
+def mirrors(sentence: str, points: Sequence[str], vocabulary: Vocabulary,
+            statements: Sequence[frozenset[str]]) -> list[Mirror]:
+    """The clauses of a sentence that mirror a reference statement, each with the point naming the sibling term."""
+    point_stems = [frozenset(text_stems(p)[0]) for p in points]
+    found: list[Mirror] = []
+    for a, b in clauses(sentence):
+        stems, spans = text_stems(sentence[a:b])
+        if not any(s in W.NEGATIONS for s in stems):
+            _mirrored(stems, spans, a, sentence, vocabulary, statements, point_stems, found)
+    return found
+
+
+def statements_of(points: Sequence[str], vocabulary: Vocabulary) -> tuple[frozenset[str], ...]:
+    """The reference's statements as stem sets: each clause of its answer and of its key points."""
+    return vocabulary.stated + tuple(frozenset(text_stems(p[a:b])[0]) for p in points for a, b in clauses(p))
+
+
+def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, sentence: str, vocabulary: Vocabulary,
+              statements: Sequence[frozenset[str]], point_stems: Sequence[frozenset[str]],
+              found: list[Mirror]) -> bool:
+    """Append the clause's first mirrored term to found; whether there was one."""
+    clause = frozenset(stems)
+    occurrences = vocabulary.find(stems)
+    # The clause's own terms (of any group: "after" is a direction word too) are not what it shares.
+    named = {s for _, _, t in occurrences for s in t.stems}
+    for start, end, term in occurrences:
+        if term.group < 0 or term.group in _LOOSE:
+            continue
+        group = [t for t in vocabulary.terms if t.group == term.group]
+        siblings = [t for t in group if t.cls != term.cls]
+        if any(set(t.stems) <= clause for t in siblings):
+            continue
+        inside = {s for t in group for s in t.stems}
+        content = {s for s in stems if is_content(s) and s not in inside and s not in named}
+        if len(content) < MIN_SHARED:
+            continue
+        need = max(MIN_SHARED, MIN_SHARE * len(content))
+        agree = max((len(content & s) for s in statements if any(_has(s, t) for t in group if t.cls == term.cls)),
+                    default=0)
+        for statement in statements:
+            shared = len(content & statement)
+            sibling = next((t for t in siblings if _has(statement, t)), None)
+            if sibling is None or shared < need or shared <= agree or \
+                    any(_has(statement, t) for t in group if t.cls == term.cls) or W.NEGATIONS & statement:
+                continue
+            naming = [p for p, s in enumerate(point_stems) if _has(s, sibling)]
+            if not naming:
+                continue
+            point = max(naming, key=lambda p: len(content & point_stems[p]))
+            x, y = spans[start][0] + offset, spans[end - 1][1] + offset
+            found.append(Mirror(point, sentence[x:y], " ".join(term.stems), " ".join(sibling.stems)))
+            return True
+    return False

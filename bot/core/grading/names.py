@@ -1,0 +1,95 @@
+"""The wrong entity: a clause that restates a key point but names what the entry never names in the point's place.
+
+"PyTorch is an open-source framework developed by the Google Brain team" restates "PyTorch is an open-source deep
+learning framework from Facebook's AI Research lab" word for word, except that where the point names Facebook the
+clause names Google, which the entry (question, key points, reference answer) never mentions. A name is a word
+written as one (a capital inside a sentence, an acronym, letters with digits: "Google", "TF-IDF", "L2"); a clause
+restates a point when it shares most of the point's content words. The point must lose a word of its own there
+(the name replaced), so an answer that adds a name beside the point's own ("Adam, from Kingma and Ba, combines
+RMSprop and momentum") is not flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.grading.vocabulary import clauses, is_content, text_stems
+
+# A clause restates a point when it shares at least this many of the point's content words ...
+MIN_SHARED = 3
+# ... and at least this share of them.
+MIN_SHARE = 0.5
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_NAME = re.compile(r"(?:[A-Z][a-z]*[A-Z0-9][\w-]*|[A-Za-z]+\d[\w-]*|[A-Z][A-Z0-9-]+[a-z]?|[A-Z][a-z]+)$")
+
+
+@dataclass(frozen=True)
+class Misnamed:
+    """A clause naming another entity where a key point names its own: the point, the answer's words, the name."""
+
+    point: int
+    quote: str
+    name: str
+
+
+def entry_stems(texts: Sequence[str]) -> frozenset[str]:
+    """Every stem the entry uses (question, key points, reference answer), and the initials of its runs of two to
+    five words: "GRU" is known where the entry says "gated recurrent unit"."""
+    stems = {s for text in texts for s in text_stems(text)[0]}
+    stems |= {s for text in texts for w in re.findall(r"[\w-]+", text) if "-" in w
+              for part in w.split("-") if part for s in text_stems(part)[0]}
+    for text in texts:
+        words = [w for w in re.findall(r"[A-Za-z]+", text)]
+        for n in range(2, 6):
+            stems |= {"".join(w[0] for w in words[i:i + n]).casefold() for i in range(len(words) - n + 1)}
+    return frozenset(stems)
+
+
+def _known(name: str, known: frozenset[str]) -> bool:
+    """Whether the entry uses this name, or each part of it ("ROC-AUC"), or spells out its initials ("CNNs")."""
+    for part in re.split(r"[-/]", name):
+        bare = part[:-1] if len(part) > 2 and part.endswith("s") and part[:-1].isupper() else part
+        forms = (part, bare, bare + "s")
+        if part and not any(set(text_stems(f)[0]) <= known or f.casefold() in known for f in forms):
+            return False
+    return True
+
+
+def _names(text: str) -> list[tuple[str, int, int]]:
+    """The words of a text written as names, with their spans; a capital word opening the text is not one."""
+    out = []
+    for m in _WORD.finditer(text):
+        word = m.group().rstrip("'’")
+        if _NAME.match(word) and (m.start() > 0 or not re.fullmatch(r"[A-Z][a-z]+", word)):
+            out.append((word, m.start(), m.end()))
+    return out
+
+
+def _content(text: str) -> set[str]:
+    """The content stems of a text."""
+    return {s for s in text_stems(text)[0] if is_content(s)}
+
+
+def misnamed(sentence: str, points: Sequence[str], known: frozenset[str], candidates: Sequence[int],
+             answer: str = "") -> list[Misnamed]:
+    """The clauses of a sentence that restate a candidate point with a name the entry never uses, in place of a name
+    of the point that the answer never gives."""
+    found = []
+    said = set(text_stems(answer or sentence)[0])
+    for a, b in clauses(sentence):
+        clause = sentence[a:b]
+        novel = [(w, x, y) for w, x, y in _names(clause) if not _known(w, known)]
+        if not novel:
+            continue
+        mine = _content(clause)
+        for p in candidates:
+            theirs = _content(points[p])
+            shared = mine & theirs
+            lost = {s for w, _, _ in _names(points[p]) for s in text_stems(w)[0]} - said
+            if len(shared) >= MIN_SHARED and len(shared) >= MIN_SHARE * len(theirs) and lost:
+                word, x, y = novel[0]
+                found.append(Misnamed(p, clause[x:y], word))
+                break
+    return found
