@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from bot.config import Settings
+from bot.config import Settings, unknown_names, unknown_sentence
 from bot.errors import CoachError
 from bot.logs import hide_password
 
@@ -58,6 +58,7 @@ def run_doctor(settings: Settings, console: Console) -> int:
     """Print every check; exit status 1 when something needs fixing."""
     report = Report(console)
     report.line("settings", True, "read from the environment and .env")
+    setting_names(report)
     _data_folder(settings, report)
     loaded = _model(settings, report)
     _gpu(settings, report, loaded)
@@ -68,6 +69,12 @@ def run_doctor(settings: Settings, console: Console) -> int:
     _database(settings, report)
     _tokens(settings, report)
     return report.finish()
+
+
+def setting_names(report: Report) -> None:
+    """A COACH_ name that is no setting (a typo such as COACH_DATADIR) is a problem: its value is ignored."""
+    for name, close in unknown_names():
+        report.line("setting name", False, unknown_sentence(name, close))
 
 
 def _data_folder(settings: Settings, report: Report) -> None:
