@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.core.bank import Entry
 from bot.core.render import critique_text, score_text
 from bot.core.runtime import Runtime
-from bot.core.text import as_text
+from bot.core.text import as_text, plural
 from bot.errors import CoachError
 
 err = Console(stderr=True)
@@ -52,10 +52,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if report.set_aside:
         out.print(f"The damaged index was moved to {escape(report.set_aside)} (kept; delete it when you no longer "
                   "need it) and a new one was built.")
+    entries = plural(len(bank), "entry", "entries")
     if not report.changed:
-        out.print(f"Index is up to date: {len(bank)} entries, nothing changed ({report.seconds:.2f} s).")
+        out.print(f"Index is up to date: {entries}, nothing changed ({report.seconds:.2f} s).")
     else:
-        out.print(f"Indexed {len(bank)} entries in {report.seconds:.2f} s: {len(report.added)} added, "
+        out.print(f"Indexed {entries} in {report.seconds:.2f} s: {len(report.added)} added, "
                   f"{len(report.updated)} updated, {len(report.removed)} removed, {report.unchanged} unchanged"
                   + (" (rebuilt)." if report.rebuilt else "."))
         for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
@@ -63,7 +64,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 out.print(f"  {label}: {', '.join(ids)}")
     drafted = [e.id for e in bank.entries.values() if not e.key_points or e.drafted_points]
     if drafted:
-        out.print(f"{len(drafted)} entries have no hand-written key points; their rubric comes from the reference "
+        have = 'has' if len(drafted) == 1 else 'have'
+        out.print(f"{plural(len(drafted), 'entry', 'entries')} {have} no hand-written key points; their rubric comes "
+                  "from the reference "
                   f"answer (drafted, not reviewed): {', '.join(drafted[:20])}{' …' if len(drafted) > 20 else ''}")
     runtime.close()
     return 0

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.config import Settings, unknown_names, unknown_sentence
+from bot.core.text import plural
 from bot.errors import CoachError
 from bot.logs import hide_password
 
@@ -43,7 +44,7 @@ class Report:
     def finish(self) -> int:
         """The closing sentence; the exit status."""
         n = self.problems
-        self.console.print("All checks passed." if not n else f"{n} problem{'s' if n > 1 else ''} found.")
+        self.console.print("All checks passed." if not n else f"{plural(n, 'problem')} found.")
         return 1 if n else 0
 
 
@@ -181,7 +182,8 @@ def _decks(settings: Settings, report: Report) -> Any | None:
     except CoachError as exc:
         report.line("decks", False, str(exc))
         return None
-    report.line("decks", True, f"{len(bank.decks)} deck(s), {len(bank)} entries in {settings.knowledge_dir}")
+    entries = plural(len(bank), "entry", "entries")
+    report.line("decks", True, f"{plural(len(bank.decks), 'deck')}, {entries} in {settings.knowledge_dir}")
     return bank
 
 
@@ -213,7 +215,7 @@ def _index(settings: Settings, report: Report, embedder: Any | None, bank: Any |
                     f"embedding model is now {fresh['embedder']} ({fresh['dim']}); run `python -m bot.cli index` "
                     "to rebuild it (the old index serves until the new one is complete).")
     elif not fresh["stale"] and not fresh["extra"]:
-        report.line("index", True, f"{where}: {fresh['entries']} entries, in step with the decks"
+        report.line("index", True, f"{where}: {plural(fresh['entries'], 'entry', 'entries')}, in step with the decks"
                     + (f", embedder {fresh['built_with']['embedder']}" if fresh["built_with"]["embedder"] else ""))
     else:
         report.line("index", False, f"{where}: {len(fresh['stale'])} new or changed and {len(fresh['extra'])} "

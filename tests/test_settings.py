@@ -84,3 +84,10 @@ def test_every_constrained_setting_names_its_bounds(monkeypatch: pytest.MonkeyPa
         monkeypatch.delenv(name)
         said = str(caught.value)
         assert "valid value" not in said and ("or more" in said or "more than" in said or " to " in said), said
+
+
+def test_counts_are_printed_in_the_right_number() -> None:
+    from bot.core.text import plural
+
+    assert [plural(n, "attempt") for n in (0, 1, 2)] == ["0 attempts", "1 attempt", "2 attempts"]
+    assert plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"

@@ -32,7 +32,7 @@ from bot.core.report import build_report
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
 from bot.core.team import Teams, is_team_turn
-from bot.core.text import as_text
+from bot.core.text import as_text, plural
 from bot.errors import FAILED, USER_BUSY, CoachError
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ class Coach:
                 yield from self.interviewer.begin(session, pool)
                 return
             source = (f" on {topic}" if topic else "") + (f" from the deck {deck.name!r}" if deck.name else "")
-            yield Reply(ReplyKind.INFO, f"Mock interview: {len(ids)} question{'s' if len(ids) > 1 else ''}"
+            yield Reply(ReplyKind.INFO, f"Mock interview: {plural(len(ids), 'question')}"
                         f"{source}. Answer in your own words; ask for a hint, skip, "
                         "or reveal an example answer at any time.", data={"session_id": session.id})
             yield self.question_reply(session)
@@ -228,8 +228,8 @@ class Coach:
         wait = self.rate_limiter.check(request.user.key)
         if wait:
             seconds = max(1, round(wait))
-            raise Refused(f"You're sending answers very quickly; please wait {seconds} "
-                          f"second{'s' if seconds > 1 else ''} and try again.")
+            raise Refused(f"You're sending answers very quickly; please wait "
+                          f"{plural(seconds, 'second')} and try again.")
         text = as_text(request.text)  # answers are text: bytes an adapter let through become U+FFFD, never a crash
         with self._open(request) as session:
             if not text.strip():

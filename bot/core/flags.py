@@ -14,6 +14,7 @@ from bot.core.overrides import apply_overrides, override_path, write_override
 from bot.core.replies import Action, Reply, ReplyKind, Request, short_turn, turn_token
 from bot.core.store.records import SessionRecord
 from bot.core.team import TURN_PREFIX
+from bot.core.text import plural
 from bot.errors import CoachError
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ class Flags:
         by = request.user.key
         if op == "dismiss":
             closed = self.coach.store.resolve_flags(flag.question_id, "dismissed", by)
-            yield Reply(ReplyKind.INFO, f"Dismissed: {closed} flag{'s' if closed != 1 else ''} on '{flag.question_id}' "
+            yield Reply(ReplyKind.INFO, f"Dismissed: {plural(closed, 'flag')} on '{flag.question_id}' "
                         "closed; the question is back in its flaggers' practice.",
                         data={"question_id": flag.question_id, "closed": closed, "status": "dismissed"})
             return
@@ -142,7 +143,7 @@ class Flags:
         closed = self.coach.store.resolve_flags(flag.question_id, "fixed", by)
         names = ", ".join(k.replace("_", " ") for k in changes)
         yield Reply(ReplyKind.INFO, f"Fixed '{entry.id}' ({names}), saved in {entry.deck}.overrides.yaml and "
-                    f"re-indexed; {closed} flag{'s' if closed != 1 else ''} closed. Earlier answers to it are marked "
+                    f"re-indexed; {plural(closed, 'flag')} closed. Earlier answers to it are marked "
                     "as made on the old version.", data={"question_id": entry.id, "closed": closed, "status": "fixed",
                                                "content_hash": fixed.content_hash()})
 
@@ -159,7 +160,7 @@ class Flags:
                           "created": flag.created.isoformat() if flag.created else None})
         if not items:
             return Reply(ReplyKind.INFO, "No flagged questions are waiting for review.", data={"flags": []})
-        lines = [f"{len(items)} flagged question{'s' if len(items) != 1 else ''} waiting for review:"]
+        lines = [f"{plural(len(items), 'flagged question')} waiting for review:"]
         for item in items:
             what = item["question"] or "(no longer in the bank)"
             lines.append(f"#{item['id']} · {item['question_id']}: {what}\n   Reason: {item['reason']}")

@@ -9,6 +9,7 @@ from typing import Any
 from bot.core.bank import Bank
 from bot.core.render import DIFFICULTY
 from bot.core.store.records import AttemptRecord, SessionRecord
+from bot.core.text import plural
 
 QUOTE = 160   # characters of the user's words quoted per point or follow-up
 
@@ -93,7 +94,7 @@ def verdict(report: dict[str, Any]) -> str:
     parts = [head]
     wrong = sum(len(r["contradicted"]) for r in rows)
     if wrong:
-        parts.append(f"{wrong} statement{'s' if wrong > 1 else ''} contradicted the reference; in a real interview a "
+        parts.append(f"{plural(wrong, 'statement')} contradicted the reference; in a real interview a "
                      "wrong claim costs more than a gap.")
     probes = [f for r in rows for f in r["follow_ups"]]
     if probes:
@@ -101,7 +102,7 @@ def verdict(report: dict[str, Any]) -> str:
         parts.append(f"The follow-up questions brought out {brought} of {len(probes)} missing point"
                      f"{'s' if len(probes) > 1 else ''}.")
     if report["late"]:
-        parts.append(f"{report['late']} of {len(rows)} question{'s' if len(rows) > 1 else ''} went over the time "
+        parts.append(f"{report['late']} of {plural(len(rows), 'question')} went over the time "
                      "budget.")
     if report["weakest"] and report["weakest"] != report["strongest"]:
         parts.append(f"Work on {report['weakest']} next.")
@@ -156,6 +157,6 @@ def report_text(report: dict[str, Any]) -> str:
                 lines.append("  A strong answer adds: nothing essential; every key point was there.")
     if report["average"] is not None:
         lines += ["", f"Average: {report['average']}/100"
-                  + (f" · {report['late']} question{'s' if report['late'] > 1 else ''} over time"
+                  + (f" · {plural(report['late'], 'question')} over time"
                      if report["late"] else "")]
     return "\n".join(lines)

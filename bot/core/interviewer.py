@@ -19,6 +19,7 @@ from bot.core.bank import Entry
 from bot.core.phases import Phase
 from bot.core.replies import Action, Reply, ReplyKind, UserRef
 from bot.core.store.records import AttemptRecord, SessionRecord
+from bot.core.text import plural
 
 if TYPE_CHECKING:
     from bot.core.coach import Coach
@@ -67,7 +68,7 @@ class Interviewer:
                   "no time limit")
         on = f" on {session.topic}" if session.topic else ""
         on += f" from the deck {session.deck!r}" if session.deck else ""
-        yield Reply(ReplyKind.INFO, f"Interview (interviewer mode): {total} question{'s' if total > 1 else ''}{on}, "
+        yield Reply(ReplyKind.INFO, f"Interview (interviewer mode): {plural(total, 'question')}{on}, "
                     f"{budget}. As in a real interview there is no score or feedback until the end; I may ask a "
                     "follow-up or two when an answer leaves something out. The report comes at the end.",
                     data={"session_id": session.id, "mode": "interviewer", "budget_seconds": self.seconds})

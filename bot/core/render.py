@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.bank import Entry
+from bot.core.text import plural
 
 DIFFICULTY = {1: "basic", 2: "intermediate", 3: "advanced"}
 
@@ -86,8 +87,8 @@ def stats_text(data: dict[str, Any]) -> str:
     """Progress in a few lines: answers, average, streak, reviews due, trend, then each topic weakest first."""
     if not data.get("attempts"):
         return "No answers yet: start an interview to see your progress here."
-    lines = [f"Answers: {data['attempts']} · average {data['average']}/100 · streak {data['streak']} "
-             f"day{'s' if data['streak'] != 1 else ''} · reviews due {data['due_reviews']}"]
+    lines = [f"Answers: {data['attempts']} · average {data['average']}/100 · streak {plural(data['streak'], 'day')} "
+             f"· reviews due {data['due_reviews']}"]
     if data.get("trend") is not None:
         lines.append(f"Trend: {data['trend']:+.0f} points (last 5 answers vs the 5 before)")
     for topic, avg in sorted(data.get("by_topic", {}).items(), key=lambda kv: kv[1]):
