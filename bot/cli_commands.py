@@ -72,23 +72,35 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+EMPTY_QUERY = 'The query is empty: give the words to look up, such as ask "why do gradients vanish" --json.'
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    """Retrieval over the bank; with no text, a prompt on standard error (so --json output stays JSON)."""
+    """Retrieval over the bank; with no text, a prompt on standard error (so --json output stays JSON).
+
+    A query given but blank (`ask ""`), or --json with no query at all, is an error: a script gets one sentence and
+    exit status 2, never an empty success."""
+    text = as_text(" ".join(args.text)).strip()
+    if args.text and not text:
+        raise CoachError(EMPTY_QUERY)
     runtime = Runtime(settings)
     with progress_bar("Indexing") as update:
         index = runtime.index(progress=update)
-    text = as_text(" ".join(args.text)).strip()
     if text:
         _show_hits(index.search(text, k=args.k), args.json)
         return 0
     err.print("Type a question to search the bank (empty line to quit).")
+    asked = False
     while True:
         sys.stderr.write("ask> ")
         sys.stderr.flush()
         line = sys.stdin.readline()
         text = as_text(line).strip()
         if not text:
+            if args.json and not asked:
+                raise CoachError(EMPTY_QUERY)
             return 0
+        asked = True
         _show_hits(index.search(text, k=args.k), args.json)
 
 
@@ -196,6 +208,10 @@ def _check_writable(path: Path) -> None:
     """A chart's file can be written: its folder exists and it is not a folder; checked before any work."""
     if path.is_dir():
         raise CoachError(f"--plot {path} is a folder; give a file name such as {path / 'progress.png'}.")
+    if path.suffix.lower() != ".png":
+        # Refused rather than renamed: the file written is then exactly the one named.
+        raise CoachError(f"--plot {path}: the chart is a PNG image, so the file name must end in .png (such as "
+                         f"{path.with_suffix('.png').name}); nothing was written.")
     if not path.parent.is_dir():
         raise CoachError(f"Cannot write the chart to {path}: the folder {path.parent} does not exist; create it or "
                          "choose another path.")

@@ -27,7 +27,7 @@ from bot.core.localtime import local_date, next_daily, parse_daily_time, zone_pr
 from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
-from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_turn, turn_token
+from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, count_problem, short_turn, turn_token
 from bot.core.report import build_report
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP, Action.FLAG)
 FOLLOW_UP_ACTIONS = (Action.ANSWER, Action.SKIP, Action.STOP)
-MAX_COUNT = 20
 EVENT_MEMORY = timedelta(hours=1)   # platforms stop re-delivering an event after minutes
 NO_SESSION = "No question is waiting for an answer: there is no interview in progress; start one first."
 STALE = "That question is no longer open; answer the latest one."
@@ -174,7 +173,9 @@ class Coach:
         """Open a mock interview of `count` questions (closing any open one) and show the first question."""
         mode = Mode.parse(request.mode)
         topic = (request.topic or "").strip().lower() or None
-        count = max(1, min(int(request.count or 5), MAX_COUNT))
+        count = int(request.count or 5)
+        if count_problem(count):
+            raise Refused(str(count_problem(count)))
         user = request.user
         with self.gate.hold(user):
             self.store.get_or_create_user(user)
