@@ -158,7 +158,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(grade.to_json())
     else:
-        data = grade.to_json()
+        data = grade.view()
         out.print(f"[bold]{escape(entry.question)}[/bold]")
         out.print(escape(score_text(grade.view())))
         out.print(escape(critique_text(data)))

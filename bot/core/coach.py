@@ -28,7 +28,7 @@ from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, count_problem, short_turn, turn_token
-from bot.core.report import build_report
+from bot.core.report import REVEALED_WORD, build_report, mark_passed
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
 from bot.core.team import Teams, is_team_turn
@@ -259,7 +259,7 @@ class Coach:
             attempt.feedback = list(grade.feedback)
             self.store.update_attempt(attempt)
         self.scheduler.record(session.user, entry.id, grade.score, hinted=hinted, when=self.clock())
-        data = grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements}
+        data = grade.view() | {"strengths": grade.strengths, "improvements": grade.improvements}
         yield Reply(ReplyKind.CRITIQUE, render.critique_text(data), data=data)
         if self.follow_ups and grade.follow_up and not grade.flagged:
             session.phase = Phase.AWAITING_FOLLOW_UP
@@ -358,6 +358,7 @@ class Coach:
             yield Reply(ReplyKind.REVEAL, text, data={"question_id": entry.id, "answer": entry.answer,
                                                       "key_points": list(entry.points)})
             if session.phase is Phase.AWAITING_ANSWER:
+                mark_passed(session, entry.id, REVEALED_WORD)
                 self._record_skip(session, entry)
             yield from self._advance(session)
 

@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from bot.core.access import NOT_REVIEWER
+from bot.core.modes import Mode
 from bot.core.overrides import apply_overrides, override_path, write_override
 from bot.core.replies import Action, Reply, ReplyKind, Request, short_turn, turn_token
+from bot.core.report import FLAGGED_WORD, mark_passed
 from bot.core.store.records import SessionRecord
 from bot.core.team import TURN_PREFIX
 from bot.core.text import plural
@@ -78,7 +80,11 @@ class Flags:
             coach.store.add_flag(user, question_id, reason, entry.content_hash())
             yield Reply(ReplyKind.INFO, FLAGGED, data={"question_id": question_id, "flagged": True})
             if session is not None and session.current_question_id == question_id:
-                # The flagged question is the one waiting: move on without scoring it.
+                # The flagged question is the one waiting: move on without scoring it; the report says it was flagged.
+                if session.mode is Mode.INTERVIEWER:
+                    yield from self.coach.interviewer.pass_flagged(session)
+                    return
+                mark_passed(session, question_id, FLAGGED_WORD)
                 yield from self.coach._advance(session)
 
     def _question(self, request: Request, session: SessionRecord | None) -> str:

@@ -48,12 +48,17 @@ def score_text(grade: dict[str, Any], delivery: dict[str, Any] | None = None) ->
 
 
 def critique_text(grade: dict[str, Any]) -> str:
-    """The critique: what went well, then the feedback points (contradictions first)."""
+    """The critique: what went well, then the feedback points (contradictions first).
+
+    `grade` is a Grade's view(): a note already shown under the score (such as "That answer doesn't seem to be about
+    this question") is not said a second time here."""
     lines = []
     if grade.get("strengths"):  # streamed first; kept in the final text so nothing shown disappears
         lines += ["What went well:"] + [f"• {s}" for s in grade["strengths"]] + [""]
+    shown = set(grade.get("notes", []))
     for line in grade.get("feedback", []):
-        lines.append(f"• {line}")
+        if line not in shown:
+            lines.append(f"• {line}")
     if not grade.get("llm"):
         lines.append("(Feedback from the rubric only: the language model was not used.)")
     return "\n".join(lines)
@@ -68,7 +73,9 @@ def report_text(report: dict[str, Any]) -> str:
     """The end-of-interview report card."""
     lines = ["Report card", ""]
     for row in report["questions"]:
-        status = "skipped" if row["skipped"] else f"{row['score']}/100"
+        status = ("flagged for review (no score)" if row.get("flagged") else
+                  "example answer revealed (no score)" if row.get("revealed") else
+                  "skipped" if row["skipped"] else f"{row['score']}/100")
         lines.append(f"{row['number']}. {_clip(row['question'], 90)} — {status}")
     if report["average"] is not None:
         lines += ["", f"Average: {report['average']}/100"]

@@ -167,8 +167,8 @@ class Teams:
                 attempt.feedback = list(grade.feedback)
                 coach.store.update_attempt(attempt)
             coach.scheduler.record(member, question_id, grade.score, when=coach.clock())
-            data = grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements,
-                                      "attempt_id": attempt.id, "team": True}
+            data = grade.view() | {"strengths": grade.strengths, "improvements": grade.improvements,
+                                   "attempt_id": attempt.id, "team": True}
             text = render.critique_text(data) + ("\n\nOnly you see this. Press Share to show your answer and score "
                                                  "in the question's thread.")
             yield Reply(ReplyKind.CRITIQUE, text, (Action.SHARE,), data=data)
