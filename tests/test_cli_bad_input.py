@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bot.core.replies import Action, ReplyKind, UserRef
@@ -40,3 +41,12 @@ def test_a_chart_is_written_only_to_a_png_name() -> None:
     assert out.stderr.strip() == (f"Error: --plot {target}: the chart is a PNG image, so the file name must end in "
                                   ".png "
                                   "(such as p.png); nothing was written.")
+
+
+def test_grade_replaces_a_few_undecodable_bytes_and_grades_the_answer() -> None:
+    out = run_cli(["grade", "--no-llm", "--json", "--question", "dropout"], cli_env(scratch_dir()),
+                  stdin=b"Dropout \xff\xfe randomly turns off a fraction of neurons during each training step.\n")
+    assert out.returncode == 0, out.stderr
+    graded = json.loads(out.stdout)
+    assert graded["score"] > 0 and not any("binary" in line for line in graded["feedback"])
+    assert graded["key_points"][0]["covered"]
