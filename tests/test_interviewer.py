@@ -207,6 +207,7 @@ def test_stop_in_the_middle_reports_the_unanswered_question(two_decks: Path, clo
     rows = report.data["questions"]
     assert [r["answered"] for r in rows] == [True, False]
     assert "not answered" in report.text and report.data["average"] == rows[0]["score"]
+    assert "✗" not in report.text.split("\n\n2. ")[1]   # an unanswered question lists no missed points
 
 
 def test_an_unknown_mode_is_one_sentence_and_coach_mode_stays_the_default(two_decks: Path, clock: Clock) -> None:

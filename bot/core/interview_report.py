@@ -146,8 +146,8 @@ def report_text(report: dict[str, Any]) -> str:
             probed = f" ({row['first_score']}/100 before the follow-ups)" if row["score"] != row["first_score"] else ""
             status = f"{row['score']}/100{probed}, answered in {_minutes(row['seconds'])}"
         lines += ["", f"{row['number']}. {_clip(row['question'], 200)} ({level}) — {status}"]
-        if row["flagged"]:
-            continue   # a question reported as wrong is not judged
+        if row["flagged"] or not (row["answered"] or row["skipped"]):
+            continue   # a question reported as wrong, or still unanswered at /stop, is not judged
         if row["late"]:
             lines.append(f"  Late: over the {_minutes(row['budget_seconds'])} budget (it still counted).")
         for point in row["covered"]:
