@@ -42,8 +42,8 @@ class Typed:
     kind: str  # "answer" | "command" | "unknown" | "end" | "record" | "audio" (text: the file) | "flag" (the reason)
     text: str = ""
 INTERVIEWER_HELP = ("Type your answer and finish it with an empty line. Commands: /skip next question, /stop end with "
-                    "the report, /audio FILE answer with a recording, /quit (or Ctrl-D, Ctrl-C) leave the interview "
-                    "resumable.")
+                    "the report, /audio FILE answer with a recording, /flag REASON report a wrong question, /quit (or "
+                    "Ctrl-D, Ctrl-C) leave the interview resumable.")
 STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCORE: "green",
          ReplyKind.REPORT: "magenta", ReplyKind.ERROR: "red", ReplyKind.REVEAL: "yellow"}
 
@@ -58,6 +58,7 @@ class Terminal:
         self.streamed = False
         self.model_noted = False  # the reason the model is not used is said once
         self.voice = voice   # --voice: an empty line starts a recording
+        self.help = HELP     # the commands of the interview's mode, for /help
 
     def show(self, replies: Iterable[Reply]) -> Reply | None:
         """Print each reply; returns the last one."""
@@ -214,7 +215,8 @@ def run_interview(runtime: Runtime, args: argparse.Namespace, term: Terminal, *,
             term.show_one(reply)
     session = coach.open_session(user)
     interviewer = session is not None and session.mode.value == "interviewer"
-    term.console.print(INTERVIEWER_HELP if interviewer else HELP, style="dim")
+    term.help = INTERVIEWER_HELP if interviewer else HELP
+    term.console.print(term.help, style="dim")
     if term.voice:
         from bot.cli_voice import start_voice
 
@@ -267,7 +269,7 @@ def _loop(runtime: Runtime, user: UserRef, term: Terminal, drafts: Drafts, *, us
             term.show_one(Reply(ReplyKind.ERROR, unknown_command(typed.text)))
             continue
         if typed.kind == "command" and typed.text == "help":
-            term.console.print(HELP, style="dim")
+            term.console.print(term.help, style="dim")
             continue
         _model_note(runtime, term)
         try:

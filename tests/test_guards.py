@@ -170,3 +170,18 @@ def test_defence_off_keeps_everything() -> None:
 
 def test_fold_maps_look_alikes_and_invisible_characters() -> None:
     assert fold("Ѕуѕtеm\u00ad: ΙGNORE") == "system: ignore"
+
+
+def test_a_few_undecodable_bytes_in_an_answer_are_replaced_and_graded() -> None:
+    answer = b"Softmax \xff\xfe turns logits into probabilities that sum to one.".decode("utf-8", "replace")
+    checked = screen(answer)
+    assert not checked.blocked and not any("binary" in n for n in checked.notes)
+
+
+def test_text_that_is_mostly_undecodable_is_refused_as_binary() -> None:
+    import random
+
+    noise = bytes(random.Random(7).randrange(256) for _ in range(400)).decode("utf-8", "replace")
+    for text in (noise, "\ufffd" * 30 + " softmax probabilities"):
+        checked = screen(text)
+        assert checked.blocked and "binary" in checked.notes[0], text[:40]

@@ -27,12 +27,12 @@ from bot.core.localtime import local_date, next_daily, parse_daily_time, zone_pr
 from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
-from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_turn, turn_token
-from bot.core.report import build_report
+from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, count_problem, short_turn, turn_token
+from bot.core.report import REVEALED_WORD, build_report, mark_passed
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
 from bot.core.team import Teams, is_team_turn
-from bot.core.text import as_text
+from bot.core.text import as_text, plural
 from bot.core.voice import VoiceAnswers
 from bot.errors import FAILED, USER_BUSY, CoachError
 
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP, Action.FLAG)
 FOLLOW_UP_ACTIONS = (Action.ANSWER, Action.SKIP, Action.STOP)
-MAX_COUNT = 20
 EVENT_MEMORY = timedelta(hours=1)   # platforms stop re-delivering an event after minutes
 NO_SESSION = "No question is waiting for an answer: there is no interview in progress; start one first."
 STALE = "That question is no longer open; answer the latest one."
@@ -185,7 +184,9 @@ class Coach:
         """Open a mock interview of `count` questions (closing any open one) and show the first question."""
         mode = Mode.parse(request.mode)
         topic = (request.topic or "").strip().lower() or None
-        count = max(1, min(int(request.count or 5), MAX_COUNT))
+        count = int(request.count or 5)
+        if count_problem(count):
+            raise Refused(str(count_problem(count)))
         user = request.user
         with self.gate.hold(user):
             self.store.get_or_create_user(user)
@@ -210,7 +211,7 @@ class Coach:
                 yield from self.interviewer.begin(session, pool)
                 return
             source = (f" on {topic}" if topic else "") + (f" from the deck {deck.name!r}" if deck.name else "")
-            yield Reply(ReplyKind.INFO, f"Mock interview: {len(ids)} question{'s' if len(ids) > 1 else ''}"
+            yield Reply(ReplyKind.INFO, f"Mock interview: {plural(len(ids), 'question')}"
                         f"{source}. Answer in your own words; ask for a hint, skip, "
                         "or reveal an example answer at any time.", data={"session_id": session.id})
             yield self.question_reply(session)
@@ -239,8 +240,8 @@ class Coach:
         wait = self.rate_limiter.check(request.user.key)
         if wait:
             seconds = max(1, round(wait))
-            raise Refused(f"You're sending answers very quickly; please wait {seconds} "
-                          f"second{'s' if seconds > 1 else ''} and try again.")
+            raise Refused(f"You're sending answers very quickly; please wait "
+                          f"{plural(seconds, 'second')} and try again.")
         text = as_text(request.text)  # answers are text: bytes an adapter let through become U+FFFD, never a crash
         with self._open(request) as session:
             if not text.strip():
@@ -269,7 +270,7 @@ class Coach:
             attempt.feedback = list(grade.feedback)
             self.store.update_attempt(attempt)
         self.scheduler.record(session.user, entry.id, grade.score, hinted=hinted, when=self.clock())
-        data = grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements}
+        data = grade.view() | {"strengths": grade.strengths, "improvements": grade.improvements}
         yield Reply(ReplyKind.CRITIQUE, render.critique_text(data), data=data)
         if self.follow_ups and grade.follow_up and not grade.flagged:
             session.phase = Phase.AWAITING_FOLLOW_UP
@@ -368,6 +369,7 @@ class Coach:
             yield Reply(ReplyKind.REVEAL, text, data={"question_id": entry.id, "answer": entry.answer,
                                                       "key_points": list(entry.points)})
             if session.phase is Phase.AWAITING_ANSWER:
+                mark_passed(session, entry.id, REVEALED_WORD)
                 self._record_skip(session, entry)
             yield from self._advance(session)
 
