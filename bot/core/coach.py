@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core import render
 from bot.core.access import Access
+from bot.core.account import Account
 from bot.core.bank import Bank, Entry
 from bot.core.busy import Gate
 from bot.core.decks import Decks
@@ -23,7 +24,6 @@ from bot.core.export import DataOut
 from bot.core.flags import Flags
 from bot.core.interviewer import NO_HELP, Interviewer
 from bot.core.llm.jsonstream import LABELS, JsonProse
-from bot.core.localtime import local_date, next_daily, parse_daily_time, zone_problem
 from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
@@ -83,6 +83,7 @@ class Coach:
         self.id = uuid.uuid4().hex   # this process: it may take over its own unsent daily claims at once
         self.access = access or Access()
         self.flags, self.teams, self.data = Flags(self), Teams(self), DataOut(self)
+        self.account = Account(self)
         self.decks = Decks(bank, store, self.access.may_manage)
         self.interviewer = Interviewer(self, interviewer_seconds)
         self.voice = VoiceAnswers(self, speech, max_seconds=max_audio_seconds, max_bytes=max_audio_bytes)
@@ -109,9 +110,8 @@ class Coach:
     @property
     def _actions(self) -> dict[Action, Callable[[Request], Iterator[Reply]]]:
         return {Action.START: self._start, Action.HINT: self._hint, Action.SKIP: self._skip,
-                Action.REVEAL: self._reveal, Action.STOP: self._stop, Action.STATS: self._stats,
-                Action.TOPICS: self._topics, Action.DAILY: self._daily, Action.DECK: self.decks.act,
-                **self.flags.actions(), **self.teams.actions(), **self.data.actions()}
+                Action.REVEAL: self._reveal, Action.STOP: self._stop, Action.DECK: self.decks.act,
+                **self.account.actions(), **self.flags.actions(), **self.teams.actions(), **self.data.actions()}
 
     @contextmanager
     def reserve(self, user: UserRef) -> Iterator[Reply | None]:
@@ -394,50 +394,6 @@ class Coach:
         attempts = self.store.attempts(session.user, session_id=session.id)
         report = build_report(session, attempts, self.bank)
         return Reply(ReplyKind.REPORT, render.report_text(report), (Action.START,), data=report)
-
-    # ------------------------------------------------------------------ progress, topics, daily settings
-
-    def _stats(self, request: Request) -> Iterator[Reply]:
-        """Progress: attempts, averages by topic, trend, streak, due reviews, and a PNG chart."""
-        from bot.core.charts import progress_chart
-        from bot.core.stats import user_stats
-
-        data = user_stats(self.store, request.user, now=self.clock(), bank=self.bank)
-        yield Reply(ReplyKind.STATS, render.stats_text(data), image=progress_chart(data) if request.chart else None,
-                    data=data)
-
-    def _topics(self, request: Request) -> Iterator[Reply]:
-        counts = self.topic_counts(request.user, request.space)
-        yield Reply(ReplyKind.INFO, "Topics: " + ", ".join(f"{t} ({n})" for t, n in counts.items()),
-                    data={"topics": counts})
-
-    def _daily(self, request: Request) -> Iterator[Reply]:
-        """Turn the daily question on or off, at a local time in a time zone; with neither, its status."""
-        fields: dict[str, Any] = {}
-        if request.time is not None:
-            hhmm = parse_daily_time(request.time)
-            if hhmm is None:
-                raise Refused(f"'{request.time[:20]}' is not a 24-hour time; use HH:MM, such as 08:30.")
-            fields["daily_time"] = hhmm
-        if request.zone:
-            problem = zone_problem(request.zone)
-            if problem:
-                raise Refused(problem)
-            fields["time_zone"] = request.zone.strip()
-        if request.daily is not None:
-            fields["daily_on"] = request.daily
-        user = self.store.get_or_create_user(request.user)
-        self.decks.remember_space(request.user, request.space)
-        if fields:
-            user = self.store.update_user(request.user, **fields)
-        upcoming = None
-        if user.daily_on:
-            now = self.clock()
-            sent = self.store.daily_send(request.user, local_date(user.zone, now)) is not None
-            upcoming = next_daily(user.zone, user.daily_time, now, sent_today=sent)
-        data = {"daily_on": user.daily_on, "daily_time": user.daily_time, "time_zone": user.time_zone,
-                "next": upcoming.isoformat() if upcoming else None}
-        yield Reply(ReplyKind.INFO, render.daily_text(data, changed=request.daily is not None), data=data)
 
 
 def _error(text: str) -> Reply:
