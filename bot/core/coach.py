@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core import render
 from bot.core.bank import Bank, Entry
-from bot.core.llm.jsonstream import LABELS, JsonProse
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
 from bot.core.replies import Action, Reply, ReplyKind, UserRef
@@ -168,9 +167,8 @@ class Coach:
     def _critique(self, session: SessionRecord, entry: Entry, text: str, grade: Grade, attempt: AttemptRecord,
                   on_token: Callable[[str], None] | None) -> Grade:
         """The model's critique; the attempt is updated with the final score and feedback."""
-        # The model writes JSON; the user sees its prose (strengths, improvements) as it streams.
-        prose = JsonProse(on_token, labels={k: v for k, v in LABELS.items() if k != "follow_up"}) if on_token else None
-        final = self.grader.critique(entry, text, grade, on_token=prose, session=f"s{session.id}")
+        # on_token gets the critique's prose as the model writes it (the follow-up is checked first, then asked).
+        final = self.grader.critique(entry, text, grade, on_token=on_token, session=f"s{session.id}")
         attempt.score = final.score
         attempt.feedback = list(final.feedback)
         attempt.key_points = [p for p in final.to_json()["key_points"]]

@@ -128,8 +128,10 @@ class Runtime:
     def grader(self) -> Grader:
         """Rubric plus the model's critique (rubric-only without a model)."""
         from bot.core.grading.grader import Grader
+        from bot.core.grading.probes import ProbeDrafts
 
-        return Grader(self.embedder, llm=self.llm, related=self.related, prompts_dir=self.settings.prompts_dir)
+        return Grader(self.embedder, llm=self.llm, related=self.related, prompts_dir=self.settings.prompts_dir,
+                      probes=ProbeDrafts(self.settings.data_dir / "drafted_probes.json"))
 
     @cached_property
     def coach(self) -> Coach:

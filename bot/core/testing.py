@@ -12,7 +12,28 @@ from bot.core.embedder import HashEmbedder
 from bot.core.index import MemoryIndex
 from bot.core.llm.base import ChatPrompt, TokenCallback
 
-__all__ = ["FakeLLM", "HashEmbedder", "MemoryIndex"]
+__all__ = ["FakeLLM", "HashEmbedder", "MemoryIndex", "in_lines"]
+
+
+def in_lines(text: str, labels: tuple[str, ...]) -> str:
+    """A scripted critique given as JSON ({"strengths", "improvements", "follow_up"}) written in the line format a
+    prompt's labels ask for, as the real model would; any other text is returned as it is."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not labels or not isinstance(data, dict) or not {"strengths", "improvements"} <= set(data):
+        return text
+    strengths, improvements = data.get("strengths"), data.get("improvements")
+    if not isinstance(strengths, list) or not isinstance(improvements, list):
+        return text
+    values = {"Right": strengths[:1], "Missing": improvements[:1], "Wrong": improvements[:1],
+              "Stronger": improvements[1:2], "Follow-up": [data.get("follow_up")]}
+    out = []
+    for label in labels:
+        value = values.get(label.split(" ", 1)[0].rstrip(":"), [])
+        out.append(f"{label} {value[0] if value and isinstance(value[0], str) else ''}".rstrip())
+    return "\n".join(out)
 
 
 class FakeLLM:
@@ -43,6 +64,7 @@ class FakeLLM:
                 text = self.respond(prompt)
             else:
                 text = "{}"
+            text = in_lines(text, prompt.labels)
         if on_token is not None:
             for piece in text.split(" "):
                 on_token(piece + " ")

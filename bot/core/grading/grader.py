@@ -5,18 +5,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
 from bot.core.grading import conflicts
 from bot.core.grading import critique as cq
 from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.critique_checks import Checks as CritiqueChecks
 from bot.core.grading.guards import MESSAGES, Screen, screen
+from bot.core.grading.probes import ProbeDrafts
 from bot.core.grading.rubric import THRESHOLD, PointMatch, Rubric, RubricResult, score_of
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError
@@ -46,6 +51,14 @@ class KeyPoint:
                 "evidence": self.evidence}
 
 
+@dataclass(frozen=True)
+class CritiqueRecord:
+    """What the model wrote for a critique and which of its lines passed their checks (for quality figures)."""
+
+    raw: str
+    kept: tuple[str, ...]  # of "right", "gap", "stronger", "follow_up"
+
+
 @dataclass
 class Grade:
     """A graded answer; to_json() is the `grade --json` contract, the other fields serve the coach."""
@@ -67,6 +80,7 @@ class Grade:
     follow_up_point: int | None = None
     injected: list[str] = field(default_factory=list)
     truncated: bool = False
+    critique: CritiqueRecord | None = field(default=None, repr=False)
     result: RubricResult | None = field(default=None, repr=False)
     sentences: tuple[str, ...] = field(default=(), repr=False)
 
@@ -148,14 +162,11 @@ def _area(entry: Entry, index: int, answer: str = "", limit: int = 2) -> str:
     return " and ".join(w if w.isupper() else w.lower() for w in words) or "the part you left out"
 
 
-def rubric_follow_up(entry: Entry, result: RubricResult, answer: str = "") -> tuple[str, int]:
-    """A follow-up question toward the first missed point (a deeper one when all are covered), and its target."""
+def rubric_follow_up(entry: Entry, result: RubricResult, answer: str = "") -> tuple[str | None, int]:
+    """The follow-up without the model: the written (or drafted) probe of the first missed point (of the weakest
+    covered one when all are covered), and its target; no question when the deck has no probe for it."""
     target = cq.target_point(result)
-    area = _area(entry, target, answer)
-    if result.points[target].covered:
-        return f"Going one step further: where do {area} matter in practice, and what trade-offs come with them?", \
-            target
-    return f"Your answer left one aspect out: what can you tell me about {area} here?", target
+    return entry.probe(target), target
 
 
 def _lower_first(text: str) -> str:
@@ -164,10 +175,20 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if first[1:].islower() else text
 
 
+def contradiction_line(c: Contradiction) -> str:
+    """The feedback line of a contradiction found in code, quoting the answer."""
+    return f'You wrote "{c.quote}", but the reference says: {_lower_first(c.reason.rstrip("."))}.'
+
+
+def _clip_words(text: str, limit: int) -> str:
+    """At most limit words of text, "…" where it was cut."""
+    parts = text.split()
+    return " ".join(parts[:limit]) + (" …" if len(parts) > limit else "")
+
+
 def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction], injected: bool) -> list[str]:
     """Two or three specific feedback lines from the rubric: contradictions, missed and near-missed points."""
-    lines = [f'You wrote "{c.quote}", but the reference says: {_lower_first(c.reason.rstrip("."))}.'
-             for c in contradictions]
+    lines = [contradiction_line(c) for c in contradictions]
     contradicted = {c.point for c in contradictions}
     missed = [p for i, p in enumerate(result.points) if not p.covered and i not in contradicted]
     for point in missed[:2]:
@@ -205,13 +226,17 @@ class Grader:
     """Grades answers: guards and rubric in code, critique by the model when there is one."""
 
     def __init__(self, embedder: Embedder, llm: LLM | None = None, related: Related | None = None, *,
-                 prompts_dir: Path | None = None, threshold: float = THRESHOLD, defend: bool = True) -> None:
+                 prompts_dir: Path | None = None, threshold: float = THRESHOLD, defend: bool = True,
+                 probes: ProbeDrafts | None = None) -> None:
         self.rubric = Rubric(embedder, threshold=threshold)
         self.llm = llm
         self.related = related
         self.prompts_dir = prompts_dir
         self.defend = defend
+        self.probes = probes
         self._fixed: dict[tuple[str, str], ChatPrompt] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._probe_cache: dict[tuple[str, tuple[str | None, ...]], np.ndarray] = {}
         self._lock = threading.Lock()
 
     @property
@@ -266,6 +291,7 @@ class Grader:
 
     def fixed_prompt(self, entry: Entry) -> ChatPrompt:
         """System text and the answer-independent part of the critique prompt (prewarm it with the question)."""
+        entry = self.with_probes(entry)
         key = (entry.id, entry.content_hash())
         with self._lock:
             cached = self._fixed.get(key)
@@ -276,6 +302,26 @@ class Grader:
                 self._fixed[key] = cached
         return cached
 
+    def with_probes(self, entry: Entry) -> Entry:
+        """The entry with drafted probes where the deck has none (drafting starts in the background once)."""
+        if self.probes is None or (entry.probes is not None and all(entry.probes)):
+            return entry
+        return self.probes.fill(entry, self.llm if self.has_llm else None)
+
+    def _token(self, entry: Entry, session: str | None) -> str | None:
+        """The random marker of a session's current question, the same for text typed ahead and the final
+        answer (so the typed part is reused), never shown to the user; a fresh one per call without a session."""
+        if session is None:
+            return None
+        with self._lock:
+            key = (session, entry.id)
+            token = self._tokens.get(key)
+            if token is None:
+                token = self._tokens[key] = secrets.token_hex(3)
+                while len(self._tokens) > 4096:
+                    self._tokens.pop(next(iter(self._tokens)))
+            return token
+
     def _rubric_of(self, entry: Entry, answer: str, grade: Grade | None) -> Grade:
         """The rubric grade for this answer: the one given when it carries its result, else computed."""
         if grade is not None and grade.result is not None and grade.question_id == entry.id:
@@ -283,46 +329,128 @@ class Grader:
         return self.rubric_grade(entry, answer)
 
     def critique_prompt(self, entry: Entry, answer: str, grade: Grade | None = None, *,
-                        token: str | None = None) -> ChatPrompt:
-        """The whole critique prompt: the cached fixed part plus rubric findings and the delimited answer."""
+                        token: str | None = None, session: str | None = None) -> ChatPrompt:
+        """The whole critique prompt: the cached fixed part, the delimited answer, what code found, and the
+        labels of the lines the model is to write."""
+        entry = self.with_probes(entry)
         base = self._rubric_of(entry, answer, grade)
         fixed = self.fixed_prompt(entry)
         if base.result is None:
             return fixed
-        variable = cq.variable_text(base.sentences, base.result, base.contradictions, self.templates, token)
-        return ChatPrompt(fixed.system, fixed.fixed, variable)
+        variable = cq.variable_text(base.sentences, base.result, base.contradictions, self.templates,
+                                    token or self._token(entry, session))
+        plan = cq.plan(base.result, base.contradictions)
+        return ChatPrompt(fixed.system, fixed.fixed, variable, cq.labels(plan, entry, entry.probe(plan.target)))
+
+    def typed_prompt(self, entry: Entry, text: str, session: str) -> ChatPrompt | None:
+        """The prompt as far as the answer typed so far goes (to evaluate ahead while the user types); None when
+        that text would not reach the model (empty, evasive, addressed to the grader only)."""
+        checked = screen(text, defend=self.defend)
+        if checked.blocked or not checked.sentences:
+            return None
+        fixed = self.fixed_prompt(entry)
+        token = self._token(entry, session)
+        assert token is not None
+        return ChatPrompt(fixed.system, fixed.fixed, cq.typed_text(checked.sentences, token))
 
     def critique(self, entry: Entry, answer: str, grade: Grade | None = None, *,
                  on_token: TokenCallback | None = None, session: str | None = None) -> Grade:
-        """Strengths, improvements and the follow-up from the model; rubric-only on failure."""
+        """What was right, the most important gap, what a strong answer adds, and the follow-up, written by the
+        model and checked line by line against the rubric; rubric-only on failure. on_token gets the prose."""
+        entry = self.with_probes(entry)
         base = self._rubric_of(entry, answer, grade)
         if base.flagged or base.result is None or not self.has_llm or self.llm is None:
             return self.rubric_feedback(entry, base)
-        prompt = self.critique_prompt(entry, answer, base)
+        prompt = self.critique_prompt(entry, answer, base, session=session)
         try:
-            found = cq.run(self.llm, prompt, base.sentences, on_token=on_token, session=session,
-                           wrong=[c.quote for c in base.contradictions])
+            text = cq.run(self.llm, prompt, on_token=on_token, session=session)
         except (ValueError, CoachError, RuntimeError, TimeoutError) as exc:
             log.warning("critique failed, rubric only: %s", exc)
             fallback = self.rubric_feedback(entry, base)
             note = "The model's critique was unavailable, so this feedback comes from the rubric only."
             return dataclasses.replace(fallback, notes=[*fallback.notes, note])
-        return self._apply(entry, base, found)
+        final = self._apply(entry, base, cq.parse(text, prompt.labels), text)
+        if final.critique is not None and not final.critique.kept:
+            fallback = self.rubric_feedback(entry, base)
+            note = "The model's critique did not pass its checks, so this feedback comes from the rubric only."
+            return dataclasses.replace(fallback, notes=[*fallback.notes, note], critique=final.critique)
+        return final
 
-    def _apply(self, entry: Entry, base: Grade, found: cq.Critique) -> Grade:
-        """The model's feedback added to the grade; the score, the points and the contradictions stay the code's."""
+    def checks(self, entry: Entry, base: Grade) -> CritiqueChecks:
+        """The checks of this answer's critique lines (the entry's point and probe vectors are cached)."""
         assert base.result is not None
-        lines = feedback_lines(base.result, base.contradictions, bool(base.injected))
-        lines = (lines + [f"To improve: {_lower_first(s.rstrip('.'))}." for s in found.improvements[:1]
-                          if s not in found.strengths])
-        target = cq.target_point(base.result)
-        # Aimed at a missed point, the model's question must name it; a deeper one (all covered) may range wider.
-        aimed = base.result.points[target].covered or aims_at(found.follow_up, entry, target)
-        follow_up = found.follow_up if found.follow_up and aimed else \
-            rubric_follow_up(entry, base.result, " ".join(base.sentences))[0]
+        wrong = {c.point: c.quote for c in base.contradictions}
+        covered = frozenset(i for i, p in enumerate(base.result.points) if p.covered and i not in wrong)
+        return CritiqueChecks(entry, base.sentences, covered, wrong, self.rubric.embedder.embed,
+                              self.rubric.vectors(entry).points, self._probe_vectors(entry))
+
+    def _probe_vectors(self, entry: Entry) -> np.ndarray | None:
+        """The probes' vectors (a zero row where a point has none), cached per entry."""
+        if entry.probes is None:
+            return None
+        key = (entry.id, tuple(entry.probes))
+        with self._lock:
+            cached = self._probe_cache.get(key)
+        if cached is None:
+            texts = [p or "" for p in entry.probes]
+            cached = self.rubric.embedder.embed(texts) * np.array([[1.0 if p else 0.0] for p in entry.probes])
+            with self._lock:
+                self._probe_cache[key] = cached
+                while len(self._probe_cache) > 512:
+                    self._probe_cache.pop(next(iter(self._probe_cache)))
+        return cached
+
+    def _apply(self, entry: Entry, base: Grade, found: cq.Lines, raw: str = "") -> Grade:
+        """The model's lines that pass their checks, the rubric's own lines where they do not; the score, the
+        points and the contradictions stay the code's."""
+        assert base.result is not None
+        result = base.result
+        plan = cq.plan(result, base.contradictions)
+        check = self.checks(entry, base)
+        kept: list[str] = []
+        strengths: list[str] = []
+        if plan.right is not None:
+            if check.right(found.right, plan.right) is None and found.right:
+                strengths = [found.right]
+                kept.append("right")
+            elif result.points[plan.right].evidence:
+                strengths = [f'You got this right: "{_clip_words(result.points[plan.right].evidence or "", 24)}".']
+        lines = [contradiction_line(c) for c in base.contradictions]
+        gap_point = plan.wrong.point if plan.wrong is not None else plan.gap
+        if gap_point is not None:
+            if check.gap(found.gap, gap_point) is None and found.gap:
+                lines.append(found.gap)
+                kept.append("gap")
+            elif plan.wrong is None:
+                lines.append(f"Missing: {_lower_first(result.points[gap_point].text.rstrip('.'))}.")
+        if plan.extra is not None:
+            if check.gap(found.stronger, plan.extra) is None and found.stronger:
+                lines.append(found.stronger)
+                kept.append("stronger")
+            else:
+                extra = _lower_first(result.points[plan.extra].text.rstrip("."))
+                lines.append(f"A strong answer would also cover this: {extra}.")
+        wrong = {c.point for c in base.contradictions}
+        rest = [i for i, p in enumerate(result.points)
+                if not p.covered and i not in wrong and i not in (gap_point, plan.extra)]
+        if rest:
+            lines.append(f"{len(rest)} more key point{'s' if len(rest) > 1 else ''} missed; compare with the "
+                         "reference answer.")
+        follow_up = found.follow_up if check.follow_up(found.follow_up, plan.target, plan.deeper) is None else None
+        if follow_up is not None:
+            kept.append("follow_up")
+        else:
+            follow_up = entry.probe(plan.target)
+        if base.injected:
+            lines.insert(0, MESSAGES["injection"])
+        if base.truncated:
+            lines.insert(0, MESSAGES["huge"].format(words=len(" ".join(base.sentences).split())))
+        log.debug("critique lines kept from the model: %s", kept)
         return dataclasses.replace(base, feedback=lines[: MAX_FEEDBACK + 2], follow_up=follow_up,
-                                   follow_up_point=target, llm=True, strengths=list(found.strengths),
-                                   improvements=list(found.improvements))
+                                   follow_up_point=plan.target, llm=True, strengths=strengths,
+                                   improvements=[x for k, x in (("gap", found.gap), ("stronger", found.stronger))
+                                                 if k in kept and x],
+                                   critique=CritiqueRecord(raw, tuple(kept)))
 
     def grade(self, entry: Entry, answer: str, use_llm: bool = True, on_token: TokenCallback | None = None,
               session: str | None = None) -> Grade:
@@ -350,9 +478,13 @@ class Grader:
                      truncated=checked.truncated, sentences=checked.sentences)
 
     def hint(self, entry: Entry, shown: int = 0, covered: Sequence[int] = ()) -> str:
-        """A nudge toward a point not yet covered, naming its area but not its content; more each time."""
+        """A nudge toward a point not yet covered without stating it: its probe, else the words of its area."""
+        entry = self.with_probes(entry)
         left = [i for i in range(len(entry.points)) if i not in set(covered)] or list(range(len(entry.points)))
         index = left[shown % len(left)]
+        probe = entry.probe(index)
+        if probe:
+            return f"Think about this: {probe}"
         area = _area(entry, index, limit=1 + min(shown // len(left), 1))
         return f"Think about {area}: what role does it play here?"
 
