@@ -7,7 +7,7 @@ import getpass
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 from rich.markup import escape
@@ -45,7 +45,10 @@ class Terminal:
         """One reply, styled by its kind."""
         if reply.kind is ReplyKind.CRITIQUE and self.streamed:
             self.streamed = False
-            if not reply.data.get("llm"):
+            if not reply.data.get("llm") or reply.data.get("revised"):
+                # A streamed line failed its check against the rubric: the checked critique is what counts.
+                if reply.data.get("llm"):
+                    self.console.print("\nChecked against the rubric:", style="dim")
                 self.console.print(escape(reply.text))
             return
         style = STYLE.get(reply.kind)
@@ -61,8 +64,9 @@ class Terminal:
         self.console.print(escape(piece), end="", soft_wrap=True)
         self.console.file.flush()
 
-    def read_answer(self) -> str | None:
-        """Lines until an empty line (a command is one line); None at end of input."""
+    def read_answer(self, on_line: Callable[[str], None] | None = None) -> str | None:
+        """Lines until an empty line (a command is one line); None at end of input. on_line gets the answer so
+        far after each line (the model evaluates it while the next one is typed)."""
         lines: list[str] = []
         while True:
             try:
@@ -76,12 +80,14 @@ class Terminal:
                     return "\n".join(lines)
                 continue
             lines.append(line)
+            if on_line is not None:
+                on_line("\n".join(lines))
 
 
 def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
     """A mock interview in the terminal, resumable after Ctrl-C."""
     term = Terminal()
-    runtime = Runtime(settings, use_llm=not args.no_llm)
+    runtime = Runtime(settings, use_llm=not args.no_llm, parallel=1)  # one user: one sequence of KV cache
     _assemble_model_first(runtime, term)
     user = UserRef("cli", args.user or _login())
     coach = runtime.coach
@@ -108,7 +114,7 @@ def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
 
 def _loop(runtime: Runtime, user: UserRef, term: Terminal, *, use_llm: bool) -> int:
     while True:
-        text = term.read_answer()
+        text = term.read_answer(on_line=lambda typed: runtime.prewarm_typed(user, typed) if use_llm else None)
         if text is None:
             term.console.print("Your interview is saved; run the same command to resume it.", style="dim")
             return 0

@@ -154,7 +154,8 @@ class Coach:
             attempt.feedback = list(grade.feedback)
             self.store.update_attempt(attempt)
         self.scheduler.record(session.user, entry.id, grade.score, hinted=hinted, when=self.clock())
-        data = grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements}
+        data = grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements,
+                                  "revised": bool(grade.critique is not None and grade.critique.revised)}
         yield Reply(ReplyKind.CRITIQUE, render.critique_text(data), data=data)
         if self.follow_ups and grade.follow_up and not grade.flagged:
             session.phase = Phase.AWAITING_FOLLOW_UP

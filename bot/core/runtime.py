@@ -28,9 +28,10 @@ class Runtime:
     """The process-wide engine parts: bank, embedder, index, LLM, store, grader, coach. Each made on first use."""
 
     def __init__(self, settings: Settings, *, use_llm: bool = True, llm: LLM | None = None,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, parallel: int = 4) -> None:
         self.settings = settings
         self.use_llm = use_llm
+        self.parallel = settings.llm_parallel or parallel  # users decoded together (1: the terminal's one user)
         self._given_llm = llm
         self._given_embedder = embedder
         self._lock = threading.RLock()
@@ -120,7 +121,8 @@ class Runtime:
         from bot.core.llm.worker import LLMWorker
 
         path = resolve_model_path(s, progress=self.model_progress)
-        return LLMWorker(LlamaCppLLM(path, n_threads=s.n_threads, n_gpu_layers=s.n_gpu_layers, n_ctx=s.n_ctx))
+        return LLMWorker(LlamaCppLLM(path, n_threads=s.n_threads, n_gpu_layers=s.n_gpu_layers, n_ctx=s.n_ctx,
+                                     parallel=self.parallel))
 
     model_progress: Any = None  # the terminal sets a callback (done, total) to show assembly progress
 
@@ -150,6 +152,22 @@ class Runtime:
             self.llm.prewarm(self.grader.fixed_prompt(entry), session=session)
         except Exception:  # noqa: BLE001 - prewarming only saves time; never fail a question over it
             log.warning("prewarm failed", exc_info=True)
+
+    def prewarm_typed(self, user: UserRef, text: str) -> None:
+        """Evaluate the answer typed so far (the terminal calls this at each line), so that once the answer is sent
+        only its last line and the findings are left to evaluate before the critique starts."""
+        if self.llm is None or not self.llm.ready or not text.strip():
+            return
+        try:
+            session = self.store.open_session(user)
+            if session is None or session.current_question_id is None or session.follow_up:
+                return  # a follow-up's answer is graded by the rubric alone
+            key = f"s{session.id}"
+            prompt = self.grader.typed_prompt(self.bank.get(session.current_question_id), text, key)
+            if prompt is not None:
+                self.llm.prewarm(prompt, session=key)
+        except Exception:  # noqa: BLE001 - evaluating ahead only saves time; never fail an answer over it
+            log.warning("prewarm of the typed answer failed", exc_info=True)
 
     def warm_up(self) -> None:
         """Load the embedder, sync the index and start the model (call on a background thread)."""

@@ -57,6 +57,12 @@ class CritiqueRecord:
 
     raw: str
     kept: tuple[str, ...]  # of "right", "gap", "stronger", "follow_up"
+    asked: tuple[str, ...] = ()  # the lines the model was asked for
+
+    @property
+    def revised(self) -> bool:
+        """Whether a line the user saw streaming was replaced after its check (the follow-up is not streamed)."""
+        return any(line not in self.kept for line in self.asked if line != "follow_up")
 
 
 @dataclass
@@ -407,6 +413,8 @@ class Grader:
         result = base.result
         plan = cq.plan(result, base.contradictions)
         check = self.checks(entry, base)
+        asked = tuple(name for name, point in (("right", plan.right), ("gap", plan.gap if plan.wrong is None else 0),
+                                                ("stronger", plan.extra)) if point is not None) + ("follow_up",)
         kept: list[str] = []
         strengths: list[str] = []
         if plan.right is not None:
@@ -450,7 +458,7 @@ class Grader:
                                    follow_up_point=plan.target, llm=True, strengths=strengths,
                                    improvements=[x for k, x in (("gap", found.gap), ("stronger", found.stronger))
                                                  if k in kept and x],
-                                   critique=CritiqueRecord(raw, tuple(kept)))
+                                   critique=CritiqueRecord(raw, tuple(kept), asked))
 
     def grade(self, entry: Entry, answer: str, use_llm: bool = True, on_token: TokenCallback | None = None,
               session: str | None = None) -> Grade:

@@ -17,6 +17,7 @@ from bot.core.llm import cpp
 from bot.core.llm.grammar_sampler import TopGrammar
 
 PREWARM_CHUNK = 64  # prompt tokens per step of a cancellable evaluation: a real job waits at most this long
+WAIT_FOR_SHARED = 32  # a prompt whose start another slot is about to evaluate waits for it when it gains this many
 
 
 def common_prefix(a: Any, b: Any) -> int:
@@ -93,6 +94,7 @@ class _Slot:
     job: Job | None = None
     sampler: cpp.Sampler | None = None
     used: float = 0.0
+    wait: tuple[int, int] | None = None  # (slot, length): take that slot's first length cells once evaluated
 
 
 class Slots:
@@ -141,7 +143,12 @@ class Slots:
         self.memory.drop(home.seq, kept)
         home.tokens = home.tokens[:kept]
         home.pending = job.tokens[kept:]
-        home.job, home.used = job, time.perf_counter()
+        home.job, home.used, home.wait = job, time.perf_counter(), None
+        # Another prompt now being evaluated starts the same way (the same question): share its cells when ready.
+        ahead = [(reuse(s.tokens + s.pending), s.seq) for s in self.slots if s.job is not None and s is not home]
+        if ahead and max(ahead)[0] >= kept + WAIT_FOR_SHARED:
+            length, seq = max(ahead)
+            home.wait = (seq, length)
         job.seq, job.started = home.seq, time.perf_counter()
         job.stats.reused_tokens, job.stats.evaluated_tokens = kept, len(home.pending)
         if job.max_new > 0:
@@ -161,7 +168,7 @@ class Slots:
         rows: list[tuple[_Slot, int, int | None]] = []
         self.batch.clear()
         budget = self.n_batch
-        busy = [s for s in self.slots if s.job is not None]
+        busy = [s for s in self.slots if s.job is not None and not self._waiting(s)]
         # Slots writing their answer (one token each) go first; prompts fill what is left of the batch.
         for slot in sorted(busy, key=lambda s: len(s.pending)):
             job = slot.job
@@ -200,6 +207,23 @@ class Slots:
             if done:
                 finished.append(self._release(slot))
         return finished
+
+    def _waiting(self, slot: _Slot) -> bool:
+        """Whether slot still waits for another slot to evaluate the start they share (then takes its cells)."""
+        if slot.wait is None or slot.job is None:
+            return False
+        seq, length = slot.wait
+        donor = self.slots[seq]
+        if donor.job is not None and len(donor.tokens) < length and donor.pending:
+            return True
+        slot.wait = None
+        job = slot.job
+        have = min(common_prefix(donor.tokens, job.tokens), length)
+        if have > len(slot.tokens):
+            self.memory.share(donor.seq, slot.seq, have)
+            slot.tokens, slot.pending = donor.tokens[:have], job.tokens[have:]
+            job.stats.reused_tokens, job.stats.evaluated_tokens = have, len(slot.pending)
+        return False
 
     def _next(self, slot: _Slot, job: Job, index: int) -> bool:
         """Sample the next token of job (from batch entry index); whether the job is done."""
