@@ -111,7 +111,8 @@ def test_a_missed_point_is_named_with_its_text_and_its_probe(dropout) -> None:
     target = cq.target_point(grade.result)
     labels = grader.critique_prompt(dropout, ANSWER, grade).labels
     assert f"Missing (key point {target + 1}: {dropout.points[target]}):" in labels
-    assert labels[-1].endswith(f'"{dropout.probe(target)}"):')
+    probe = dropout.probe(target)
+    assert labels[-1].endswith(f'"{probe}"): {probe.split()[0]}')  # its first word opens the model's question
 
 
 def test_a_strong_answer_gets_no_missing_line_and_a_deeper_follow_up(dropout) -> None:

@@ -32,7 +32,8 @@ def in_lines(text: str, labels: tuple[str, ...]) -> str:
     out = []
     for label in labels:
         value = values.get(label.split(" ", 1)[0].rstrip(":"), [])
-        out.append(f"{label} {value[0] if value and isinstance(value[0], str) else ''}".rstrip())
+        head = label if label.endswith(":") else label[: label.rindex(": ") + 1]  # the model writes the opener too
+        out.append(f"{head} {value[0] if value and isinstance(value[0], str) else ''}".rstrip())
     return "\n".join(out)
 
 

@@ -104,8 +104,20 @@ def labels(plan_: Plan, entry: Entry, probe: str | None) -> tuple[str, ...]:
     if plan_.extra is not None:
         out.append(f"Stronger (key point {plan_.extra + 1}: {entry.points[plan_.extra]}):")
     written = f'; rewrite this question for the candidate: "{probe}"' if probe else ""
-    out.append(f"Follow-up (key point {plan_.target + 1}{written}):")
+    # The 1.5B model tends to answer the question it reads instead of asking it: the question's first word is
+    # written for it, so the line starts as a question.
+    out.append(f"Follow-up (key point {plan_.target + 1}{written}): {opener(probe)}")
     return tuple(out)
+
+
+def opener(probe: str | None) -> str:
+    """The first word of the follow-up: the probe's own, when it opens like a question."""
+    first = (probe or "").split(" ", 1)[0].strip(",")
+    return first if first.casefold() in _OPENERS else "What"
+
+
+_OPENERS = frozenset(re.findall(r"\w+", "what why how when where which who whose can could would should do does "
+                                          "did is are was were will has have if in"))
 
 
 def _clip(text: str, words: int) -> str:
@@ -161,7 +173,9 @@ def _label(line: str, exact: Sequence[str]) -> tuple[str, int] | None:
     """(kind, length of the label) when line starts with a label: one of exact (as written by code) or any."""
     for label in exact:
         if line.startswith(label):
-            return label.split(" ", 1)[0].rstrip(":").capitalize(), len(label)
+            # A label may end with the first word of its line, written by code: that word belongs to the line.
+            end = len(label) if label.endswith(":") else label.rindex(": ") + 2
+            return label.split(" ", 1)[0].rstrip(":").capitalize(), end
     match = _LABEL.match(line)
     return (match.group(1).capitalize(), match.end()) if match else None
 
