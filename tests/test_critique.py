@@ -172,7 +172,7 @@ def test_praise_for_a_missed_point_is_replaced_by_the_answers_own_words(dropout)
     grader, _ = grader_with(lambda p: lines(right=praise))
     grade = grader.grade(dropout, ANSWER)
     assert 1 in grade.missed and grade.strengths and praise not in grade.strengths
-    assert grade.strengths[0].startswith('You got this right: "') and "right" not in grade.critique.kept
+    assert grade.strengths[0].startswith('You were on target with "') and "right" not in grade.critique.kept
 
 
 def test_a_gap_line_about_a_covered_point_is_replaced_by_the_missed_point(dropout) -> None:
@@ -181,7 +181,8 @@ def test_a_gap_line_about_a_covered_point_is_replaced_by_the_missed_point(dropou
     grade = grader.grade(dropout, ANSWER)
     assert covered not in grade.feedback
     target = cq.target_point(grade.result)
-    assert f"missing: {dropout.points[target].lower()}." in [line.lower() for line in grade.feedback]
+    assert f"your answer leaves out a key point: {dropout.points[target].lower()}." in \
+        [line.lower() for line in grade.feedback]
 
 
 def test_garbled_or_cut_off_lines_never_reach_the_user(dropout) -> None:

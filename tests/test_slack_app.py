@@ -187,7 +187,7 @@ def test_dm_answer_gets_score_then_streamed_critique_in_its_thread(slack: Slack)
     assert score["thread_ts"] == critique["thread_ts"] == "1000.000100"
     assert float(score["ts"]) < float(critique["ts"])
     # The message the critique streamed into ends with the whole critique (the stream itself is tested below).
-    assert "What went well:" in _text(critique) and "Missing: it reduces overfitting" in _text(critique)
+    assert "What went well:" in _text(critique) and "leaves out a key point: it reduces overfitting" in _text(critique)
     assert "Writing feedback" not in _text(critique)
     assert follow["thread_ts"] == "1000.000100" and float(follow["ts"]) > float(critique["ts"])
     attempts = slack.coach.store.attempts(UserRef("slack", "U1"))

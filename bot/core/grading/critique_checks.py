@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from bot.core.bank import Entry
+from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.rubric import Rubric, RubricResult
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -40,6 +43,7 @@ _MARKUP = re.compile(r"<<|>>|<\||\|>|```|\bkey point \d|\b(?:Right|Missing|Wrong
                      r"\b(?:Right|Missing|Wrong|Stronger|Follow-up):|written probe|\bGrader\b|ANSWER-[0-9a-f]", re.I)
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
 MAX_WORDS = 45
+RUN = 5  # words in a row from the key point: a follow-up that repeats this much states the point
 ABOUT_MARGIN = 0.05  # a line is about point i when no other point matches it better by more than this
 DISAGREE_MARGIN = 0.06  # a line is about another point when that one matches it better by more than this
 
@@ -101,34 +105,40 @@ def quotes_are_real(text: str, sentences: Sequence[str]) -> bool:
 def question_problem(text: str | None) -> str | None:
     """Why a follow-up is not one interview question; None when it is."""
     problem = sentence_problem(text)
-    if problem and problem != "cut off":
+    if problem and problem not in ("cut off", "too short"):
         return problem
-    assert text is not None
+    if not text or not text.strip():
+        return "empty"
     text = text.strip()
     if not text.endswith("?"):
         return "not a question"
     if text.count("?") > 2:
         return "several questions"
     found = words(text)
-    if len(found) < 5 or len(found) > 35:
+    if len(found) < 3 or len(found) > 35:
         return "not one short question"
     if not _QUESTION_WORDS & set(found[:12]):
         return "not a question"
     return None
 
 
-def leaks(text: str, point: str, question: str, allowed: str = "") -> bool:
-    """Whether a follow-up gives its point away: a run of four of the point's words, or most of the words the point
-    adds to the question (words of the written probe, `allowed`, may be reused)."""
+def leaks(text: str, point: str, question: str, allowed: str = "", share: float = 0.5, least: int = 2) -> bool:
+    """Whether a follow-up gives its point away: a run of five of the point's words, or most of the words the point
+    adds to the question: `share` of them, at least `least` (words of the written probe, `allowed`, may be reused;
+    without one, a question naturally repeats the point's subject, so a larger share is asked)."""
     mine = words(text)
-    theirs = words(point)
-    runs = {tuple(theirs[i:i + 4]) for i in range(len(theirs) - 3)}
-    if any(tuple(mine[i:i + 4]) in runs for i in range(len(mine) - 3)):
+    runs = _runs(words(point)) - _runs(words(f"{question} {allowed}"))
+    if any(tuple(mine[i:i + RUN]) in runs for i in range(len(mine) - RUN + 1)):
         return True
     answer = stems(point) - stems(question) - stems(allowed)
-    if len(answer) < 2:
+    if len(answer) < least:
         return False
-    return len(answer & stems(text)) >= max(2, math.ceil(0.5 * len(answer)))
+    return len(answer & stems(text)) >= max(least, math.ceil(share * len(answer)))
+
+
+def _runs(found: list[str]) -> set[tuple[str, ...]]:
+    """Every RUN words in a row."""
+    return {tuple(found[i:i + RUN]) for i in range(len(found) - RUN + 1)}
 
 
 @dataclass
@@ -207,3 +217,36 @@ class Checks:
         if deeper and float(vector @ self.embed([self.entry.question])[0]) >= 0.45:
             return None
         return "not about the intended point"
+
+
+class CheckMaker:
+    """Builds the Checks of one answer, with the entry's point vectors (the rubric's) and probe vectors cached."""
+
+    def __init__(self, rubric: Rubric) -> None:
+        self.rubric = rubric
+        self._probes: dict[tuple[str, tuple[str | None, ...]], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def make(self, entry: Entry, result: RubricResult, contradictions: Sequence[Contradiction],
+             sentences: Sequence[str]) -> Checks:
+        """The checks of this answer's critique lines."""
+        wrong = {c.point: c.quote for c in contradictions}
+        covered = frozenset(i for i, p in enumerate(result.points) if p.covered and i not in wrong)
+        return Checks(entry, sentences, covered, wrong, self.rubric.embedder.embed, self.rubric.vectors(entry).points,
+                      self._probe_vectors(entry))
+
+    def _probe_vectors(self, entry: Entry) -> np.ndarray | None:
+        """The probes' vectors (a zero row where a point has none), cached per entry."""
+        if entry.probes is None:
+            return None
+        key = (entry.id, tuple(entry.probes))
+        with self._lock:
+            cached = self._probes.get(key)
+        if cached is None:
+            vectors = self.rubric.embedder.embed([p or "" for p in entry.probes])
+            cached = vectors * np.array([[1.0 if p else 0.0] for p in entry.probes])
+            with self._lock:
+                self._probes[key] = cached
+                while len(self._probes) > 512:
+                    self._probes.pop(next(iter(self._probes)))
+        return cached

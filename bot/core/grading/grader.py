@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -12,15 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
 from bot.core.grading import conflicts
 from bot.core.grading import critique as cq
+from bot.core.grading.compose import compose
 from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.critique_checks import CheckMaker
 from bot.core.grading.critique_checks import Checks as CritiqueChecks
 from bot.core.grading.guards import MESSAGES, Screen, screen
+from bot.core.grading.hints import area as hint_area
+from bot.core.grading.hints import keywords  # noqa: F401 - re-exported (tests measure follow-ups with it)
 from bot.core.grading.probes import ProbeDrafts
 from bot.core.grading.rubric import THRESHOLD, PointMatch, Rubric, RubricResult, score_of
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
@@ -117,57 +118,6 @@ class Grade:
                 "follow_up": self.follow_up, "llm": bool(self.llm)}
 
 
-# -- words for hints and rubric-only follow-ups ---------------------------------------------------------------------
-
-_STOP = frozenset({"a", "an", "the", "and", "or", "but", "if", "then", "than", "so", "of", "to", "in", "on", "at",
-    "by", "for", "with", "from", "into", "onto", "over", "under", "about", "as", "is", "are", "was", "were", "be",
-    "been", "being", "it", "its", "this", "that", "these", "those", "which", "who", "whom", "what", "when", "where",
-    "why", "how", "can", "could", "may", "might", "must", "shall", "should", "will", "would", "do", "does", "did",
-    "done", "has", "have", "had", "having", "not", "no", "only", "also", "more", "most", "less", "least", "very",
-    "each", "every", "any", "all", "some", "such", "same", "other", "others", "both", "either", "neither", "one",
-    "two", "many", "much", "few", "their", "there", "they", "them", "he", "she", "we", "you", "your", "our", "his",
-    "her", "too", "just", "well", "used", "use", "uses", "using", "make", "makes", "made", "give", "gives",
-    "given", "get", "gets", "between", "across", "while", "during", "after", "before", "because", "through",
-    "whether", "often", "usually", "typically", "rather", "instead", "still", "even", "like"})
-# Generic verbs and adjectives: they name no area of a point.
-_VAGUE = frozenset({"keeps", "keep", "supports", "lets", "let", "offer", "offers", "decides", "provides", "helps",
-    "allows", "means", "becomes", "takes", "shows", "tries", "needs", "need", "new", "large", "regular", "previous",
-    "next", "easy", "easily", "common", "simple", "good", "better", "best", "high", "low", "different", "similar",
-    "specific", "certain", "various", "whole", "full", "main", "key", "important", "typical", "standard",
-    "sensible", "own", "way", "ways", "thing", "things", "part", "parts", "much", "enough", "works", "work"})
-
-
-def _salience(word: str) -> float:
-    """How well a word names an area: names and acronyms first, then long nouns; adverbs and verb forms last."""
-    if any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word):
-        return 20.0
-    return len(word) - (8 if word.endswith("ly") else 3 if word.endswith(("ed", "ing", "es")) else 0)
-
-
-def keywords(point: str, avoid: str = "", limit: int = 2) -> list[str]:
-    """The point's most telling words (not in avoid, not stopwords), in the point's order: names an area."""
-    seen = set(re.findall(r"[a-z0-9-]+", avoid.casefold()))
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", point) if w.casefold() not in _STOP | _VAGUE | seen]
-    ranked = sorted(dict.fromkeys(words), key=_salience, reverse=True)[:limit]
-    return [w for w in dict.fromkeys(words) if w in ranked]
-
-
-def aims_at(question: str | None, entry: Entry, index: int) -> bool:
-    """Whether a follow-up names one of the telling words of key point index (the 1.5B model often drifts)."""
-    if not question:
-        return False
-    telling = {w.casefold()[:5] for w in keywords(entry.points[index], entry.question, limit=4)}
-    return bool(telling & {w.casefold()[:5] for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", question)})
-
-
-def _area(entry: Entry, index: int, answer: str = "", limit: int = 2) -> str:
-    """Words that name the area of a key point without stating it."""
-    others = " ".join(p for i, p in enumerate(entry.points) if i != index)
-    words = keywords(entry.points[index], f"{entry.question} {answer} {others}", limit) or \
-        keywords(entry.points[index], entry.question, limit) or keywords(entry.points[index], "", limit)
-    return " and ".join(w if w.isupper() else w.lower() for w in words) or "the part you left out"
-
-
 def rubric_follow_up(entry: Entry, result: RubricResult, answer: str = "") -> tuple[str | None, int]:
     """The follow-up without the model: the written (or drafted) probe of the first missed point (of the weakest
     covered one when all are covered), and its target; no question when the deck has no probe for it."""
@@ -184,12 +134,6 @@ def _lower_first(text: str) -> str:
 def contradiction_line(c: Contradiction) -> str:
     """The feedback line of a contradiction found in code, quoting the answer."""
     return f'You wrote "{c.quote}", but the reference says: {_lower_first(c.reason.rstrip("."))}.'
-
-
-def _clip_words(text: str, limit: int) -> str:
-    """At most limit words of text, "…" where it was cut."""
-    parts = text.split()
-    return " ".join(parts[:limit]) + (" …" if len(parts) > limit else "")
 
 
 def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction], injected: bool) -> list[str]:
@@ -242,7 +186,7 @@ class Grader:
         self.probes = probes
         self._fixed: dict[tuple[str, str], ChatPrompt] = {}
         self._tokens: dict[tuple[str, str], str] = {}
-        self._probe_cache: dict[tuple[str, tuple[str | None, ...]], np.ndarray] = {}
+        self._checks = CheckMaker(self.rubric)
         self._lock = threading.Lock()
 
     @property
@@ -385,80 +329,22 @@ class Grader:
     def checks(self, entry: Entry, base: Grade) -> CritiqueChecks:
         """The checks of this answer's critique lines (the entry's point and probe vectors are cached)."""
         assert base.result is not None
-        wrong = {c.point: c.quote for c in base.contradictions}
-        covered = frozenset(i for i, p in enumerate(base.result.points) if p.covered and i not in wrong)
-        return CritiqueChecks(entry, base.sentences, covered, wrong, self.rubric.embedder.embed,
-                              self.rubric.vectors(entry).points, self._probe_vectors(entry))
-
-    def _probe_vectors(self, entry: Entry) -> np.ndarray | None:
-        """The probes' vectors (a zero row where a point has none), cached per entry."""
-        if entry.probes is None:
-            return None
-        key = (entry.id, tuple(entry.probes))
-        with self._lock:
-            cached = self._probe_cache.get(key)
-        if cached is None:
-            texts = [p or "" for p in entry.probes]
-            cached = self.rubric.embedder.embed(texts) * np.array([[1.0 if p else 0.0] for p in entry.probes])
-            with self._lock:
-                self._probe_cache[key] = cached
-                while len(self._probe_cache) > 512:
-                    self._probe_cache.pop(next(iter(self._probe_cache)))
-        return cached
+        return self._checks.make(entry, base.result, base.contradictions, base.sentences)
 
     def _apply(self, entry: Entry, base: Grade, found: cq.Lines, raw: str = "") -> Grade:
         """The model's lines that pass their checks, the rubric's own lines where they do not; the score, the
         points and the contradictions stay the code's."""
         assert base.result is not None
-        result = base.result
-        plan = cq.plan(result, base.contradictions)
-        check = self.checks(entry, base)
-        asked = tuple(name for name, point in (("right", plan.right), ("gap", plan.gap if plan.wrong is None else 0),
-                                                ("stronger", plan.extra)) if point is not None) + ("follow_up",)
-        kept: list[str] = []
-        strengths: list[str] = []
-        if plan.right is not None:
-            if check.right(found.right, plan.right) is None and found.right:
-                strengths = [found.right]
-                kept.append("right")
-            elif result.points[plan.right].evidence:
-                strengths = [f'You got this right: "{_clip_words(result.points[plan.right].evidence or "", 24)}".']
-        lines = [contradiction_line(c) for c in base.contradictions]
-        gap_point = plan.wrong.point if plan.wrong is not None else plan.gap
-        if gap_point is not None:
-            if check.gap(found.gap, gap_point) is None and found.gap:
-                lines.append(found.gap)
-                kept.append("gap")
-            elif plan.wrong is None:
-                lines.append(f"Missing: {_lower_first(result.points[gap_point].text.rstrip('.'))}.")
-        if plan.extra is not None:
-            if check.gap(found.stronger, plan.extra) is None and found.stronger:
-                lines.append(found.stronger)
-                kept.append("stronger")
-            else:
-                extra = _lower_first(result.points[plan.extra].text.rstrip("."))
-                lines.append(f"A strong answer would also cover this: {extra}.")
-        wrong = {c.point for c in base.contradictions}
-        rest = [i for i, p in enumerate(result.points)
-                if not p.covered and i not in wrong and i not in (gap_point, plan.extra)]
-        if rest:
-            lines.append(f"{len(rest)} more key point{'s' if len(rest) > 1 else ''} missed; compare with the "
-                         "reference answer.")
-        follow_up = found.follow_up if check.follow_up(found.follow_up, plan.target, plan.deeper) is None else None
-        if follow_up is not None:
-            kept.append("follow_up")
-        else:
-            follow_up = entry.probe(plan.target)
+        made = compose(entry, base.result, base.contradictions, found, self.checks(entry, base))
+        lines = [contradiction_line(c) for c in base.contradictions] + made.lines
         if base.injected:
             lines.insert(0, MESSAGES["injection"])
         if base.truncated:
             lines.insert(0, MESSAGES["huge"].format(words=len(" ".join(base.sentences).split())))
-        log.debug("critique lines kept from the model: %s", kept)
-        return dataclasses.replace(base, feedback=lines[: MAX_FEEDBACK + 2], follow_up=follow_up,
-                                   follow_up_point=plan.target, llm=True, strengths=strengths,
-                                   improvements=[x for k, x in (("gap", found.gap), ("stronger", found.stronger))
-                                                 if k in kept and x],
-                                   critique=CritiqueRecord(raw, tuple(kept), asked))
+        return dataclasses.replace(base, feedback=lines[: MAX_FEEDBACK + 2], follow_up=made.follow_up,
+                                   follow_up_point=cq.plan(base.result, base.contradictions).target, llm=True,
+                                   strengths=made.strengths, improvements=made.improvements,
+                                   critique=CritiqueRecord(raw, made.kept, made.asked))
 
     def grade(self, entry: Entry, answer: str, use_llm: bool = True, on_token: TokenCallback | None = None,
               session: str | None = None) -> Grade:
@@ -493,7 +379,7 @@ class Grader:
         probe = entry.probe(index)
         if probe:
             return f"Think about this: {probe}"
-        area = _area(entry, index, limit=1 + min(shown // len(left), 1))
+        area = hint_area(entry, index, limit=1 + min(shown // len(left), 1))
         return f"Think about {area}: what role does it play here?"
 
 
