@@ -22,13 +22,14 @@ if TYPE_CHECKING:
     from bot.core.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
+BATCH_CTX = 3072
 
 
 class Runtime:
     """The process-wide engine parts: bank, embedder, index, LLM, store, grader, coach. Each made on first use."""
 
     def __init__(self, settings: Settings, *, use_llm: bool = True, llm: LLM | None = None,
-                 embedder: Embedder | None = None, parallel: int = 4) -> None:
+                 embedder: Embedder | None = None, parallel: int = 8) -> None:
         self.settings = settings
         self.use_llm = use_llm
         self.parallel = settings.llm_parallel or parallel  # users decoded together (1: the terminal's one user)
@@ -121,7 +122,10 @@ class Runtime:
         from bot.core.llm.worker import LLMWorker
 
         path = resolve_model_path(s, progress=self.model_progress)
-        return LLMWorker(LlamaCppLLM(path, n_threads=s.n_threads, n_gpu_layers=s.n_gpu_layers, n_ctx=s.n_ctx,
+        # Several users: each sequence gets BATCH_CTX tokens unless COACH_N_CTX says otherwise (the critique's prompt
+        # and reply need about 2,300 at most), so that eight of them hold 0.7 GB of KV cache rather than 0.9.
+        n_ctx = s.n_ctx if self.parallel == 1 or "n_ctx" in s.model_fields_set else min(s.n_ctx, BATCH_CTX)
+        return LLMWorker(LlamaCppLLM(path, n_threads=s.n_threads, n_gpu_layers=s.n_gpu_layers, n_ctx=n_ctx,
                                      parallel=self.parallel))
 
     model_progress: Any = None  # the terminal sets a callback (done, total) to show assembly progress
