@@ -2,10 +2,9 @@
 
 On a CPU a batch of n tokens costs far less than n single-token steps (the weights are read once per step), so
 users whose critiques are written together each wait little longer than one alone while the machine does several
-times the work. A new prompt reuses the longest cached prefix it finds: in a free slot, in another slot (its cells
-copied) or in a saved session state. Each sequence has a KV stream of its own, and llama.cpp splits a batch into
-equal shares per stream, so a step either writes one token for every sequence that is writing, or evaluates one
-sequence's prompt (or the labels code writes for it); the two kinds take turns.
+times the work. A new prompt reuses the longest cached prefix it finds: in a free slot, in another slot (shared
+KV cells, no copy) or in a saved session state. A step writes one token for every sequence that is writing and
+fills the rest of the batch with prompts (or the labels code writes).
 """
 
 from __future__ import annotations
@@ -108,7 +107,6 @@ class Slots:
         self.batch = cpp.Batch(n_batch, n_seq)
         self.n_batch = n_batch
         self.slots = [_Slot(i) for i in range(n_seq)]
-        self._prompt_turn = False  # whose turn it is when prompts and writers both wait: see step()
 
     # -- placing a job ---------------------------------------------------------------------------------------
 
@@ -172,12 +170,8 @@ class Slots:
         self.batch.clear()
         budget = self.n_batch
         busy = [s for s in self.slots if s.job is not None and not self._waiting(s)]
-        writers = [s for s in busy if len(s.pending) <= 1]
-        prompts = [s for s in busy if len(s.pending) > 1]
-        # One step: a token for every writer, or a chunk of the oldest prompt; they alternate when both wait.
-        self._prompt_turn = bool(prompts) and (not writers or not self._prompt_turn)
-        chosen = [min(prompts, key=lambda s: s.job.started if s.job else 0.0)] if self._prompt_turn else writers
-        for slot in chosen:
+        # Slots writing their answer (one token each) go first; prompts fill what is left of the batch.
+        for slot in sorted(busy, key=lambda s: len(s.pending)):
             job = slot.job
             assert job is not None
             if job.cancel is not None and job.cancel():
