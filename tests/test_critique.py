@@ -90,16 +90,17 @@ def test_text_addressed_to_the_grader_never_reaches_the_model(dropout) -> None:
     assert "Ignore previous" not in prompt.variable
 
 
-def test_the_prompt_says_what_code_found_and_each_label_names_its_point(dropout) -> None:
+def test_what_code_found_reaches_the_model_through_labels_that_name_their_points(dropout) -> None:
     grader = Grader(HashEmbedder())
     grade = grader.rubric_grade(dropout, WRONG)
     assert grade.contradictions, "the fixture answer must contradict a point"
     prompt = grader.critique_prompt(dropout, WRONG, grade)
     point = grade.contradictions[0].point
-    assert f'contradicted {point + 1} ("{grade.contradictions[0].quote}")' in prompt.variable
-    assert "Grader: covered " in prompt.variable and "missed " in prompt.variable
-    assert str(grade.score) not in prompt.variable.split("<<ANSWER")[0]
+    # After the answer there is only its closing marker: the less to evaluate once it arrives, the sooner it starts.
+    assert prompt.variable.rstrip().endswith(">>") and prompt.variable.count("\n") <= 3
+    assert str(grade.score) not in prompt.fixed + prompt.variable + "".join(prompt.labels)
     assert prompt.labels[0].startswith("Right (key point")
+    assert any(f'you wrote "{grade.contradictions[0].quote}"' in label for label in prompt.labels)
     assert any(label.startswith(f"Wrong (key point {point + 1};") for label in prompt.labels)
     follow = prompt.labels[-1]
     assert follow.startswith(f"Follow-up (key point {point + 1};") and dropout.probe(point) in follow

@@ -134,17 +134,6 @@ def fixed_text(entry: Entry, related: Sequence[Entry], templates: Templates) -> 
                                   related=context)
 
 
-def findings(result: RubricResult, contradictions: Sequence[Contradiction]) -> str:
-    """What the grader found, as the model reads it: point numbers only (the labels name the texts)."""
-    wrong = {c.point for c in contradictions}
-    covered = [str(i) for i, p in enumerate(result.points, 1) if p.covered and i - 1 not in wrong]
-    missed = [str(i) for i, p in enumerate(result.points, 1) if not p.covered and i - 1 not in wrong]
-    line = f"Grader: covered {', '.join(covered) or 'none'}; missed {', '.join(missed) or 'none'}"
-    if contradictions:
-        line += "; contradicted " + ", ".join(f'{c.point + 1} ("{_clip(c.quote, 12)}")' for c in contradictions)
-    return line + "."
-
-
 def answer_text(sentences: Sequence[str]) -> str:
     """The answer as the model reads it."""
     return " ".join(sentences[:MAX_SENTENCES])
@@ -155,12 +144,12 @@ def markers(token: str) -> tuple[str, str]:
     return f"<<ANSWER-{token}>>", f"<<END-{token}>>"
 
 
-def variable_text(sentences: Sequence[str], result: RubricResult, contradictions: Sequence[Contradiction],
-                  templates: Templates, token: str | None = None) -> str:
-    """The per-answer part: the answer between per-call random markers, then what code found."""
+def variable_text(sentences: Sequence[str], templates: Templates, token: str | None = None) -> str:
+    """The per-answer part: only the answer between per-call random markers. What code found reaches the model
+    through the labels (each names its line's point), which are evaluated as the reply goes: the less there is to
+    evaluate once the answer arrives, the sooner the first words."""
     opening, closing = markers(token or secrets.token_hex(3))
-    return templates.variable.format(open=opening, answer=answer_text(sentences), close=closing,
-                                     findings=findings(result, contradictions))
+    return templates.variable.format(open=opening, answer=answer_text(sentences), close=closing)
 
 
 def typed_text(sentences: Sequence[str], token: str) -> str:

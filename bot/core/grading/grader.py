@@ -280,15 +280,14 @@ class Grader:
 
     def critique_prompt(self, entry: Entry, answer: str, grade: Grade | None = None, *,
                         token: str | None = None, session: str | None = None) -> ChatPrompt:
-        """The whole critique prompt: the cached fixed part, the delimited answer, what code found, and the
-        labels of the lines the model is to write."""
+        """The whole critique prompt: the cached fixed part, the delimited answer, and the labels of the lines the
+        model is to write (each names the point it is about: what code found)."""
         entry = self.with_probes(entry)
         base = self._rubric_of(entry, answer, grade)
         fixed = self.fixed_prompt(entry)
         if base.result is None:
             return fixed
-        variable = cq.variable_text(base.sentences, base.result, base.contradictions, self.templates,
-                                    token or self._token(entry, session))
+        variable = cq.variable_text(base.sentences, self.templates, token or self._token(entry, session))
         plan = cq.plan(base.result, base.contradictions)
         return ChatPrompt(fixed.system, fixed.fixed, variable, cq.labels(plan, entry, entry.probe(plan.target)))
 
