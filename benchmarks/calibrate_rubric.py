@@ -1,7 +1,9 @@
-"""Calibrate the rubric on the labeled answers: point-level F1 per threshold, and the off-topic cut.
+"""Calibrate the rubric on our labeled answers: point-level F1 of 'covered', and the ramp of many-point rubrics.
 
 Usage: python benchmarks/calibrate_rubric.py [--deck knowledge/] [--labeled tests/data/labeled_answers.yaml]
-Prints the figures that bot/core/rubric.py's THRESHOLD, OFF_TOPIC and ON_TOPIC were chosen from.
+Prints the figures that bot/core/grading/rubric.py's COVERED_AT, THRESHOLD and BAND were chosen from (on the labeled
+answers of tests/data/labeled_answers.yaml and the strong and partial answers of tests/data/subtle_errors.yaml;
+THRESHOLD_FEW and BAND_FEW come from the UNT set, benchmarks/grading_validity.py).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.core.bank import Entry, load_bank  # noqa: E402
 from bot.core.embedder import SentenceEmbedder  # noqa: E402
+from bot.core.grading import rubric as R  # noqa: E402
 from bot.core.grading.guards import screen  # noqa: E402
-from bot.core.grading.rubric import Rubric  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FIELDS = set(Entry.model_fields)
+THRESHOLDS = (0.55, 0.6, 0.65, 0.7, 0.75)
+BANDS = (0.15, 0.25, 0.35, 0.45)
 
 
 def load_entries(paths: list[Path]) -> dict[str, Entry]:
@@ -48,68 +52,72 @@ def load_labeled(paths: list[Path]) -> list[dict[str, Any]]:
     return out
 
 
-def collect(rubric: Rubric, entries: dict[str, Entry], labeled: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per graded answer: its quality, labels, point similarities and relevance."""
+def collect(rubric: R.Rubric, entries: dict[str, Entry], labeled: list[dict[str, Any]],
+            subtle: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per graded answer: question, quality, labels and point similarities."""
     rows = []
-    for item in labeled:
-        entry = entries[item["question_id"]]
-        for answer in item["answers"]:
-            result = rubric.grade(entry, screen(answer["text"]).sentences)
-            rows.append({"question": entry.id, "quality": answer["quality"],
-                         "covered": set(answer.get("covered") or ()), "sims": [p.similarity for p in result.points],
-                         "relevance": result.relevance, "score": result.score})
+    items = [(i["question_id"], a["quality"], a["text"], set(a.get("covered") or ())) for i in labeled
+             for a in i["answers"]]
+    items += [(i["question_id"], f"subtle_{q}", i[q], None) for i in subtle for q in ("strong", "partial")]
+    for qid, quality, text, covered in items:
+        result = rubric.grade(entries[qid], screen(text).sentences)
+        rows.append({"question": qid, "quality": quality, "covered": covered,
+                     "sims": np.array([p.similarity for p in result.points])})
+    for entry in entries.values():
+        result = rubric.grade(entry, screen(entry.answer).sentences)
+        rows.append({"question": entry.id, "quality": "reference", "covered": None,
+                     "sims": np.array([p.similarity for p in result.points])})
     return rows
 
 
-def pairwise(rows: list[dict[str, Any]], better: str, worse: str) -> float:
-    """Share of same-question (better, worse) pairs where the better answer scores strictly higher."""
-    wins = total = 0
-    for a in rows:
-        for b in rows:
-            if a["question"] == b["question"] and a["quality"] == better and b["quality"] == worse:
-                wins, total = wins + (a["score"] > b["score"]), total + 1
-    return wins / max(1, total)
-
-
-def point_scores(rows: list[dict[str, Any]], threshold: float, qualities: tuple[str, ...]) -> tuple[float, float]:
-    """(F1, accuracy) of 'covered' at this threshold over the answers of these qualities."""
+def point_f1(rows: list[dict[str, Any]], cut: float) -> tuple[float, float]:
+    """(F1, accuracy) of 'covered' at this similarity over the labeled strong and partial answers."""
     tp = fp = fn = tn = 0
     for row in rows:
-        if row["quality"] not in qualities:
+        if row["quality"] not in ("strong", "partial"):
             continue
         for index, sim in enumerate(row["sims"]):
-            label, guess = index in row["covered"], sim >= threshold
+            label, guess = index in row["covered"], sim >= cut
             tp, fp = tp + (label and guess), fp + (guess and not label)
             fn, tn = fn + (label and not guess), tn + (not label and not guess)
-    total = tp + fp + fn + tn
-    return (2 * tp / max(1, 2 * tp + fp + fn), (tp + tn) / max(1, total))
+    return 2 * tp / max(1, 2 * tp + fp + fn), (tp + tn) / max(1, tp + fp + fn + tn)
+
+
+def scores(rows: list[dict[str, Any]], threshold: float, band: float) -> dict[str, list[float]]:
+    """Rubric scores (no guards, no contradiction check) by quality with this ramp."""
+    out: dict[str, list[float]] = {}
+    for row in rows:
+        value = 100 * float(np.mean([R.credit(float(s), band, threshold) for s in row["sims"]]))
+        out.setdefault(row["quality"], []).append(value)
+    return out
 
 
 def main() -> None:
     """Print the calibration tables."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--deck", type=Path, nargs="+", default=[REPO / "knowledge"])
     parser.add_argument("--labeled", type=Path, nargs="+", default=[REPO / "tests/data/labeled_answers.yaml"])
+    parser.add_argument("--subtle", type=Path, default=REPO / "tests/data/subtle_errors.yaml")
     args = parser.parse_args()
-    rows = collect(Rubric(SentenceEmbedder()), load_entries(args.deck), load_labeled(args.labeled))
-    calibration = ("strong", "partial")
-    print(f"{len(rows)} answers; point labels of {', '.join(calibration)} answers (wrong ones in the last column)")
-    print("threshold   F1     accuracy   F1 incl. wrong")
-    best = (0.0, 0.0)
-    for threshold in np.arange(0.38, 0.60, 0.01):
-        f1, accuracy = point_scores(rows, threshold, calibration)
-        f1_all, _ = point_scores(rows, threshold, (*calibration, "wrong"))
-        best = max(best, (f1, round(float(threshold), 2)))
-        print(f"  {threshold:.2f}     {f1:.3f}  {accuracy:.3f}      {f1_all:.3f}")
-    print(f"best threshold {best[1]:.2f} (F1 {best[0]:.3f})")
-    print("pairwise order of the rubric scores with the current constants:")
-    for better, worse in (("strong", "partial"), ("partial", "off_topic"), ("strong", "wrong"), ("partial", "wrong")):
-        print(f"  {better} > {worse}: {pairwise(rows, better, worse):.3f}")
-    print("relevance by quality (min / median / max):")
-    for quality in ("strong", "partial", "wrong", "off_topic"):
-        values = [r["relevance"] for r in rows if r["quality"] == quality]
-        if values:
-            print(f"  {quality:10} {min(values):.3f} / {float(np.median(values)):.3f} / {max(values):.3f}")
+    subtle = yaml.safe_load(args.subtle.read_text(encoding="utf-8")) if args.subtle.exists() else []
+    rows = collect(R.Rubric(SentenceEmbedder()), load_entries(args.deck), load_labeled(args.labeled), subtle)
+    print("covered at   F1     accuracy   (point labels of the labeled strong and partial answers)")
+    best = max((point_f1(rows, c)[0], c) for c in np.arange(0.40, 0.76, 0.05))
+    for cut in np.arange(0.40, 0.76, 0.05):
+        f1, accuracy = point_f1(rows, cut)
+        print(f"  {cut:.2f}       {f1:.3f}  {accuracy:.3f}")
+    print(f"best COVERED_AT {best[1]:.2f} (F1 {best[0]:.3f}); shipped {R.COVERED_AT}")
+    print("ramp of rubrics with 3+ points: mean score by quality (reference: minimum), off-topic: maximum")
+    print("  threshold band  reference strong partial s_strong s_partial wrong off_topic")
+    for threshold in THRESHOLDS:
+        for band in BANDS:
+            by = scores(rows, threshold, band)
+            print(f"  {threshold:.2f}      {band:.2f}  {min(by['reference']):6.1f}   {np.mean(by['strong']):5.1f}  "
+                  f"{np.mean(by['partial']):5.1f}   {np.mean(by.get('subtle_strong', [0])):5.1f}    "
+                  f"{np.mean(by.get('subtle_partial', [0])):5.1f}   {np.mean(by['wrong']):5.1f}  "
+                  f"{max(by['off_topic']):5.1f}")
+    print(f"shipped THRESHOLD {R.THRESHOLD}, BAND {R.BAND}: the targets are reference >= 90, strong >= 80, "
+          "one-line partial 25-60, off-topic <= 15")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from bot.core.bank import Entry
 from bot.core.grading import critique as cq
 from bot.core.llm.llama import LlamaCppLLM
 from bot.core.llm.worker import LLMWorker
-from bot.core.replies import ReplyKind, UserRef
+from bot.core.replies import Action, ReplyKind, Request, UserRef
 from bot.core.runtime import Runtime
 from bot.core.text import split_sentences
 
@@ -82,7 +82,7 @@ def answer(runtime: Runtime, user: UserRef, text: str) -> Timing:
         if not timing.first_token and "\n" in "".join(shown) and "".join(shown).split("\n", 1)[1].strip():
             timing.first_token = time.perf_counter() - started
 
-    for reply in runtime.coach.answer(user, text, on_token=on_token):
+    for reply in runtime.coach.act(Request(user, Action.ANSWER, text=text), on_token=on_token):
         if reply.kind is ReplyKind.SCORE and not timing.score:
             timing.score = time.perf_counter() - started
         elif reply.kind is ReplyKind.CRITIQUE:

@@ -44,7 +44,15 @@ def load_items(path: Path) -> list[dict[str, Any]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if isinstance(data, dict):
         data = next((v for v in data.values() if isinstance(v, list)), [])
-    return [item for item in data if isinstance(item, dict) and item.get("answer")]
+    return [_normal(item) for item in data if isinstance(item, dict) and (item.get("answer") or item.get("text"))]
+
+
+def _normal(item: dict[str, Any]) -> dict[str, Any]:
+    """One answer in our shape: the held-out file names them text and quality, and its must_not_say are phrases."""
+    if "answer" in item:
+        return item
+    return item | {"answer": item["text"], "kind": item.get("quality"),
+                   "must_not_say": [re.escape(str(p)) for p in item.get("must_not_say") or []]}
 
 
 def shown_lines(grade: Any) -> list[tuple[str, str]]:

@@ -1,10 +1,13 @@
 """Grading validity: the coach's scores against the human grades of the UNT short-answer set.
 
 Run: python -m benchmarks.grading_validity [--quick] [--no-llm] [--llm-sample N] [--out FILE]
-Every answer is graded rubric-only; a fixed random sample also with the local model's critique. Prints Pearson
-and Spearman correlation with the average human grade, RMSE after a linear map to 0-5, and the figures per
-assignment; writes benchmarks/results/grading_validity.json. Anything fitted on this data is cross-validated by
-assignment (fit on 11, score the 12th); --quick grades one assignment, rubric-only, and cross-validates by question.
+Every answer is graded rubric-only, exactly as the product grades it (Grader.rubric_grade); a fixed random sample
+also with the local model's critique. Prints Pearson and Spearman correlation with the average human grade, RMSE
+after a linear map to 0-5, and the figures per assignment; writes benchmarks/results/grading_validity.json.
+Nothing is fitted on the fold it is scored on: the linear map behind RMSE is fitted on the other folds, and the
+rubric's two constants that this set informs (THRESHOLD_FEW and BAND_FEW) are chosen again on the other 11
+assignments for each held-out one; the figures say whether every fold chose the shipped values (then the shipped
+score is the cross-validated one). --quick grades one assignment, rubric-only, and cross-validates by question.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import hashlib
 import json
 import os
 import random
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import machine  # noqa: E402
 from benchmarks.unt import StudentAnswer, UntSet, load_unt  # noqa: E402
 from bot.core.bank import Entry  # noqa: E402
-from bot.core.embedder import Embedder, SentenceEmbedder  # noqa: E402
-from bot.core.grading.grader import Grade, Grader  # noqa: E402
+from bot.core.embedder import Embedder, Encoded, SentenceEmbedder  # noqa: E402
+from bot.core.grading import rubric  # noqa: E402
+from bot.core.grading.grader import CONTRADICTION_PENALTY, Grade, Grader  # noqa: E402
 from bot.core.grading.guards import screen  # noqa: E402
-from bot.core.grading.rubric import windows  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED = 20240611
@@ -40,16 +42,10 @@ LLM_SAMPLE = 300
 QUICK_ASSIGNMENT = 1
 # Pearson r on all answers as the papers report it (README of the set; check against the papers before quoting).
 PUBLISHED = {"Mohler, Bunescu & Mihalcea 2011 (best system)": 0.52, "Sultan, Salazar & Sumner 2016": 0.59}
-FEATURES = ("grader_score", "mean_point_similarity", "mean_point_combined_similarity", "demoted_cosine",
-            "soft_recall")
-# Candidate rubric: the ramp's threshold and band are chosen per fold (on the other folds) from these grids.
-THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
-BANDS = (0.1, 0.2, 0.3, 0.45, 0.6)
-_WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = ("a an the and or but if of to in on at by for with from into is are was were be been it its this "
-                  "that these those which what when where why how can could do does did has have had not no as than "
-                  "then so will would should may must there their they them")
-_STOP = frozenset(_STOPWORDS.split())
+# The rubric's constants are chosen again on the other folds from these grids (the shipped values among them).
+THRESHOLDS_FEW = (0.6, 0.65, 0.7, 0.75, 0.8)
+BANDS_FEW = (0.45, 0.6, 0.75, 0.9, 1.05)
+_BLOCKED = ("empty", "dont_know", "gibberish", "echo", "off_topic")
 
 
 # -- statistics (numpy only) ---------------------------------------------------------------------------------------
@@ -112,114 +108,35 @@ def figures(predicted: Sequence[float], mapped: np.ndarray, human: np.ndarray) -
 
 
 class BatchedEmbedder:
-    """Wraps an embedder: texts embedded in large batches up front, then served from memory (same vectors)."""
+    """Wraps an embedder: texts encoded in large batches up front, then served from memory (same vectors)."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
-        self._vectors: dict[str, np.ndarray] = {}
+        self._encoded: dict[str, Encoded] = {}
 
     def prefetch(self, texts: Sequence[str]) -> None:
-        """Embed every text not seen yet, in one call."""
-        new = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        """Encode every text not seen yet, in one call."""
+        new = [t for t in dict.fromkeys(texts) if t not in self._encoded]
         if new:
-            self._vectors.update(zip(new, self.inner.embed(new), strict=True))
-            self.dim = len(next(iter(self._vectors.values())))
+            self._encoded.update(zip(new, self.inner.encode(new), strict=True))
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Encodings from memory (anything unseen is encoded now)."""
+        self.prefetch(texts)
+        return [self._encoded[t] for t in texts]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors from memory (anything unseen is embedded now)."""
-        self.prefetch(texts)
+        """Sentence vectors from memory."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._vectors[t] for t in texts])
+        return np.stack([e.vector for e in self.encode(texts)])
 
 
 def rubric_texts(entries: Sequence[Entry], answers: Sequence[StudentAnswer]) -> list[str]:
-    """What the rubric will embed: points, questions, answer sentences and their pairs (a miss only costs time)."""
-    texts = [t for e in entries for t in (*e.points, e.question)]
-    for answer in answers:
-        sentences = list(screen(answer.text).sentences)
-        texts += sentences + windows(sentences)
-    return texts
-
-
-# -- similarity features beyond the rubric ----------------------------------------------------------------------
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-case words without stopwords."""
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-
-
-def demote(text: str, question: str) -> list[str]:
-    """Content words of text that the question does not already use (Sultan et al.'s question demoting)."""
-    asked = {w[:6] for w in content_words(question)}
-    return [w for w in content_words(text) if w[:6] not in asked]
-
-
-def demoted_cosine(embedder: Embedder, answer: str, entry: Entry) -> float:
-    """Cosine of answer and reference after leaving out the question's words."""
-    left = " ".join(demote(answer, entry.question)) or "."
-    right = " ".join(demote(entry.answer, entry.question)) or entry.answer
-    vectors = embedder.embed([left, right])
-    return float(vectors[0] @ vectors[1])
-
-
-def soft_recall(embedder: Embedder, answer: str, entry: Entry) -> float:
-    """Mean over the reference's own words of the best match among the answer's words (same stem counts 1)."""
-    reference = demote(entry.answer, entry.question) or content_words(entry.answer)
-    words = demote(answer, entry.question)
-    if not reference or not words:
-        return 0.0
-    sims = embedder.embed(reference) @ embedder.embed(words).T
-    same = np.array([[r[:6] == w[:6] for w in words] for r in reference])
-    return float(np.maximum(sims, same).max(axis=1).mean())
-
-
-def point_signals(embedder: Embedder, entry: Entry, sentences: Sequence[str], answer: str) -> np.ndarray:
-    """Per key point: embedding similarity, the same with question words left out, soft word recall (n x 3)."""
-    points, units = list(entry.points), [*sentences, *windows(sentences)]
-    if not units:
-        return np.zeros((len(points), 3))
-    plain = (embedder.embed(points) @ embedder.embed(units).T).max(axis=1)
-    demoted = [" ".join(demote(t, entry.question)) or "." for t in (*points, *units)]
-    matrix = embedder.embed(demoted)
-    lifted = (matrix[: len(points)] @ matrix[len(points):].T).max(axis=1)
-    words = demote(answer, entry.question)
-    recall = [word_recall(embedder, demote(p, entry.question) or content_words(p), words) for p in points]
-    return np.column_stack([plain, lifted, recall])
-
-
-def word_recall(embedder: Embedder, wanted: Sequence[str], words: Sequence[str]) -> float:
-    """Mean over wanted words of the best cosine with any answer word (1 for the same 6-letter stem)."""
-    if not wanted or not words:
-        return 0.0
-    sims = embedder.embed(list(wanted)) @ embedder.embed(list(words)).T
-    same = np.array([[a[:6] == b[:6] for b in words] for a in wanted])
-    return float(np.maximum(sims, same).max(axis=1).mean())
-
-
-def ramp_score(similarities: np.ndarray, threshold: float, band: float) -> float:
-    """Candidate rubric score 0-1: full credit at the threshold, falling linearly to 0 over band below it."""
-    if not len(similarities):
-        return 0.0
-    return float(np.clip((similarities - (threshold - band)) / band, 0.0, 1.0).mean())
-
-
-def feature_texts(entries: dict[str, Entry], answers: Sequence[StudentAnswer]) -> list[str]:
-    """Every text the extra features embed, for one batched call."""
-    texts: list[str] = []
-    for answer in answers:
-        entry = entries[answer.entry_id]
-        sentences = list(screen(answer.text).sentences)
-        words, reference = demote(answer.text, entry.question), demote(entry.answer, entry.question)
-        texts += [" ".join(words) or ".", " ".join(reference) or entry.answer, *words, *reference,
-                  *content_words(entry.answer)]
-        for text in (*entry.points, *sentences, *windows(sentences)):
-            demoted = demote(text, entry.question)
-            texts += [" ".join(demoted) or ".", *demoted, *content_words(text)]
-    return texts
+    """What the rubric will encode: the points and every answer's sentences (a miss only costs time)."""
+    return [p for e in entries for p in e.points] + [s for a in answers for s in screen(a.text).sentences]
 
 
 # -- grading -----------------------------------------------------------------------------------------------------
@@ -231,34 +148,36 @@ class Row:
 
     answer: StudentAnswer
     grade: Grade
-    features: tuple[float, ...] = ()
-    signals: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     seconds: float = 0.0
     llm_score: int | None = None
     contradictions: int = 0
 
-    def mean_similarity(self) -> float:
-        """Mean best similarity of the key points (0 for a blocked answer)."""
-        sims = [p.similarity for p in self.grade.key_points]
-        return float(np.mean(sims)) if sims else 0.0
+    def similarities(self) -> np.ndarray:
+        """Each key point's similarity (0 for a blocked answer)."""
+        return np.array([p.similarity for p in self.grade.key_points], float)
 
 
 def grade_all(grader: Grader, bank: dict[str, Entry], answers: Sequence[StudentAnswer]) -> list[Row]:
-    """Rubric-only grades, per-point signals and the extra features of every answer."""
-    embedder = grader.rubric.embedder
+    """Rubric-only grades of every answer, timed."""
     rows = []
     for answer in answers:
         entry = bank[answer.entry_id]
         started = time.perf_counter()
         grade = grader.rubric_grade(entry, answer.text)
-        row = Row(answer, grade, seconds=time.perf_counter() - started)
-        if grade.result is not None:  # a blocked answer (empty, gibberish) keeps zero signals
-            row.signals = point_signals(embedder, entry, grade.sentences, answer.text)
-        combined = float(row.signals.mean()) if row.signals.size else 0.0
-        row.features = (grade.score / 100, row.mean_similarity(), combined,
-                        demoted_cosine(embedder, answer.text, entry), soft_recall(embedder, answer.text, entry))
-        rows.append(row)
+        rows.append(Row(answer, grade, seconds=time.perf_counter() - started))
     return rows
+
+
+def rescored(row: Row, threshold_few: float, band_few: float) -> float:
+    """The product's score of a row with other constants: same guards, same contradiction penalty."""
+    grade = row.grade
+    if grade.guard in _BLOCKED or grade.result is None:
+        return 0.0
+    sims = row.similarities()
+    threshold, band = (threshold_few, band_few) if len(sims) <= rubric.FEW_POINTS else (rubric.THRESHOLD, rubric.BAND)
+    wrong = {c.point for c in grade.contradictions}
+    credits = [0.0 if i in wrong else rubric.credit(float(v), band, threshold) for i, v in enumerate(sims)]
+    return float(max(0, rubric.score_of(credits) - CONTRADICTION_PENALTY * len(wrong)))
 
 
 # -- the model's critique on a fixed sample, cached so a long run can resume ------------------------------------
@@ -278,8 +197,7 @@ def engine_version() -> str:
     """A digest of the grading code and prompts: a cached critique is reused only by the same engine."""
     from bot.config import REPO_ROOT
 
-    files = [REPO_ROOT / "bot/core" / n for n in ("rubric.py", "guards.py", "conflicts.py", "critique.py",
-                                                     "grading.py")]
+    files = sorted((REPO_ROOT / "bot/core/grading").glob("*.py"))
     files += sorted((REPO_ROOT / "prompts").glob("critique_*.md"))
     digest = hashlib.sha256()
     for path in files:
@@ -370,7 +288,8 @@ def score_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, Any]:
 def contradiction_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, Any]:
     """The code's contradiction check on this data: how often it fires, on whom, and the score without it."""
     human = np.array([r.answer.grade for r in rows])
-    before = np.array([r.grade.result.score if r.grade.result is not None else r.grade.score for r in rows], float)
+    before = np.array([r.grade.result.score if r.grade.result is not None and r.grade.guard not in _BLOCKED
+                       else r.grade.score for r in rows], float)
     flagged = np.array([bool(r.grade.contradictions) for r in rows])
     kinds: dict[str, int] = {}
     for row in rows:
@@ -384,27 +303,16 @@ def contradiction_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, A
                          for r in rows for c in r.grade.contradictions][:40]}
 
 
-def blend_predictions(rows: Sequence[Row], folds: np.ndarray) -> np.ndarray:
-    """The cross-validated linear blend of the features (0-5)."""
+def constants_by_fold(rows: Sequence[Row], folds: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Each fold scored with the (THRESHOLD_FEW, BAND_FEW) that gives the best Pearson r on the other folds."""
     human = np.array([r.answer.grade for r in rows])
-    return cross_validated(np.array([r.features for r in rows]), human, folds)
-
-
-def candidate_scores(rows: Sequence[Row], threshold: float, band: float) -> np.ndarray:
-    """The candidate rubric's 0-1 score of every row: the ramp over each point's mean of the three signals."""
-    return np.array([ramp_score(r.signals.mean(axis=1), threshold, band) if r.signals.size else 0.0 for r in rows])
-
-
-def candidate_predictions(rows: Sequence[Row], folds: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """Each fold scored with the (threshold, band) that gives the best Pearson r on the other folds."""
-    human = np.array([r.answer.grade for r in rows])
-    grid = {(t, b): candidate_scores(rows, t, b) for t in THRESHOLDS for b in BANDS}
+    grid = {(t, b): np.array([rescored(r, t, b) for r in rows]) for t in THRESHOLDS_FEW for b in BANDS_FEW}
     out, chosen = np.zeros(len(rows)), []
     for fold in np.unique(folds):
         train = folds != fold
         best = max(grid, key=lambda k: pearson(grid[k][train], human[train]))
         out[~train] = grid[best][~train]
-        chosen.append({"fold": str(fold), "threshold": best[0], "band": best[1]})
+        chosen.append({"fold": str(fold), "threshold_few": best[0], "band_few": best[1]})
     return out, chosen
 
 
@@ -457,8 +365,9 @@ def disagreements(rows: Sequence[Row], scores: np.ndarray, mapped: np.ndarray, c
     """The answers where the cross-validated 0-5 prediction is furthest from the human grade."""
     order = np.argsort(-np.abs(mapped - np.array([r.answer.grade for r in rows])), kind="stable")[:count]
     return [{"qid": rows[i].answer.qid, "answer": rows[i].answer.text, "human": rows[i].answer.grade,
-             "predicted": round(float(mapped[i]), 2), "candidate_score": round(float(scores[i]), 3),
-             "grader_score": rows[i].grade.score, "guard": rows[i].grade.guard} for i in order]
+             "predicted": round(float(mapped[i]), 2), "grader_score": rows[i].grade.score,
+             "guard": rows[i].grade.guard, "contradicted": [c.quote for c in rows[i].grade.contradictions]}
+            for i in order]
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
@@ -496,14 +405,14 @@ def sample_rows(rows: Sequence[Row], size: int) -> list[Row]:
 
 def rubric_phase(unt: UntSet, answers: Sequence[StudentAnswer], log: Callable[[str], None]) -> tuple[list[Row],
                                                                                                       dict[str, Any]]:
-    """Every answer graded rubric-only, with the extra signals; the time of each part (model load excluded)."""
+    """Every answer graded rubric-only; the time of each part (model load excluded)."""
     embedder = BatchedEmbedder(SentenceEmbedder())
-    embedder.inner.embed(["warm up"])  # type: ignore[attr-defined]
+    embedder.inner.embed(["warm up"])
     bank = unt.bank.entries
     started = time.perf_counter()
-    embedder.prefetch(rubric_texts(list(bank.values()), answers) + feature_texts(bank, answers))
+    embedder.prefetch(rubric_texts(list(bank.values()), answers))
     embedded = time.perf_counter() - started
-    log(f"embedded {len(embedder._vectors)} texts in {embedded:.1f} s")
+    log(f"encoded {len(embedder._encoded)} texts in {embedded:.1f} s")
     rows = grade_all(Grader(embedder), bank, answers)
     total = time.perf_counter() - started
     grading = sum(r.seconds for r in rows)
@@ -516,6 +425,8 @@ def latency(unt: UntSet, answers: Sequence[StudentAnswer], count: int) -> dict[s
     grader = Grader(SentenceEmbedder())
     picked = random.Random(SEED).sample(list(answers), min(count, len(answers)))
     grader.rubric_grade(unt.bank.get(picked[0].entry_id), picked[0].text)  # loads the model
+    for answer in picked:  # as when the question is shown: the points encoded and parsed
+        grader.prepare(unt.bank.get(answer.entry_id))
     times = []
     for answer in picked:
         started = time.perf_counter()
@@ -530,31 +441,25 @@ def report(rows: list[Row], timing: dict[str, Any], quick: bool, llm: dict[str, 
     folds, scheme = folds_of(rows)
     human = np.array([r.answer.grade for r in rows])
     grader = np.array([r.grade.score for r in rows], float)
-    candidate, chosen = candidate_predictions(rows, folds)
-    # The product's guards (empty, "I don't know", gibberish, off-topic) are not fitted on this data: applied to
-    # the candidate they zero what it otherwise credits for sharing the question's words ("not answered", "one").
-    guarded = np.where([r.grade.guard is not None for r in rows], 0.0, candidate)
-    blend = blend_predictions(rows, folds)
-    predictions = {"grader": grader, "candidate": candidate, "guarded": guarded, "blend": blend}
+    by_fold, chosen = constants_by_fold(rows, folds)
+    shipped = (rubric.THRESHOLD_FEW, rubric.BAND_FEW)
+    predictions = {"grader": grader, "constants_by_fold": by_fold}
     return {
         "dataset": {"name": "UNT CS short-answer v2.0 (Mohler & Mihalcea)", "questions": len({r.answer.qid for r in
                     rows}), "answers": len(rows), "assignments": sorted({r.answer.assignment for r in rows})},
         "mode": "quick" if quick else "full", "seed": SEED, "embedder": "all-MiniLM-L6-v2",
         "cross_validation": scheme,
-        "calibration": f"anything fitted on this data is fitted {scheme}: each fold is scored by a linear map, "
-                       "ramp or blend fitted on the other folds only; the grader itself (rubric.py) is not fitted "
-                       "on this data",
+        "calibration": f"the score is the product's (Grader.rubric_grade); the linear map behind RMSE is fitted "
+                       f"{scheme}, and THRESHOLD_FEW and BAND_FEW are chosen again on the other folds for each fold",
         "rubric_only": score_figures(rows, folds) | {"timing": timing},
         "contradictions": contradiction_figures(rows, folds),
-        "candidate_rubric": {"description": "per key point, the mean of embedding similarity, the same with the "
-                             "question's words left out, and soft word recall; full credit at the threshold, linear "
-                             "to 0 over the band below it; mean over points; no relevance gate",
-                             "chosen": chosen, **figures(candidate, cross_validated(candidate, human, folds), human)},
-        "candidate_guarded": {"description": "the candidate rubric, 0 where the product's guards screen the answer "
-                              "out", **figures(guarded, cross_validated(guarded, human, folds), human)},
-        "blend": {"features": list(FEATURES), **figures(blend, blend, human)},
+        "constants_by_fold": {"description": "each fold scored with the (THRESHOLD_FEW, BAND_FEW) that correlate "
+                              "best on the other folds", "shipped": list(shipped), "chosen": chosen,
+                              "every_fold_chose_the_shipped_values": all((c["threshold_few"], c["band_few"]) == shipped
+                                                                         for c in chosen),
+                              **figures(by_fold, cross_validated(by_fold, human, folds), human)},
         "per_assignment": per_assignment(rows, predictions), "llm_sample": llm, "published_pearson": PUBLISHED,
-        "disagreements": disagreements(rows, candidate, cross_validated(candidate, human, folds)),
+        "disagreements": disagreements(rows, grader, cross_validated(grader, human, folds)),
         "machine": machine(),
     }
 
@@ -563,21 +468,21 @@ def print_summary(result: dict[str, Any]) -> None:
     """A short table on standard output."""
     print(f"UNT short-answer, {result['dataset']['answers']} answers ({result['mode']}); "
           f"fitted parts cross-validated {result['cross_validation']}")
-    for label, key in (("grader score", "rubric_only"), ("candidate rubric", "candidate_rubric"),
-                       ("candidate+guards", "candidate_guarded"), ("blend", "blend")):
+    for label, key in (("score as shipped", "rubric_only"), ("constants by fold", "constants_by_fold")):
         item = result[key]
         print(f"  {label:17} r={item['pearson']:.3f}  rho={item['spearman']:.3f}  RMSE={item['rmse']:.3f}")
+    folds = result["constants_by_fold"]
+    print(f"  every fold chose the shipped THRESHOLD_FEW, BAND_FEW {folds['shipped']}: "
+          f"{folds['every_fold_chose_the_shipped_values']}")
     check = result["contradictions"]
     print(f"  contradiction check: {check['answers_flagged']} answers flagged (mean human grade "
-          f"{check['mean_human_grade_flagged']} vs {check['mean_human_grade_all']}); grader r without it "
+          f"{check['mean_human_grade_flagged']} vs {check['mean_human_grade_all']}); r without it "
           f"{check['without_the_check']['pearson']:.3f}")
     timing = result["rubric_only"]["timing"]
     print(f"  {timing['answers_per_s']:.1f} answers/s batched; product path {timing['latency']['median_ms']:.0f} ms "
           "median per answer")
     for item in result["per_assignment"]:
-        print(f"  assignment {item['assignment']:>2} n={item['n']:>3}  grader r={item['grader_pearson']:.3f}  "
-              f"candidate r={item['candidate_pearson']:.3f}  +guards r={item['guarded_pearson']:.3f}  "
-              f"blend r={item['blend_pearson']:.3f}")
+        print(f"  assignment {item['assignment']:>2} n={item['n']:>3}  r={item['grader_pearson']:.3f}")
     if result["llm_sample"]:
         llm = result["llm_sample"]
         print(f"  critique sample n={llm['n']}{'' if llm['complete'] else ' (stopped early)'}: rubric "

@@ -6,10 +6,28 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# What each checked setting expects, in the words of the sentence a wrong value gets.
+EXPECTS = {
+    "COACH_DATA_DIR": "a folder (it is created when missing), not a file",
+    "COACH_N_GPU_LAYERS": "a whole number of layers to offload to the GPU: -1 = all, 0 = CPU only",
+    "COACH_N_THREADS": "a whole number of CPU threads, 1 or more",
+    "COACH_N_CTX": "a whole number of tokens, 256 or more (default 4096)",
+    "COACH_DEBUG": "1 or 0",
+    "COACH_DISCORD_MESSAGE_CONTENT": "1 or 0",
+    "DISCORD_GUILD_ID": "a Discord server id (a number)",
+    "COACH_DISCORD_SHARDS": "a whole number of shards (0 = as many as Discord recommends)",
+    "COACH_SLACK_PORT": "a port number from 1 to 65535",
+    "COACH_MAX_AUDIO_SECONDS": "a number of seconds",
+}
+SECRET_NAMES = frozenset({"COACH_LLM_API_KEY", "COACH_DATABASE_URL", "DISCORD_TOKEN", "SLACK_BOT_TOKEN",
+                          "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"})
 
 
 class Settings(BaseSettings):
@@ -42,6 +60,55 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_api_url: str | None = Field(None, alias="COACH_SLACK_API_URL")
     slack_port: int = Field(3000, alias="COACH_SLACK_PORT")
+    slack_reviewers: str = Field("", alias="COACH_SLACK_REVIEWERS")   # Slack user ids, comma-separated
+    slack_managers: str = Field("", alias="COACH_SLACK_MANAGERS")     # who may run team practice besides admins
+
+    stt_model: Path | None = Field(None, alias="COACH_STT_MODEL")
+    stt_base_url: str | None = Field(None, alias="COACH_STT_BASE_URL")
+    stt_api_key: SecretStr | None = Field(None, alias="COACH_STT_API_KEY")
+    stt_server_model: str = Field("whisper-1", alias="COACH_STT_SERVER_MODEL")
+    stt_threads: int | None = Field(None, alias="COACH_STT_THREADS")
+    max_audio_seconds: float = Field(300.0, gt=0, alias="COACH_MAX_AUDIO_SECONDS")
+    max_audio_mb: float = Field(25.0, gt=0, alias="COACH_MAX_AUDIO_MB")
+
+    interviewer_seconds: int = Field(240, ge=0, alias="COACH_INTERVIEWER_SECONDS")
+
+    debug: bool = Field(False, alias="COACH_DEBUG")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _a_folder(cls, value: Path) -> Path:
+        if value.expanduser().exists() and not value.expanduser().is_dir():
+            raise ValueError("is a file")
+        return value
+
+    @field_validator("n_gpu_layers")
+    @classmethod
+    def _layers(cls, value: int) -> int:
+        if value < -1:
+            raise ValueError("is below -1")
+        return value
+
+    @field_validator("n_threads")
+    @classmethod
+    def _threads(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("is below 1")
+        return value
+
+    @field_validator("n_ctx")
+    @classmethod
+    def _context(cls, value: int) -> int:
+        if value < 256:
+            raise ValueError("is below 256")
+        return value
+
+    @field_validator("slack_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("is out of range")
+        return value
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or a SQLite file in the data folder."""
@@ -59,14 +126,67 @@ class Settings(BaseSettings):
         """Folder where the packaged model is assembled."""
         return self.data_dir / "models"
 
+    @property
+    def max_audio_bytes(self) -> int:
+        """The largest audio file accepted, in bytes."""
+        return int(self.max_audio_mb * 1_000_000)
+
+    def user_keys(self, names: str, platform: str = "slack") -> frozenset[str]:
+        """A comma- or space-separated list of user ids as engine user keys ("slack:U123")."""
+        return frozenset(f"{platform}:{n}" for n in names.replace(",", " ").split())
+
     def secrets(self) -> list[str]:
         """Every secret value that is set, for scrubbing logs."""
-        values = [self.llm_api_key, self.discord_token, self.slack_bot_token, self.slack_app_token,
+        from bot.logs import url_password
+
+        values = [self.llm_api_key, self.stt_api_key, self.discord_token, self.slack_bot_token, self.slack_app_token,
                   self.slack_signing_secret, self.database_url]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        password = url_password(self.database_url.get_secret_value()) if self.database_url else None
+        return found + ([password] if password else [])
+
+    @property
+    def log_path(self) -> Path:
+        """The log file of crashes, in the data folder."""
+        return self.data_dir / "logs" / "coach.log"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and `.env`; a wrong value is a ConfigError naming the setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise setting_error(exc) from None
+    except UnicodeDecodeError:
+        raise ConfigError("The .env file is not UTF-8 text; save it as UTF-8.") from None
+
+
+def setting_error(exc: ValidationError) -> ConfigError:
+    """One sentence for the first wrong setting: its name, the value given (never a secret's), what it expects."""
+    first = exc.errors()[0]
+    name = str(first["loc"][0]) if first.get("loc") else "a setting"
+    given = first.get("input")
+    expects = EXPECTS.get(name) or _expected_kind(str(first.get("type", "")))
+    if name in SECRET_NAMES or not isinstance(given, str | int | float):
+        return ConfigError(f"{name} must be {expects}.")
+    return ConfigError(f"{name} is '{given}', but it must be {expects}.")
+
+
+def _expected_kind(kind: str) -> str:
+    """A reader's word for pydantic's error type."""
+    for prefix, words in (("int", "a whole number"), ("float", "a number"), ("bool", "1 or 0"),
+                          ("path", "a path"), ("url", "a URL")):
+        if kind.startswith(prefix):
+            return words
+    return "a valid value"
+
+
+def debug_enabled() -> bool:
+    """COACH_DEBUG=1: tracebacks go to standard error too (read here, even when the other settings are wrong)."""
+    return os.environ.get("COACH_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
-    return Settings()
+    return load_settings()

@@ -1,16 +1,10 @@
-"""Engine replies as Discord messages: text split under Discord's limits, embeds that fit, no mention ever pinged;
-where they go (interaction followups or a channel), and the critique streamed into one message as it is written."""
+"""Engine replies as Discord messages: text split under Discord's limits, embeds that fit, no mention ever pinged."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-import logging
-import math
-import time
-from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import discord
 
@@ -27,10 +21,10 @@ FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 NO_MENTIONS = discord.AllowedMentions.none()
 CHART_NAME = "progress.png"
-log = logging.getLogger(__name__)
 
 BLURPLE = discord.Colour.blurple()
 EMBED_KINDS = {ReplyKind.QUESTION, ReplyKind.FOLLOW_UP, ReplyKind.SCORE, ReplyKind.REPORT}
+REPORT_PART = 3500   # characters of a long report per embed (the description holds 4096; mentions grow when defused)
 
 
 @dataclass
@@ -40,12 +34,13 @@ class Outgoing:
     content: str | None = None
     embed: discord.Embed | None = None
     image: bytes | None = None
+    filename: str = CHART_NAME
     actions: tuple[Action, ...] = ()
     ephemeral: bool = False
 
     def file(self) -> discord.File | None:
         """A fresh File for the image (a File is consumed by the send that uploads it)."""
-        return discord.File(io.BytesIO(self.image), filename=CHART_NAME) if self.image is not None else None
+        return discord.File(io.BytesIO(self.image), filename=self.filename) if self.image is not None else None
 
 
 def defuse(text: str) -> str:
@@ -145,15 +140,25 @@ def score_colour(score: int) -> discord.Colour:
     return discord.Colour.gold() if score >= 40 else discord.Colour.red()
 
 
+def deadline_field(embed: discord.Embed, reply: Reply) -> discord.Embed:
+    """An interviewer-mode question's time budget as a live Discord timestamp ("in 3 minutes"), in local time."""
+    deadline = reply.data.get("deadline")
+    if deadline:
+        when = int(deadline)
+        embed.add_field(name="Time", value=f"Time is up <t:{when}:R> (at <t:{when}:t>); a late answer still counts.")
+    return embed
+
+
 def reply_embed(reply: Reply) -> discord.Embed:
     """The embed of a question, follow-up, score or report card."""
     if reply.kind is ReplyKind.FOLLOW_UP:
-        return text_embed(str(reply.data.get("follow_up") or reply.text), BLURPLE, title="Follow-up question")
+        text = str(reply.data.get("follow_up") or reply.text)
+        return deadline_field(text_embed(text, BLURPLE, title="Follow-up question"), reply)
     if reply.kind is ReplyKind.SCORE:
         return text_embed(reply.text, score_colour(int(reply.data.get("score", 0))))
     if reply.kind is ReplyKind.REPORT:
         return text_embed(reply.text, discord.Colour.teal())
-    embed = text_embed(reply.text, BLURPLE)
+    embed = deadline_field(text_embed(reply.text, BLURPLE), reply)
     if reply.data.get("daily"):
         embed.set_footer(text="Daily question · answer here in your own words, or press Answer")
     return embed
@@ -170,25 +175,21 @@ def render(reply: Reply) -> list[Outgoing]:
     """The messages of one reply; the buttons and the image ride on the last one."""
     if reply.kind is ReplyKind.ERROR:
         return [Outgoing(content=clip(defuse(reply.text), MESSAGE_LIMIT), ephemeral=True)]
+    if reply.kind is ReplyKind.FILE:   # the user's own data: for them alone
+        return [Outgoing(content=clip(defuse(reply.text), MESSAGE_LIMIT), image=reply.data["content"],
+                         filename=str(reply.data["filename"]), ephemeral=True)]
+    if reply.kind is ReplyKind.REPORT and len(reply.text) > REPORT_PART:
+        # An interviewer-mode report outgrows one embed: one embed per part, never clipped.
+        parts = split_message(reply.text, REPORT_PART)
+        messages = [Outgoing(embed=text_embed(part, discord.Colour.teal())) for part in parts]
+        messages[-1].actions = reply.actions
+        return messages
     if reply.kind in EMBED_KINDS:
         return [Outgoing(embed=reply_embed(reply), actions=reply.actions)]
     messages = [Outgoing(content=chunk) for chunk in split_message(defuse(reply.text))] or [Outgoing(content="…")]
     messages[-1].actions = reply.actions
     messages[-1].image = reply.image
     return messages
-
-
-# ---------------------------------------------------------------------------------------------- where messages go
-
-
-# A sent message that can be edited: a channel message, or an interaction followup (edited through its token).
-Editable = discord.Message | discord.WebhookMessage
-
-
-class Outbox(Protocol):
-    """Somewhere to send messages: an interaction's followups or a channel."""
-
-    async def send(self, message: Outgoing, view: discord.ui.View | None = None) -> Editable: ...
 
 
 def send_fields(message: Outgoing, view: discord.ui.View | None = None) -> dict[str, Any]:
@@ -199,109 +200,3 @@ def send_fields(message: Outgoing, view: discord.ui.View | None = None) -> dict[
         if value is not None:
             fields[name] = value
     return fields
-
-
-class FollowupOutbox:
-    """Followups of a deferred interaction (its token lasts 15 minutes); errors are private."""
-
-    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool = False) -> None:
-        self.interaction = interaction
-        self.ephemeral = ephemeral
-        self.placeholder = True   # the "thinking…" message, which the first followup replaces
-
-    async def send(self, message: Outgoing, view: discord.ui.View | None = None) -> Editable:
-        """Send one followup."""
-        private = self.ephemeral or message.ephemeral
-        if private and not self.ephemeral and self.placeholder:
-            # The first followup takes over the public "thinking…" message and its visibility: remove it first,
-            # so that this message is private.
-            await self._drop_placeholder()
-        self.placeholder = False
-        return await self.interaction.followup.send(wait=True, ephemeral=private, **send_fields(message, view))
-
-    async def close(self) -> None:
-        """Remove the "thinking…" message if nothing replaced it."""
-        if self.placeholder:
-            await self._drop_placeholder()
-
-    async def _drop_placeholder(self) -> None:
-        self.placeholder = False
-        with suppress(discord.HTTPException):
-            await self.interaction.delete_original_response()
-
-
-class ChannelOutbox:
-    """Plain messages in a channel: the interview thread, or the DM where a plain message was answered."""
-
-    def __init__(self, channel: discord.abc.Messageable) -> None:
-        self.channel = channel
-
-    async def send(self, message: Outgoing, view: discord.ui.View | None = None) -> Editable:
-        """Send one message."""
-        return await self.channel.send(**send_fields(message, view))
-
-
-class CritiqueStream:
-    """The critique as the model writes it: one message, edited at most once per interval, then the full text."""
-
-    def __init__(self, out: Outbox, interval: float) -> None:
-        self.out = out
-        self.interval = interval
-        self.raw = ""
-        self.message: Editable | None = None
-        self._last = -math.inf
-        self._dirty = asyncio.Event()
-        self._done = False
-        self._task: asyncio.Task[None] | None = None
-
-    def feed(self, token: str) -> None:
-        """Take one piece of the model's output (on the loop)."""
-        self.raw += token
-        self._dirty.set()
-        if self._task is None and not self._done:
-            self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while not self._done:
-            await self._dirty.wait()
-            await self._pace()
-            if self._done:
-                return
-            self._dirty.clear()
-            shown = preview(self.raw)
-            if shown:  # nothing readable yet (the JSON's opening): wait for words
-                await self._show(shown)
-
-    async def _pace(self) -> None:
-        """Wait until an interval has passed since the last send or edit."""
-        await asyncio.sleep(max(0.0, self._last + self.interval - time.monotonic()))
-
-    async def _show(self, content: str) -> None:
-        try:
-            if self.message is None:
-                self.message = await self.out.send(Outgoing(content=content))
-            else:
-                await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as exc:
-            log.warning("Could not update the streamed critique (the final text follows): %s", exc)
-        self._last = time.monotonic()
-
-    async def finish(self, text: str) -> None:
-        """Replace the preview with the full critique, split over several messages when it is long."""
-        await self.close()
-        chunks = split_message(defuse(text)) or ["…"]
-        if self.message is None:
-            for chunk in chunks:
-                await self.out.send(Outgoing(content=chunk))
-            return
-        await self._pace()
-        await self.message.edit(content=chunks[0], allowed_mentions=NO_MENTIONS)
-        for chunk in chunks[1:]:
-            await self.out.send(Outgoing(content=chunk))
-
-    async def close(self) -> None:
-        """Stop editing (the engine is done, or failed)."""
-        self._done = True
-        self._dirty.set()
-        if self._task is not None:
-            await self._task

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
+import sys
+import traceback
 from collections.abc import Iterable
+from pathlib import Path
 
 MASK = "[secret]"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//)?")
+_QUERY_SECRET = re.compile(r"((?:password|passwd|pwd|secret|token)=)[^&#]*", re.IGNORECASE)
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -43,3 +49,41 @@ def setup_logging(secrets: Iterable[str], level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def url_password(url: str) -> str | None:
+    """The password of a URL's user part (`scheme://user:pw@host`, also without `//`), or None."""
+    rest = _SCHEME.sub("", url.strip(), count=1)
+    userinfo, at, _ = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return None
+    return userinfo.split(":", 1)[1] or None
+
+
+def hide_password(url: str) -> str:
+    """The URL with its password replaced by ***, whatever its shape (no `//`, no host, in the query)."""
+    url = _QUERY_SECRET.sub(r"\1***", url.strip())
+    scheme = _SCHEME.match(url)
+    head = scheme.group(0) if scheme else ""
+    rest = url[len(head):]
+    userinfo, at, host = rest.rpartition("@")
+    if at:
+        return f"{head}{userinfo.split(':', 1)[0]}:***@{host}" if ":" in userinfo else url
+    # No user part: a colon not followed by a port number may be a password typed without its '@'.
+    return head + re.sub(r":(?!\d+(/|$))[^/?#]*", ":***", rest)
+
+
+def write_crash(exc: BaseException, path: Path | None, secrets: Iterable[str], *, echo: bool = False) -> bool:
+    """Append the scrubbed traceback to path (and to standard error when echo); False if it was not written."""
+    text = scrub("".join(traceback.format_exception(exc)), list(secrets))
+    if echo:
+        sys.stderr.write(text)
+    if path is None:
+        return False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError:
+        return False
+    return True

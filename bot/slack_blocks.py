@@ -6,6 +6,7 @@ Everything here is a pure function of engine values, so Slack's limits are check
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.replies import Action, Reply, ReplyKind
@@ -24,16 +25,27 @@ DAILY_TOGGLE, SEND_CHART = "coach_daily_toggle", "coach_send_chart"
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _LABELS = {Action.ANSWER: "Answer", Action.HINT: "Hint", Action.SKIP: "Skip", Action.REVEAL: "Reveal",
-           Action.STOP: "Stop", Action.NEXT: "Next", Action.START: "New interview"}
+           Action.STOP: "Stop", Action.START: "New interview", Action.FLAG: "Flag",
+           Action.SHARE: "Share with the team", Action.FORGET: "Delete my data"}
 _BOLD_FIRST_LINE = {ReplyKind.QUESTION, ReplyKind.FOLLOW_UP, ReplyKind.SCORE, ReplyKind.REPORT}
 
 HELP = ("*Interview Coach*\n"
         "`/interview start [topic] [count]` — a mock interview in our DM (default 5 questions)\n"
+        "`/interview start interviewer [topic] [count]` — like a real interview: follow-ups, a time budget per "
+        "question, no score until the report at the end\n"
         "`/interview stop` — end the interview and get the report card\n"
         "`/interview stats` — your progress, with a chart\n"
         "`/interview daily on [HH:MM]` — one question a day at that time in your Slack time zone\n"
         "`/interview daily off` — no more daily questions\n"
         "`/interview topics` — the topics you can choose\n"
+        "`/interview flag REASON` — report the current question as wrong (or use its Flag button)\n"
+        "`/interview export [jsonl|csv|anki]` — your answers, scores and feedback as a file, by DM\n"
+        "`/interview forget` — delete everything stored about you (asks first)\n"
+        "`/interview review` — the flagged questions (reviewers)\n"
+        "`/interview team #channel HH:MM [Zone]` — a team question every work day (admins); "
+        "`team stop|pause|resume|status`\n"
+        "`/interview deck [name]` — the decks, or pick yours (`default`: the workspace's; `all`: every deck); "
+        "`/interview deck name workspace` sets the workspace's default (admins)\n"
         "Answer by replying in our DM (or in the question's thread), or with the question's Answer button.")
 
 
@@ -102,18 +114,21 @@ def text_sections(text: str, max_blocks: int, *, bold_first: bool = False) -> li
     return [section(p) for p in parts]
 
 
-def button_value(reply: Reply) -> str:
-    """What a button carries: the session and question it belongs to, to spot a click on an old message."""
-    return f"{reply.data.get('session_id', '')}:{reply.data.get('question_id', '')}"
+def button_value(reply: Reply, action: Action | None = None) -> str:
+    """What a button carries: the turn it was made for, so the coach can refuse a click on an old question (Share:
+    the answer it shares)."""
+    if action is Action.SHARE:
+        return str(reply.data.get("attempt_id") or "")
+    return reply.turn or ""
 
 
 def actions_block(reply: Reply) -> dict[str, Any] | None:
     """The reply's actions as buttons, or None when it offers none."""
     if not reply.actions:
         return None
-    value = button_value(reply)
     elements = []
     for action in reply.actions[:25]:
+        value = button_value(reply, action)
         button: dict[str, Any] = {"type": "button", "action_id": ACTION_ID.format(action.value), "value": value,
                                   "text": {"type": "plain_text", "text": _LABELS.get(action, action.value.title())}}
         if action in (Action.ANSWER, Action.START):
@@ -127,12 +142,25 @@ def reply_text(reply: Reply) -> str:
     return reply.text
 
 
+def deadline_block(reply: Reply) -> dict[str, Any] | None:
+    """An interviewer-mode question's time budget, shown by Slack in the reader's own time zone."""
+    deadline = reply.data.get("deadline")
+    if not deadline:
+        return None
+    when = int(deadline)
+    fallback = datetime.fromtimestamp(when, UTC).strftime("%H:%M UTC")
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text":
+            f"Time is up at <!date^{when}^{{time}}|{fallback}>; a late answer still counts."}]}
+
+
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
     """A reply as Block Kit: its text in sections, then its buttons; never over 50 blocks."""
     actions = actions_block(reply)
-    room = MESSAGE_BLOCKS - (1 if actions else 0)
+    deadline = deadline_block(reply)
+    extra = [b for b in (deadline, actions) if b is not None]
+    room = MESSAGE_BLOCKS - len(extra)
     blocks = text_sections(reply_text(reply), room, bold_first=reply.kind in _BOLD_FIRST_LINE)
-    return blocks + ([actions] if actions else [])
+    return blocks + extra
 
 
 def fallback_text(text: str) -> str:

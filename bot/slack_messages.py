@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.core.llm.jsonstream import LABELS, JsonProse
 from bot.core.replies import Reply
 from bot.slack_blocks import fallback_text, message, plain_message, streaming_message
 
 CHART_NAME = "progress.png"
+log = logging.getLogger(__name__)
 # The follow-up question is posted as a message of its own, with its buttons; the critique leaves it out.
 CRITIQUE_LABELS = {key: label for key, label in LABELS.items() if key != "follow_up"}
 
@@ -29,17 +32,25 @@ def readable(partial: str) -> str:
 
 
 class CritiqueStream:
-    """The critique message in a thread: updated with the model's words at most once per interval, then final."""
+    """The critique message in a thread: updated with the model's words at most once per interval, then final.
+
+    The drafts are best effort: sent without retries (a rate-limited draft is dropped, the next one carries more
+    text), and never after the final text, which waits for a draft in flight and is retried until it lands.
+    """
 
     def __init__(self, client: WebClient, channel: str, thread_ts: str | None, *, interval: float = 1.0,
                  render: Callable[[str], str] = readable) -> None:
         self.client, self.channel, self.thread_ts = client, channel, thread_ts
+        self.drafts = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout,
+                                retry_handlers=[])
         self.interval = interval
         self.render = render
         self.ts: str | None = None
         self._pieces: list[str] = []
         self._shown = ""
         self._lock = threading.Lock()
+        self._sending = threading.Lock()   # one Slack call at a time, so the final one is the last
+        self._final = False
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_send: float | None = None
@@ -65,16 +76,22 @@ class CritiqueStream:
         if not text or text == self._shown:
             return
         self._shown = text
-        self._send(streaming_message(text))
+        with self._sending:
+            if self._final:
+                return
+            try:
+                self._send(self.drafts, streaming_message(text))
+            except SlackApiError as exc:
+                log.info("A draft of the critique was not shown (%s); the next one follows", exc.response.get("error"))
 
-    def _send(self, payload: dict[str, Any]) -> None:
+    def _send(self, client: WebClient, payload: dict[str, Any]) -> None:
         self._last_send = time.monotonic()
         if self.ts is None:
-            response = self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts,
-                                                    unfurl_links=False, unfurl_media=False, **payload)
+            response = client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts,
+                                               unfurl_links=False, unfurl_media=False, **payload)
             self.ts = response["ts"]
         else:
-            self.client.chat_update(channel=self.channel, ts=self.ts, **payload)
+            client.chat_update(channel=self.channel, ts=self.ts, **payload)
 
     def close(self) -> None:
         """Stop streaming (waits for an update in flight, so `ts` is known afterwards)."""
@@ -86,10 +103,12 @@ class CritiqueStream:
     def finish(self, reply: Reply) -> None:
         """The final message: the whole critique, replacing the streamed text (or posted when nothing streamed)."""
         self.close()
-        if self._last_send is not None:
-            # The final update keeps the pace too (Slack rate-limits chat.update).
-            time.sleep(max(0.0, self.interval - (time.monotonic() - self._last_send)))
-        self._send(message(reply))
+        with self._sending:
+            self._final = True
+            if self._last_send is not None:
+                # The final update keeps the pace too (Slack rate-limits chat.update).
+                time.sleep(max(0.0, self.interval - (time.monotonic() - self._last_send)))
+            self._send(self.client, message(reply))
 
 
 class SlackPoster:

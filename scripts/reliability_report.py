@@ -47,6 +47,11 @@ def render(data: dict[str, Any], seconds: float | None) -> str:
         result = MARK.get(outcomes.get(row["test"], "failed"), outcomes.get(row["test"], "?"))
         lines.append(f"| {row['case']} | {_cell(row['title'])} | {_cell(row['checked'])} | {_cell(row['figure'])} "
                      f"| {result} |")
+    seen = [row for row in rows if row.get("sees")]
+    if seen:
+        lines += ["", "## What the user now sees", "",
+                  "Word for word, as the run above printed it (paths are the test's scratch folders).", ""]
+        lines += [f"- **{row['case']}. {_cell(row['title'])}**: {_cell(row['sees'])}" for row in seen]
     others = {t: o for t, o in outcomes.items() if t not in {r["test"] for r in rows}}
     if others:
         lines += ["", "Other tests of the suite (no figure of their own):", ""]

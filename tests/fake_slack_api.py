@@ -2,7 +2,8 @@
 
 `FakeSlackApi` answers the Web API methods the adapter uses the way Slack does (ts values, DM channels, metadata
 in conversations.history, files_upload_v2's three steps) and can answer 429 with Retry-After on demand.
-`slack_request` builds what Slack would POST to the app: a body signed with the signing secret.
+`slack_request` builds what Slack would POST to the app: a body signed with the signing secret; `running` serves
+the real Bolt app (what `--http` serves) on loopback against the fake.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
+import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 BOT_USER, BOT_ID, TEAM = "UBOT", "BBOT", "T0001"
+FORM, JSON = "application/x-www-form-urlencoded", "application/json"
 SIGNING_SECRET = "test-signing-secret"
 
 
@@ -43,6 +48,7 @@ class Failure:
 
     status: int
     retry_after: int | None = None
+    error: str = "ratelimited"
 
 
 @dataclass
@@ -51,6 +57,9 @@ class _State:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     time_zones: dict[str, str] = field(default_factory=dict)
+    admins: set[str] = field(default_factory=set)          # users.info says is_admin
+    outside: set[str] = field(default_factory=set)         # channels the app is not a member of
+    roles: dict[str, str] = field(default_factory=dict)     # user -> "admin" | "owner"
     last_ts: float = 0.0
 
 
@@ -125,10 +134,17 @@ class FakeSlackApi:
             time.sleep(0.02)
         raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
 
-    def fail(self, method: str, status: int = 429, retry_after: int | None = 1, times: int = 1) -> None:
-        """Answer the next `times` calls of a method with an HTTP error (429 with Retry-After by default)."""
+    def fail(self, method: str, status: int = 429, retry_after: int | None = 1, times: int = 1,
+             error: str = "ratelimited") -> None:
+        """Answer the next `times` calls of a method with an error: HTTP 429 with Retry-After by default, or
+        Slack's `{"ok": false, "error": ...}` with status 200."""
         with self.lock:
-            self.state.failures.setdefault(method, []).extend([Failure(status, retry_after)] * times)
+            self.state.failures.setdefault(method, []).extend([Failure(status, retry_after, error)] * times)
+
+    def set_role(self, user: str, role: str) -> None:
+        """What users.info says about the user's role in the workspace: "admin" or "owner"."""
+        with self.lock:
+            self.state.roles[user] = role
 
     def set_time_zone(self, user: str, tz: str) -> None:
         """What users.info says about the user's time zone."""
@@ -162,13 +178,24 @@ class FakeSlackApi:
                     msg.update(text=args.get("text", ""), blocks=args.get("blocks", []), edited=True)
                     return {"ok": True, "channel": args.get("channel"), "ts": msg["ts"]}
             return {"ok": False, "error": "message_not_found"}
+        if method == "conversations.replies":
+            root = str(args.get("ts"))
+            thread = [m for m in self.state.messages.get(str(args.get("channel")), [])
+                      if m["ts"] == root or m.get("thread_ts") == root]
+            return {"ok": True, "messages": thread, "has_more": False}
         if method == "conversations.history":
             oldest = float(args.get("oldest") or 0)
             found = [m for m in self.state.messages.get(str(args.get("channel")), []) if float(m["ts"]) > oldest]
             return {"ok": True, "messages": list(reversed(found)), "has_more": False}
         if method == "users.info":
             user = str(args.get("user"))
-            return {"ok": True, "user": {"id": user, "tz": self.state.time_zones.get(user, "UTC")}}
+            role = self.state.roles.get(user)
+            return {"ok": True, "user": {"id": user, "tz": self.state.time_zones.get(user, "UTC"),
+                                         "is_admin": user in self.state.admins or role in ("admin", "owner"),
+                                         "is_owner": role == "owner", "real_name": f"Real {user}"}}
+        if method == "conversations.info":
+            channel = str(args.get("channel"))
+            return {"ok": True, "channel": {"id": channel, "is_member": channel not in self.state.outside}}
         if method in ("views.open", "views.publish"):
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
         if method == "files.getUploadURLExternal":
@@ -206,7 +233,7 @@ class FakeSlackApi:
                     if failure is None:
                         body = fake.respond(method, args) if parsed.path.startswith("/api/") else {"ok": True}
                 if failure is not None:
-                    self._send(failure.status, {"ok": False, "error": "ratelimited"}, failure.retry_after)
+                    self._send(failure.status, {"ok": False, "error": failure.error}, failure.retry_after)
                 elif method == "upload":
                     self._send(200, f"OK - {len(raw)}")
                 else:
@@ -217,7 +244,8 @@ class FakeSlackApi:
                 if path.startswith("/upload/"):
                     return "upload", {"file_id": path.rsplit("/", 1)[-1], "size": len(raw)}
                 if path.startswith("/response/"):
-                    return "response_url", json.loads(raw or b"{}")
+                    # "_to": whose response_url it is (the path names the user), so tests can tell answers apart.
+                    return "response_url", {**json.loads(raw or b"{}"), "_to": path.rsplit("/", 1)[-1]}
                 args: dict[str, Any] = dict(parse_qsl(parsed.query))
                 kind = self.headers.get("Content-Type", "")
                 if raw and "json" in kind:
@@ -310,20 +338,102 @@ CRITIQUE = {"strengths": ["You explained the core idea clearly."],
             "follow_up": "What changes at inference time?"}
 
 
-def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None) -> Any:
-    """The real Coach on the mini deck: HashEmbedder, a scripted FakeLLM critique, SqlStore on a SQLite file."""
+def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None,
+                knowledge: Path | None = None, **options: Any) -> Any:
+    """The real Coach on the mini deck (or the decks of `knowledge`): HashEmbedder, a scripted FakeLLM critique,
+    SqlStore on a SQLite file; `options` go to the Coach (access)."""
     from bot.core.bank import load_bank
-    from bot.core.coach import Coach
-    from bot.core.embedder import HashEmbedder
-    from bot.core.grading.grader import Grader
-    from bot.core.schedule import Scheduler
-    from bot.core.store.records import utc_now
     from bot.core.store.sql import SqlStore
-    from bot.core.testing import FakeLLM
+    from bot.core.testing import FakeLLM, fake_coach
 
-    bank = load_bank(TEST_DECKS)
-    store = SqlStore(f"sqlite:///{db_path}")
     llm = llm if llm is not None else FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
-    grader = Grader(HashEmbedder(), llm=llm)
-    scheduler = Scheduler(store, bank, clock=clock or utc_now)
-    return Coach(bank, grader, store, scheduler, clock=clock)
+    return fake_coach(load_bank(knowledge or TEST_DECKS), SqlStore(f"sqlite:///{db_path}"), llm=llm, clock=clock,
+                      **options)
+
+
+# ---------------------------------------------------------------------- the app under test
+
+
+@dataclass
+class Slack:
+    """The app on a real port, the fake Web API it calls, and the coach behind it."""
+
+    api: FakeSlackApi
+    coach: Any
+    url: str
+
+    def command(self, user: str, text: str, channel: str = "C_GENERAL") -> Sent:
+        return slack_request(self.url, command_body(user, text, self.api.root + f"response/{user}", channel), FORM)
+
+    def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> Sent:
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        return slack_request(self.url, event_body(event, event_id), JSON, headers=headers)
+
+    def click(self, user: str, action_id: str, message: dict[str, Any], value: str | None = None) -> Sent:
+        button = next((e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                       if e["action_id"] == action_id), {"value": value or ""})
+        payload = {"type": "block_actions", "user": {"id": user, "team_id": TEAM}, "team": {"id": TEAM},
+                   "api_app_id": "A1", "token": "legacy", "trigger_id": f"trigger-{time.time_ns()}",
+                   "channel": {"id": "D" + user}, "message": message,
+                   "container": {"type": "message", "message_ts": message["ts"], "channel_id": "D" + user},
+                   "response_url": self.api.root + f"response/{user}",
+                   "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
+                                "value": value if value is not None else button["value"], "action_ts": "1"}]}
+        return slack_request(self.url, interaction_body(payload), FORM)
+
+    def submit(self, user: str, text: str, private_metadata: str) -> Sent:
+        payload = {"type": "view_submission", "user": {"id": user, "team_id": TEAM}, "team": {"id": TEAM},
+                   "api_app_id": "A1", "token": "legacy", "trigger_id": "t",
+                   "view": {"id": "V1", "type": "modal", "callback_id": "coach_answer_modal", "team_id": TEAM,
+                            "private_metadata": private_metadata,
+                            "state": {"values": {"answer": {"text": {"type": "plain_text_input", "value": text}}}}}}
+        return slack_request(self.url, interaction_body(payload), FORM)
+
+    def dm(self, user: str) -> list[dict[str, Any]]:
+        return self.api.messages("D" + user)
+
+    def wait_dm(self, user: str, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
+        """The first DM message that satisfies predicate, waiting for it."""
+        return self.api.wait_for(lambda: next((m for m in self.dm(user) if predicate(m)), None), timeout)
+
+    def question(self, user: str) -> dict[str, Any]:
+        """The latest question message (the one with an Answer button)."""
+        return self.wait_dm(user, lambda m: "coach_answer" in json.dumps(m["blocks"]))
+
+
+@contextmanager
+def running(tmp_path: Path, *, llm: Any = None, workers: int = 32, admins: frozenset[str] = frozenset(),
+            **options: Any) -> Iterator[Slack]:
+    """The app served by `http_server` (what --http uses) on a free loopback port; `options` go to build_coach;
+    `admins`: Slack user ids the operator lists as managers (COACH_SLACK_MANAGERS)."""
+    from bot.core.access import Access
+    from bot.slack_app import build_app, http_server, web_client
+
+    with FakeSlackApi() as api:
+        if admins:
+            options["access"] = Access(managers=frozenset(f"slack:{a}" for a in admins))
+        coach = build_coach(tmp_path / "coach.db", llm=llm, **options)
+        app, _ = build_app(coach, web_client("xoxb-test", api.url), signing_secret=SIGNING_SECRET,
+                           stream_interval=0.2, workers=workers)
+        server = http_server(app, 0, host="127.0.0.1")
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            yield Slack(api, coach, f"http://127.0.0.1:{server.server_port}/slack/events")
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait until a served app listens on the port; AssertionError with its output if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the app exited: {process.communicate()[0][-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the app did not listen in time")

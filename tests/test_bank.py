@@ -47,7 +47,7 @@ def test_good_deck_loads(tmp_path: Path) -> None:
     ({"key_points": ["only one"]}, "key_points", "3 to 6"),
     ({"question": ""}, "question", ""),
     ({"id": "Bad Id!"}, "id", "pattern"),
-    ({"topics": ["astrology"]}, "questions.0.topics", "astrology"),
+    ({"topics": ["astrology"]}, "entry 'what-is-x', field 'topics'", "astrology"),
     ({"answer": None}, "answer", ""),
     ({"surprise": 1}, "surprise", "Extra"),
 ])
@@ -96,8 +96,10 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 
 
 def test_empty_folder(tmp_path: Path) -> None:
-    with pytest.raises(DeckError, match="No deck"):
+    with pytest.raises(DeckError, match=r"holds no deck \(\*\.yaml\); set COACH_KNOWLEDGE_DIR"):
         load_bank(tmp_path)
+    with pytest.raises(DeckError, match=r"knowledge folder .*/nowhere does not exist; set COACH_KNOWLEDGE_DIR"):
+        load_bank(tmp_path / "nowhere")
 
 
 def test_key_points_may_be_left_out(tmp_path: Path) -> None:
@@ -152,3 +154,28 @@ def test_every_point_of_the_real_deck_has_a_probe_that_asks_without_telling(real
             # question must be absent from it.
             adds = stems(point) - stems(entry.question)
             assert len(adds & stems(probe)) < max(2, 0.75 * len(adds)), (entry.id, probe)
+def test_yaml_error_is_reported_where_the_mistake_is(tmp_path: Path) -> None:
+    # An unclosed quote on line 5: the parser only gives up at the end of the file, 9 lines later.
+    text = ("deck: demo\ntitle: Demo\nquestions:\n  - id: first\n    question: \"What is X, and why\n"
+            "    topics: [basics]\n    difficulty: 1\n    answer: X.\n  - id: second\n    question: What is Y?\n"
+            "    topics: [basics]\n    difficulty: 1\n    answer: Y.\n")
+    (tmp_path / "demo.yaml").write_text(text)
+    with pytest.raises(DeckError) as info:
+        load_bank(tmp_path)
+    assert str(info.value).startswith("Deck demo.yaml is not valid YAML at line 5 (entry 'first')"), info.value
+    (tmp_path / "demo.yaml").write_text(text.replace('"What is X, and why', "What is X, and why?").replace(
+        "topics: [basics]\n    difficulty: 1\n    answer: Y.", "topics: [basics\n    difficulty: 1\n    answer: Y."))
+    with pytest.raises(DeckError, match=r"at line 11 \(entry 'second'\)"):
+        load_bank(tmp_path)
+
+
+def test_topic_outside_the_decks_list_names_the_entry(tmp_path: Path) -> None:
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    data["topics"] = ["basics"]
+    data["questions"][0]["topics"] = ["basics"]
+    data["questions"].append(dict(data["questions"][0], id="second-entry", topics=["astrology"]))
+    write(tmp_path, "demo.yaml", data)
+    with pytest.raises(DeckError) as info:
+        load_bank(tmp_path)
+    assert str(info.value) == ("Deck demo.yaml, entry 'second-entry', field 'topics': 'astrology' is not in the "
+                               "deck's topics (basics).")

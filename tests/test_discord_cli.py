@@ -32,11 +32,16 @@ def test_print_commands_lists_the_group_its_subcommands_and_options(tmp_path: Pa
     [group] = json.loads(done.stdout)
     assert group["name"] == "interview" and group["type"] == 1
     subs = {o["name"]: o for o in group["options"]}
-    assert set(subs) == {"start", "answer", "hint", "skip", "reveal", "stop", "stats", "topics", "daily"}
+    assert set(subs) == {"start", "answer", "hint", "skip", "reveal", "stop", "stats", "topics", "daily", "flag",
+                         "review", "export", "forget", "deck"}
     assert all(o["type"] == 1 for o in subs.values())   # SUB_COMMAND
     start = {o["name"]: o for o in subs["start"]["options"]}
     assert start["topic"]["type"] == 3 and start["topic"]["autocomplete"] and not start["topic"]["required"]
     assert start["count"]["type"] == 4 and (start["count"]["min_value"], start["count"]["max_value"]) == (1, 20)
+    assert [c["value"] for c in start["mode"]["choices"]] == ["coach", "interviewer"] and not start["mode"]["required"]
+    deck = {o["name"]: o for o in subs["deck"]["options"]}
+    assert deck["name"]["autocomplete"] and not deck["name"]["required"]
+    assert [c["value"] for c in deck["scope"]["choices"]] == ["me", "server"]
     daily = {o["name"]: o for o in subs["daily"]["options"]}
     assert daily["state"]["required"] and [c["value"] for c in daily["state"]["choices"]] == ["on", "off"]
     assert not daily["time"]["required"] and daily["timezone"]["autocomplete"]

@@ -7,6 +7,8 @@ import re
 
 import discord
 
+from bot.core.localtime import parse_daily_time as parse_time
+from bot.core.localtime import zone_problem
 from bot.core.replies import Action, Reply, ReplyKind
 from bot.discord_render import (
     DESCRIPTION_LIMIT,
@@ -22,7 +24,7 @@ from bot.discord_render import (
     render,
     split_message,
 )
-from bot.discord_views import CoachButton, actions_view, parse_time, zone_choices, zone_problem
+from bot.discord_views import CoachButton, actions_view, zone_choices
 
 
 def _words(text: str) -> list[str]:

@@ -48,3 +48,27 @@ def test_long_answer_is_capped_and_loses_nothing() -> None:
 def test_sentences_still_split() -> None:
     points = clause_points("Dropout switches units off at random. It is turned off at inference time.")
     assert points == ("Dropout switches units off at random.", "It is turned off at inference time.")
+
+
+def test_wrapped_lines_of_a_yaml_block_are_one_sentence() -> None:
+    from bot.core.grading.drafted import drafted_points, unwrap
+
+    answer = ("A generator keeps its local\nstate between calls. It is applied\nlazily.\n\nA new paragraph.\n"
+              "- a bullet\n- another bullet\n")
+    assert unwrap("It is applied\nlazily.") == "It is applied lazily."
+    assert drafted_points(answer) == ("A generator keeps its local state between calls.", "It is applied lazily.",
+                                      "A new paragraph.", "a bullet", "another bullet")
+
+
+def test_decks_without_key_points_are_drafted_from_whole_sentences() -> None:
+    from pathlib import Path
+
+    from bot.core.bank import load_bank
+
+    bank = load_bank(Path(__file__).resolve().parent / "data" / "user_deck")
+    for entry in bank.entries.values():
+        assert entry.key_points is None and len(entry.points) >= 3
+        for point in entry.points:
+            # a sentence starts with a capital or with a name from code ("copy.copy makes ...")
+            starts = point[:1].isupper() or "." in point.split()[0]
+            assert starts and point.endswith(".") and "\n" not in point, (entry.id, point)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,23 +17,7 @@ from bot.errors import IndexBusyError
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
 
 
-@pytest.fixture()
-def knowledge(tmp_path: Path) -> Path:
-    folder = tmp_path / "knowledge"
-    shutil.copytree(DECKS, folder)
-    return folder
-
-
-def edit(folder: Path, entry_id: str, **changes: object) -> None:
-    path = folder / "mini.yaml"
-    data = yaml.safe_load(path.read_text())
-    for q in data["questions"]:
-        if q["id"] == entry_id:
-            q.update(changes)
-    path.write_text(yaml.safe_dump(data))
-
-
-def test_incremental_reindex(tmp_path: Path, knowledge: Path) -> None:
+def test_incremental_reindex(tmp_path: Path, knowledge: Path, edit_deck: Callable[..., None]) -> None:
     embedder = HashEmbedder()
     index = ChromaIndex(embedder, path=tmp_path / "chroma")
     first = index.sync(load_bank(knowledge))
@@ -44,7 +28,7 @@ def test_incremental_reindex(tmp_path: Path, knowledge: Path) -> None:
     assert not again.changed and again.unchanged == 3
     assert embedder.calls == []  # nothing embedded
 
-    edit(knowledge, "momentum", question="How does momentum accelerate gradient descent?")
+    edit_deck("momentum", question="How does momentum accelerate gradient descent?")
     third = index.sync(load_bank(knowledge))
     assert third.updated == ["momentum"] and not third.added and not third.removed
     embedded = [t for call in embedder.calls for t in call]

@@ -220,3 +220,42 @@ def test_a_cut_gguf_header_is_damaged_not_a_crash(tmp_path: Path, tiny_gguf: Pat
     with pytest.raises(ModelError) as info:
         verify_model(cut)
     assert "truncated or damaged" in one_sentence(info.value)
+
+
+def test_llama_opens_the_tiny_model_and_reports_where_its_layers_are(tmp_path: Path, tiny_gguf: Path) -> None:
+    from bot.core.llm.modelcheck import llama_opens
+
+    loaded = llama_opens(tiny_gguf, n_gpu_layers=-1)
+    assert loaded["ok"] is True and loaded["layers"] == 3 and loaded["gpu_layers"] in (0, 3)
+    text = tmp_path / "text.gguf"
+    text.write_text("GGUF is what this file claims to be, but it is text.")
+    broken = llama_opens(text)
+    assert broken["ok"] is False and one_sentence(broken["error"]).startswith("llama.cpp cannot load ")
+
+
+def test_gpu_layers_are_counted_from_llamas_log() -> None:
+    from bot.core.llm.modelcheck import placed_layers
+
+    # The lines llama.cpp's loader prints (CUDA build, 2 of 3 layers offloaded; Metal; CPU only).
+    cuda = ("load_tensors: layer   0 assigned to device CPU, is_swa = 0\n"
+            "load_tensors: layer   1 assigned to device CUDA0, is_swa = 0\n"
+            "load_tensors: layer   2 assigned to device CUDA0, is_swa = 0\n")
+    assert placed_layers(cuda) == (3, 2)
+    assert placed_layers("load_tensors: layer   0 assigned to device Metal, is_swa = 0\n") == (1, 1)
+    assert placed_layers("llama_model_loader: loaded meta data\n") == (None, None)
+
+
+def test_user_model_problems_are_one_sentence_each(tmp_path: Path, tiny_gguf: Path) -> None:
+    from bot.core.llm.modelfile import unusable_reason
+
+    cases = {"empty": b"", "html": b"<html><body>404</body></html>", "lfs": b"version https://git-lfs.github.com/spec/v1\n",
+             "short": b"GG", "truncated": tiny_gguf.read_bytes()[:300_000]}
+    words = {"empty": "is empty (0 bytes)", "html": "text file", "lfs": "Git LFS pointer", "short": "only 2 bytes",
+             "truncated": "is truncated"}
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.gguf"
+        path.write_bytes(data)
+        problem = unusable_reason(path)
+        assert problem is not None and words[name] in one_sentence(problem), (name, problem)
+    assert unusable_reason(tiny_gguf) is None
+    assert "is a folder" in one_sentence(unusable_reason(tmp_path))

@@ -45,6 +45,23 @@ def test_recall_on_paraphrases(index) -> None:
     assert r1 >= 0.95 and r3 == 1.0
 
 
+def _recall(index, path: Path) -> tuple[float, float]:
+    cases = yaml.safe_load(path.read_text())
+    ids = [[h.entry.id for h in index.search(case["query"], k=3)] for case in cases]
+    top1 = sum(found[0] == case["id"] for found, case in zip(ids, cases, strict=True)) / len(cases)
+    top3 = sum(case["id"] in found for found, case in zip(ids, cases, strict=True)) / len(cases)
+    print(f"\n{path.name}: recall@1 = {top1:.3f}, recall@3 = {top3:.3f} over {len(cases)} queries")
+    return top1, top3
+
+
+@pytest.mark.xfail(strict=True, reason="measured recall@1 0.75 (tests/data/paraphrases_far.yaml, queries without the "
+                                       "questions' words) and 0.926 (held-out, 162 queries written blind)")
+def test_recall_on_paraphrases_that_share_no_words(index) -> None:
+    far, _ = _recall(index, DATA / "paraphrases_far.yaml")
+    heldout, _ = _recall(index, DATA / "heldout" / "paraphrases_heldout.yaml")
+    assert far >= 0.95 and heldout >= 0.95
+
+
 def test_unchanged_reindex_is_fast_and_embeds_nothing(index, real_bank) -> None:
     started = time.perf_counter()
     report = index.sync(real_bank)

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.core.bank import load_bank
 from bot.core.embedder import HashEmbedder
 from bot.core.index import COLLECTION, ChromaIndex
-from tests.test_scale_servers import Server, start_chroma
+from tests.test_scale_servers import Server
 
-DECKS = Path(__file__).resolve().parent / "data" / "decks"
 QUERIES = ["What does dropout do to neurons during training?", "momentum in gradient descent",
            "max pooling downsampling feature maps", "why use a validation set", "velocity of past gradients"]
-
-
-@pytest.fixture(scope="module")
-def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One Chroma server for the module."""
-    folder = tmp_path_factory.mktemp("chroma-server")
-    server = start_chroma(folder / "data", folder / "chroma.log")
-    yield server
-    server.stop()
 
 
 @pytest.fixture()
@@ -37,25 +25,7 @@ def url(chroma: Server) -> str:
     return chroma.url
 
 
-@pytest.fixture()
-def knowledge(tmp_path: Path) -> Path:
-    """A copy of the test deck that a test may edit."""
-    folder = tmp_path / "knowledge"
-    shutil.copytree(DECKS, folder)
-    return folder
-
-
-def edit(folder: Path, entry_id: str, **changes: object) -> None:
-    """Change fields of one entry of the test deck."""
-    path = folder / "mini.yaml"
-    data = yaml.safe_load(path.read_text())
-    for question in data["questions"]:
-        if question["id"] == entry_id:
-            question.update(changes)
-    path.write_text(yaml.safe_dump(data))
-
-
-def test_incremental_reindex_on_the_server(url: str, knowledge: Path) -> None:
+def test_incremental_reindex_on_the_server(url: str, knowledge: Path, edit_deck: Callable[..., None]) -> None:
     embedder = HashEmbedder()
     index = ChromaIndex(embedder, url=url)
     first = index.sync(load_bank(knowledge))
@@ -65,7 +35,7 @@ def test_incremental_reindex_on_the_server(url: str, knowledge: Path) -> None:
     again = ChromaIndex(embedder, url=url).sync(load_bank(knowledge))   # another client: state lives on the server
     assert not again.changed and again.unchanged == 3 and embedder.calls == []
 
-    edit(knowledge, "momentum", question="How does momentum accelerate gradient descent?")
+    edit_deck("momentum", question="How does momentum accelerate gradient descent?")
     third = ChromaIndex(embedder, url=url).sync(load_bank(knowledge))
     assert third.updated == ["momentum"] and not third.added and not third.removed
     embedded = [text for call in embedder.calls for text in call]

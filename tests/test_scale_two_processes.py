@@ -22,9 +22,9 @@ from bot.core.bank import load_bank
 from bot.core.embedder import HashEmbedder
 from bot.core.index import ChromaIndex
 from bot.core.replies import UserRef
-from bot.core.store.db import make_engine
+from bot.core.store.db import MIGRATIONS, make_engine
 from bot.core.store.sql import SqlStore
-from tests.test_scale_servers import REPO, Server, postgres_url, start_chroma
+from tests.test_scale_servers import REPO, Server, postgres_url
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
 WRITES = 40
@@ -90,15 +90,6 @@ def database() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(scope="module")
-def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One Chroma server for the module."""
-    folder = tmp_path_factory.mktemp("chroma-server")
-    server = start_chroma(folder / "data", folder / "chroma.log")
-    yield server
-    server.stop()
-
-
 def _start(name: str, signal: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     """One bot process; it prints "ready" once its engine is built."""
     return subprocess.Popen([sys.executable, "-c", CHILD, name, str(WRITES), str(signal), json.dumps(QUERIES)],
@@ -141,7 +132,7 @@ def test_two_processes_share_postgres_and_chroma(database: str, chroma: Server, 
         assert store.daily_send(UserRef("slack", "shared"), "2025-06-01") is not None
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM users")).scalar_one() == 3
-            assert conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar_one() == 1
+            assert conn.execute(text("SELECT COUNT(*) FROM schema_version")).scalar_one() == len(MIGRATIONS)
     finally:
         store.close()
 

@@ -180,21 +180,6 @@ def test_session_questions_avoid_recent_ones(store: SqlStore) -> None:
     assert sorted(old) == sorted(BANK.entries)
 
 
-def test_daily_question_is_claimed_once(store: SqlStore) -> None:
-    store.update_user(ALICE, time_zone="Europe/Paris", daily_time="09:00", daily_on=True)
-    sched = Scheduler(store, BANK)
-    assert sched.daily_due(datetime(2025, 3, 10, 7, 30, tzinfo=UTC)) == []        # 08:30 in Paris
-    morning = datetime(2025, 3, 10, 8, 30, tzinfo=UTC)                            # 09:30 in Paris
-    assert [u.ref for u in sched.daily_due(morning)] == [ALICE]
-    daily = sched.daily_question(ALICE, morning)
-    assert daily is not None and daily.local_date == "2025-03-10"
-    assert sched.daily_question(ALICE, morning) is None                           # claimed, not stale
-    retaken = sched.daily_question(ALICE, morning, stale_after=timedelta(0))      # its sender died
-    assert retaken is not None and retaken.entry.id == daily.entry.id
-    store.mark_daily_sent(ALICE, daily.local_date, channel="D1")
-    assert sched.daily_due(morning) == []
-    assert sched.daily_question(ALICE, morning, stale_after=timedelta(0)) is None
-
 
 def test_local_day_helpers() -> None:
     from zoneinfo import ZoneInfo

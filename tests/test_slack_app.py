@@ -7,109 +7,30 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.core.replies import Reply, ReplyKind, UserRef
 from bot.core.testing import FakeLLM
-from bot.slack_app import build_app, http_server, web_client
+from bot.slack_app import web_client
 from bot.slack_messages import CritiqueStream
 from tests.fake_slack_api import (
     BOT_ID,
     BOT_USER,
     CRITIQUE,
-    SIGNING_SECRET,
-    TEAM,
+    FORM,
     FakeSlackApi,
-    Sent,
-    build_coach,
+    Slack,
     command_body,
     dm_event,
-    event_body,
-    interaction_body,
+    running,
     sign,
     slack_request,
 )
 
-FORM, JSON = "application/x-www-form-urlencoded", "application/json"
 GOOD_ANSWER = ("Dropout randomly turns off a fraction of neurons during each training step, so neurons cannot rely "
                "on specific other neurons and features become robust. It is only applied during training.")
-
-
-@dataclass
-class Slack:
-    """The app on a real port, the fake Web API it calls, and the coach behind it."""
-
-    api: FakeSlackApi
-    coach: Any
-    url: str
-
-    def command(self, user: str, text: str, channel: str = "C_GENERAL") -> Sent:
-        return slack_request(self.url, command_body(user, text, self.api.root + f"response/{user}", channel), FORM)
-
-    def event(self, event: dict[str, Any], event_id: str, retry: int | None = None) -> Sent:
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
-        return slack_request(self.url, event_body(event, event_id), JSON, headers=headers)
-
-    def click(self, user: str, action_id: str, message: dict[str, Any], value: str | None = None) -> Sent:
-        button = next((e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
-                       if e["action_id"] == action_id), {"value": value or ""})
-        payload = {"type": "block_actions", "user": {"id": user, "team_id": TEAM}, "team": {"id": TEAM},
-                   "api_app_id": "A1", "token": "legacy", "trigger_id": f"trigger-{time.time_ns()}",
-                   "channel": {"id": "D" + user}, "message": message,
-                   "container": {"type": "message", "message_ts": message["ts"], "channel_id": "D" + user},
-                   "response_url": self.api.root + f"response/{user}",
-                   "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
-                                "value": value if value is not None else button["value"], "action_ts": "1"}]}
-        return slack_request(self.url, interaction_body(payload), FORM)
-
-    def submit(self, user: str, text: str, private_metadata: str) -> Sent:
-        payload = {"type": "view_submission", "user": {"id": user, "team_id": TEAM}, "team": {"id": TEAM},
-                   "api_app_id": "A1", "token": "legacy", "trigger_id": "t",
-                   "view": {"id": "V1", "type": "modal", "callback_id": "coach_answer_modal", "team_id": TEAM,
-                            "private_metadata": private_metadata,
-                            "state": {"values": {"answer": {"text": {"type": "plain_text_input", "value": text}}}}}}
-        return slack_request(self.url, interaction_body(payload), FORM)
-
-    def dm(self, user: str) -> list[dict[str, Any]]:
-        return self.api.messages("D" + user)
-
-    def wait_dm(self, user: str, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
-        """The first DM message that satisfies predicate, waiting for it."""
-        return self.api.wait_for(lambda: next((m for m in self.dm(user) if predicate(m)), None), timeout)
-
-    def question(self, user: str) -> dict[str, Any]:
-        """The latest question message (the one with an Answer button)."""
-        return self.wait_dm(user, lambda m: "coach_answer" in json.dumps(m["blocks"]))
-
-
-@contextmanager
-def running(tmp_path: Path, *, llm: Any = None, workers: int = 32) -> Iterator[Slack]:
-    """The app served by `http_server` (what --http uses) on a free loopback port."""
-    with FakeSlackApi() as api:
-        coach = build_coach(tmp_path / "coach.db", llm=llm)
-        app, _ = build_app(coach, web_client("xoxb-test", api.url), signing_secret=SIGNING_SECRET,
-                           stream_interval=0.2, workers=workers)
-        server = http_server(app, 0, host="127.0.0.1")
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        try:
-            yield Slack(api, coach, f"http://127.0.0.1:{server.server_port}/slack/events")
-        finally:
-            server.shutdown()
-            server.server_close()
-
-
-@pytest.fixture()
-def slack(tmp_path: Path) -> Iterator[Slack]:
-    with running(tmp_path) as s:
-        yield s
 
 
 def _text(message: dict[str, Any]) -> str:

@@ -7,14 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from bot.config import get_settings
 from bot.slack_app import main
-from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, command_body, slack_request
+from tests.fake_slack_api import SIGNING_SECRET, FakeSlackApi, command_body, slack_request, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -73,7 +72,7 @@ def test_http_mode_serves_slack_on_the_configured_port_and_api_url(tmp_path: Pat
         process = subprocess.Popen([sys.executable, "-m", "bot.slack_app", "--http"], cwd=tmp_path, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            _wait_for_port(port, process)
+            wait_for_port(port, process)
             url = f"http://127.0.0.1:{port}/slack/events"
             sent = slack_request(url, command_body("U1", "start 1", api.root + "response/U1"),
                                  "application/x-www-form-urlencoded")
@@ -84,19 +83,6 @@ def test_http_mode_serves_slack_on_the_configured_port_and_api_url(tmp_path: Pat
             process.terminate()
             output = process.communicate(timeout=10)[0]
     assert "xoxb-test" not in output and SIGNING_SECRET not in output
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the app exited: {process.communicate()[0]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the app did not listen in time")
 
 
 def test_the_engine_never_imports_slack() -> None:
@@ -129,8 +115,11 @@ def test_socket_mode_uses_the_app_token_and_the_configured_api_url(tmp_path: Pat
         def __init__(self, settings: Settings) -> None:
             self.coach = build_coach(tmp_path / "coach.db")
 
-        def warm_up(self) -> None:
+        def warm_up_in_background(self) -> None:
             started["warm"] = True
+
+        def close(self) -> None:
+            started["closed"] = True
 
     monkeypatch.setattr(socket_mode, "SocketModeHandler", FakeHandler)
     monkeypatch.setattr(runtime, "Runtime", FakeRuntime)

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, Table, update
 
-from bot.core.replies import UserRef
+from bot.core.daily import DailyDispatcher, Ticker
+from bot.core.replies import Action, Request, UserRef
 from bot.core.store.records import utc_now
 from bot.slack_app import web_client
-from bot.slack_daily import DailySender, Ticker
+from bot.slack_daily import daily_sender
 from bot.slack_messages import SlackPoster
 from tests.fake_slack_api import FakeSlackApi, build_coach
 
@@ -36,7 +37,7 @@ class FakeClock:
 class Daily:
     """A sender on the SQLite file, as one process would build it."""
 
-    sender: DailySender
+    sender: DailyDispatcher
     coach: Any
 
 
@@ -44,7 +45,7 @@ def _process(db: Path, api: FakeSlackApi, clock: FakeClock, **options: Any) -> D
     """What a (re)started process builds: a new coach, a new store object, a new sender."""
     coach = build_coach(db, clock=clock)
     options.setdefault("post_interval", 0.0)
-    return Daily(DailySender(coach, SlackPoster(web_client("xoxb-test", api.url)), **options), coach)
+    return Daily(daily_sender(coach, SlackPoster(web_client("xoxb-test", api.url)), **options), coach)
 
 
 def _utc(text: str) -> datetime:
@@ -84,7 +85,7 @@ def _age_claims(store: Any, minutes: int) -> None:
 
 
 def _daily_on(coach: Any, user: str, time: str, tz: str) -> None:
-    coach.set_daily(UserRef("slack", user), True, time=time, tz=tz)
+    list(coach.act(Request(UserRef("slack", user), Action.DAILY, daily=True, time=time, zone=tz)))
 
 
 def test_three_zones_get_one_question_a_day_at_local_time_across_a_restart_and_spring_dst(
@@ -179,9 +180,9 @@ def test_no_daily_question_during_a_mock_interview(tmp_path: Path, api: FakeSlac
     daily = _process(tmp_path / "coach.db", api, clock)
     ref = UserRef("slack", "U1")
     _daily_on(daily.coach, "U1", "09:00", "UTC")
-    daily.coach.start(ref, count=2)
+    list(daily.coach.act(Request(ref, Action.START, count=2)))
     assert daily.sender.tick(clock.now) == 0
-    daily.coach.stop(ref)
+    list(daily.coach.act(Request(ref, Action.STOP)))
     clock.now += STEP
     assert daily.sender.tick(clock.now) == 1
 

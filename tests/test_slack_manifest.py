@@ -14,7 +14,8 @@ MANIFEST = Path(__file__).resolve().parent.parent / "slack" / "manifest.yaml"
 def test_manifest_creates_the_app_in_one_step() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"chat:write", "im:write", "im:history", "commands",
-                                                              "users:read", "files:write"}
+                                                              "users:read", "files:write", "channels:read",
+                                                              "groups:read", "channels:history", "groups:history"}
     settings = manifest["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
     assert settings["interactivity"]["is_enabled"] is True and settings["socket_mode_enabled"] is True

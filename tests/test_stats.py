@@ -124,3 +124,14 @@ def test_chart_without_data_says_so() -> None:
     png = progress_chart({"points": [], "by_topic": {}})
     assert png.startswith(PNG_MAGIC) and len(png) > 2_000
     assert _decode(png)[:2] == (350, 800)
+
+
+def test_skipped_questions_are_not_scores_of_zero(store: SqlStore) -> None:
+    add(store, "cnn-1", 80, NOW - timedelta(hours=3))
+    store.add_attempt(AttemptRecord(ALICE, "cnn-2", 0, created=NOW - timedelta(hours=2), skipped=True))
+    store.add_attempt(AttemptRecord(ALICE, "rnn-1", 0, created=NOW - timedelta(hours=1), skipped=True))
+    stats = user_stats(store, ALICE, NOW, bank=BANK)
+    assert stats["average"] == 80 and stats["attempts"] == 1 and stats["skipped"] == 2
+    assert stats["by_topic"] == {"cnn": 80} and "rnn" not in stats["by_topic"]
+    assert [r["question_id"] for r in stats["recent"]] == ["cnn-1"]
+    assert [p["score"] for p in history(store, ALICE, bank=BANK)["points"]] == [80]

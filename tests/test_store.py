@@ -225,6 +225,59 @@ def test_reclaim_only_a_stale_unsent_claim(make_store: Callable[[], SqlStore]) -
     assert one.reclaim_daily(ALICE, "2025-03-01", older_than=later + timedelta(hours=1)) is False
 
 
+def test_a_process_takes_over_its_own_unsent_claim_at_once_and_others_only_when_stale(
+        make_store: Callable[[], SqlStore]) -> None:
+    one, two = make_store(), make_store()
+    assert one.claim_daily(ALICE, "2025-03-01", "dropout", owner="process-1")
+    fresh = datetime.now(UTC) - timedelta(minutes=10)
+    assert two.reclaim_daily(ALICE, "2025-03-01", older_than=fresh, owner="process-2") is False   # alive elsewhere
+    assert one.reclaim_daily(ALICE, "2025-03-01", older_than=fresh, owner="process-1") is True    # its own
+    assert two.daily_send(ALICE, "2025-03-01").owner == "process-1"
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert two.reclaim_daily(ALICE, "2025-03-01", older_than=later, owner="process-2") is True    # stale now
+    assert one.daily_send(ALICE, "2025-03-01").owner == "process-2"
+    assert one.reclaim_daily(ALICE, "2025-03-01", older_than=fresh, owner="process-1") is False   # no longer its
+
+
+def test_a_first_release_database_gets_the_claim_owner_column(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = make_engine(url)
+    migrate(engine, MIGRATIONS[:1])
+    with engine.begin() as conn:   # as the first release made it: daily_sends without `owner`
+        conn.execute(text("ALTER TABLE daily_sends DROP COLUMN owner"))
+        conn.execute(text("INSERT INTO users (platform, user_id, time_zone, daily_time, daily_on, created) "
+                          "VALUES ('slack', 'U1', 'UTC', '09:00', 1, '2025-03-01 08:00:00')"))
+        conn.execute(text("INSERT INTO daily_sends (user_pk, local_date, question_id, status, created) "
+                          "VALUES (1, '2025-03-01', 'dropout', 'claimed', '2025-03-01 09:00:00')"))
+    engine.dispose()
+    store = SqlStore(url)
+    try:
+        assert store.version == MIGRATIONS[-1][0]
+        kept = store.daily_send(UserRef("slack", "U1"), "2025-03-01")
+        assert kept is not None and kept.status == "claimed" and kept.owner is None
+        assert store.reclaim_daily(UserRef("slack", "U1"), "2025-03-01", datetime.now(UTC), owner="p")
+    finally:
+        store.close()
+
+
+def test_session_mode_user_deck_and_space_default_survive_a_new_store(make_store: Callable[[], SqlStore]) -> None:
+    from bot.core.modes import Mode
+
+    one = make_store()
+    session = one.create_session(ALICE, ["dropout"], mode=Mode.INTERVIEWER, deck="mini")
+    one.update_user(ALICE, deck="mini", space="g1")
+    one.set_space_deck("discord", "g1", "databases", set_by="1001")
+    one.set_space_deck("discord", "g1", "mini", set_by="1002")   # a second admin changes it
+    two = make_store()
+    reopened = two.open_session(ALICE)
+    assert reopened is not None and reopened.id == session.id and reopened.mode is Mode.INTERVIEWER
+    assert reopened.deck == "mini"
+    assert (two.get_user(ALICE).deck, two.get_user(ALICE).space) == ("mini", "g1")
+    assert two.space_deck("discord", "g1") == "mini" and two.space_deck("slack", "g1") is None
+    two.set_space_deck("discord", "g1", None)
+    assert one.space_deck("discord", "g1") is None
+
+
 def test_claim_event_once(make_store: Callable[[], SqlStore]) -> None:
     one, two = make_store(), make_store()
     assert one.claim_event("Ev01") is True
@@ -252,24 +305,26 @@ def test_fresh_database_is_at_latest_version(store: SqlStore, db_url: str) -> No
 def test_migrations_run_in_order_once(db_url: str) -> None:
     calls: list[int] = []
 
+    latest = MIGRATIONS[-1][0]
+
     def v2(conn: Connection) -> None:
-        calls.append(2)
+        calls.append(latest + 1)
         add_column_if_missing(conn, "users", Column("level", Integer))
 
     def v3(conn: Connection) -> None:
-        calls.append(3)
+        calls.append(latest + 2)
         add_column_if_missing(conn, "users", Column("level", Integer))   # idempotent: already there
 
-    migrations = [*MIGRATIONS, (2, v2), (3, v3)]
+    migrations = [*MIGRATIONS, (latest + 1, v2), (latest + 2, v3)]
     engine = make_engine(db_url)
     try:
-        assert migrate(engine, migrations) == 3
-        assert migrate(engine, migrations) == 3    # a second run is a no-op
-        assert calls == [2, 3]
+        assert migrate(engine, migrations) == latest + 2
+        assert migrate(engine, migrations) == latest + 2    # a second run is a no-op
+        assert calls == [latest + 1, latest + 2]
         with engine.connect() as conn:
             assert "level" in {c["name"] for c in inspect(conn).get_columns("users")}
             versions = list(conn.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars())
-        assert versions == [1, 2, 3]
+        assert versions == [v for v, _ in migrations]   # every one, in order (numbers may leave gaps)
         with pytest.raises(ValueError):
             migrate(engine, [(2, v2), (1, v3)])
     finally:

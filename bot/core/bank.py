@@ -113,9 +113,9 @@ class Entry(BaseModel):
         """The rubric: the key points, or the reference answer's sentences when there are none."""
         if self.key_points:
             return self.key_points
-        from bot.core.text import split_sentences
+        from bot.core.grading.drafted import drafted_points
 
-        return tuple(split_sentences(self.answer)[:8]) or (self.answer,)
+        return drafted_points(self.answer)
 
     def content_hash(self) -> str:
         """A hash of everything that is embedded, so unchanged entries are never re-embedded."""
@@ -139,7 +139,8 @@ class Deck(BaseModel):
             for index, entry in enumerate(self.questions):
                 for topic in entry.topics:
                     if topic not in self.topics:
-                        raise ValueError(f"questions.{index}.topics: '{topic}' is not in the deck's topics "
+                        name = entry.id or f"#{index + 1}"
+                        raise ValueError(f"entry '{name}', field 'topics': '{topic}' is not in the deck's topics "
                                          f"({', '.join(self.topics)})")
         return self
 
@@ -173,8 +174,10 @@ def _describe(error: ValidationError, data: Any) -> str:
     """The first validation problem as 'entry <id>, field <f>: message'."""
     first = error.errors()[0]
     loc = list(first["loc"])
+    if not loc:  # a check of the whole deck: its message names the entry and the field itself
+        return str(first["msg"]).removeprefix("Value error, ")
     message = str(first["msg"])
-    where = ".".join(str(p) for p in loc) or "top level"
+    where = ".".join(str(p) for p in loc)
     if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
         items = data.get("questions") if isinstance(data, dict) else None
         raw = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
@@ -189,6 +192,23 @@ def _describe(error: ValidationError, data: Any) -> str:
     return f"{where}: {message}"
 
 
+def _yaml_where(exc: yaml.YAMLError, raw: bytes) -> str:
+    """Where a YAML error is: the line where the broken construct starts (an unclosed quote or bracket), not only
+    where the parser gave up, and the entry it is in."""
+    problem, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    start = context or problem
+    if start is None:
+        return ""
+    line = start.line + 1
+    lines = raw.decode("utf-8", errors="replace").splitlines()[:line]
+    ids = [m.group(1) for text in lines if (m := re.match(r"^\s*-\s*id:\s*['\"]?([^'\"\s#]+)", text))]
+    where = f" at line {line}" + (f" (entry '{ids[-1]}')" if ids else "")
+    what = getattr(exc, "problem", None) or ""
+    if context is not None and problem is not None and problem.line != context.line:
+        return f"{where}: {what} at line {problem.line + 1}, {getattr(exc, 'context', '')} that starts at line {line}"
+    return f"{where}: {what}" if what else where
+
+
 def load_deck(path: Path) -> Deck:
     """Read and validate one deck file; DeckError names the file, the entry and the field."""
     try:
@@ -197,9 +217,7 @@ def load_deck(path: Path) -> Deck:
     except (OSError, UnicodeDecodeError) as exc:
         raise DeckError(f"Cannot read deck {path.name}: {exc.__class__.__name__}.") from exc
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise DeckError(f"Deck {path.name} is not valid YAML{line}.") from exc
+        raise DeckError(f"Deck {path.name} is not valid YAML{_yaml_where(exc, raw)}.") from exc
     if not isinstance(data, dict):
         raise DeckError(f"Deck {path.name} must be a mapping with deck, title and questions.")
     try:
@@ -212,9 +230,13 @@ def load_deck(path: Path) -> Deck:
 
 def load_bank(folder: Path) -> Bank:
     """Load every `*.yaml` deck of a folder; ids must be unique across decks."""
-    files = sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml")))
+    from bot.core.overrides import apply_overrides, is_override_file
+
+    files = sorted(p for p in list(folder.glob("*.yaml")) + list(folder.glob("*.yml")) if not is_override_file(p))
     if not files:
-        raise DeckError(f"No deck (*.yaml) found in {folder}.")
+        what = "does not exist" if not folder.exists() else "is not a folder" if not folder.is_dir() else \
+            "holds no deck (*.yaml)"
+        raise DeckError(f"The knowledge folder {folder} {what}; set COACH_KNOWLEDGE_DIR to the folder of your decks.")
     entries: dict[str, Entry] = {}
     decks: dict[str, Deck] = {}
     origin: dict[str, str] = {}
@@ -229,4 +251,6 @@ def load_bank(folder: Path) -> Bank:
                                 f"in {origin[entry.id]}.")
             entries[entry.id] = entry
             origin[entry.id] = path.name
-    return Bank(entries=entries, decks=decks)
+    bank = Bank(entries=entries, decks=decks)
+    apply_overrides(bank, folder)   # reviewers' fixes, beside each deck
+    return bank

@@ -23,7 +23,7 @@ def _rolling(scores: Sequence[int], window: int = ROLLING) -> list[float]:
 
 
 def progress_chart(data: Mapping[str, Any]) -> bytes:
-    """A PNG of the user's scores (line and dots) and average by topic (bars); a note when there is no data."""
+    """A PNG of the user's scores, average by topic and spoken answers' delivery; a note when there is no data."""
     # Imported here so that importing the engine stays fast. The Figure API with the Agg canvas never touches
     # pyplot's global state or a display, so it is safe in any thread and needs no matplotlib.use("Agg").
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -31,19 +31,23 @@ def progress_chart(data: Mapping[str, Any]) -> bytes:
 
     scores = _points(data)
     by_topic: Mapping[str, float] = data.get("by_topic") or {}
-    figure = Figure(figsize=(8, 6) if by_topic else (8, 3.5), dpi=100)
+    spoken: Sequence[Mapping[str, Any]] = (data.get("delivery") or {}).get("points") or []
+    rows = 1 + bool(by_topic) + bool(spoken)
+    figure = Figure(figsize=(8, 3.5 + 2.5 * (rows - 1)), dpi=100)
     FigureCanvasAgg(figure)
     if not scores and not by_topic:
         _empty(figure)
     else:
-        rows = 2 if by_topic else 1
         _scores(figure.add_subplot(rows, 1, 1), scores)
         if by_topic:
             _topics(figure.add_subplot(rows, 1, 2), by_topic)
+        if spoken:
+            _delivery(figure.add_subplot(rows, 1, rows), spoken)
         # Fixed margins instead of an automatic layout: the layout engines double the drawing time.
         longest = max((len(_label(t)) for t in by_topic), default=0)
-        figure.subplots_adjust(left=min(0.35, max(0.08, 0.012 * longest + 0.03)), right=0.97,
-                               top=0.93 if rows == 2 else 0.88, bottom=0.08 if rows == 2 else 0.15, hspace=0.45)
+        figure.subplots_adjust(left=min(0.35, max(0.08, 0.012 * longest + 0.03)), right=0.9 if spoken else 0.97,
+                               top=0.88 if rows == 1 else 0.93, bottom=0.15 if rows == 1 else 0.08,
+                               hspace=0.45 if rows == 2 else 0.6)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -90,3 +94,22 @@ def _topics(axes: Any, by_topic: Mapping[str, float]) -> None:
     axes.grid(axis="x", alpha=0.3)
     for y, value in enumerate(values):
         axes.text(min(value + 1, 92), y, f"{value:.0f}", va="center", fontsize=8)
+
+
+def _delivery(axes: Any, points: Sequence[Mapping[str, Any]]) -> None:
+    """Spoken answers: pace (words a minute) and filler words a minute, answer by answer."""
+    x = list(range(1, len(points) + 1))
+    axes.plot(x, [p.get("wpm") or 0 for p in points], marker="o", linewidth=1, color="#4878d0", label="words/min")
+    axes.axhspan(110, 170, color="#6acc64", alpha=0.12)   # the comfortable pace of bot.core.speech.delivery
+    axes.set_title("Spoken answers: pace and filler words")
+    axes.set_xlabel("spoken answer")
+    axes.set_ylabel("words a minute")
+    axes.set_ylim(0, max(220, max((p.get("wpm") or 0) for p in points) + 20))
+    axes.grid(alpha=0.3)
+    fillers = axes.twinx()
+    fillers.bar(x, [p.get("fillers_per_minute") or 0 for p in points], width=0.4, color="#ee854a", alpha=0.6,
+                label="fillers/min")
+    fillers.set_ylabel("fillers a minute")
+    fillers.set_ylim(0, max(10, max((p.get("fillers_per_minute") or 0) for p in points) * 1.3))
+    axes.set_zorder(fillers.get_zorder() + 1)
+    axes.patch.set_visible(False)

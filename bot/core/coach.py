@@ -1,47 +1,72 @@
-"""The coach: mock-interview sessions and daily questions, one call per user at a time.
+"""The coach: every user action goes through `act`, one at a time per user, and its replies come back in order.
 
-Adapters call start/answer/hint/skip/reveal/stop/stats/daily with a UserRef and render the Replies.
-Every attempt is committed to the store before the reply that reports it is handed out.
+Adapters turn platform events into `Request`s and render the `Reply`s; every product rule (busy users, stale
+buttons, empty answers, topics, daily settings) is checked here once. Every attempt is committed to the store
+before the reply that reports it is handed out.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import defaultdict
+import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.core import render
+from bot.core.access import Access
 from bot.core.bank import Bank, Entry
+from bot.core.busy import Gate
+from bot.core.decks import Decks
+from bot.core.export import DataOut
+from bot.core.flags import Flags
+from bot.core.interviewer import NO_HELP, Interviewer
+from bot.core.localtime import local_date, next_daily, parse_daily_time, zone_problem
+from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
-from bot.core.replies import Action, Reply, ReplyKind, UserRef
+from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_turn, turn_token
 from bot.core.report import build_report
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
-from bot.errors import CoachError
+from bot.core.team import Teams, is_team_turn
+from bot.core.text import as_text
+from bot.errors import FAILED, USER_BUSY, CoachError
 
 if TYPE_CHECKING:
     from bot.core.grading.grader import Grade, Grader
 
 log = logging.getLogger(__name__)
-QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP)
+QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP, Action.FLAG)
+FOLLOW_UP_ACTIONS = (Action.ANSWER, Action.SKIP, Action.STOP)
 MAX_COUNT = 20
+EVENT_MEMORY = timedelta(hours=1)   # platforms stop re-delivering an event after minutes
+NO_SESSION = "No question is waiting for an answer: there is no interview in progress; start one first."
+STALE = "That question is no longer open; answer the latest one."
+EMPTY = "Your answer is empty; write it in your own words."
+FILES_ONLY = "I can only grade text: write your answer in words (a file or an image cannot be graded)."
 Prewarm = Callable[[UserRef, Entry, str], None]
+TokenSink = Callable[[str], None]
 
 
-class UserBusy(CoachError):
-    """The user's previous call is still being handled."""
+class Refused(CoachError):
+    """An action the coach turns down with one sentence; nothing was changed."""
+
+
+def is_current(turn: str, session: SessionRecord) -> bool:
+    """Whether a token made for a question (in full or shortened) names the session's current one."""
+    token = turn_token(session.id, session.current_question_id or "")
+    return turn in (token, short_turn(token))
 
 
 class Coach:
-    """Sessions, grading flow and progress; platform-neutral."""
+    """Sessions, grading flow, progress and daily settings; platform-neutral."""
 
     def __init__(self, bank: Bank, grader: Grader, store: Store, scheduler: Scheduler, *,
                  prewarm: Prewarm | None = None, rate_limiter: RateLimiter | None = None,
-                 follow_ups: bool = True, clock: Callable[[], datetime] | None = None) -> None:
+                 follow_ups: bool = True, clock: Callable[[], datetime] | None = None,
+                 gate: Gate | None = None, access: Access | None = None, interviewer_seconds: int = 240) -> None:
         self.bank = bank
         self.grader = grader
         self.store = store
@@ -50,43 +75,61 @@ class Coach:
         self.rate_limiter = rate_limiter or RateLimiter()
         self.follow_ups = follow_ups
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
-        self._guard = threading.Lock()
+        self.gate = gate or Gate()
+        self.id = uuid.uuid4().hex   # this process: it may take over its own unsent daily claims at once
+        self.access = access or Access()
+        self.flags, self.teams, self.data = Flags(self), Teams(self), DataOut(self)
+        self.decks = Decks(bank, store, self.access.may_manage)
+        self.interviewer = Interviewer(self, interviewer_seconds)
 
-    # ------------------------------------------------------------------ locking
+    # ------------------------------------------------------------------ the one entry point
 
-    def _lock(self, user: UserRef) -> threading.Lock:
-        with self._guard:
-            return self._locks[user.key]
-
-    def _exclusive(self, user: UserRef) -> threading.Lock:
-        lock = self._lock(user)
-        if not lock.acquire(timeout=0.05):
-            raise UserBusy("I'm still working on your previous message; one moment.")
-        return lock
-
-    # ------------------------------------------------------------------ sessions
-
-    def start(self, user: UserRef, *, topic: str | None = None, count: int = 5,
-              channel: str | None = None) -> list[Reply]:
-        """Open a mock interview of `count` questions (closing any open one) and show the first question."""
-        topic = (topic or "").strip().lower() or None
-        if topic and topic not in self.bank.topics():
-            return [_error(f"There is no topic '{topic}'. Topics: {', '.join(self.bank.topics())}.")]
-        count = max(1, min(int(count or 5), MAX_COUNT))
-        lock = self._exclusive(user)
+    def act(self, request: Request, *, on_token: TokenSink | None = None, use_llm: bool = True) -> Iterator[Reply]:
+        """Do one action; its replies in order. A refusal or a failure is one ERROR reply, never an exception."""
         try:
-            self.store.get_or_create_user(user)
-            ids = self.scheduler.pick_session_questions(user, count, topic=topic, now=self.clock())
-            if not ids:
-                return [_error("No questions are available for that choice.")]
-            session = self.store.create_session(user, ids, topic=topic, channel=channel)
-            intro = Reply(ReplyKind.INFO, f"Mock interview: {len(ids)} question{'s' if len(ids) > 1 else ''}"
-                          f"{' on ' + topic if topic else ''}. Answer in your own words; ask for a hint, skip, "
-                          "or reveal an example answer at any time.", data={"session_id": session.id})
-            return [intro, self._question_reply(session)]
+            if request.action is Action.ANSWER and is_team_turn(request.turn):
+                yield from self.teams.answer(request, on_token, use_llm)
+            elif request.action is Action.ANSWER:
+                yield from self._answer(request, on_token, use_llm)
+            else:
+                yield from self._actions[request.action](request)
+        except CoachError as exc:
+            yield _error(str(exc))
+        except Exception:  # a bug must not leave the user in silence; the details go to the log
+            log.exception("%s for %s failed", request.action.value, request.user.key)
+            yield _error(FAILED)
+
+    @property
+    def _actions(self) -> dict[Action, Callable[[Request], Iterator[Reply]]]:
+        return {Action.START: self._start, Action.HINT: self._hint, Action.SKIP: self._skip,
+                Action.REVEAL: self._reveal, Action.STOP: self._stop, Action.STATS: self._stats,
+                Action.TOPICS: self._topics, Action.DAILY: self._daily, Action.DECK: self.decks.act,
+                **self.flags.actions(), **self.teams.actions(), **self.data.actions()}
+
+    @contextmanager
+    def reserve(self, user: UserRef) -> Iterator[Reply | None]:
+        """Hold the user's turn while an adapter queues and runs one request; gives the busy reply if already held."""
+        if not self.gate.reserve(user):
+            yield _error(USER_BUSY)
+            return
+        try:
+            yield None
         finally:
-            lock.release()
+            self.gate.release(user)
+
+    @contextmanager
+    def _open(self, request: Request) -> Iterator[SessionRecord]:
+        """The user's open session, held; refused when there is none or the request was made for another turn."""
+        with self.gate.hold(request.user):
+            session = self.store.open_session(request.user)
+            if session is None:
+                raise Refused(STALE if request.turn is not None else NO_SESSION)
+            elsewhere = request.place is not None and session.channel is not None and request.place != session.channel
+            if elsewhere or (request.turn is not None and not is_current(request.turn, session)):
+                raise Refused(STALE)
+            yield session
+
+    # ------------------------------------------------------------------ queries
 
     def current(self, user: UserRef) -> Reply | None:
         """The question the user's open session waits on (used to resume after a restart)."""
@@ -94,14 +137,76 @@ class Coach:
         if session is None:
             return None
         if session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
+            if session.mode is Mode.INTERVIEWER:
+                return self.interviewer.probe_reply(session)
             return self._follow_up_reply(session, session.follow_up["text"])
-        return self._question_reply(session)
+        return self.question_reply(session)
 
     def open_session(self, user: UserRef) -> SessionRecord | None:
         """The user's open session, if any."""
         return self.store.open_session(user)
 
-    def _question_reply(self, session: SessionRecord) -> Reply:
+    def topic_counts(self, user: UserRef | None = None, space: str | None = None) -> dict[str, int]:
+        """The topics of the bank (of the user's deck, given a user) with their question counts."""
+        bank = self.decks.resolve(user, space).bank if user is not None else self.bank
+        return {t: len(bank.by_topic(t)) for t in bank.topics()}
+
+    def topic_problem(self, topic: str | None, bank: Bank | None = None) -> str | None:
+        """One sentence when the topic is not one of the bank's (or of one deck's), else None."""
+        topic, topics = (topic or "").strip().lower(), (bank or self.bank).topics()
+        if topic and topic not in topics:
+            return f"There is no topic '{topic}'. Topics: {', '.join(topics)}."
+        return None
+
+    def first_delivery(self, event_id: str) -> bool:
+        """True the first time a platform event id is seen (a retried delivery is False)."""
+        return self.store.claim_event(event_id)
+
+    def upkeep(self, now: datetime) -> None:
+        """Periodic housekeeping: forget event ids older than platforms retry; take in reviewers' new fixes."""
+        self.store.prune_events(now - EVENT_MEMORY)
+        self.flags.refresh()
+
+    # ------------------------------------------------------------------ sessions
+
+    def _start(self, request: Request) -> Iterator[Reply]:
+        """Open a mock interview of `count` questions (closing any open one) and show the first question."""
+        mode = Mode.parse(request.mode)
+        topic = (request.topic or "").strip().lower() or None
+        count = max(1, min(int(request.count or 5), MAX_COUNT))
+        user = request.user
+        with self.gate.hold(user):
+            self.store.get_or_create_user(user)
+            self.decks.remember_space(user, request.space)
+            deck = self.decks.resolve(user, request.space, request.deck)
+            problem = self.topic_problem(topic, deck.bank)
+            if problem:
+                raise Refused(problem)
+            scheduler = self.decks.scheduler(self.scheduler, deck)
+            pool: list[str] = []
+            if mode is Mode.INTERVIEWER:
+                ids, pool = self.interviewer.plan(scheduler, user, count, topic)
+            else:
+                ids = scheduler.pick_session_questions(user, count, topic=topic, now=self.clock())
+            if not ids:
+                raise Refused("No questions are available for that choice.")
+            session = self.store.create_session(user, ids, topic=topic, channel=request.place, deck=deck.name,
+                                                mode=mode)
+            if deck.note:
+                yield Reply(ReplyKind.INFO, deck.note, data={"deck": deck.name})
+            if mode is Mode.INTERVIEWER:
+                yield from self.interviewer.begin(session, pool)
+                return
+            source = (f" on {topic}" if topic else "") + (f" from the deck {deck.name!r}" if deck.name else "")
+            yield Reply(ReplyKind.INFO, f"Mock interview: {len(ids)} question{'s' if len(ids) > 1 else ''}"
+                        f"{source}. Answer in your own words; ask for a hint, skip, "
+                        "or reveal an example answer at any time.", data={"session_id": session.id})
+            yield self.question_reply(session)
+
+    def question_reply(self, session: SessionRecord) -> Reply:
+        """The session's current question; the model starts reading its fixed prompt meanwhile."""
+        if session.mode is Mode.INTERVIEWER:
+            return self.interviewer.question_reply(session)
         entry = self.bank.get(session.current_question_id or "")
         number, total = session.position + 1, len(session.question_ids)
         if self.prewarm is not None:
@@ -111,42 +216,40 @@ class Coach:
 
     def _follow_up_reply(self, session: SessionRecord, text: str) -> Reply:
         qid = session.current_question_id
-        return Reply(ReplyKind.FOLLOW_UP, f"Follow-up: {text}", (Action.ANSWER, Action.SKIP, Action.STOP),
+        return Reply(ReplyKind.FOLLOW_UP, f"Follow-up: {text}", FOLLOW_UP_ACTIONS,
                      data={"question_id": qid, "follow_up": text, "session_id": session.id,
                            "target_point": (session.follow_up or {}).get("target_point")})
 
     # ------------------------------------------------------------------ answering
 
-    def answer(self, user: UserRef, text: str, *, use_llm: bool = True,
-               on_token: Callable[[str], None] | None = None) -> Iterator[Reply]:
+    def _answer(self, request: Request, on_token: TokenSink | None, use_llm: bool) -> Iterator[Reply]:
         """Grade an answer: the score (committed) first, then the critique, then a follow-up or the next question."""
-        wait = self.rate_limiter.check(user.key)
+        wait = self.rate_limiter.check(request.user.key)
         if wait:
             seconds = max(1, round(wait))
-            unit = "seconds" if seconds > 1 else "second"
-            yield _error(f"You're sending answers very quickly; please wait {seconds} {unit} and try again.")
-            return
-        lock = self._exclusive(user)
-        try:
-            session = self.store.open_session(user)
-            if session is None:
-                yield _error("There is no interview in progress; start one first.")
-                return
-            if session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
-                yield from self._answer_follow_up(session, text)
+            raise Refused(f"You're sending answers very quickly; please wait {seconds} "
+                          f"second{'s' if seconds > 1 else ''} and try again.")
+        text = as_text(request.text)  # answers are text: bytes an adapter let through become U+FFFD, never a crash
+        with self._open(request) as session:
+            if not text.strip():
+                raise Refused(FILES_ONLY if request.files else EMPTY)
+            if session.mode is Mode.INTERVIEWER:
+                yield from self.interviewer.answer(session, text)
+            elif session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:
+                yield from self._answer_follow_up(session, text, request.delivery)
             else:
-                yield from self._answer_main(session, text, use_llm, on_token)
-        finally:
-            lock.release()
+                yield from self._answer_main(session, text, use_llm, on_token, request.delivery)
 
     def _answer_main(self, session: SessionRecord, text: str, use_llm: bool,
-                     on_token: Callable[[str], None] | None) -> Iterator[Reply]:
+                     on_token: TokenSink | None, delivery: dict[str, Any] | None = None) -> Iterator[Reply]:
         entry = self.bank.get(session.current_question_id or "")
         hinted = session.hints_used.get(entry.id, 0) > 0
         grade = self.grader.rubric_grade(entry, text)
-        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, hinted=hinted))
-        yield Reply(ReplyKind.SCORE, render.score_text(grade.view()),
-                    data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id})
+        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, hinted=hinted,
+                                                       delivery=delivery))
+        yield Reply(ReplyKind.SCORE, render.score_text(grade.view(), delivery),
+                    data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id}
+                    | ({"delivery": delivery} if delivery else {}))
         if use_llm and self.grader.has_llm and not grade.flagged:
             grade = self._critique(session, entry, text, grade, attempt, on_token)
         else:
@@ -166,7 +269,7 @@ class Coach:
         yield from self._advance(session)
 
     def _critique(self, session: SessionRecord, entry: Entry, text: str, grade: Grade, attempt: AttemptRecord,
-                  on_token: Callable[[str], None] | None) -> Grade:
+                  on_token: TokenSink | None) -> Grade:
         """The model's critique; the attempt is updated with the final score and feedback."""
         # on_token gets the critique's prose as the model writes it (the follow-up is checked first, then asked).
         final = self.grader.critique(entry, text, grade, on_token=on_token, session=f"s{session.id}")
@@ -177,22 +280,26 @@ class Coach:
         self.store.update_attempt(attempt)
         return final
 
-    def _answer_follow_up(self, session: SessionRecord, text: str) -> Iterator[Reply]:
+    def _answer_follow_up(self, session: SessionRecord, text: str,
+                          delivery: dict[str, Any] | None = None) -> Iterator[Reply]:
         entry = self.bank.get(session.current_question_id or "")
         follow = session.follow_up or {}
         grade = self.grader.grade_follow_up(entry, follow.get("target_point"), text, follow.get("text", ""))
-        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, follow_up=True))
-        yield Reply(ReplyKind.SCORE, render.score_text(grade.view()),
+        attempt = self.store.add_attempt(self._attempt(session, entry.id, text, grade, follow_up=True,
+                                                       delivery=delivery))
+        yield Reply(ReplyKind.SCORE, render.score_text(grade.view(), delivery),
                     data=grade.to_json() | {"attempt_id": attempt.id, "session_id": session.id,
-                                            "follow_up": True})
+                                            "follow_up": True} | ({"delivery": delivery} if delivery else {}))
         yield from self._advance(session)
 
     def _attempt(self, session: SessionRecord, qid: str, text: str, grade: Grade, *, hinted: bool = False,
-                 follow_up: bool = False) -> AttemptRecord:
+                 follow_up: bool = False, delivery: dict[str, Any] | None = None,
+                 member: UserRef | None = None) -> AttemptRecord:
         data = grade.to_json()
-        return AttemptRecord(user=session.user, question_id=qid, score=grade.score, answer=text[:20000],
+        return AttemptRecord(user=member or session.user, question_id=qid,
+                             entry_hash=self.bank.get(qid).content_hash(), score=grade.score, answer=text[:20000],
                              session_id=session.id, is_follow_up=follow_up, key_points=data["key_points"],
-                             feedback=list(grade.feedback), hinted=hinted, llm=grade.llm)
+                             feedback=list(grade.feedback), hinted=hinted, llm=grade.llm, delivery=delivery)
 
     def _advance(self, session: SessionRecord) -> Iterator[Reply]:
         """Move to the next question, or finish with the report card."""
@@ -206,164 +313,118 @@ class Coach:
             return
         session.phase = Phase.AWAITING_ANSWER
         self.store.save_session(session)
-        yield self._question_reply(session)
+        yield self.question_reply(session)
 
     # ------------------------------------------------------------------ hint, skip, reveal, stop
 
-    def hint(self, user: UserRef) -> Reply:
+    def _hint(self, request: Request) -> Iterator[Reply]:
         """A nudge toward a point not yet covered, without giving it away."""
-        with self._held(user) as session:
-            if session is None:
-                return _error("There is no interview in progress; start one first.")
+        with self._open(request) as session:
+            if session.mode is Mode.INTERVIEWER:
+                raise Refused(NO_HELP)
             entry = self.bank.get(session.current_question_id or "")
             shown = session.hints_used.get(entry.id, 0)
             text = self.grader.hint(entry, shown)
             session.hints_used[entry.id] = shown + 1
             self.store.save_session(session)
-            return Reply(ReplyKind.HINT, f"Hint: {text}", QUESTION_ACTIONS,
-                         data={"question_id": entry.id, "hint": text, "hints_used": shown + 1})
+            yield Reply(ReplyKind.HINT, f"Hint: {text}", QUESTION_ACTIONS,
+                        data={"question_id": entry.id, "hint": text, "hints_used": shown + 1,
+                              "session_id": session.id})
 
-    def skip(self, user: UserRef) -> list[Reply]:
+    def _skip(self, request: Request) -> Iterator[Reply]:
         """Skip the question (or the pending follow-up) and move on."""
-        with self._held(user) as session:
-            if session is None:
-                return [_error("There is no interview in progress; start one first.")]
+        with self._open(request) as session:
+            if session.mode is Mode.INTERVIEWER:
+                yield from self.interviewer.skip(session)
+                return
             entry = self.bank.get(session.current_question_id or "")
-            replies = [Reply(ReplyKind.SKIPPED, "Skipped." if session.phase is Phase.AWAITING_ANSWER
-                             else "Follow-up skipped.", data={"question_id": entry.id})]
-            if session.phase is Phase.AWAITING_ANSWER:
+            main = session.phase is Phase.AWAITING_ANSWER
+            yield Reply(ReplyKind.SKIPPED, "Skipped." if main else "Follow-up skipped.",
+                        data={"question_id": entry.id})
+            if main:
                 self._record_skip(session, entry)
-            return replies + list(self._advance(session))
+            yield from self._advance(session)
 
-    def reveal(self, user: UserRef) -> list[Reply]:
+    def _reveal(self, request: Request) -> Iterator[Reply]:
         """Show the reference answer, labelled as an example; the question counts as skipped."""
-        with self._held(user) as session:
-            if session is None:
-                return [_error("There is no interview in progress; start one first.")]
+        with self._open(request) as session:
+            if session.mode is Mode.INTERVIEWER:
+                raise Refused(NO_HELP)
             entry = self.bank.get(session.current_question_id or "")
             points = "\n".join(f"• {p}" for p in entry.points)
             text = f"Example answer (one good answer among many):\n\n{entry.answer}\n\nKey points:\n{points}"
-            replies = [Reply(ReplyKind.REVEAL, text, data={"question_id": entry.id, "answer": entry.answer,
-                                                           "key_points": list(entry.points)})]
+            yield Reply(ReplyKind.REVEAL, text, data={"question_id": entry.id, "answer": entry.answer,
+                                                      "key_points": list(entry.points)})
             if session.phase is Phase.AWAITING_ANSWER:
                 self._record_skip(session, entry)
-            return replies + list(self._advance(session))
+            yield from self._advance(session)
 
     def _record_skip(self, session: SessionRecord, entry: Entry) -> None:
         points = [{"text": p, "covered": False, "similarity": 0.0, "evidence": None} for p in entry.points]
         self.store.add_attempt(AttemptRecord(user=session.user, question_id=entry.id, score=0, answer="",
-                                             session_id=session.id, key_points=points, skipped=True))
+                                             session_id=session.id, key_points=points, skipped=True,
+                                             entry_hash=entry.content_hash()))
         self.scheduler.record(session.user, entry.id, 0, skipped=True, when=self.clock())
 
-    def stop(self, user: UserRef) -> Reply:
+    def _stop(self, request: Request) -> Iterator[Reply]:
         """End the interview now and show the report card."""
-        with self._held(user) as session:
-            if session is None:
-                return _error("There is no interview in progress.")
+        with self._open(request) as session:
             session.phase = Phase.STOPPED
             session.finished = self.clock()
             self.store.save_session(session)
-            return self._report(session)
+            yield self._report(session)
 
     def _report(self, session: SessionRecord) -> Reply:
-        attempts = [a for a in self.store.attempts(session.user) if a.session_id == session.id]
+        if session.mode is Mode.INTERVIEWER:
+            return self.interviewer.report(session)
+        attempts = self.store.attempts(session.user, session_id=session.id)
         report = build_report(session, attempts, self.bank)
         return Reply(ReplyKind.REPORT, render.report_text(report), (Action.START,), data=report)
 
-    def _held(self, user: UserRef) -> _Held:
-        return _Held(self, user)
+    # ------------------------------------------------------------------ progress, topics, daily settings
 
-    # ------------------------------------------------------------------ progress and topics
-
-    def stats(self, user: UserRef, *, chart: bool = True) -> Reply:
+    def _stats(self, request: Request) -> Iterator[Reply]:
         """Progress: attempts, averages by topic, trend, streak, due reviews, and a PNG chart."""
         from bot.core.charts import progress_chart
         from bot.core.stats import user_stats
 
-        data = user_stats(self.store, user, now=self.clock(), bank=self.bank)
-        image = progress_chart(data) if chart else None
-        return Reply(ReplyKind.STATS, _stats_text(data), image=image, data=data)
+        data = user_stats(self.store, request.user, now=self.clock(), bank=self.bank)
+        yield Reply(ReplyKind.STATS, render.stats_text(data), image=progress_chart(data) if request.chart else None,
+                    data=data)
 
-    def topics(self) -> Reply:
-        """The topics of the bank with their question counts."""
-        counts = {t: len(self.bank.by_topic(t)) for t in self.bank.topics()}
-        text = "Topics: " + ", ".join(f"{t} ({n})" for t, n in counts.items())
-        return Reply(ReplyKind.INFO, text, data={"topics": counts})
+    def _topics(self, request: Request) -> Iterator[Reply]:
+        counts = self.topic_counts(request.user, request.space)
+        yield Reply(ReplyKind.INFO, "Topics: " + ", ".join(f"{t} ({n})" for t, n in counts.items()),
+                    data={"topics": counts})
 
-    # ------------------------------------------------------------------ daily questions
-
-    def set_daily(self, user: UserRef, on: bool, *, time: str | None = None, tz: str | None = None) -> Reply:
-        """Turn the daily question on or off, optionally with a local time HH:MM and an IANA time zone."""
-        fields: dict[str, Any] = {"daily_on": on}
-        if time is not None:
-            fields["daily_time"] = time
-        if tz is not None:
-            fields["time_zone"] = tz
-        self.store.get_or_create_user(user)
-        try:
-            record = self.store.update_user(user, **fields)
-        except ValueError as exc:
-            return _error(str(exc))
-        if not on:
-            return Reply(ReplyKind.INFO, "Daily questions are off.", data={"daily_on": False})
-        return Reply(ReplyKind.INFO, f"Daily questions are on: one a day at {record.daily_time} "
-                     f"({record.time_zone}).", data={"daily_on": True, "daily_time": record.daily_time,
-                                                     "time_zone": record.time_zone})
-
-    def daily_question(self, user: UserRef, *, channel: str | None = None,
-                       now: datetime | None = None) -> Reply | None:
-        """Claim today's question (stored before it is sent) and open a one-question session for it.
-
-        None when the user is in an interview (never interrupted; the scheduler tries again later), when today's
-        question was already claimed or sent, or when nothing fits. After sending, call `daily_sent`.
-        """
-        lock = self._exclusive(user)
-        try:
-            if self.store.open_session(user) is not None:
-                return None
-            claimed = self.scheduler.daily_question(user, now=now or self.clock())
-            if claimed is None:
-                return None
-            session = self.store.create_session(user, [claimed.entry.id], topic=None, channel=channel)
-            session.extra["daily"] = claimed.local_date
-            self.store.save_session(session)
-            reply = self._question_reply(session)
-            reply.data.update(daily=True, local_date=claimed.local_date)
-            return reply
-        finally:
-            lock.release()
-
-    def daily_sent(self, user: UserRef, local_date: str, *, channel: str | None = None,
-                   message_ref: str | None = None) -> None:
-        """Record that today's question reached the user."""
-        self.store.mark_daily_sent(user, local_date, channel=channel, message_ref=message_ref)
-
-
-class _Held:
-    """Context manager: the user's lock and open session."""
-
-    def __init__(self, coach: Coach, user: UserRef) -> None:
-        self.coach, self.user = coach, user
-
-    def __enter__(self) -> SessionRecord | None:
-        self.lock = self.coach._exclusive(self.user)
-        return self.coach.store.open_session(self.user)
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
+    def _daily(self, request: Request) -> Iterator[Reply]:
+        """Turn the daily question on or off, at a local time in a time zone; with neither, its status."""
+        fields: dict[str, Any] = {}
+        if request.time is not None:
+            hhmm = parse_daily_time(request.time)
+            if hhmm is None:
+                raise Refused(f"'{request.time[:20]}' is not a 24-hour time; use HH:MM, such as 08:30.")
+            fields["daily_time"] = hhmm
+        if request.zone:
+            problem = zone_problem(request.zone)
+            if problem:
+                raise Refused(problem)
+            fields["time_zone"] = request.zone.strip()
+        if request.daily is not None:
+            fields["daily_on"] = request.daily
+        user = self.store.get_or_create_user(request.user)
+        self.decks.remember_space(request.user, request.space)
+        if fields:
+            user = self.store.update_user(request.user, **fields)
+        upcoming = None
+        if user.daily_on:
+            now = self.clock()
+            sent = self.store.daily_send(request.user, local_date(user.zone, now)) is not None
+            upcoming = next_daily(user.zone, user.daily_time, now, sent_today=sent)
+        data = {"daily_on": user.daily_on, "daily_time": user.daily_time, "time_zone": user.time_zone,
+                "next": upcoming.isoformat() if upcoming else None}
+        yield Reply(ReplyKind.INFO, render.daily_text(data, changed=request.daily is not None), data=data)
 
 
 def _error(text: str) -> Reply:
     return Reply(ReplyKind.ERROR, text)
-
-
-def _stats_text(data: dict[str, Any]) -> str:
-    if not data.get("attempts"):
-        return "No answers yet: start an interview to see your progress here."
-    lines = [f"Answers: {data['attempts']} · average {data['average']}/100 · streak {data['streak']} "
-             f"day{'s' if data['streak'] != 1 else ''} · reviews due {data['due_reviews']}"]
-    if data.get("trend") is not None:
-        lines.append(f"Trend: {data['trend']:+.0f} points (last 5 answers vs the 5 before)")
-    for topic, avg in sorted(data.get("by_topic", {}).items(), key=lambda kv: kv[1]):
-        lines.append(f"{topic}: {avg}/100")
-    return "\n".join(lines)

@@ -8,11 +8,29 @@ import re
 import threading
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from bot.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One text, from one forward pass: its vector, and its words with their vectors in context."""
+
+    vector: np.ndarray                      # unit length
+    words: tuple[str, ...]                  # lower-case words (word pieces joined)
+    word_vectors: np.ndarray                # (len(words), dim), unit length
+    total: np.ndarray = field(repr=False)   # sum of the token vectors: two texts pool into one (a window)
+    count: int = 1
+
+    @staticmethod
+    def pooled(parts: Sequence[Encoded]) -> np.ndarray:
+        """The unit vector of several texts read as one (mean pooling, as the model itself pools)."""
+        total = np.sum([p.total for p in parts], axis=0)
+        return _unit(total / max(1, sum(p.count for p in parts)))
 
 
 class Embedder(Protocol):
@@ -24,6 +42,16 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors of shape (len(texts), dim), float32, unit length."""
         ...
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Each text's vector and its words' vectors in context, in one pass."""
+        ...
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows (or a vector) scaled to unit length; zero stays zero."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def packaged_model_path() -> str:
@@ -65,9 +93,12 @@ class SentenceEmbedder:
                 path = self._model_ref or packaged_model_path()
                 try:
                     self._model = SentenceTransformer(path, device="cpu")
-                except (OSError, ValueError) as exc:
-                    raise ConfigError(f"The embedding model '{path}' cannot be loaded; check COACH_EMBEDDING_MODEL "
-                                      "(a sentence-transformers folder; nothing is downloaded).") from exc
+                except Exception as exc:  # noqa: BLE001 - a missing, partial or foreign folder fails in many ways
+                    reason = "no such folder" if self._model_ref and not os.path.exists(path) else \
+                        f"{exc.__class__.__name__}"
+                    raise ConfigError(f"The embedding model '{path}' cannot be loaded ({reason}); check "
+                                      "COACH_EMBEDDING_MODEL (a sentence-transformers folder; nothing is downloaded). "
+                                      "The index was not touched.") from exc
             dimension = getattr(self._model, "get_embedding_dimension", None) or \
                 self._model.get_sentence_embedding_dimension
             self.dim = int(dimension() or 384)
@@ -85,6 +116,39 @@ class SentenceEmbedder:
         vectors = self._model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Sentence vectors and contextual word vectors (word pieces averaged) from the same forward pass."""
+        if self._model is None:
+            self.load()
+        if not texts:
+            return []
+        assert self._model is not None
+        _torch_threads(1 if len(texts) <= 16 else os.cpu_count() or 1)
+        outputs = self._model.encode(list(texts), batch_size=self._batch_size, output_value=None,
+                                     show_progress_bar=False)
+        tokenizer = self._model.tokenizer
+        special = set(tokenizer.all_special_tokens)
+        out = []
+        for item in outputs:
+            tokens = item["token_embeddings"].float().cpu().numpy()
+            pieces = tokenizer.convert_ids_to_tokens(item["input_ids"].tolist())
+            words: list[str] = []
+            groups: list[list[np.ndarray]] = []
+            for piece, vector in zip(pieces, tokens, strict=True):
+                if piece in special:
+                    continue
+                if piece.startswith("##") and words:
+                    words[-1] += piece[2:]
+                    groups[-1].append(vector)
+                else:
+                    words.append(piece)
+                    groups.append([vector])
+            word_vectors = _unit(np.stack([np.mean(g, axis=0) for g in groups])) if groups else \
+                np.zeros((0, self.dim), dtype=np.float32)
+            total = tokens.sum(axis=0)
+            out.append(Encoded(_unit(total / len(tokens)), tuple(words), word_vectors, total, len(tokens)))
+        return out
 
 
 def _torch_threads(n: int) -> None:
@@ -109,13 +173,26 @@ class HashEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One normalised hashed bag-of-words (with stems) per text."""
         self.calls.append(list(texts))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in _WORD.findall(text.lower()):
-                for token in (word, word[:5]):
-                    digest = hashlib.blake2b(token.encode(), digest_size=4).digest()
-                    out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
-            norm = float(np.linalg.norm(out[row]))
-            if norm > 0:
-                out[row] /= norm
+        return _unit(np.stack([self._bag(_WORD.findall(t.lower())) for t in texts])) if texts else \
+            np.zeros((0, self.dim), dtype=np.float32)
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """The same bags, and each word's own bag as its vector (no context)."""
+        self.calls.append(list(texts))
+        out = []
+        for text in texts:
+            words = tuple(_WORD.findall(text.lower()))
+            rows = [self._bag([w]) for w in words]
+            total = np.sum(rows, axis=0) if rows else np.zeros(self.dim, dtype=np.float32)
+            vectors = _unit(np.stack(rows)) if rows else np.zeros((0, self.dim), dtype=np.float32)
+            out.append(Encoded(_unit(total), words, vectors, total, max(1, len(words))))
         return out
+
+    def _bag(self, words: Sequence[str]) -> np.ndarray:
+        """Hashed counts of the words and their 5-letter stems."""
+        row = np.zeros(self.dim, dtype=np.float32)
+        for word in words:
+            for token in (word, word[:5]):
+                digest = hashlib.blake2b(token.encode(), digest_size=4).digest()
+                row[int.from_bytes(digest, "little") % self.dim] += 1.0
+        return row

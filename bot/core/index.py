@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import fcntl
+import json
+import logging
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from bot.core.bank import Bank, Entry
+from bot.core.chroma_store import (
+    BUILDING_PREFIX,
+    COLLECTION,
+    READY_PREFIX,
+    damage_guard,
+    drop_stale_builds,
+    forget_client,
+    live_collection,
+    open_client,
+    set_aside,
+    swap_in,
+)
 from bot.core.embedder import Embedder
-from bot.errors import CoachError, IndexBusyError
+from bot.errors import IndexBusyError, IndexDamagedError
 
-COLLECTION = "coach-entries"
+SNAPSHOT = "snapshot.npz"   # the holder's vectors, for processes that cannot open the folder meanwhile
+log = logging.getLogger(__name__)
 # Weight of the keyword (BM25) signal fused with the vector similarity; tuned on tests/data/paraphrases.yaml.
 KEYWORD_WEIGHT = 0.25
 Progress = Callable[[int, int], None]
@@ -47,27 +63,12 @@ class SyncReport:
     rebuilt: bool = False
     embedded_texts: int = 0
     seconds: float = 0.0
+    set_aside: str | None = None  # a damaged store moved here by `index --rebuild`
 
     @property
     def changed(self) -> bool:
         """Whether anything was written."""
         return bool(self.added or self.updated or self.removed or self.rebuilt)
-
-
-class Retriever(Protocol):
-    """Finds bank entries for a text."""
-
-    def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
-        """Bring the index in line with the bank, embedding only what changed."""
-        ...
-
-    def search(self, text: str, k: int = 3) -> list[Hit]:
-        """The k best entries for a text, best first."""
-        ...
-
-    def related(self, entry: Entry, k: int = 2) -> list[Entry]:
-        """Other entries closest to this one."""
-        ...
 
 
 def entry_texts(entry: Entry) -> dict[str, str]:
@@ -80,11 +81,6 @@ def entry_texts(entry: Entry) -> dict[str, str]:
     first = entry.answer.split("\n")[0]
     texts["f"] = first[:600]
     return texts
-
-
-def vector_ids(entry: Entry) -> list[str]:
-    """Chroma ids of an entry's vectors."""
-    return [f"{entry.id}::{kind}" for kind in entry_texts(entry)]
 
 
 class KeywordIndex:
@@ -135,6 +131,21 @@ class _Searchable:
     def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
         raise NotImplementedError
 
+    def stored_hashes(self) -> dict[str, str]:
+        """Content hash of every indexed entry, by entry id."""
+        raise NotImplementedError
+
+    def _signature(self) -> dict[str, Any]:
+        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim)}
+
+    def freshness(self, bank: Bank) -> dict[str, Any]:
+        """How the index compares with the bank, for `doctor`."""
+        stored = self.stored_hashes()
+        stale = [e.id for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
+        extra = sorted(set(stored) - set(bank.entries))
+        return {"entries": len(stored), "bank": len(bank), "stale": stale, "extra": extra,
+                "fresh": not stale and not extra, **self._signature()}
+
     def _use_bank(self, bank: Bank) -> None:
         self.bank = bank
         self._keywords = KeywordIndex(list(bank.entries.values())) if len(bank) else None
@@ -159,19 +170,34 @@ class ChromaIndex(_Searchable):
     """Chroma collection with our own embeddings: PersistentClient under the data folder, or HttpClient."""
 
     def __init__(self, embedder: Embedder, *, path: Path | None = None, url: str | None = None,
-                 lock_timeout: float = 1.5) -> None:
+                 lock_timeout: float = 1.5, recover: bool = False) -> None:
         self.embedder = embedder
         self.bank = None
         self._keywords = None
         self._lock_file = None
+        self.path = path if url is None else None
+        self.set_aside: Path | None = None  # where a damaged store was moved by `recover`
         if url is None:
             if path is None:
                 raise ValueError("ChromaIndex needs a path or a url")
             path.mkdir(parents=True, exist_ok=True)
             self._lock_file = _lock_folder(path, lock_timeout)
-        self.client = _client(path, url)
         self._collection = None
-        self._recreated = False
+        try:
+            self.client = open_client(path, url)
+        except IndexDamagedError:
+            if not recover or self.path is None:
+                self.close()
+                raise
+            self._recover()
+
+    def _recover(self) -> None:
+        """Set the damaged store aside (kept, never deleted) and open a new, empty one in its place."""
+        assert self.path is not None
+        forget_client(self.path)
+        self.set_aside = set_aside(self.path)
+        self._collection = None
+        self.client = open_client(self.path, None)
 
     def close(self) -> None:
         """Release the folder lock."""
@@ -179,41 +205,78 @@ class ChromaIndex(_Searchable):
             self._lock_file.close()
             self._lock_file = None
 
-    def _signature(self) -> dict[str, Any]:
-        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim)}
+    def write_snapshot(self) -> None:
+        """Save every vector of the folder's collection (atomically) for the processes that cannot open it."""
+        if self.path is None or self._lock_file is None:
+            return  # a Chroma server is shared by every process: no copy needed
+        got = self.collection().get(include=["embeddings", "metadatas"])
+        metas = [m or {} for m in got["metadatas"] or []]
+        vectors = np.asarray(got["embeddings"] if got["embeddings"] is not None else [], dtype=np.float32)
+        temporary = self.path / f".{SNAPSHOT}.{os.getpid()}.npz"
+        np.savez(temporary, vectors=vectors.reshape(len(metas), -1),
+                 entry_ids=np.array([m.get("entry_id", "") for m in metas]),
+                 hashes=np.array([m.get("hash", "") for m in metas]), signature=np.array(json.dumps(self._signature())))
+        os.replace(temporary, self.path / SNAPSHOT)
 
-    def collection(self, rebuild: bool = False) -> Any:
-        """The collection, recreated when the embedding model or dimension changed."""
-        if self._collection is not None and not rebuild:
-            return self._collection
+    def _load_embedder(self) -> None:
+        """Load the embedding model before the index is touched: a model that cannot load changes nothing."""
+        load = getattr(self.embedder, "load", None)
+        if load is not None:
+            load()
+
+    def _matches(self, col: Any) -> bool:
+        meta = col.metadata or {}
         wanted = self._signature()
-        existing = {c.name if hasattr(c, "name") else c for c in self.client.list_collections()}
-        if COLLECTION in existing:
-            col = self.client.get_collection(COLLECTION, embedding_function=None)
-            meta = col.metadata or {}
-            if rebuild or meta.get("embedder") != wanted["embedder"] or meta.get("dim") != wanted["dim"]:
-                self.client.delete_collection(COLLECTION)
-                self._recreated = True
-            else:
-                self._collection = col
-                return col
-        # get_or_create: another process sharing a Chroma server may create it between the check above and here.
-        self._collection = self.client.get_or_create_collection(
-            COLLECTION, metadata={"hnsw:space": "cosine", **wanted}, embedding_function=None)
-        return self._collection
+        return bool(meta.get("embedder") == wanted["embedder"] and meta.get("dim") == wanted["dim"])
+
+    def collection(self) -> Any:
+        """The live collection (created empty when there is none); call sync() to fill or rebuild it."""
+        if self._collection is not None:
+            return self._collection
+        self._load_embedder()
+        with damage_guard(self.path):
+            col = live_collection(self.client)
+            if col is None:
+                # get_or_create: another process sharing a Chroma server may create it at the same moment.
+                col = self.client.get_or_create_collection(
+                    COLLECTION, metadata={"hnsw:space": "cosine", **self._signature()}, embedding_function=None)
+            self._collection = col
+            return col
 
     def stored_hashes(self) -> dict[str, str]:
         """Content hash of every entry in the collection, by entry id."""
-        got = self.collection().get(include=["metadatas"])
+        with damage_guard(self.path):
+            got = self.collection().get(include=["metadatas"])
         return {m["entry_id"]: m["hash"] for m in got["metadatas"] or [] if m}
 
     def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
-        """Embed new and changed entries, drop deleted ones, rebuild when the embedder changed."""
+        """Embed new and changed entries, drop deleted ones; a new embedder or `rebuild` builds a new collection."""
         started = time.perf_counter()
-        col = self.collection(rebuild=rebuild)
-        report = SyncReport(rebuilt=self._recreated)
-        self._recreated = False
-        stored = self.stored_hashes()
+        self._load_embedder()  # a typo in COACH_EMBEDDING_MODEL stops here, before anything is touched
+        try:
+            with damage_guard(self.path):
+                col = self._collection or live_collection(self.client)
+                if col is not None and (rebuild or not self._matches(col)):
+                    report = self._rebuild(bank, progress)
+                else:
+                    report = self._update(self.collection(), bank, progress)
+        except IndexDamagedError:
+            if not rebuild or self.path is None:
+                raise
+            self._recover()
+            with damage_guard(self.path):
+                report = self._update(self.collection(), bank, progress)
+        report.rebuilt = report.rebuilt or (rebuild and self.set_aside is not None)
+        report.set_aside = str(self.set_aside) if self.set_aside else None
+        self._use_bank(bank)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _update(self, col: Any, bank: Bank, progress: Progress | None) -> SyncReport:
+        """Embed only what changed in place."""
+        report = SyncReport()
+        got = col.get(include=["metadatas"])
+        stored = {m["entry_id"]: m["hash"] for m in got["metadatas"] or [] if m}
         todo = [e for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
         report.added = [e.id for e in todo if e.id not in stored]
         report.updated = [e.id for e in todo if e.id in stored]
@@ -221,9 +284,21 @@ class ChromaIndex(_Searchable):
         report.unchanged = len(bank) - len(todo)
         self._remove(col, report.removed + report.updated)
         report.embedded_texts = self._add(col, todo, progress)
-        self._use_bank(bank)
-        report.seconds = time.perf_counter() - started
         return report
+
+    def _rebuild(self, bank: Bank, progress: Progress | None) -> SyncReport:
+        """Embed everything into a new collection and swap it in when complete; until then the old one serves."""
+        drop_stale_builds(self.client, shared=self.path is None)
+        token = uuid.uuid4().hex[:8]
+        building = self.client.create_collection(
+            f"{BUILDING_PREFIX}{token}", embedding_function=None,
+            metadata={"hnsw:space": "cosine", **self._signature(), "started": time.time()})
+        entries = list(bank.entries.values())
+        embedded = self._add(building, entries, progress)
+        building.modify(name=f"{READY_PREFIX}{token}")  # complete: a crash after this finishes the swap at next start
+        swap_in(self.client, f"{READY_PREFIX}{token}")
+        self._collection = self.client.get_collection(COLLECTION, embedding_function=None)
+        return SyncReport(added=[e.id for e in entries], rebuilt=True, embedded_texts=embedded)
 
     def _remove(self, col: Any, entry_ids: list[str]) -> None:
         if entry_ids:
@@ -260,12 +335,20 @@ class ChromaIndex(_Searchable):
         return best
 
     def freshness(self, bank: Bank) -> dict[str, Any]:
-        """How the index compares with the bank, for `doctor`."""
-        stored = self.stored_hashes()
+        """How the index compares with the bank, for `doctor`: reads only, never creates or deletes anything."""
+        with damage_guard(self.path):
+            names = {c.name for c in self.client.list_collections()}
+            col = self.client.get_collection(COLLECTION, embedding_function=None) if COLLECTION in names else None
+            got = col.get(include=["metadatas"]) if col is not None else {"metadatas": []}
+        stored = {m["entry_id"]: m["hash"] for m in got["metadatas"] or [] if m}
         stale = [e.id for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
         extra = sorted(set(stored) - set(bank.entries))
-        return {"entries": len(stored), "bank": len(bank), "stale": stale, "extra": extra,
-                "fresh": not stale and not extra, **self._signature()}
+        meta = (col.metadata or {}) if col is not None else {}
+        built_with = {"embedder": meta.get("embedder"), "dim": meta.get("dim")}
+        same = col is not None and built_with == self._signature()
+        return {"entries": len(stored), "bank": len(bank), "stale": stale, "extra": extra, "exists": col is not None,
+                "built_with": built_with, "same_embedder": same,
+                "fresh": col is not None and same and not stale and not extra, **self._signature()}
 
 
 def _rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
@@ -278,24 +361,17 @@ def _rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, An
     return ids, texts, metas
 
 
-def _client(path: Path | None, url: str | None) -> Any:
-    """A Chroma client with telemetry off: HttpClient for a URL, otherwise PersistentClient."""
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    settings = ChromaSettings(anonymized_telemetry=False)
-    if url:
-        from urllib.parse import urlparse
-
-        parsed = urlparse(url)
-        host, port = parsed.hostname or "localhost", parsed.port or 8000
-        try:
-            return chromadb.HttpClient(host=host, port=port, ssl=parsed.scheme == "https", settings=settings)
-        except ValueError:  # chromadb's "Could not connect to a Chroma server": say which one
-            raise CoachError(f"The Chroma server at {parsed.scheme or 'http'}://{host}:{port} is not reachable; "
-                             "start it (chroma run) or unset COACH_CHROMA_URL.") from None
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+def open_index(embedder: Embedder, *, path: Path | None, url: str | None,
+               recover: bool = False) -> ChromaIndex | MemoryIndex:
+    """The index of a process: the Chroma folder when it is free; while another process holds it (a bot), a
+    read-only copy in memory from that process's snapshot, so terminal commands and a second bot still work."""
+    try:
+        return ChromaIndex(embedder, path=path, url=url, recover=recover)
+    except IndexBusyError:
+        if path is None:
+            raise
+        log.info("The index in %s is held by another process: searching a read-only copy of it", path)
+        return MemoryIndex.from_snapshot(embedder, path / SNAPSHOT)
 
 
 def _lock_folder(path: Path, timeout: float) -> Any:
@@ -323,6 +399,31 @@ class MemoryIndex(_Searchable):
         self._keywords = None
         self._hashes: dict[str, str] = {}
         self._vectors: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_snapshot(cls, embedder: Embedder, file: Path) -> MemoryIndex:
+        """Start from another process's snapshot (when it matches this embedder); `sync` embeds only what differs."""
+        index = cls(embedder)
+        try:
+            with np.load(file) as saved:
+                if json.loads(str(saved["signature"])) != index._signature():
+                    return index
+                rows: dict[str, list[int]] = {}
+                for row, entry_id in enumerate(saved["entry_ids"].tolist()):
+                    rows.setdefault(entry_id, []).append(row)
+                for entry_id, found in rows.items():
+                    index._vectors[entry_id] = saved["vectors"][found]
+                    index._hashes[entry_id] = str(saved["hashes"][found[0]])
+        except (OSError, ValueError, KeyError) as exc:   # none yet, or unreadable: every entry is embedded here
+            log.info("No usable index snapshot in %s (%s)", file, exc)
+        return index
+
+    def stored_hashes(self) -> dict[str, str]:
+        """Content hash of every entry held, by entry id."""
+        return dict(self._hashes)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
         """Embed new and changed entries, drop deleted ones."""

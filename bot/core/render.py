@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.core.bank import Entry
@@ -23,8 +24,8 @@ def question_data(entry: Entry, number: int, total: int, session_id: int | None)
             "session_id": session_id}
 
 
-def score_text(grade: dict[str, Any]) -> str:
-    """The rubric result: score, then each key point covered or missed, with evidence."""
+def score_text(grade: dict[str, Any], delivery: dict[str, Any] | None = None) -> str:
+    """The rubric result: score, then each key point covered or missed, with evidence; a spoken answer's delivery."""
     lines = [f"Score: {grade['score']}/100"]
     contradicted = grade.get("contradicted", {})
     for index, point in enumerate(grade["key_points"]):
@@ -38,6 +39,10 @@ def score_text(grade: dict[str, Any]) -> str:
             lines.append(f"✗ {point['text']}")
     for note in grade.get("notes", []):
         lines.append(note)
+    if delivery:
+        from bot.core.speech.delivery import delivery_text
+
+        lines += ["", delivery_text(delivery)]
     return "\n".join(lines)
 
 
@@ -75,3 +80,36 @@ def report_text(report: dict[str, Any]) -> str:
     if report["next"]:
         lines += ["", f"Practise next: {report['next']}"]
     return "\n".join(lines)
+
+
+def stats_text(data: dict[str, Any]) -> str:
+    """Progress in a few lines: answers, average, streak, reviews due, trend, then each topic weakest first."""
+    if not data.get("attempts"):
+        return "No answers yet: start an interview to see your progress here."
+    lines = [f"Answers: {data['attempts']} · average {data['average']}/100 · streak {data['streak']} "
+             f"day{'s' if data['streak'] != 1 else ''} · reviews due {data['due_reviews']}"]
+    if data.get("trend") is not None:
+        lines.append(f"Trend: {data['trend']:+.0f} points (last 5 answers vs the 5 before)")
+    for topic, avg in sorted(data.get("by_topic", {}).items(), key=lambda kv: kv[1]):
+        lines.append(f"{topic}: {avg}/100")
+    spoken = data.get("delivery") or {}
+    if spoken.get("answers"):
+        lines.append(f"Spoken answers: {spoken['answers']} · pace {spoken['wpm']:.0f} words/min · "
+                     f"{spoken['fillers_per_minute']:g} filler words a minute")
+    if data.get("outdated"):
+        n = data["outdated"]
+        lines.append(f"{n} answer{'s were' if n != 1 else ' was'} made on an earlier version of a question that a "
+                     "reviewer has fixed since (marked 'old version').")
+    return "\n".join(lines)
+
+
+def daily_text(data: dict[str, Any], *, changed: bool) -> str:
+    """The daily question's settings: as just changed, or as a status line with the next send time."""
+    if not data["daily_on"]:
+        return "Daily questions are off." if changed else "Daily question: off."
+    when = f"{data['daily_time']} ({data['time_zone']})"
+    upcoming = datetime.fromisoformat(data["next"]) if data.get("next") else None
+    nxt = f"; next {upcoming:%a %d %b %H:%M}" if upcoming else ""
+    if changed:
+        return f"Daily questions are on: one a day at {when}{nxt}."
+    return f"Daily question: on, at {when}{nxt}."

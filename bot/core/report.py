@@ -10,7 +10,10 @@ from bot.core.store.records import AttemptRecord, SessionRecord
 
 
 def build_report(session: SessionRecord, attempts: list[AttemptRecord], bank: Bank) -> dict[str, Any]:
-    """Score per question, strongest and weakest topics, missed points, what to practise next."""
+    """Score per question, strongest and weakest topics, missed points, what to practise next.
+
+    A skipped question is listed as skipped; it is no score of 0 in the average or a topic's figure.
+    """
     main = {a.question_id: a for a in attempts if not a.is_follow_up}
     rows: list[dict[str, Any]] = []
     by_topic: dict[str, list[int]] = defaultdict(list)
@@ -22,15 +25,21 @@ def build_report(session: SessionRecord, attempts: list[AttemptRecord], bank: Ba
         entry = bank.entries.get(qid)
         rows.append({"number": number, "question_id": qid, "question": entry.question if entry else qid,
                      "score": attempt.score, "skipped": attempt.skipped})
+        if attempt.skipped:
+            continue
         for topic in entry.topics if entry else ():
             by_topic[topic].append(attempt.score)
         missed += [p["text"] for p in attempt.key_points if not p.get("covered")]
     averages = {t: round(sum(v) / len(v)) for t, v in by_topic.items()}
-    scored = [int(r["score"]) for r in rows]
-    ordered = sorted(averages, key=lambda t: averages[t])
+    scored = [int(r["score"]) for r in rows if not r["skipped"]]
+    ordered = sorted(averages, key=lambda t: (averages[t], t))
+    best, worst = (averages[ordered[-1]], averages[ordered[0]]) if ordered else (0, 0)
+    tied = len(ordered) > 1 and best == worst
     return {"questions": rows, "average": round(sum(scored) / len(scored)) if scored else None,
-            "by_topic": averages, "strongest": ordered[-1] if ordered else None,
-            "weakest": ordered[0] if ordered else None, "missed": missed,
+            "by_topic": averages,
+            # A "strongest" topic must stand out: none when every score is 0 or all topics are level.
+            "strongest": ordered[-1] if ordered and best > 0 and best > worst else None,
+            "weakest": ordered[0] if ordered and not tied else None, "missed": missed,
             "next": _advice(ordered, averages)}
 
 
@@ -41,4 +50,6 @@ def _advice(ordered: list[str], averages: dict[str, int]) -> str | None:
     weakest = ordered[0]
     if averages[weakest] >= 80:
         return f"you are solid across the board; try advanced questions on {weakest}."
+    if len(ordered) > 1 and averages[ordered[-1]] == averages[weakest]:
+        return f"more questions on {', '.join(ordered[:3])}; they will come back in your reviews."
     return f"more questions on {weakest} (average {averages[weakest]}/100); they will come back in your reviews."

@@ -8,18 +8,23 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from bot.config import Settings
+from bot.core.access import Access
 from bot.core.bank import Bank, Entry, load_bank
 from bot.core.replies import UserRef
+from bot.errors import CoachError, IndexBusyError
 
 if TYPE_CHECKING:
     from bot.core.coach import Coach
     from bot.core.embedder import Embedder
     from bot.core.grading.grader import Grader
-    from bot.core.index import ChromaIndex, Progress, SyncReport
+    from bot.core.index import ChromaIndex, MemoryIndex, Progress, SyncReport
     from bot.core.llm.base import LLM
     from bot.core.llm.lazy import LazyLLM
     from bot.core.schedule import Scheduler
+    from bot.core.speech.base import Transcriber
+    from bot.core.speech.worker import SpeechWorker
     from bot.core.store.sql import SqlStore
+    from bot.core.voice import VoiceAnswers
 
 log = logging.getLogger(__name__)
 BATCH_CTX = 3072
@@ -29,15 +34,18 @@ class Runtime:
     """The process-wide engine parts: bank, embedder, index, LLM, store, grader, coach. Each made on first use."""
 
     def __init__(self, settings: Settings, *, use_llm: bool = True, llm: LLM | None = None,
-                 embedder: Embedder | None = None, parallel: int = 8) -> None:
+                 embedder: Embedder | None = None, transcriber: Transcriber | None = None,
+                 parallel: int = 8) -> None:
         self.settings = settings
         self.use_llm = use_llm
         self.parallel = settings.llm_parallel or parallel  # users decoded together (1: the terminal's one user)
         self._given_llm = llm
+        self._given_transcriber = transcriber
         self._given_embedder = embedder
         self._lock = threading.RLock()
-        self._index: ChromaIndex | None = None
+        self._index: ChromaIndex | MemoryIndex | None = None
         self._synced = False
+        self._warming: threading.Thread | None = None
         self.last_sync: SyncReport | None = None
 
     @cached_property
@@ -54,23 +62,36 @@ class Runtime:
 
         return SentenceEmbedder(self.settings.embedding_model)
 
-    def index(self, progress: Progress | None = None, sync: bool = True) -> ChromaIndex:
-        """The Chroma index, synced with the bank on first use."""
+    def index(self, progress: Progress | None = None, sync: bool = True,
+              recover: bool = False) -> ChromaIndex | MemoryIndex:
+        """The index, synced with the bank on first use: the Chroma folder, or while another process (a bot) holds
+        it, a read-only copy of it in memory; `recover` sets a damaged store aside."""
+        from bot.core.index import ChromaIndex, open_index
+
+        with self._lock:
+            if self._index is None:
+                self._index = open_index(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
+                                         recover=recover)
+            if sync and not self._synced:
+                self.last_sync = self._index.sync(self.bank, progress=progress)
+                self._synced = True
+                if isinstance(self._index, ChromaIndex):
+                    self._index.write_snapshot()
+            return self._index
+
+    def reindex(self, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
+        """Sync the index with the bank now and report what changed (this process must hold the folder)."""
         from bot.core.index import ChromaIndex
 
         with self._lock:
             if self._index is None:
-                self._index = ChromaIndex(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url)
-            if sync and not self._synced:
-                self.last_sync = self._index.sync(self.bank, progress=progress)
-                self._synced = True
-            return self._index
-
-    def reindex(self, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
-        """Sync the index with the bank now and report what changed."""
-        index = self.index(sync=False)
-        with self._lock:
-            report = index.sync(self.bank, progress=progress, rebuild=rebuild)
+                self._index = ChromaIndex(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
+                                          recover=rebuild)
+            if not isinstance(self._index, ChromaIndex):
+                raise IndexBusyError(f"Another process is using the index in {self.settings.chroma_dir}; stop it or "
+                                     "set another COACH_DATA_DIR.")
+            report = self._index.sync(self.bank, progress=progress, rebuild=rebuild)
+            self._index.write_snapshot()
             self._synced = True
             return report
 
@@ -86,9 +107,19 @@ class Runtime:
     def store(self) -> SqlStore:
         """The SQL store (SQLite in the data folder unless COACH_DATABASE_URL says otherwise)."""
         from bot.core.store.sql import SqlStore
+        from bot.errors import ConfigError
+        from bot.explain import database_sentence, explain
 
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return SqlStore(self.settings.resolved_database_url())
+        url = self.settings.resolved_database_url()
+        try:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            return SqlStore(url)
+        except Exception as exc:  # a typo or a server down is one sentence naming the setting, never a traceback
+            cause = exc.__cause__ or exc  # SqlStore's own sentence leaves the URL out; this one names the setting
+            sentence = database_sentence(cause, url, opening=True) or explain(cause, self.settings)
+            if sentence is None:
+                raise
+            raise ConfigError(sentence) from exc
 
     @cached_property
     def scheduler(self) -> Scheduler:
@@ -146,10 +177,60 @@ class Runtime:
 
         # The grader (numpy, the rubric) is built on the first answer, not before the first question.
         grader = cast("Grader", _Lazy(lambda: self.grader))
-        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm)
+        s = self.settings
+        access = Access(reviewers=s.user_keys(s.slack_reviewers), managers=s.user_keys(s.slack_managers),
+                        knowledge_dir=s.knowledge_dir, reindex=self._reindex_fixed)
+        return Coach(self.bank, grader, self.store, self.scheduler, prewarm=self._prewarm, access=access,
+                     interviewer_seconds=s.interviewer_seconds)
+
+    def _reindex_fixed(self, entry: Entry) -> None:
+        """A reviewer fixed an entry: re-embed it now (only changed entries are embedded) if the index is open."""
+        from bot.core.index import ChromaIndex
+
+        with self._lock:
+            if self._index is None:
+                return  # the first search syncs the index with the fixed bank
+            self.last_sync = self._index.sync(self.bank)
+            if isinstance(self._index, ChromaIndex):
+                self._index.write_snapshot()
+
+    @cached_property
+    def speech(self) -> SpeechWorker:
+        """Speech to text on its own worker thread; the model is built there on first use (or on start())."""
+        from bot.core.speech.worker import SpeechWorker
+
+        if self._given_transcriber is not None:
+            given = self._given_transcriber
+            return SpeechWorker(lambda: given)
+        return SpeechWorker(self._build_transcriber)
+
+    def _build_transcriber(self) -> Transcriber:
+        """The configured speech model: an OpenAI-compatible server, or faster-whisper in-process."""
+        s = self.settings
+        if s.stt_base_url:
+            from bot.core.speech.server import OpenAICompatibleTranscriber
+
+            key = s.stt_api_key.get_secret_value() if s.stt_api_key else None
+            return OpenAICompatibleTranscriber(s.stt_base_url, api_key=key, model=s.stt_server_model)
+        from bot.core.speech.modelfile import resolve_speech_model
+        from bot.core.speech.whisper import FasterWhisperTranscriber
+
+        folder = resolve_speech_model(s, progress=self.model_progress)
+        return FasterWhisperTranscriber(folder, cpu_threads=s.stt_threads or s.n_threads)
+
+    @cached_property
+    def voice(self) -> VoiceAnswers:
+        """Spoken answers: what adapters call with audio bytes."""
+        from bot.core.voice import VoiceAnswers
+
+        return VoiceAnswers(self.coach, self.speech, max_seconds=self.settings.max_audio_seconds,
+                            max_bytes=self.settings.max_audio_bytes)
 
     def _prewarm(self, user: UserRef, entry: Entry, session: str) -> None:
-        """Evaluate the fixed part of the critique prompt while the user reads the question."""
+        """Prepare the rubric (points encoded, entry parsed) and evaluate the fixed part of the critique prompt
+        while the user reads the question."""
+        # On a thread of its own: the question is shown before any model loads, and grading then costs one pass.
+        threading.Thread(target=self._prepare, args=(entry,), name="coach-prepare", daemon=True).start()
         if self.llm is None or not self.llm.ready:
             return
         try:
@@ -172,20 +253,46 @@ class Runtime:
                 self.llm.prewarm(prompt, session=key)
         except Exception:  # noqa: BLE001 - evaluating ahead only saves time; never fail an answer over it
             log.warning("prewarm of the typed answer failed", exc_info=True)
+    def _prepare(self, entry: Entry) -> None:
+        """Encode and parse an entry for the rubric and the claim check (a failure only costs time later)."""
+        try:
+            self.grader.prepare(entry)
+        except Exception:  # noqa: BLE001 - preparing only saves time; grading prepares what is missing
+            log.warning("preparing the rubric failed", exc_info=True)
 
     def warm_up(self) -> None:
-        """Load the embedder, sync the index and start the model (call on a background thread)."""
+        """Load the embedder and the parser, sync the index and start the model (call on a background thread)."""
         if self.llm is not None:
             self.llm.start()
         load = getattr(self.embedder, "load", None)
         if load is not None:
             load()
+        from bot.core.grading.parse import shared
+
+        shared().load()
         self.index()
+
+    def warm_up_in_background(self) -> None:
+        """Warm up on a thread of its own, once per process however many adapters ask; failures are only logged."""
+        with self._lock:
+            if self._warming is None:
+                self._warming = threading.Thread(target=self._warm_up_quietly, name="warm-up", daemon=True)
+                self._warming.start()
+
+    def _warm_up_quietly(self) -> None:
+        try:
+            self.warm_up()
+        except CoachError as exc:  # the coach still works (rubric only, or the error when an answer needs it)
+            log.warning("Warm-up incomplete: %s", exc)
+        except Exception:
+            log.exception("Warm-up failed")
 
     def close(self) -> None:
         """Release what holds files or threads."""
         if self._index is not None:
             self._index.close()
+        if "speech" in self.__dict__:
+            self.speech.close()
         if "store" in self.__dict__:
             self.store.close()
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import fsrs
 
 from bot.core.bank import Bank, Entry
+from bot.core.localtime import local_date, local_day_start
 from bot.core.replies import UserRef
 from bot.core.store.records import AttemptRecord, CardRecord, Store, UserRecord, utc_now
+
+__all__ = ["Scheduler", "local_date", "local_day_start", "rating_for", "topic_averages"]
 
 UNTRIED_TOPIC_SCORE = 50.0   # a topic never tried ranks as weak-ish: after failing topics, before mastered ones
 
@@ -33,28 +36,9 @@ def rating_for(score: int, *, hinted: bool = False, skipped: bool = False) -> fs
     return min(rating, fsrs.Rating.Hard, key=int) if hinted else rating
 
 
-def local_date(zone: tzinfo, now: datetime) -> str:
-    """The local calendar day ('YYYY-MM-DD') of an instant in a time zone."""
-    return now.astimezone(zone).date().isoformat()
-
-
-def local_day_start(zone: tzinfo, now: datetime) -> datetime:
-    """The instant (UTC) at which the local day containing `now` began."""
-    day = now.astimezone(zone).date()
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
 def default_fsrs() -> fsrs.Scheduler:
     """FSRS with whole-day steps and no fuzz: a coach reviews by the day, and choices must be reproducible."""
     return fsrs.Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
-
-
-@dataclass
-class DailyQuestion:
-    """The question to send as a user's daily question, and the local day it is for."""
-
-    local_date: str
-    entry: Entry
 
 
 @dataclass
@@ -65,6 +49,7 @@ class _History:
     cards: dict[str, CardRecord]
     blocked: set[str]            # attempted or sent during the user's local today
     topic_scores: dict[str, float]
+    held: set[str] = field(default_factory=set)   # flagged by the user: out until a reviewer looks at it
 
     @property
     def seen(self) -> set[str]:
@@ -124,11 +109,6 @@ class Scheduler:
         self.store.save_card(record)
         return record
 
-    def due_count(self, ref: UserRef, now: datetime | None = None) -> int:
-        """How many of the user's cards in this bank are due."""
-        now = now or self.clock()
-        return sum(1 for c in self.store.cards(ref) if c.due <= now and c.question_id in self.bank.entries)
-
     # ------------------------------------------------------------ choosing
 
     def next_question(self, ref: UserRef, *, now: datetime | None = None, topic: str | None = None,
@@ -162,7 +142,7 @@ class Scheduler:
         for attempt in history.attempts:
             if attempt.created and attempt.created >= since:
                 last_seen[attempt.question_id] = attempt.created
-        pool = self.bank.by_topic(topic)
+        pool = [e for e in self.bank.by_topic(topic) if e.id not in history.held]
         fresh = self._rank(ref, now, [e for e in pool if e.id not in last_seen], history, due_first=True)
         chosen = _mix_difficulty(fresh, count)
         if len(chosen) < count:
@@ -173,11 +153,13 @@ class Scheduler:
 
     # ------------------------------------------------------------ daily questions
 
-    def daily_due(self, now: datetime | None = None) -> list[UserRecord]:
-        """Users whose daily time has come today, in their own time zone, and whose question is not sent yet."""
+    def daily_due(self, now: datetime | None = None, platform: str | None = None) -> list[UserRecord]:
+        """Users (of one platform) whose daily time has come today in their own zone and whose question is unsent."""
         now = now or self.clock()
         due = []
         for user in self.store.users_with_daily_on():
+            if platform is not None and user.ref.platform != platform:
+                continue
             local = now.astimezone(user.zone)
             if local.strftime("%H:%M") < user.daily_time:
                 continue
@@ -185,30 +167,6 @@ class Scheduler:
             if sent is None or sent.status != "sent":
                 due.append(user)
         return due
-
-    def daily_question(self, ref: UserRef, now: datetime | None = None, *,
-                       stale_after: timedelta = timedelta(minutes=10)) -> DailyQuestion | None:
-        """Claim today's question for the user (stored before sending); None if another sender has it or it went.
-
-        After sending, the caller marks it with `store.mark_daily_sent(ref, local_date, ...)`. A claim never
-        marked sent within `stale_after` (its sender died) is taken over, so a restart neither skips nor repeats.
-        """
-        now = now or self.clock()
-        user = self.store.get_or_create_user(ref)
-        day = local_date(user.zone, now)
-        if self.store.daily_send(ref, day) is None:
-            entry = self.next_question(ref, now=now)
-            if entry is None:
-                return None
-            if self.store.claim_daily(ref, day, entry.id):
-                return DailyQuestion(day, entry)
-        existing = self.store.daily_send(ref, day)
-        if existing is None or existing.status != "claimed" or existing.question_id not in self.bank.entries:
-            return None
-        # The store stamps claims with the wall clock, so staleness is measured on it too, not on self.clock.
-        if self.store.reclaim_daily(ref, day, utc_now() - stale_after):
-            return DailyQuestion(day, self.bank.get(existing.question_id))
-        return None
 
     # ------------------------------------------------------------ helpers
 
@@ -223,7 +181,8 @@ class Scheduler:
         if sent is not None:
             blocked.add(sent.question_id)
         cards = {c.question_id: c for c in self.store.cards(ref)}
-        return _History(attempts, cards, blocked, topic_averages(self.bank, attempts))
+        held = self.store.held_questions(ref)
+        return _History(attempts, cards, blocked | held, topic_averages(self.bank, attempts), held)
 
     def _rank(self, ref: UserRef, now: datetime, entries: Sequence[Entry], history: _History, *,
               due_first: bool = False) -> list[Entry]:

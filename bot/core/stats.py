@@ -58,22 +58,46 @@ def _question(bank: Bank | None, question_id: str) -> str:
     return entry.question if entry else question_id
 
 
+def delivery_history(attempts: list[AttemptRecord], zone: tzinfo) -> dict[str, Any]:
+    """Spoken answers' pace, fillers a minute and long pauses over time (oldest first), and their averages."""
+    points: list[dict[str, Any]] = [
+        {"date": _day(a, zone).isoformat(), "question_id": a.question_id, "wpm": a.delivery.get("wpm"),
+         "fillers_per_minute": a.delivery.get("fillers_per_minute"), "long_pauses": a.delivery.get("long_pauses"),
+         "seconds": a.delivery.get("seconds")}
+        for a in attempts if a.delivery]
+
+    def mean(key: str) -> float | None:
+        values = [p[key] for p in points if isinstance(p[key], int | float)]
+        return round(fmean(values), 1) if values else None
+
+    return {"answers": len(points), "wpm": mean("wpm"), "fillers_per_minute": mean("fillers_per_minute"),
+            "long_pauses": mean("long_pauses"), "points": points}
+
+
+def outdated(bank: Bank | None, attempt: AttemptRecord) -> bool:
+    """Whether an attempt answered a version of its question that a reviewer has fixed since."""
+    entry = bank.entries.get(attempt.question_id) if bank else None
+    return bool(entry and attempt.entry_hash and entry.content_hash() != attempt.entry_hash)
+
+
 def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank: Bank | None = None) -> dict[str, Any]:
     """Progress figures of one user; topics (and question texts) need the bank."""
     now = now or utc_now()
     zone = _zone(store, ref)
     every = store.attempts(ref)
     answered = [a for a in every if not a.is_follow_up]
-    scores = [a.score for a in answered]
-    by_topic = {t: round(v, 1) for t, v in sorted(topic_averages(bank, answered).items())} if bank else {}
+    graded = [a for a in answered if not a.skipped]  # a skip is no score of 0: it counts apart
+    scores = [a.score for a in graded]
+    by_topic = {t: round(v, 1) for t, v in sorted(topic_averages(bank, graded).items())} if bank else {}
     best, weakest = _best_and_weakest(by_topic)
     cards = [c for c in store.cards(ref) if bank is None or c.question_id in bank.entries]
     recent = [{"question_id": a.question_id, "question": _question(bank, a.question_id), "score": a.score,
-               "date": _day(a, zone).isoformat(), "time": a.created.isoformat() if a.created else None}
-              for a in reversed(answered[-RECENT:])]
+               "date": _day(a, zone).isoformat(), "time": a.created.isoformat() if a.created else None,
+               "outdated": outdated(bank, a)}
+              for a in reversed(graded[-RECENT:])]
     return {
         "user": ref.key,
-        "attempts": len(answered),
+        "attempts": len(graded),
         "follow_ups": len(every) - len(answered),
         "skipped": sum(1 for a in answered if a.skipped),
         "questions_seen": len({a.question_id for a in answered}),
@@ -86,14 +110,17 @@ def user_stats(store: Store, ref: UserRef, now: datetime | None = None, *, bank:
         "best_topics": best,
         "weakest_topics": weakest,
         "recent": recent,
+        "delivery": delivery_history(every, zone),
+        "outdated": sum(1 for a in answered if outdated(bank, a)),
     }
 
 
 def history(store: Store, ref: UserRef, *, bank: Bank | None = None) -> dict[str, Any]:
-    """Every answered question's score in time order, and averages by topic: what the progress chart draws."""
+    """Every graded answer's score in time order (skips left out), and averages by topic: what the chart draws."""
     zone = _zone(store, ref)
-    answered = [a for a in store.attempts(ref) if not a.is_follow_up]
+    every = store.attempts(ref)
+    graded = [a for a in every if not a.is_follow_up and not a.skipped]
     points = [{"question_id": a.question_id, "score": a.score, "date": _day(a, zone).isoformat(),
-               "time": a.created.isoformat() if a.created else None} for a in answered]
-    by_topic = {t: round(v, 1) for t, v in sorted(topic_averages(bank, answered).items())} if bank else {}
-    return {"user": ref.key, "points": points, "by_topic": by_topic}
+               "time": a.created.isoformat() if a.created else None} for a in graded]
+    by_topic = {t: round(v, 1) for t, v in sorted(topic_averages(bank, graded).items())} if bank else {}
+    return {"user": ref.key, "points": points, "by_topic": by_topic, "delivery": delivery_history(every, zone)}

@@ -6,13 +6,24 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from bot.core.embedder import HashEmbedder
 from bot.core.index import MemoryIndex
 from bot.core.llm.base import ChatPrompt, TokenCallback
+from bot.core.replies import Reply, UserRef
+from bot.core.speech.base import Transcript, Word
+from bot.core.store.records import Store, utc_now
+from bot.errors import UserUnreachable
 
-__all__ = ["FakeLLM", "HashEmbedder", "MemoryIndex", "in_lines"]
+if TYPE_CHECKING:
+    from bot.core.bank import Bank
+    from bot.core.coach import Coach
+    from bot.core.speech.audio import AudioClip
+
+__all__ = ["FakeDailyPort", "FakeLLM", "FakeTranscriber", "HashEmbedder", "MemoryIndex", "fake_coach",
+           "fake_transcript", "in_lines"]
 
 
 def in_lines(text: str, labels: tuple[str, ...]) -> str:
@@ -74,3 +85,83 @@ class FakeLLM:
     def prewarm(self, prompt: ChatPrompt, *, session: str | None = None) -> None:
         """Record the prewarm."""
         self.prewarmed.append((session, prompt))
+
+
+class FakeDailyPort:
+    """A platform for the daily dispatcher: records each post; set `unreachable` or `fail` to refuse them."""
+
+    def __init__(self, platform: str = "test") -> None:
+        self.platform = platform
+        self.sent: list[tuple[UserRef, str, Reply]] = []      # (user, local day, reply), in order
+        self.already: dict[tuple[str, str], str] = {}          # (user key, day) -> a message posted by another
+        self.unreachable: set[str] = set()                     # user keys the platform refuses for good
+        self.fail: Exception | None = None                     # raised by the next send (a crash, a 500)
+        self.calls: list[str] = []
+
+    def place(self, user: UserRef) -> str:
+        """The user's DM."""
+        self.calls.append(f"place {user.key}")
+        if user.key in self.unreachable:
+            raise UserUnreachable(f"{user.key} is deactivated.")
+        return f"dm-{user.user_id}"
+
+    def send(self, user: UserRef, place: str, reply: Reply, day: str) -> str:
+        """Record the post; its message id."""
+        self.calls.append(f"send {user.key} {day}")
+        if self.fail is not None:
+            error, self.fail = self.fail, None
+            raise error
+        self.sent.append((user, day, reply))
+        return f"m{len(self.sent)}"
+
+    def posted(self, user: UserRef, place: str, day: str, since: datetime) -> str | None:
+        """A message some earlier sender posted for that day."""
+        self.calls.append(f"posted {user.key} {day}")
+        return self.already.get((user.key, day))
+
+
+def fake_coach(bank: Bank, store: Store, *, llm: Any = None, clock: Callable[[], datetime] | None = None,
+               **options: Any) -> Coach:
+    """The real Coach with fast parts: a hashing embedder, a scripted model (or none), the given bank and store."""
+    from bot.core.coach import Coach
+    from bot.core.grading.grader import Grader
+    from bot.core.schedule import Scheduler
+
+    grader = Grader(HashEmbedder(), llm=llm)
+    return Coach(bank, grader, store, Scheduler(store, bank, clock=clock or utc_now), clock=clock, **options)
+
+
+def fake_transcript(text: str, *, wpm: float = 150.0, pauses: dict[int, float] | None = None,
+                    start: float = 0.5) -> Transcript:
+    """A transcript of `text` spoken evenly at `wpm`, with extra silence (seconds) before the word indexes given."""
+    step = 60.0 / wpm
+    words, t = [], start
+    for i, token in enumerate(text.split()):
+        t += (pauses or {}).get(i, 0.0)
+        words.append(Word(token, t, t + step * 0.8))
+        t += step
+    return Transcript(text=" ".join(text.split()), words=tuple(words), duration=t + 0.5, language="en",
+                      language_probability=0.99, speech_seconds=t - start)
+
+
+class FakeTranscriber:
+    """A scripted transcriber: results (text, Transcript or an exception to raise) come from a queue."""
+
+    name = "fake-speech"
+
+    def __init__(self, results: list[str | Transcript | Exception] | None = None, *, wpm: float = 150.0) -> None:
+        self.results: deque[str | Transcript | Exception] = deque(results or [])
+        self.wpm = wpm
+        self.calls: list[tuple[AudioClip, str | None]] = []
+        self.prompts: list[str | None] = []
+        self._lock = threading.Lock()
+
+    def transcribe(self, clip: AudioClip, *, user_key: str | None = None, prompt: str | None = None) -> Transcript:
+        """The next scripted result; every call is recorded with its user and prompt."""
+        with self._lock:
+            self.calls.append((clip, user_key))
+            self.prompts.append(prompt)
+            item = self.results.popleft() if self.results else "I don't know."
+        if isinstance(item, Exception):
+            raise item
+        return item if isinstance(item, Transcript) else fake_transcript(item, wpm=self.wpm)

@@ -25,3 +25,13 @@ def split_sentences(text: str) -> list[str]:
         if len(part) > 1:
             out.append(part)
     return out
+
+
+_SURROGATE_OR_NUL = re.compile("[\ud800-\udfff\x00]")
+
+
+def as_text(value: str | bytes) -> str:
+    """Any input as storable text: bytes decoded as UTF-8 with U+FFFD for what is not, lone surrogates and NUL too."""
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8", errors="replace")
+    return _SURROGATE_OR_NUL.sub("\ufffd", value)

@@ -15,10 +15,6 @@ from typing import Any
 
 import pytest
 
-# Fixtures of the adapters' own tests, reused here.
-from tests.test_discord_bot import fake, h, llm, store  # noqa: F401
-from tests.test_slack_app import slack  # noqa: F401
-
 _OUTCOMES: dict[str, str] = {}
 
 
@@ -29,12 +25,13 @@ class Figures:
         self.rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
-    def record(self, request: pytest.FixtureRequest, case: int, title: str, checked: str, figure: str) -> None:
-        """Print the figure and keep it for the report."""
-        print(f"\n[case {case}] {title}: {figure}")
+    def record(self, request: pytest.FixtureRequest, case: int, title: str, checked: str, figure: str,
+               sees: str | None = None) -> None:
+        """Print the figure and keep it for the report; `sees`: what the user is shown now, word for word."""
+        print(f"\n[case {case}] {title}: {figure}" + (f"\n    the user sees: {sees}" if sees else ""))
         with self._lock:
             self.rows.append({"case": case, "title": title, "checked": checked, "figure": figure,
-                              "test": request.node.nodeid})
+                              "test": request.node.nodeid, **({"sees": sees} if sees else {})})
         _flush()
 
 
@@ -53,8 +50,8 @@ class Recorder:
     def __init__(self, request: pytest.FixtureRequest) -> None:
         self.request = request
 
-    def __call__(self, case: int, title: str, checked: str, figure: str) -> None:
-        _FIGURES.record(self.request, case, title, checked, figure)
+    def __call__(self, case: int, title: str, checked: str, figure: str, sees: str | None = None) -> None:
+        _FIGURES.record(self.request, case, title, checked, figure, sees)
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.core.coach import RateLimiter  # noqa: E402
-from bot.core.replies import ReplyKind, UserRef  # noqa: E402
+from bot.core.replies import Action, ReplyKind, Request, UserRef  # noqa: E402
 from tests.fake_slack_api import build_coach  # noqa: E402
 
 THINK_SECONDS = 0.02
@@ -34,9 +34,9 @@ def answer_forever(db: str) -> None:
     say(f"RESUME {session.id if session else 0} {session.position if session else -1}")
     while True:
         if coach.open_session(user) is None:
-            coach.start(user, count=3)
+            list(coach.act(Request(user, Action.START, count=3)))
             say(f"START {coach.open_session(user).id}")  # type: ignore[union-attr]
-        for reply in coach.answer(user, ANSWER):
+        for reply in coach.act(Request(user, Action.ANSWER, text=ANSWER)):
             if reply.kind is ReplyKind.SCORE:
                 say(f"ATTEMPT {reply.data['attempt_id']}")
         time.sleep(THINK_SECONDS)
@@ -44,6 +44,10 @@ def answer_forever(db: str) -> None:
 
 def main() -> None:
     db = sys.argv[1]
+    # What a served process loads once at start (Runtime.warm_up): the claim check's parser, before forking.
+    from bot.core.grading.parse import shared
+
+    shared().load()
     for _ in sys.stdin:
         pid = os.fork()
         if pid == 0:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.ratelimit import RateLimiter
-from bot.core.replies import ReplyKind, UserRef
+from bot.core.replies import Action, ReplyKind, Request, UserRef
 from bot.core.testing import FakeLLM
 from tests.fake_slack_api import CRITIQUE, build_coach
 
@@ -19,20 +19,20 @@ CAROL = UserRef("discord", "222")
 def test_case12_coach_calls_are_keyed_by_user_and_the_model_sees_one_user(tmp_path: Path, record: Any) -> None:
     llm = FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
     coach = build_coach(tmp_path / "iso.db", llm=llm)
-    coach.start(ALICE, topic="regularization", count=1)
-    probes = {"answer": lambda: list(coach.answer(BOB, "BOBWORD dropout")), "hint": lambda: [coach.hint(BOB)],
-              "skip": lambda: coach.skip(BOB), "reveal": lambda: coach.reveal(BOB), "stop": lambda: [coach.stop(BOB)],
-              "current": lambda: [coach.current(BOB)], "stats": lambda: [coach.stats(BOB, chart=False)]}
+    list(coach.act(Request(ALICE, Action.START, topic="regularization", count=1)))
+    probes = {action.value: (lambda a=action: list(coach.act(Request(BOB, a, text="BOBWORD dropout", chart=False))))
+              for action in (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP, Action.STATS)}
+    probes["current"] = lambda: [coach.current(BOB)]
     leaked = [name for name, probe in probes.items()
               if any(r is not None and r.kind not in (ReplyKind.ERROR, ReplyKind.STATS) for r in probe())]
     session = coach.open_session(ALICE)
-    bob_stats = coach.stats(BOB, chart=False).data.get("attempts")
-    coach.start(BOB, topic="regularization", count=1)
-    coach.start(CAROL, topic="regularization", count=1)
+    bob_stats = next(coach.act(Request(BOB, Action.STATS, chart=False))).data.get("attempts")
+    list(coach.act(Request(BOB, Action.START, topic="regularization", count=1)))
+    list(coach.act(Request(CAROL, Action.START, topic="regularization", count=1)))
     answer = ("Dropout randomly turns off a fraction of neurons during each training step, so neurons cannot "
               "rely on specific other neurons ({}).")
     with ThreadPoolExecutor(3) as pool:
-        done = [pool.submit(lambda u=user, w=word: list(coach.answer(u, answer.format(w))))
+        done = [pool.submit(lambda u=user, w=word: list(coach.act(Request(u, Action.ANSWER, text=answer.format(w)))))
                 for user, word in ((ALICE, "ALICEWORD"), (BOB, "BOBWORD"), (CAROL, "CAROLWORD"))]
     print([[r.kind.value for r in d.result()] for d in done])
     mixed = sum(sum(w in p.fixed + p.variable for w in ("ALICEWORD", "BOBWORD", "CAROLWORD")) != 1
@@ -59,16 +59,18 @@ def test_case14_a_flooding_user_is_slowed_and_others_are_not(tmp_path: Path, rec
     for i in range(100):   # 100 answers in one minute
         now[0] = i * 0.6
         if coach.open_session(flooder) is None:
-            coach.start(flooder, count=3)
-        first = next(iter(coach.answer(flooder, "Dropout turns off random neurons during training.")))
+            list(coach.act(Request(flooder, Action.START, count=3)))
+        text = "Dropout turns off random neurons during training."
+        first = next(coach.act(Request(flooder, Action.ANSWER, text=text)))
         if first.kind is ReplyKind.ERROR and "quickly" in first.text:
             slowed, message = slowed + 1, first.text
         else:
             accepted += 1
         if i % 10 == 0:
             if coach.open_session(other) is None:
-                coach.start(other, count=3)
-            other_ok += next(iter(coach.answer(other, "Momentum averages past gradients."))).kind is ReplyKind.SCORE
+                list(coach.act(Request(other, Action.START, count=3)))
+            reply = next(coach.act(Request(other, Action.ANSWER, text="Momentum averages past gradients.")))
+            other_ok += reply.kind is ReplyKind.SCORE
     record(14, "Rate limiting", "one user sends 100 answers in 60 s while another answers every 6 s",
            f"flooder: {accepted} graded, {slowed} slowed with “{message}”; other user: {other_ok}/10 graded")
     assert slowed >= 80 and "wait" in message and other_ok == 10

@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 
 from bot.discord_views import NOT_YOURS
-from tests.test_discord_bot import (
+from tests.fake_discord import (
     ALICE,
     BOB,
     EPHEMERAL,
     GOOD_ANSWER,
     Harness,
     SlowCoach,
-    _until,
     alice,
     question_of,
     started,
+    until,
 )
 
 USERS = [ALICE + 100 + i for i in range(10)]
@@ -29,14 +29,15 @@ async def _start_user(h: Harness, user: int) -> dict[str, Any]:
     """Start an interview for `user`; the payload of a press of its Hint button, ready to dispatch."""
     calls = await h.command("start", user=user, topic="regularization", count=1)
     question = question_of(calls)
-    payload = h.users.base(3, {"custom_id": f"coach:hint:{user}", "component_type": 2}, user, h.channel_of(question))
+    custom_id = next(c for c in question.custom_ids if c.startswith(f"coach:hint:{user}:"))
+    payload = h.users.base(3, {"custom_id": custom_id, "component_type": 2}, user, h.channel_of(question))
     payload["message"] = h.fake.messages[h.message_id(question)]
     return payload
 
 
 def _topics(h: Harness, user: int) -> dict[str, Any]:
     data = {"id": "799", "name": "interview", "type": 1, "options": [{"type": 1, "name": "topics", "options": []}]}
-    from tests.test_discord_bot import text_channel
+    from tests.fake_discord import text_channel
 
     return h.users.base(2, data, user, text_channel())
 
@@ -57,7 +58,7 @@ async def test_case3_discord_defers_within_3_s_while_the_engine_takes_10(h: Harn
             first.setdefault(call.path.split("/")[2], call.at)
         return first if all(i in first for i in sent) else None
 
-    first = await _until(answered, timeout=10)
+    first = await until(answered, timeout=10)
     latencies = sorted(first[i] - t for i, t in sent.items())
     p50, p99 = statistics.median(latencies), latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     slow.release.set()

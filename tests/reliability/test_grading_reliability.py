@@ -11,7 +11,7 @@ import pytest
 from bot.core.embedder import HashEmbedder
 from bot.core.grading.grader import Grader
 from bot.core.llm.llama import LlamaCppLLM
-from bot.core.replies import ReplyKind, UserRef
+from bot.core.replies import Action, ReplyKind, Request, UserRef
 from bot.core.testing import FakeLLM
 from tests.fake_slack_api import build_coach
 from tests.test_injection import MAX_RISE, _labeled, _payloads, _targets
@@ -32,6 +32,12 @@ class CachedEmbedder:
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
         self.cache: dict[str, Any] = {}
+
+    def encode(self, texts: Any) -> Any:
+        missing = list(dict.fromkeys(t for t in texts if ("enc", t) not in self.cache))
+        if missing:
+            self.cache.update(zip((("enc", t) for t in missing), self.inner.encode(missing), strict=True))
+        return [self.cache[("enc", t)] for t in texts]
 
     def embed(self, texts: Any) -> Any:
         import numpy as np
@@ -115,8 +121,8 @@ def test_case5_hostile_model_output_through_the_coach(tmp_path: Path, record: An
     for number, (name, responses) in enumerate(HOSTILE.items()):
         coach = build_coach(tmp_path / f"c{number}.db", llm=FakeLLM(list(responses)))
         user = UserRef("slack", "U5")
-        coach.start(user, topic="regularization", count=1)
-        replies = list(coach.answer(user, GOOD))
+        list(coach.act(Request(user, Action.START, topic="regularization", count=1)))
+        replies = list(coach.act(Request(user, Action.ANSWER, text=GOOD)))
         kinds = [r.kind for r in replies]
         critique = next(r for r in replies if r.kind is ReplyKind.CRITIQUE)
         attempt = coach.store.attempts(user)[0]
@@ -127,8 +133,8 @@ def test_case5_hostile_model_output_through_the_coach(tmp_path: Path, record: An
     for fail in (RuntimeError("model crashed"), TimeoutError("model too slow")):
         coach = build_coach(tmp_path / f"f{fail.__class__.__name__}.db", llm=FakeLLM(fail=fail))
         user = UserRef("slack", "U5")
-        coach.start(user, topic="regularization", count=1)
-        replies = list(coach.answer(user, GOOD))
+        list(coach.act(Request(user, Action.START, topic="regularization", count=1)))
+        replies = list(coach.act(Request(user, Action.ANSWER, text=GOOD)))
         assert RUBRIC_ONLY in replies[1].text
         outcomes[f"raises {fail.__class__.__name__}"] = "rubric-only (marked)"
     fallback = sum(v.startswith("rubric") for v in outcomes.values())
@@ -146,9 +152,9 @@ def test_case7_over_long_context_is_trimmed(tiny_gguf: Path, tmp_path: Path, rec
         coach = build_coach(tmp_path / "ctx.db", llm=model)
         coach.follow_ups = False
         user = UserRef("slack", "U7")
-        coach.start(user, topic="regularization", count=1)
+        list(coach.act(Request(user, Action.START, topic="regularization", count=1)))
         long_answer = (GOOD + " ") * 400   # about 12k words against a 256-token context
-        replies = list(coach.answer(user, long_answer))
+        replies = list(coach.act(Request(user, Action.ANSWER, text=long_answer)))
         stats = model.last_stats
         kinds = [r.kind for r in replies]
         record(7, "Over-long context (tiny GGUF, n_ctx 256)", "a 12k-word answer plus the critique prompt through "

@@ -18,7 +18,7 @@ from bot.core.index import ChromaIndex
 from bot.core.llm.lazy import LazyLLM
 from bot.core.llm.llama import LlamaCppLLM
 from bot.core.llm.modelfile import check_quick, verify_model
-from bot.core.replies import UserRef
+from bot.core.replies import Action, Request, UserRef
 from bot.errors import ModelError
 from tests.fake_slack_api import TEST_DECKS, build_coach
 
@@ -90,8 +90,9 @@ def test_case8_a_failed_load_and_no_llm_run_rubric_only(tmp_path: Path, record: 
     lazy._done.wait(5)
     coach = build_coach(tmp_path / "c.db", llm=lazy)
     user = UserRef("slack", "U8")
-    coach.start(user, topic="regularization", count=1)
-    replies = list(coach.answer(user, "Dropout randomly turns off neurons during training so it overfits less."))
+    list(coach.act(Request(user, Action.START, topic="regularization", count=1)))
+    text = "Dropout randomly turns off neurons during training so it overfits less."
+    replies = list(coach.act(Request(user, Action.ANSWER, text=text)))
     marked = "(Feedback from the rubric only" in replies[1].text
     answer = "Dropout randomly turns off neurons during training.\n" + "\n" * 10
     out = subprocess.run([sys.executable, "-m", "bot.cli", "interview", "--no-llm", "--count", "1"], cwd=REPO,

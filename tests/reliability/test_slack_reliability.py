@@ -15,8 +15,8 @@ from typing import Any
 
 from bot.core.replies import UserRef
 from bot.core.testing import FakeLLM
-from tests.fake_slack_api import CRITIQUE, Sent, command_body, dm_event, sign, slack_request
-from tests.test_slack_app import FORM, GOOD_ANSWER, Slack, _start, _text, running
+from tests.fake_slack_api import CRITIQUE, FORM, Sent, Slack, command_body, dm_event, running, sign, slack_request
+from tests.test_slack_app import GOOD_ANSWER, _start, _text
 
 MENTIONS = ("<!channel>", "<!everyone>", "<!here>", "<@U999>", "<b>", "<script>")
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.core.coach import Coach
 from bot.core.ratelimit import RateLimiter
-from bot.core.replies import ReplyKind, UserRef
+from bot.core.replies import Action, ReplyKind, Request, UserRef
 from bot.core.store.records import AttemptRecord, CardRecord
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM
@@ -146,12 +146,13 @@ def _twenty_users(db: Path) -> tuple[int, int, int]:
     coach.rate_limiter = RateLimiter(limit=1000)
     users = [UserRef("discord", f"user{i}") for i in range(20)]
     for user in users:
-        coach.start(user, topic="regularization", count=1)
+        list(coach.act(Request(user, Action.START, topic="regularization", count=1)))
     barrier = threading.Barrier(20)
 
     def answer(user: UserRef) -> list[Any]:
         barrier.wait()
-        return list(coach.answer(user, f"Dropout turns off random neurons while training ({user.user_id})."))
+        text = f"Dropout turns off random neurons while training ({user.user_id})."
+        return list(coach.act(Request(user, Action.ANSWER, text=text)))
 
     with ThreadPoolExecutor(20) as pool:
         replies = list(pool.map(answer, users))

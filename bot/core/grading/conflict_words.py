@@ -70,3 +70,29 @@ WEAK = frozenset({"a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "
                   "makes", "made", "get", "gets", "anything", "something", "thing", "things", "way", "about", "into",
                   "more", "less"})
 SUFFIXES = ("ations", "ation", "ities", "ity", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s", "e")
+# Generic sibling families for the who-does-what check (bot/core/grading/claims.py): words of one family agree, of
+# two families of a group contradict when they stand where the key point has the other ("too low" for "too high").
+PHASES = 3  # the index of the training / inference family below
+QUANTITIES = 9  # the index of the one / unlimited family below
+FAMILIES = (
+    (frozenset({"high", "higher", "highest", "large", "larger", "largest", "big", "bigger", "biggest", "greater",
+                "increase", "increases", "increased", "increasing"}),
+     frozenset({"low", "lower", "lowest", "small", "smaller", "smallest", "tiny", "decrease", "decreases",
+                "decreased", "decreasing"})),
+    (frozenset({"more", "most", "many"}), frozenset({"less", "least", "fewer", "fewest", "few", "little"})),
+    (frozenset({"fast", "faster", "fastest", "quick", "quicker", "quickly", "accelerate", "accelerates"}),
+     frozenset({"slow", "slower", "slowest", "slowly", "slows"})),
+    (frozenset({"training", "train", "trained"}),
+     frozenset({"inference", "test", "testing", "prediction", "predictions"})),
+    (frozenset({"first", "early", "earlier", "earliest", "initial", "beginning"}),
+     frozenset({"last", "final", "late", "later", "latest", "end"})),
+    (frozenset({"forward", "forwards"}), frozenset({"backward", "backwards", "back"})),
+    (frozenset({"before"}), frozenset({"after"})),
+    (frozenset({"left"}), frozenset({"right"})),
+    (frozenset({"all", "every", "always"}), frozenset({"none", "never"})),
+    (frozenset({"one", "single", "once"}), frozenset({"unlimited", "multiple", "several", "infinite", "arbitrary"})),
+    (frozenset({"minimize", "minimizes", "minimise", "minimum", "min"}),
+     frozenset({"maximize", "maximizes", "maximise", "maximum", "max"})),
+    (frozenset({"positive"}), frozenset({"negative"})),
+    *((one, other) for one, other in OPPOSITES[1:]),
+)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from bot.core.grading import conflict_words as W
-from bot.core.grading.rubric import PARTIAL_BAND, THRESHOLD, RubricResult
+from bot.core.grading.rubric import RubricResult
 
 # How many content words after a negation it reaches ("no notion of similarity": notion, similarity).
 _SCOPE = 2
@@ -264,13 +264,12 @@ def conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = froze
     return ("number", sentence[chars[0]:chars[1]].strip()) if chars else None
 
 
-def pairs(result: RubricResult, sentences: Sequence[str]) -> list[tuple[int, int]]:
+def pairs(result: RubricResult, sentences: Sequence[str], floor: float) -> list[tuple[int, int]]:
     """(sentence, point) pairs worth checking: the sentence is about the point, not merely near the topic.
 
     A pair qualifies when the similarity earns partial credit at least and the point is the sentence's best match
     (within MARGIN) or the sentence is the point's evidence; checking every pair flagged correct answers.
     """
-    floor = THRESHOLD - PARTIAL_BAND
     out = []
     for s in range(min(len(sentences), len(result.by_sentence[0]) if result.by_sentence else 0)):
         best = max(row[s] for row in result.by_sentence)
@@ -280,12 +279,13 @@ def pairs(result: RubricResult, sentences: Sequence[str]) -> list[tuple[int, int
     return out
 
 
-def find(question: str, points: Sequence[str], result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
+def find(question: str, points: Sequence[str], result: RubricResult, sentences: Sequence[str],
+         floor: float) -> list[Contradiction]:
     """The answer's statements that contradict a key point: at most one per point, each with its quote."""
     topic = topic_stems(question, points)
     plain = negated(tokens(" ".join(sentences)))[1]
     found: dict[int, Contradiction] = {}
-    for s, p in pairs(result, sentences):
+    for s, p in pairs(result, sentences, floor):
         if p in found:
             continue
         hit = conflict(sentences[s], points[p], topic, plain)

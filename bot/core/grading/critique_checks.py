@@ -232,7 +232,7 @@ class CheckMaker:
         """The checks of this answer's critique lines."""
         wrong = {c.point: c.quote for c in contradictions}
         covered = frozenset(i for i, p in enumerate(result.points) if p.covered and i not in wrong)
-        return Checks(entry, sentences, covered, wrong, self.rubric.embedder.embed, self.rubric.vectors(entry).points,
+        return Checks(entry, sentences, covered, wrong, self.rubric.embedder.embed, self.rubric.vectors(entry).matrix,
                       self._probe_vectors(entry))
 
     def _probe_vectors(self, entry: Entry) -> np.ndarray | None:

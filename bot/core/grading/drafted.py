@@ -7,6 +7,10 @@ import re
 from bot.core.text import split_sentences
 
 MAX_POINTS = 6
+MAX_SENTENCES = 8     # a reference answer's rubric without key points: its first sentences
+# A single line break inside a paragraph is a wrapped line (a YAML `|` block, an editor's hard wrap), not the end of
+# an idea; a blank line, a bullet or a numbered item starts a new one.
+_WRAPPED = re.compile(r"(?<!\n)[ \t]*\n(?![ \t]*\n|[ \t]*(?:[-*•]|\d+[.)])\s)[ \t]*")
 MIN_WORDS = 3         # a clause shorter than this is glued back to its neighbour: alone it names no idea
 # Where one sentence joins two ideas: semicolons, ", and" / ", but" / ", whereas" / ", which" / ", so" / ", or",
 # and " whereas " without a comma. The joiner is dropped; each clause keeps its own words.
@@ -59,9 +63,24 @@ def _tidy(clause: str) -> str:
     return clause[:1].upper() + clause[1:] + "."
 
 
+def unwrap(text: str) -> str:
+    """Text with wrapped lines joined: a line break inside a paragraph becomes a space."""
+    return _WRAPPED.sub(" ", text.strip())
+
+
+# A sentence may start with a name from code ("copy.deepcopy makes a deep copy.", "functools.wraps keeps ...").
+_CODE_START = re.compile(r"(?<=[.!?])\s+(?=[a-z_]\w*[._(]\w)")
+
+
+def drafted_points(answer: str) -> tuple[str, ...]:
+    """The rubric of an entry without key points: the reference answer's sentences, lines unwrapped."""
+    sentences = [p for s in split_sentences(unwrap(answer)) for p in _CODE_START.split(s) if p.strip()]
+    return tuple(sentences[:MAX_SENTENCES]) or (answer.strip(),)
+
+
 def clause_points(answer: str, limit: int = MAX_POINTS) -> tuple[str, ...]:
     """The reference answer's clauses in order, at most `limit` (the rest of a long answer joins the last)."""
-    clauses = [c for s in split_sentences(answer) for c in split_clauses(s)]
+    clauses = [c for s in split_sentences(unwrap(answer)) for c in split_clauses(s)]
     if len(clauses) > limit:
         clauses = clauses[: limit - 1] + [" ".join(clauses[limit - 1:])]
     return tuple(_tidy(c) for c in clauses) or (answer.strip(),)

@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
-from bot.core.grading import conflicts
 from bot.core.grading import critique as cq
+from bot.core.grading.checks import ClaimCheck
 from bot.core.grading.compose import compose
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.critique_checks import CheckMaker
@@ -23,7 +23,7 @@ from bot.core.grading.guards import MESSAGES, Screen, screen
 from bot.core.grading.hints import area as hint_area
 from bot.core.grading.hints import keywords  # noqa: F401 - re-exported (tests measure follow-ups with it)
 from bot.core.grading.probes import ProbeDrafts
-from bot.core.grading.rubric import THRESHOLD, PointMatch, Rubric, RubricResult, score_of
+from bot.core.grading.rubric import PointMatch, Rubric, RubricResult, score_of
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # Each contradiction found in code (the answer denies or reverses a key point in its own words) un-covers that point
 # and costs this many points more: a confidently wrong answer must end below a partial one that is merely incomplete.
-CONTRADICTION_PENALTY = 20
+CONTRADICTION_PENALTY = 35
 MAX_FEEDBACK = 3
 Related = Callable[[Entry], Sequence[Entry]]
 
@@ -94,7 +94,7 @@ class Grade:
     @property
     def flagged(self) -> bool:
         """Whether the answer was empty, evasive, gibberish or off-topic (no critique, no follow-up)."""
-        return self.guard in ("empty", "dont_know", "gibberish", "off_topic")
+        return self.guard in ("empty", "dont_know", "gibberish", "off_topic", "echo")
 
     @property
     def covered(self) -> list[int]:
@@ -162,7 +162,7 @@ def penalised(result: RubricResult, contradictions: Sequence[Contradiction]) -> 
         return result.score
     wrong = {c.point for c in contradictions}
     credits = [0.0 if i in wrong else p.credit for i, p in enumerate(result.points)]
-    return max(0, score_of(credits, result.relevance) - CONTRADICTION_PENALTY * len(contradictions))
+    return max(0, score_of(credits) - CONTRADICTION_PENALTY * len(wrong))
 
 
 def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = ()) -> list[KeyPoint]:
@@ -176,9 +176,9 @@ class Grader:
     """Grades answers: guards and rubric in code, critique by the model when there is one."""
 
     def __init__(self, embedder: Embedder, llm: LLM | None = None, related: Related | None = None, *,
-                 prompts_dir: Path | None = None, threshold: float = THRESHOLD, defend: bool = True,
-                 probes: ProbeDrafts | None = None) -> None:
-        self.rubric = Rubric(embedder, threshold=threshold)
+                 prompts_dir: Path | None = None, defend: bool = True, probes: ProbeDrafts | None = None) -> None:
+        self.rubric = Rubric(embedder)
+        self.claims = ClaimCheck()
         self.llm = llm
         self.related = related
         self.prompts_dir = prompts_dir
@@ -200,8 +200,9 @@ class Grader:
         return cq.load_templates(self.prompts_dir)
 
     def prepare(self, entry: Entry) -> None:
-        """Embed the entry's key points now (when the question is shown), so grading costs one embed call."""
+        """Encode and parse the entry's key points now (when the question is shown): grading is then one pass."""
         self.rubric.vectors(entry)
+        self.claims.prepare(entry)
 
     # -- rubric ----------------------------------------------------------------------------------------------
 
@@ -211,10 +212,11 @@ class Grader:
         if checked.blocked:
             return self._blocked(entry, checked)
         result = self.rubric.grade(entry, checked.sentences)
-        guard = "off_topic" if result.off_topic else checked.kind
-        notes = ([MESSAGES["off_topic"]] if guard == "off_topic" else []) + list(checked.notes)
-        found = [] if guard == "off_topic" else conflicts.find(entry.question, entry.points, result, checked.sentences)
-        score = penalised(result, found)
+        guard = "echo" if result.echo else "off_topic" if result.off_topic else checked.kind
+        notes = ([MESSAGES[guard]] if guard in ("echo", "off_topic") else []) + list(checked.notes)
+        found = [] if guard in ("echo", "off_topic") else \
+            self.claims.find(entry, result, checked.sentences)
+        score = 0 if guard in ("echo", "off_topic") else penalised(result, found)
         grade = Grade(entry.id, entry.question, score, _key_points(result, found), notes=notes, guard=guard,
                       relevance=round(result.relevance, 4), rubric_score=score, injected=list(checked.injected),
                       truncated=checked.truncated, result=result, sentences=checked.sentences, contradictions=found)
@@ -230,11 +232,13 @@ class Grader:
         """The grade with the rubric's own feedback and follow-up (no model): the path without an LLM."""
         if grade.flagged or grade.result is None:
             notes = grade.notes[:1] or [MESSAGES["empty"]]
+            if grade.injected and MESSAGES["injection"] not in notes:  # the user learns the text was ignored
+                notes.append(MESSAGES["injection"])
             return dataclasses.replace(grade, feedback=notes, follow_up=None, follow_up_point=None, llm=False)
         lines = feedback_lines(grade.result, grade.contradictions, bool(grade.injected))
         if grade.truncated:
             lines.insert(0, MESSAGES["huge"].format(words=len(" ".join(grade.sentences).split())))
-        question, target = rubric_follow_up(entry, grade.result, " ".join(grade.sentences))
+        question, target = rubric_follow_up(self.with_probes(entry), grade.result, " ".join(grade.sentences))
         return dataclasses.replace(grade, feedback=lines, follow_up=question, follow_up_point=target, llm=False)
 
     # -- critique ------------------------------------------------------------------------------------------
@@ -369,6 +373,12 @@ class Grader:
                      feedback=[_follow_up_line(match)], notes=list(checked.notes), guard=checked.kind,
                      rubric_score=int(round(100 * match.credit)), injected=list(checked.injected),
                      truncated=checked.truncated, sentences=checked.sentences)
+
+    def probe(self, entry: Entry, point: int) -> str | None:
+        """The interviewer's question for a missed point: its written (or drafted) probe, which asks without giving
+        the point away; None while the deck has none for it (never a question with gaps)."""
+        entry = self.with_probes(entry)
+        return entry.probe(point) if 0 <= point < len(entry.points) else None
 
     def hint(self, entry: Entry, shown: int = 0, covered: Sequence[int] = ()) -> str:
         """A nudge toward a point not yet covered without stating it: its probe, else the words of its area."""

@@ -21,6 +21,7 @@ MESSAGES = {
     "too_short": "That's a very short answer; a sentence or two more would show what you know.",
     "huge": "That answer is very long, so only its first {words} words were graded.",
     "off_topic": "That answer doesn't seem to be about this question; read the question again and give it a go.",
+    "echo": "That only repeats the question; say what you know about it, even in a sentence or two.",
     "injection": "Text addressed to the grader was ignored; only your explanation counts.",
     "only_injection": "The answer only contained text addressed to the grader, which was ignored.",
 }
@@ -197,7 +198,7 @@ def strip_injections(text: str) -> tuple[list[str], list[str]]:
 _DONT_KNOW = re.compile(
     r"\b(?:i\s+)?(?:(?:really\s+|honestly\s+)?(?:do\s*n[o']?t|dont|don’t)\s+(?:really\s+)?(?:know|remember|recall)|"
     r"(?:can'?t|cannot|can’t)\s+(?:remember|recall|say)|have\s+no\s+(?:idea|clue)|no\s+(?:idea|clue)|not\s+sure|"
-    r"forgot|dunno|idk|look\s+(?:that|it|this)\s+up|(?:can|could|may)\s+we\s+skip|no\s+experience\s+with|"
+    r"forgot|dunno|idk|not\s+answered|unanswered|no\s+(?:answer|response)|look\s+(?:that|it|this)\s+up|(?:can|could|may)\s+we\s+skip|no\s+experience\s+with|"
     r"(?:haven'?t|have\s+not|never)\s+(?:really\s+)?(?:studied|looked\s+(?:into|at)|learned|learnt|used|worked\s+with|"
     r"heard\s+of|covered)|(?:^|,|;)\s*pass(?=\W*$)|no\s+s[eé]|je\s+ne\s+sais\s+pas|wei(?:ß|ss)\s+(?:ich\s+)?nicht|keine\s+ahnung)\b"
     r"|不知道|不清楚|わかりません",
@@ -247,8 +248,15 @@ def _binary(text: str) -> bool:
     return bad > 0 and bad >= 0.02 * len(text)
 
 
+# An operator between names or numbers, an index or a call: code and formulas ("n-1", "a[i] = *(a+i)", "2n-1").
+_FORMULA = re.compile(r"[A-Za-z0-9_)\]]\s*(?:[-+*/=<>^%|]|&lt;|&gt;)+\s*[A-Za-z0-9_(\[*&]|[A-Za-z_]\w*\s*[\[(]|"
+                      r"(?:^|\s)[*&][A-Za-z_(]")
+
+
 def _gibberish(text: str) -> bool:
-    """Mostly non-letters, or letters that don't form words (keyboard mashing)."""
+    """Mostly non-letters, or letters that don't form words (keyboard mashing); code and formulas are answers."""
+    if _FORMULA.search(text):
+        return False
     visible = [c for c in text if not c.isspace()]
     letters = sum(1 for c in visible if c.isalpha())
     if not visible or letters < 0.45 * len(visible):

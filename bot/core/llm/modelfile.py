@@ -105,17 +105,45 @@ def model_ready(settings: Settings) -> bool:
 
 def check_quick(path: Path, expected_size: int | None = None) -> None:
     """Fast checks done at every start: the file exists, has the expected size, and starts like a GGUF."""
+    if path.is_dir():
+        raise ModelError(f"Model file {path} is a folder, not a GGUF file; set COACH_MODEL_PATH to the .gguf file.")
     if not path.is_file():
         raise ModelError(f"Model file {path} does not exist; set COACH_MODEL_PATH or install the model packages "
                          "(see README).")
     size = path.stat().st_size
+    if size == 0:
+        raise ModelError(f"Model file {path} is empty (0 bytes); download or assemble it again.")
     if expected_size is not None and size != expected_size:
         raise ModelError(f"Model file {path} is truncated or damaged: it has {size:,} bytes instead of "
                          f"{expected_size:,}.")
     with path.open("rb") as handle:
-        magic = handle.read(4)
-    if magic != GGUF_MAGIC:
-        raise ModelError(f"Model file {path} is not a GGUF model (it is truncated, damaged or another format).")
+        head = handle.read(512)
+    if head[:4] != GGUF_MAGIC:
+        raise ModelError(f"Model file {path} is {_what_it_is(head)}, not a GGUF model.")
+
+
+def _what_it_is(head: bytes) -> str:
+    """A reader's name for a file that is not a GGUF, from its first bytes."""
+    if len(head) < 4:
+        return f"only {len(head)} bytes long (truncated)"
+    if head.startswith(b"version https://git-lfs"):
+        return "a Git LFS pointer (fetch the real file with `git lfs pull`)"
+    if head[:1] in (b"<", b"{", b"[") and head.lstrip()[:1] in (b"<", b"{", b"["):
+        return "a text file (an HTML or JSON page, perhaps a failed download)"
+    text = head.decode("utf-8", errors="ignore")
+    if text and b"\0" not in head and sum(c.isprintable() or c.isspace() for c in text) >= 0.95 * len(text):
+        return "a text file"
+    return "damaged or another format (it does not start with the GGUF signature)"
+
+
+def unusable_reason(path: Path) -> ModelError | None:
+    """Why a model file of the user's own cannot load (missing, empty, text, truncated); None if it looks whole."""
+    try:
+        check_quick(path)
+        check_gguf_complete(path)
+    except ModelError as exc:
+        return exc
+    return None
 
 
 def _quick_ok(path: Path, size: int) -> bool:
@@ -316,16 +344,20 @@ def cached_digest(path: Path) -> str | None:
 
 
 def verify_model(path: Path, expected_size: int | None = None, expected_sha256: str | None = None,
-                 progress: Progress | None = None) -> str:
-    """Full check (size, magic, sha256) of a model file; returns its sha256, cached by size and mtime."""
+                 progress: Progress | None = None, *, remember: bool = True) -> str:
+    """Full check (size, magic, sha256) of a model file; returns its sha256, cached by size and mtime.
+
+    `remember=False` writes no marker file (doctor changes nothing).
+    """
     path = Path(path)
     check_quick(path, expected_size)
+    if expected_size is None:  # a model of the user's own: no size to compare, so read its layout
+        check_gguf_complete(path)
     digest = cached_digest(path)
     if digest is None:
-        if expected_size is None:  # a model of the user's own: no size to compare, so read its layout
-            check_gguf_complete(path)
         digest = sha256_file(path, progress)
-        _write_marker(path, digest)
+        if remember:
+            _write_marker(path, digest)
     if expected_sha256 is not None and digest != expected_sha256:
         raise ModelError(f"Model file {path} fails its sha256 check (got {digest[:12]}…, expected "
                          f"{expected_sha256[:12]}…); delete it so it is assembled again.")
@@ -340,7 +372,7 @@ def expected_for(settings: Settings) -> tuple[Path, PackagedModel | None]:
     return settings.models_dir / spec.filename, spec
 
 
-def model_report(settings: Settings, progress: Progress | None = None) -> dict[str, Any]:
+def model_report(settings: Settings, progress: Progress | None = None, *, remember: bool = True) -> dict[str, Any]:
     """What `doctor` shows: path, size, digest and whether it matches; never raises a ModelError."""
     report: dict[str, Any] = {"path": None, "source": "COACH_MODEL_PATH" if settings.model_path else "package",
                               "choice": None if settings.model_path else settings.model_choice,
@@ -354,10 +386,11 @@ def model_report(settings: Settings, progress: Progress | None = None) -> dict[s
         report["exists"] = path.is_file()
         report["size"] = path.stat().st_size if report["exists"] else None
         if spec is not None and not report["exists"]:
-            installed_parts(spec)  # raises a clear error when the packages are missing
+            _check_parts(spec, installed_parts(spec))  # a clear error when the packages are missing or damaged
+            report["not_assembled"] = True
             report["error"] = "The model is not assembled yet; it is assembled from the packages on first use."
             return report
-        report["sha256"] = verify_model(path, report["expected_size"], None, progress)
+        report["sha256"] = verify_model(path, report["expected_size"], None, progress, remember=remember)
         report["sha256_ok"] = None if spec is None else report["sha256"] == spec.sha256
         report["ok"] = report["sha256_ok"] is not False
         if report["sha256_ok"] is False:
@@ -365,3 +398,4 @@ def model_report(settings: Settings, progress: Progress | None = None) -> dict[s
     except ModelError as exc:
         report["error"] = str(exc)
     return report
+

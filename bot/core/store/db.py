@@ -81,6 +81,8 @@ class UserRow(Base):
     daily_time: Mapped[str] = mapped_column(String(5), default="09:00")
     daily_on: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
+    deck: Mapped[str | None] = mapped_column(String(64))     # the user's own deck choice (migration 11)
+    space: Mapped[str | None] = mapped_column(String(128))   # the server or workspace last used in (migration 11)
 
 
 class SessionRow(Base):
@@ -103,6 +105,7 @@ class SessionRow(Base):
     created: Mapped[datetime] = mapped_column(UtcDateTime)
     updated: Mapped[datetime] = mapped_column(UtcDateTime)
     finished: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    mode: Mapped[str | None] = mapped_column(String(16))     # a Mode member's name (migration 10); None: coach
 
 
 class AttemptRow(Base):
@@ -124,7 +127,10 @@ class AttemptRow(Base):
     hinted: Mapped[bool] = mapped_column(Boolean, default=False)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     llm: Mapped[bool] = mapped_column(Boolean, default=False)
+    entry_hash: Mapped[str | None] = mapped_column(String(64))   # the entry's content hash then (migration 20)
+    shared: Mapped[bool | None] = mapped_column(Boolean, default=False)   # shown to the team (migration 20)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class CardRow(Base):
@@ -154,7 +160,20 @@ class DailySendRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(200))
     message_ref: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(64))   # the process that claimed it (migration 2)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SpaceRow(Base):
+    """Table `spaces` (migration 12): settings of one Discord server or Slack workspace, such as its default deck."""
+
+    __tablename__ = "spaces"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    space_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    deck: Mapped[str | None] = mapped_column(String(64))
+    set_by: Mapped[str | None] = mapped_column(String(128))
+    updated: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ProcessedEventRow(Base):
@@ -164,6 +183,35 @@ class ProcessedEventRow(Base):
 
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     created: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class FlagRow(Base):
+    """Table `flags`: a user's report that a question is wrong; open until a reviewer fixes or dismisses it."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_status", "status"), Index("ix_flags_user_status", "user_pk", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))          # open | fixed | dismissed
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TeamRow(Base):
+    """Table `teams`: a channel's team practice; its schedule is the daily setting of its own user row."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)   # the team's own ("slack-team") row
+    state: Mapped[str] = mapped_column(String(16))           # active | paused | stopped
+    manager: Mapped[str | None] = mapped_column(String(200))  # who set it up (a user key)
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class SchemaVersionRow(Base):
@@ -187,7 +235,46 @@ def _v1_tables(conn: Connection) -> None:
     Base.metadata.create_all(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Migration] = [(1, _v1_tables)]
+def _v2_daily_owner(conn: Connection) -> None:
+    """Version 2: which process claimed a daily question, so that it may take its own unsent claim over at once."""
+    add_column_if_missing(conn, DailySendRow.__tablename__, Column("owner", String(64)))
+
+
+def _v3_attempt_delivery(conn: Connection) -> None:
+    """Version 3: attempts.delivery, how a spoken answer was delivered (pace, fillers, pauses); NULL when typed."""
+    add_column_if_missing(conn, "attempts", Column("delivery", JSON))
+
+
+def _v4_attempt_versions(conn: Connection) -> None:
+    """Version 4: each attempt keeps the content hash of the entry it answered, and whether it was shared."""
+    add_column_if_missing(conn, AttemptRow.__tablename__, Column("entry_hash", String(64)))
+    add_column_if_missing(conn, AttemptRow.__tablename__, Column("shared", Boolean))
+
+
+def _v5_flags(conn: Connection) -> None:
+    """Version 5: flagged questions and their review."""
+    Base.metadata.tables[FlagRow.__tablename__].create(conn, checkfirst=True)
+
+
+def _v6_teams(conn: Connection) -> None:
+    """Version 6: team practice in a channel."""
+    Base.metadata.tables[TeamRow.__tablename__].create(conn, checkfirst=True)
+
+
+def _v7_session_mode(conn: Connection) -> None:
+    """Version 7: the mode a session runs in (coach or interviewer), by name."""
+    add_column_if_missing(conn, SessionRow.__tablename__, Column("mode", String(16)))
+
+
+def _v8_user_deck(conn: Connection) -> None:
+    """Version 8: a user's own deck choice, and the server or workspace whose default deck applies to them."""
+    add_column_if_missing(conn, UserRow.__tablename__, Column("deck", String(64)))
+    add_column_if_missing(conn, UserRow.__tablename__, Column("space", String(128)))
+
+
+def _v9_spaces(conn: Connection) -> None:
+    """Version 9: the `spaces` table (a server's or workspace's default deck)."""
+    Base.metadata.tables[SpaceRow.__tablename__].create(conn, checkfirst=True)
 
 
 def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> None:
@@ -195,6 +282,11 @@ def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> 
     if column.name not in {c["name"] for c in inspect(conn).get_columns(table)}:
         type_sql = column.type.compile(dialect=conn.dialect)
         conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{column.name}" {type_sql}'))
+
+
+MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner), (3, _v3_attempt_delivery),
+                               (4, _v4_attempt_versions), (5, _v5_flags), (6, _v6_teams), (7, _v7_session_mode),
+                               (8, _v8_user_deck), (9, _v9_spaces)]
 
 
 def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:

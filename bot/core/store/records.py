@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.replies import UserRef
 from bot.core.store.db import utc_now
+from bot.core.store.practice_records import PracticeStore
 
 __all__ = ["AttemptRecord", "CardRecord", "DailySendRecord", "OPEN_PHASES", "SessionRecord", "Store", "UserRecord",
            "utc_now"]
@@ -31,6 +33,8 @@ class UserRecord:
     daily_time: str = "09:00"
     daily_on: bool = False
     created: datetime | None = None
+    deck: str | None = None     # the user's own deck ("*": every deck); None: the space's default
+    space: str | None = None    # the server or workspace the user last used the coach in
 
     @property
     def zone(self) -> ZoneInfo:
@@ -59,6 +63,7 @@ class SessionRecord:
     created: datetime | None = None
     updated: datetime | None = None
     finished: datetime | None = None
+    mode: Mode = Mode.COACH
 
     @property
     def current_question_id(self) -> str | None:
@@ -83,6 +88,9 @@ class AttemptRecord:
     llm: bool = False
     id: int | None = None
     created: datetime | None = None
+    delivery: dict[str, Any] | None = None   # a spoken answer's pace, fillers, pauses, length; None when typed
+    entry_hash: str | None = None      # the entry's content hash when it was answered: later fixes mark it outdated
+    shared: bool = False               # a team answer its author chose to show the team
 
 
 @dataclass
@@ -107,10 +115,11 @@ class DailySendRecord:
     status: str                 # "claimed" | "sent"
     channel: str | None = None
     message_ref: str | None = None
+    owner: str | None = None    # the process that claimed it
     created: datetime | None = None
 
 
-class Store(Protocol):
+class Store(PracticeStore, Protocol):
     """What the engine needs from persistence."""
 
     def get_or_create_user(self, ref: UserRef, display_name: str | None = None) -> UserRecord: ...
@@ -118,7 +127,8 @@ class Store(Protocol):
     def update_user(self, ref: UserRef, **fields: Any) -> UserRecord: ...
     def users_with_daily_on(self) -> list[UserRecord]: ...
     def create_session(self, ref: UserRef, question_ids: Sequence[str], topic: str | None = None,
-                       channel: str | None = None, *, deck: str | None = None) -> SessionRecord: ...
+                       channel: str | None = None, *, deck: str | None = None,
+                       mode: Mode = Mode.COACH) -> SessionRecord: ...
     def open_session(self, ref: UserRef) -> SessionRecord | None: ...
     def session(self, session_id: int) -> SessionRecord | None: ...
     def save_session(self, record: SessionRecord) -> SessionRecord: ...
@@ -130,15 +140,16 @@ class Store(Protocol):
     def get_card(self, ref: UserRef, question_id: str) -> CardRecord | None: ...
     def save_card(self, record: CardRecord) -> None: ...
     def cards(self, ref: UserRef) -> list[CardRecord]: ...
-    def claim_daily(self, ref: UserRef, local_date: str, question_id: str) -> bool: ...
-    def reclaim_daily(self, ref: UserRef, local_date: str, older_than: datetime) -> bool: ...
+    def claim_daily(self, ref: UserRef, local_date: str, question_id: str, owner: str | None = None) -> bool: ...
+    def reclaim_daily(self, ref: UserRef, local_date: str, older_than: datetime,
+                      owner: str | None = None) -> bool: ...
     def mark_daily_sent(self, ref: UserRef, local_date: str, channel: str | None = None,
                         message_ref: str | None = None) -> None: ...
     def daily_send(self, ref: UserRef, local_date: str) -> DailySendRecord | None: ...
+    def space_deck(self, platform: str, space_id: str) -> str | None: ...
+    def set_space_deck(self, platform: str, space_id: str, deck: str | None, set_by: str | None = None) -> None: ...
     def claim_event(self, event_id: str) -> bool: ...
     def prune_events(self, older_than: datetime) -> int: ...
     def integrity_check(self) -> str: ...
     def close(self) -> None: ...
 
-
-# ---------------------------------------------------------------- row -> record

@@ -8,19 +8,18 @@ Tables, engine set-up and migrations live in `bot.core.store.db`.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.replies import UserRef
 from bot.core.store.db import (
@@ -31,11 +30,13 @@ from bot.core.store.db import (
     Migration,
     ProcessedEventRow,
     SessionRow,
+    SpaceRow,
     UserRow,
     make_engine,
     migrate,
     utc_now,
 )
+from bot.core.store.practice_sql import PracticeSql
 from bot.core.store.records import (
     OPEN_PHASES,
     AttemptRecord,
@@ -45,65 +46,23 @@ from bot.core.store.records import (
     Store,
     UserRecord,
 )
+from bot.core.store.rows import (
+    attempt_record,
+    card_record,
+    check_user_fields,
+    daily_record,
+    ref_of,
+    session_record,
+    user_record,
+)
 from bot.errors import CoachError
 
 __all__ = ["SqlStore"]
 
-_DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_USER_FIELDS = frozenset({"display_name", "time_zone", "daily_time", "daily_on"})
-
-
-def _ref(row: UserRow) -> UserRef:
-    return UserRef(row.platform, row.user_id)
-
-
-def _user_record(row: UserRow) -> UserRecord:
-    return UserRecord(ref=_ref(row), display_name=row.display_name, time_zone=row.time_zone,
-                      daily_time=row.daily_time, daily_on=row.daily_on, created=row.created)
-
-
-def _session_record(row: SessionRow, user: UserRef) -> SessionRecord:
-    return SessionRecord(id=row.id, user=user, phase=Phase[row.phase], question_ids=list(row.question_ids),
-                         position=row.position, topic=row.topic, deck=row.deck, follow_up=row.follow_up,
-                         hints_used=dict(row.hints_used or {}), extra=dict(row.extra or {}), channel=row.channel,
-                         created=row.created, updated=row.updated, finished=row.finished)
-
-
-def _attempt_record(row: AttemptRow, user: UserRef) -> AttemptRecord:
-    return AttemptRecord(user=user, question_id=row.question_id, score=row.score, answer=row.answer,
-                         session_id=row.session_id, is_follow_up=row.is_follow_up,
-                         key_points=list(row.key_points or []), feedback=list(row.feedback or []),
-                         hinted=row.hinted, skipped=row.skipped, llm=row.llm, id=row.id, created=row.created)
-
-
-def _card_record(row: CardRow, user: UserRef) -> CardRecord:
-    return CardRecord(user=user, question_id=row.question_id, card=dict(row.card), due=row.due,
-                      last_rating=row.last_rating, reviews=row.reviews)
-
-
-def _daily_record(row: DailySendRow, user: UserRef) -> DailySendRecord:
-    return DailySendRecord(user=user, local_date=row.local_date, question_id=row.question_id, status=row.status,
-                           channel=row.channel, message_ref=row.message_ref, created=row.created)
-
-
-def _check_user_fields(fields: dict[str, Any]) -> None:
-    """Raise ValueError, in one sentence, for an unknown field, time zone or daily time."""
-    unknown = set(fields) - _USER_FIELDS
-    if unknown:
-        raise ValueError(f"Unknown user field(s): {', '.join(sorted(unknown))}.")
-    if "time_zone" in fields:
-        try:
-            ZoneInfo(str(fields["time_zone"]))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"Unknown time zone '{fields['time_zone']}'; use a name such as Europe/Paris.") from None
-    if "daily_time" in fields and not _DAILY_TIME.match(str(fields["daily_time"])):
-        raise ValueError(f"Daily time '{fields['daily_time']}' is not a 24-hour HH:MM time such as 09:00.")
-
-
 # ---------------------------------------------------------------- the store
 
 
-class SqlStore:
+class SqlStore(PracticeSql):
     """The Store on any SQLAlchemy URL; `SqlStore("sqlite://")` is the in-memory twin (StaticPool, one lock)."""
 
     def __init__(self, url: str, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
@@ -159,34 +118,35 @@ class SqlStore:
             assert row is not None
             if display_name and row.display_name != display_name:
                 row.display_name = display_name
-            return _user_record(row)
+            return user_record(row)
 
     def get_user(self, ref: UserRef) -> UserRecord | None:
         """The user's record, or None if never seen."""
         with self._tx() as s:
             row = self._user_row(s, ref, create=False)
-            return _user_record(row) if row is not None else None
+            return user_record(row) if row is not None else None
 
     def update_user(self, ref: UserRef, **fields: Any) -> UserRecord:
         """Change display_name, time_zone (IANA name), daily_time ("HH:MM") or daily_on; ValueError if invalid."""
-        _check_user_fields(fields)
+        check_user_fields(fields)
         with self._tx(write=True) as s:
             row = self._user_row(s, ref, create=True)
             assert row is not None
             for name, value in fields.items():
                 setattr(row, name, bool(value) if name == "daily_on" else value)
-            return _user_record(row)
+            return user_record(row)
 
     def users_with_daily_on(self) -> list[UserRecord]:
         """Every user who asked for a daily question."""
         with self._tx() as s:
             rows = s.scalars(select(UserRow).where(UserRow.daily_on.is_(True)).order_by(UserRow.id))
-            return [_user_record(r) for r in rows]
+            return [user_record(r) for r in rows]
 
     # ------------------------------------------------------------ sessions
 
     def create_session(self, ref: UserRef, question_ids: Sequence[str], topic: str | None = None,
-                       channel: str | None = None, *, deck: str | None = None) -> SessionRecord:
+                       channel: str | None = None, *, deck: str | None = None,
+                       mode: Mode = Mode.COACH) -> SessionRecord:
         """Start a session awaiting its first answer; the user's open session, if any, becomes STOPPED."""
         now = utc_now()
         with self._tx(write=True) as s:
@@ -196,10 +156,10 @@ class SqlStore:
                       .values(phase=Phase.STOPPED.name, finished=now, updated=now))
             row = SessionRow(user_pk=user_pk, phase=Phase.AWAITING_ANSWER.name, deck=deck, topic=topic,
                              question_ids=list(question_ids), position=0, follow_up=None, hints_used={}, extra={},
-                             channel=channel, created=now, updated=now, finished=None)
+                             channel=channel, created=now, updated=now, finished=None, mode=mode.name)
             s.add(row)
             s.flush()
-            return _session_record(row, ref)
+            return session_record(row, ref)
 
     def open_session(self, ref: UserRef) -> SessionRecord | None:
         """The user's open session (awaiting an answer or a follow-up), or None."""
@@ -210,14 +170,14 @@ class SqlStore:
             row = s.scalars(select(SessionRow)
                             .where(SessionRow.user_pk == user.id, SessionRow.phase.in_(OPEN_PHASES))
                             .order_by(SessionRow.id.desc())).first()
-            return _session_record(row, ref) if row is not None else None
+            return session_record(row, ref) if row is not None else None
 
     def session(self, session_id: int) -> SessionRecord | None:
         """A session by id, or None."""
         with self._tx() as s:
             found = s.execute(select(SessionRow, UserRow).join(UserRow, SessionRow.user_pk == UserRow.id)
                               .where(SessionRow.id == session_id)).first()
-            return _session_record(found[0], _ref(found[1])) if found is not None else None
+            return session_record(found[0], ref_of(found[1])) if found is not None else None
 
     def save_session(self, record: SessionRecord) -> SessionRecord:
         """Write the session's mutable state; a closed phase gets its `finished` time."""
@@ -247,7 +207,7 @@ class SqlStore:
         with self._tx() as s:
             found = s.execute(select(SessionRow, UserRow).join(UserRow, SessionRow.user_pk == UserRow.id)
                               .where(SessionRow.phase.in_(OPEN_PHASES)).order_by(SessionRow.id))
-            return [_session_record(row, _ref(user)) for row, user in found]
+            return [session_record(row, ref_of(user)) for row, user in found]
 
     # ------------------------------------------------------------ attempts
 
@@ -259,7 +219,8 @@ class SqlStore:
                              question_id=record.question_id, is_follow_up=record.is_follow_up, answer=record.answer,
                              score=int(record.score), key_points=list(record.key_points),
                              feedback=list(record.feedback), hinted=record.hinted, skipped=record.skipped,
-                             llm=record.llm, created=created)
+                             llm=record.llm, created=created, delivery=record.delivery,
+                             entry_hash=record.entry_hash, shared=record.shared)
             s.add(row)
             s.flush()
             record.id, record.created = row.id, created
@@ -275,6 +236,7 @@ class SqlStore:
                 raise KeyError(f"no attempt {record.id}")
             row.score, row.key_points, row.feedback = int(record.score), list(record.key_points), list(record.feedback)
             row.hinted, row.skipped, row.llm = record.hinted, record.skipped, record.llm
+            row.delivery = record.delivery
         return record
 
     def attempts(self, ref: UserRef, since: datetime | None = None, question_id: str | None = None,
@@ -292,7 +254,7 @@ class SqlStore:
             if session_id is not None:
                 query = query.where(AttemptRow.session_id == session_id)
             rows = s.scalars(query.order_by(AttemptRow.created, AttemptRow.id))
-            return [_attempt_record(r, ref) for r in rows]
+            return [attempt_record(r, ref) for r in rows]
 
     # ------------------------------------------------------------ review cards
 
@@ -301,7 +263,7 @@ class SqlStore:
         with self._tx() as s:
             user = self._user_row(s, ref, create=False)
             row = s.get(CardRow, (user.id, question_id)) if user is not None else None
-            return _card_record(row, ref) if row is not None else None
+            return card_record(row, ref) if row is not None else None
 
     def save_card(self, record: CardRecord) -> None:
         """Insert or replace the user's card for a question."""
@@ -322,31 +284,34 @@ class SqlStore:
                 return []
             rows = s.scalars(select(CardRow).where(CardRow.user_pk == user.id)
                              .order_by(CardRow.due, CardRow.question_id))
-            return [_card_record(r, ref) for r in rows]
+            return [card_record(r, ref) for r in rows]
 
     # ------------------------------------------------------------ daily sends
 
-    def claim_daily(self, ref: UserRef, local_date: str, question_id: str) -> bool:
+    def claim_daily(self, ref: UserRef, local_date: str, question_id: str, owner: str | None = None) -> bool:
         """Record the day's question before sending it; True only for the first claimer of that user and day."""
         try:
             with self._tx(write=True) as s:
                 s.add(DailySendRow(user_pk=self._user_pk(s, ref), local_date=local_date, question_id=question_id,
-                                   status="claimed", created=utc_now()))
+                                   status="claimed", owner=owner, created=utc_now()))
         except IntegrityError:
             return False
         return True
 
-    def reclaim_daily(self, ref: UserRef, local_date: str, older_than: datetime) -> bool:
-        """Take over a claim never marked sent and made before `older_than` (its sender died); True if taken."""
+    def reclaim_daily(self, ref: UserRef, local_date: str, older_than: datetime, owner: str | None = None) -> bool:
+        """Take over a claim never marked sent, made before `older_than` (its sender died) or by `owner` itself."""
         with self._tx(write=True) as s:
             user = self._user_row(s, ref, create=False)
             if user is None:
                 return False
+            stale = DailySendRow.created < older_than
+            if owner is not None:
+                stale = stale | (DailySendRow.owner == owner)
             # Compare-and-set: of two processes reclaiming at once, only one matches the old `created`.
             result = s.execute(update(DailySendRow)
                                .where(DailySendRow.user_pk == user.id, DailySendRow.local_date == local_date,
-                                      DailySendRow.status == "claimed", DailySendRow.created < older_than)
-                               .values(created=utc_now()))
+                                      DailySendRow.status == "claimed", stale)
+                               .values(created=utc_now(), owner=owner))
             return bool(getattr(result, "rowcount", 0))
 
     def mark_daily_sent(self, ref: UserRef, local_date: str, channel: str | None = None,
@@ -368,7 +333,30 @@ class SqlStore:
                 return None
             row = s.scalars(select(DailySendRow).where(DailySendRow.user_pk == user.id,
                                                        DailySendRow.local_date == local_date)).first()
-            return _daily_record(row, ref) if row is not None else None
+            return daily_record(row, ref) if row is not None else None
+
+    # ------------------------------------------------------------ servers and workspaces
+
+    def space_deck(self, platform: str, space_id: str) -> str | None:
+        """The default deck a Discord server or Slack workspace picked, or None."""
+        with self._tx() as s:
+            row = s.get(SpaceRow, (platform, space_id))
+            return row.deck if row is not None else None
+
+    def set_space_deck(self, platform: str, space_id: str, deck: str | None, set_by: str | None = None) -> None:
+        """Set (or, with None, clear) a server's or workspace's default deck."""
+        with self._tx(write=True) as s:
+            row = s.get(SpaceRow, (platform, space_id))
+            if row is None:
+                try:
+                    with s.begin_nested():   # two admins at once: the loser updates the winner's row below
+                        s.add(SpaceRow(platform=platform, space_id=space_id, deck=deck, set_by=set_by,
+                                       updated=utc_now()))
+                    return
+                except IntegrityError:
+                    row = s.get(SpaceRow, (platform, space_id))
+                    assert row is not None
+            row.deck, row.set_by, row.updated = deck, set_by, utc_now()
 
     # ------------------------------------------------------------ events and upkeep
 

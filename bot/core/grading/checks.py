@@ -1,0 +1,58 @@
+"""The contradiction check: every statement of the answer against the key points it restates, in code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.bank import Entry
+from bot.core.grading import claims, conflicts
+from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.parse import Parser
+from bot.core.grading.rubric import FEW_POINTS, RubricResult
+
+# A sentence is checked against a point it is this close to (plain cosine): it is about that point.
+PAIR_FLOOR = 0.45
+KINDS = frozenset({"negation", "opposite", "number", "swap"})
+
+
+def _clause_of(quote: str, sentences: Sequence[str]) -> str:
+    """The clause of the answer that holds a quote (the quote itself when it is not found)."""
+    for sentence in sentences:
+        at = sentence.find(quote)
+        if at >= 0:
+            for a, b in claims.clauses(sentence):
+                if a <= at < b:
+                    return sentence[a:b]
+    return quote
+
+
+class ClaimCheck:
+    """Denials, opposites and numbers (conflicts.py) and swapped terms (claims.py), one finding per point."""
+
+    def __init__(self, parser: Parser | None = None, kinds: frozenset[str] = KINDS) -> None:
+        self.vocabularies = claims.Vocabularies(parser)
+        self.kinds = kinds
+
+    def prepare(self, entry: Entry) -> None:
+        """Parse the entry's question and points now (when the question is shown)."""
+        self.vocabularies.of(entry)
+
+    def find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
+        """The answer's statements that contradict a key point: at most one per point, each with its quote."""
+        vocabulary = self.vocabularies.of(entry)
+        # What the reference answer itself says contradicts nothing ("no dropout is applied at inference").
+        # Against a terse reference (one or two points) a negation is as often a right contrast as a denial ("NOT
+        # the return type"): the denial check needs a rubric of several points.
+        kinds = self.kinds - {"negation"} if len(entry.points) <= FEW_POINTS else self.kinds
+        found = {c.point: c for c in conflicts.find(entry.question, entry.points, result, sentences, PAIR_FLOOR)
+                 if c.kind in kinds and not claims.stated(_clause_of(c.quote, sentences), vocabulary)
+                 and not (c.kind == "negation" and claims.denied_too(c.quote, vocabulary))
+                 # an opposite word counts only in a clause that restates that point, not a neighbouring one
+                 and not (c.kind == "opposite" and claims.best_point(_clause_of(c.quote, sentences), entry.points,
+                                                                     vocabulary) != c.point)}
+        short = claims.terse(sentences)
+        for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
+            near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
+            for swap in claims.swaps(sentence, entry.points, vocabulary, near, short) if "swap" in self.kinds else ():
+                found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point], "swap"))
+        return [found[p] for p in sorted(found)]

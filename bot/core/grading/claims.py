@@ -1,0 +1,339 @@
+"""Who-does-what: a clause that restates a key point with one of its terms exchanged for a sibling term.
+
+Each clause of the answer is aligned with the key point it shares most content words with. The terms of an entry
+come in sibling groups (the generator and the discriminator, precision and recall, the input, forget and output
+gates, training and inference, too high and too low, numbers); a term of the clause is checked against the term
+that the point has in the same place, next to the same shared word. "The discriminator creates fake data" against
+"The generator creates fake data that mimics real data" says of the discriminator what the reference says of the
+generator: a swapped role, a swapped definition or the wrong entity. The groups come from the entry itself
+(terms sharing a head noun, coordinated or compared terms, read by the dependency parse) and from a few generic
+families (directions, phases, positions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.grading import conflict_words as W
+from bot.core.grading.conflicts import NUMBER_SLACK, stem
+from bot.core.grading.vocabulary import (
+    GENERIC,
+    NUMBER,
+    Term,
+    Vocabularies,
+    Vocabulary,
+    clauses,
+    is_content,
+    text_stems,
+)
+
+__all__ = ["Swap", "Vocabularies", "Vocabulary", "best_point", "clauses", "denied_too", "stated", "stem", "swaps",
+           "terse"]
+
+# A term is checked against the point's terms that stand within this many content words of a shared word.
+WINDOW = 2
+ROLE_VOTES = 1  # shared words that must show two named terms exchanged when the point has both
+SCOPED = GENERIC + W.PHASES  # the family of phases (training, inference), checked over the whole clause
+QUANTITY = GENERIC + W.QUANTITIES  # counts ("one", "unlimited"), checked term against term in a terse answer
+# An answer of at most this many content words is terse ("Just one per class."): its terms are checked against every
+# point that has a term of the same group, without shared words around it.
+TERSE = 3
+# A clause is aligned with a key point when they share at least this many content words (terms left out) ...
+MIN_SHARED = 3
+# ... and at least this share of the point's content words.
+MIN_SHARE = 0.4
+# Words that turn a claim around: a clause with one of them (and a point without) says the point the other way.
+_FLIPS = W.NEGATIONS | W.NEGATIVE_VERBS | {"opposite", "against", "reverse", "inverse", "penalty", "penalize",
+                                           "penalizes", "penalise", "instead", "unlike", "rather"}
+
+
+
+
+
+
+@dataclass(frozen=True)
+class Swap:
+    """A clause of the answer that gives a point's claim to another term: the answer's words, the point, the terms."""
+
+    point: int
+    quote: str
+    said: str
+    expected: str
+    group: int = 0
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> int | None:
+    """The key point a clause shares most words and terms with (None when none stands out)."""
+    side = _side(clause, vocabulary)
+    scored = sorted(((_overlap(side, _point_side(p, vocabulary)), i) for i, p in enumerate(points)), reverse=True)
+    if not scored or scored[0][0][0] == 0 or (len(scored) > 1 and scored[1][0][0] == scored[0][0][0]):
+        return None
+    return scored[0][1]
+
+
+def denied_too(quote: str, vocabulary: Vocabulary) -> bool:
+    """Whether the reference answer denies the same words in one of its clauses ("no dropout is applied")."""
+    words = {w for w in text_stems(quote)[0] if is_content(w)}
+    return bool(words) and any(words <= clause and clause & W.NEGATIONS for clause in vocabulary.stated)
+
+
+def stated(text: str, vocabulary: Vocabulary) -> bool:
+    """Whether one clause of the reference answer has every content word and term of this text: the reference says
+    it, so it contradicts no key point (a key point that seems to say otherwise is read too literally)."""
+    words = {w for w in text_stems(text)[0] if is_content(w)}
+    return bool(words) and any(words <= clause for clause in vocabulary.stated)
+
+
+
+
+
+
+
+
+@dataclass
+class _Side:
+    """A text as stems, its content positions and its term occurrences."""
+
+    stems: list[str]
+    spans: list[tuple[int, int]]
+    occurrences: list[tuple[int, int, Term]]
+    compounds: frozenset[tuple[str, str]] = frozenset()
+
+    def content(self, group: int | None = None) -> list[int]:
+        """Positions of content words outside the terms (of one group, or of any); a compound's modifier is part of
+        its head."""
+        inside = {k for a, b, t in self.occurrences if group is None or t.group == group for k in range(a, b)}
+        return [k for k, s in enumerate(self.stems) if k not in inside and is_content(s)
+                and not (k + 1 < len(self.stems) and (s, self.stems[k + 1]) in self.compounds)]
+
+
+_LEADING_PRONOUN = re.compile(r"^(?:It|They|This|These)\b(?!\s+(?:is|are)\s+(?:a|an|the)\b)")
+
+
+def _point_side(text: str, vocabulary: Vocabulary) -> _Side:
+    """A key point as stems; a leading "It" or "They" stands for what the question asks about."""
+    if vocabulary.topic and _LEADING_PRONOUN.match(text):
+        text = _LEADING_PRONOUN.sub(vocabulary.topic, text, count=1)
+    return _side(text, vocabulary)
+
+
+def _side(text: str, vocabulary: Vocabulary) -> _Side:
+    """A text as stems with its term occurrences."""
+    stems, spans = text_stems(text)
+    # "-1": the sign is not a token of its own.
+    stems = [f"-{s}" if NUMBER.fullmatch(s) and a > 0 and text[a - 1] == "-" and (a == 1 or not text[a - 2].isalnum())
+             else s for s, (a, _) in zip(stems, spans, strict=True)]
+    occurrences = vocabulary.find(stems) + [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems)
+                                            if NUMBER.fullmatch(s)]
+    return _Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds)
+
+
+_GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
+
+
+def _generic(term: Term) -> bool:
+    """Whether a term is a generic word ("low", "first"): it may stand on either side of what it describes."""
+    return term.group >= GENERIC or (len(term.stems) == 1 and term.stems[0] in _GENERIC_STEMS)
+
+
+def _window(group: int) -> int:
+    """How far a term reaches: a generic word ("low", "first") only its neighbour, a named term further."""
+    return 1 if group >= GENERIC else WINDOW
+
+
+def _lists(side: _Side, group: int) -> list[list[tuple[int, int, Term]]]:
+    """The group's occurrences in runs joined only by commas, "and", "or" ("edges, shapes and textures")."""
+    runs: list[list[tuple[int, int, Term]]] = []
+    for occurrence in [o for o in side.occurrences if o[2].group == group]:
+        if runs and all(side.stems[k] in (",", "and", "or") or side.stems[k] in W.WEAK
+                        for k in range(runs[-1][-1][1], occurrence[0])):
+            runs[-1].append(occurrence)
+        else:
+            runs.append([occurrence])
+    return runs
+
+
+def _near(side: _Side, position: int, group: int, before: bool | None = None) -> list[tuple[int, Term]]:
+    """Terms of a group within reach of a position, with their distance; only those before it (or after it) when
+    asked: a named term keeps its side of the shared word ("GPUs are faster than CPUs"). Every item of a list is
+    as near as its nearest item."""
+    content = side.content(group)
+    out = []
+    for run in _lists(side, group):
+        distances = []
+        for a, b, _ in run:
+            if before is not None and (a < position) != before:
+                continue
+            lo, hi = min(a, position), max(b - 1, position)
+            between = sum(1 for k in content if lo < k < hi)
+            blocked = any(side.stems[k] in W.PUNCT for k in range(lo + 1, hi)
+                          if not run[0][0] <= k < run[-1][1])
+            if between < _window(group) and not blocked:
+                distances.append(between)
+        if distances:
+            out += [(min(distances), term) for _, _, term in run]
+    return sorted(out, key=lambda x: x[0])
+
+
+def _scoped_conflict(clause: _Side, point: _Side) -> Term | None:
+    """The point's phase when the clause names only another one ("applied at inference" for "during training"):
+    a phase is said of the whole claim, not of a neighbouring word."""
+    mine = {t.cls for _, _, t in clause.occurrences if t.group == SCOPED}
+    theirs = [t for _, _, t in point.occurrences if t.group == SCOPED]
+    if len(mine) == 1 and theirs and len({t.cls for t in theirs}) == 1 and theirs[0].cls not in mine:
+        return theirs[0]
+    return None
+
+
+_FLIP_STEMS = frozenset({stem(w) for w in _FLIPS} | _FLIPS)
+FLIP_REACH = 4   # words either side of a term that a turning word acts from
+
+
+def _flips(side: _Side, start: int, end: int) -> int:
+    """Turning words ("not", "prevents", "penalty") within FLIP_REACH words of a term, inside its clause piece."""
+    count = 0
+    for step, origin in ((-1, start - 1), (1, end)):
+        k = origin
+        while 0 <= k < len(side.stems) and abs(k - origin) < FLIP_REACH and side.stems[k] not in W.PUNCT:
+            count += side.stems[k] in _FLIP_STEMS
+            k += step
+    return count
+
+
+def _agrees(said: Term, expected: Term) -> bool:
+    """Same class of the same group; for numbers, close values."""
+    if said.group == -1:
+        a, b = float(said.stems[0]), float(expected.stems[0])
+        return a == b or (a * b > 0 and max(a, b) / min(a, b) <= NUMBER_SLACK)
+    return said.cls == expected.cls
+
+
+def _overlap(a: _Side, b: _Side) -> tuple[int, float]:
+    """Content words and terms of a that b has too, and their share of b's: words match by stem (one may contain
+    the other), terms only exactly ("labeled" is not "unlabeled")."""
+    words = {a.stems[k] for k in a.content()}
+    theirs = {b.stems[k] for k in b.content()}
+    terms = {" ".join(t.stems) for _, _, t in a.occurrences}
+    their_terms = {" ".join(t.stems) for _, _, t in b.occurrences}
+    shared = {w for w in words if any(w == t or (min(len(w), len(t)) >= 5 and (w in t or t in w)) for t in theirs)}
+    count = len(shared) + len(terms & their_terms)
+    return count, count / max(1, len(theirs) + len(their_terms))
+
+
+def terse(sentences: Sequence[str]) -> bool:
+    """Whether a whole answer is a few words ("Just one per class."): it is then checked term against term."""
+    return sum(1 for s in sentences for w in text_stems(s)[0] if is_content(w)) <= TERSE
+
+
+def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidates: Sequence[int],
+          short: bool = False) -> list[Swap]:
+    """The clauses of a sentence that put a sibling term where the point they restate has another one; a short
+    answer's terms are checked against the point's term of the same group directly."""
+    sides = {p: _point_side(points[p], vocabulary) for p in candidates}
+    found: list[Swap] = []
+    for a, b in clauses(sentence):
+        clause = _side(sentence[a:b], vocabulary)
+        if not clause.occurrences:
+            continue
+        if stated(sentence[a:b], vocabulary):
+            continue
+        if short:
+            found += _terse_conflicts(sentence, a, clause, [_point_side(p, vocabulary) for p in points])
+            continue
+        scored = sorted(((_overlap(clause, sides[p]), p) for p in candidates), reverse=True)
+        (best, share), point = scored[0] if scored else ((0, 0.0), -1)
+        if best < MIN_SHARED or share < MIN_SHARE or (len(scored) > 1 and scored[1][0] == (best, share)):
+            continue
+        if best < MIN_SHARED or share < MIN_SHARE:
+            continue
+        found += _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
+    return found
+
+
+def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence[_Side]) -> list[Swap]:
+    """A terse clause's one term of a group against a point whose only term of that group is of another class."""
+    out = []
+    for start, end, term in clause.occurrences:
+        # Positions and directions ("last", "right") need the words around them; counts and names do not.
+        if sum(t.group == term.group for _, _, t in clause.occurrences) != 1 or \
+                (term.group >= GENERIC and term.group != QUANTITY):
+            continue
+        for index, point in enumerate(points):
+            theirs = [t for _, _, t in point.occurrences if t.group == term.group]
+            if len(theirs) == 1 and not _agrees(term, theirs[0]) and len(point.content()) <= 2 * TERSE:
+                a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
+                out.append(Swap(index, sentence[a:b], " ".join(term.stems), " ".join(theirs[0].stems)))
+    return out
+
+
+def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, index: int, text: str) -> list[Swap]:
+    """Each term of the clause against the point's term next to the same shared words."""
+    out = []
+    in_point = {t.stems for _, _, t in point.occurrences}
+    turned = 0
+    scoped = _scoped_conflict(clause, point)
+    for start, end, term in clause.occurrences:
+        # A point that relates both sides ("the left child is smaller than the right child") may be said the other
+        # way round.
+        if _generic(term) and len({t.cls for _, _, t in point.occurrences if t.group == term.group}) > 1:
+            continue
+        point_content: dict[str, list[int]] = {}
+        for k in point.content(term.group):
+            point_content.setdefault(point.stems[k], []).append(k)
+        clause_content = clause.content(term.group)
+        votes: list[bool] = []
+        expected: Term | None = None
+        for k in clause_content:
+            lo, hi = min(k, start), max(k, end - 1)
+            distance = sum(1 for j in clause_content if lo < j < hi)
+            if distance >= _window(term.group) or clause.stems[k] not in point_content or \
+                    any(clause.stems[j] in W.PUNCT for j in range(lo + 1, hi)):
+                continue
+            side = None if _generic(term) else start < k
+            near = [n for q in point_content[clause.stems[k]] for n in _near(point, q, term.group, side)]
+            if not near:
+                continue
+            agree = any(_agrees(term, t) for _, t in near)
+            votes.append(agree)
+            if not agree and expected is None:
+                expected = min(near, key=lambda n: n[0])[1]
+        said_too = expected is not None and any(t.stems == expected.stems for _, _, t in clause.occurrences)
+        # A term the point also has, elsewhere: the two swapped places ("CPUs train faster than GPUs") only when
+        # two shared words say so, and the clause names the other term too.
+        needed = ROLE_VOTES if term.stems in in_point else 1
+        if term.stems in in_point:
+            said_too = not said_too
+        if term.group == SCOPED and scoped is not None and not votes:
+            expected, votes, needed, said_too = scoped, [False], 1, False
+        if len(votes) >= needed and not any(votes) and expected is not None and not said_too:
+            # A negation or another turning word next to one side only says the point the other way round.
+            turned += _flips(clause, start, end) - min(_flips(point, a, b) for a, b, t in point.occurrences
+                                                       if t == expected)
+            a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
+            out.append(Swap(index, sentence[a:b], " ".join(term.stems), " ".join(expected.stems), term.group))
+    # Two reversals say the point again ("a simpler model reduces variance" for "a more complex one reduces bias"),
+    # and so does a reversal under a negation or a turning word that the point does not have. Findings on one
+    # stretch of words ("smaller batches": the entry's term and the generic "smaller") are one reversal.
+    # Two terms of one group exchanged ("CPUs ... than GPUs") are one reversal too.
+    reversals = len({s.group for s in out})
+    return out if (reversals + turned) % 2 == 1 else []

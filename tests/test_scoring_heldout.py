@@ -1,0 +1,54 @@
+"""The second part: held-out sets written blind by another engineer (tests/data/heldout/, README there), measured
+once after the method was final and never tuned on. Targets met are asserted; targets missed are strict xfails
+that carry the figure measured, so the day a change meets them the test says so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from benchmarks import scoring_targets
+from bot.core.grading.grader import Grader
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def figures(real_embedder) -> dict[str, Any]:
+    return scoring_targets.run(Grader(real_embedder), heldout=True)
+
+
+def test_user_deck_references_score_90_unflagged_and_echoes_15(figures) -> None:
+    sanity = figures["sanity_user_deck"]
+    assert sanity["reference_min"] >= 90 and sanity["reference_flagged"] == []
+    assert sanity["echo_max"] <= 15 and sanity["one_word_max"] <= 15
+    assert figures["given_echo_one_word"]["echo_max"] <= 15
+
+
+@pytest.mark.parametrize("part", ["subtle", "user_deck"])
+def test_strong_answers_average_80_and_one_line_partial_ones_25_to_60(figures, part) -> None:
+    assert figures[part]["strong_mean"] >= 80 and 25 <= figures[part]["partial_mean"] <= 60, figures[part]
+
+
+@pytest.mark.xfail(strict=True, reason="measured: the set's one-word answers score 18 ('py-dict-keys-list-tuple') "
+                                       "and 20 ('sql-indexes')")
+def test_the_sets_own_one_word_answers_score_15_at_most(figures) -> None:
+    assert figures["given_echo_one_word"]["one_word_max"] <= 15
+
+
+@pytest.mark.xfail(strict=True, reason="measured 0.100 (subtle) and 0.000 (user deck): the held-out wrong answers are "
+                                       "right answers with one or two false claims; half are flagged, and a flagged "
+                                       "one keeps the credit of its right points")
+def test_confidently_wrong_answers_score_30_or_less(figures) -> None:
+    assert figures["subtle"]["wrong_at_most_30"] >= 0.8 and figures["user_deck"]["wrong_at_most_30"] >= 0.8
+
+
+@pytest.mark.xfail(strict=True, reason="measured 0.167 below partial and 0.567 below strong (30 questions)")
+def test_wrong_answers_score_below_partial_and_strong_ones(figures) -> None:
+    assert figures["subtle"]["wrong_below_partial"] >= 0.85 and figures["subtle"]["wrong_below_strong"] == 1.0
+
+
+@pytest.mark.xfail(strict=True, reason="measured 0.033: 2 of 60 strong or partial answers flagged")
+def test_right_answers_are_not_flagged(figures) -> None:
+    assert figures["subtle"]["strong_or_partial_flagged"] <= 0.02
