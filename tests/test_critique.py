@@ -98,7 +98,9 @@ def test_what_code_found_reaches_the_model_through_labels_that_name_their_points
     point = grade.contradictions[0].point
     # After the answer there is only its closing marker: the less to evaluate once it arrives, the sooner it starts.
     assert prompt.variable.rstrip().endswith(">>") and prompt.variable.count("\n") <= 3
-    assert str(grade.score) not in prompt.fixed + prompt.variable + "".join(prompt.labels)
+    # The score is nowhere in what the model reads (the answer's random markers aside).
+    read = re.sub(r"<<(ANSWER|END)-\w+>>", "", prompt.fixed + prompt.variable + "".join(prompt.labels))
+    assert not re.search(rf"(?<![\w.]){grade.score}(?![\w.])", read) and "score" not in read.casefold()
     assert prompt.labels[0].startswith("Right (key point")
     assert any(f'you wrote "{grade.contradictions[0].quote}"' in label for label in prompt.labels)
     assert any(label.startswith(f"Wrong (key point {point + 1};") for label in prompt.labels)

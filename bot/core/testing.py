@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -48,6 +49,21 @@ def in_lines(text: str, labels: tuple[str, ...]) -> str:
     return "\n".join(out)
 
 
+def pieces(text: str, labels: tuple[str, ...] = ()) -> list[str]:
+    """Text as a model streams it: word by word, except the labels code writes, which come whole (the real model
+    evaluates them in one batch rather than sampling them); the pieces join into the text."""
+    out: list[str] = []
+    for number, line in enumerate(text.split("\n")):
+        if number:
+            out.append("\n")
+        label = next((lab for lab in labels if line.startswith(lab)), "")
+        out += [label] if label else []
+        rest = line[len(label):]
+        words = re.findall(r"\s*\S+", rest)
+        out += words + ([rest[len("".join(words)):]] if rest[len("".join(words)):] else [])
+    return out
+
+
 class FakeLLM:
     """A scripted LLM: answers come from a queue (or a function); every call is recorded."""
 
@@ -78,8 +94,8 @@ class FakeLLM:
                 text = "{}"
             text = in_lines(text, prompt.labels)
         if on_token is not None:
-            for piece in text.split(" "):
-                on_token(piece + " ")
+            for piece in pieces(text, prompt.labels):
+                on_token(piece)
         return text
 
     def prewarm(self, prompt: ChatPrompt, *, session: str | None = None) -> None:
