@@ -262,7 +262,8 @@ def test_probes_are_the_decks_written_questions_and_never_state_the_point(two_de
     coach, _ = build(two_decks, clock)
     act(coach, Action.START, mode="interviewer", count=1, topic="regularization")   # the dropout question
     entry = coach.bank.get("dropout")
-    first = act(coach, Action.ANSWER, text="Dropout randomly turns off a fraction of neurons during each training step.")
+    said = "Dropout randomly turns off a fraction of neurons during each training step."
+    first = act(coach, Action.ANSWER, text=said)
     probe = first[-1]
     assert probe.kind is ReplyKind.FOLLOW_UP
     target = probe.data["target_point"]
