@@ -178,6 +178,51 @@ def run(plan: Plan, quick: bool, out: Path) -> dict[str, Any]:
             "plan": plan.__dict__, "figures": derive(parts)}
 
 
+def run_critique_only(plan: Plan) -> dict[str, Any]:
+    """Only the model's figures (answer → first prose, → whole critique, tokens/s against raw llama-cpp-python, and
+    the crowd when --users > 0): what a critique change moves, in minutes rather than the whole run's hour."""
+    from bot.config import Settings
+    from bot.core.llm.worker import LLMWorker
+    from bot.core.runtime import Runtime
+
+    began = machine()
+    path = model_path(plan.model)
+    data_dir = scratch_data_dir(path)
+    runtime = Runtime(Settings(COACH_DATA_DIR=data_dir, COACH_MODEL=plan.model), use_llm=True)
+    try:
+        runtime.llm.start()
+        runtime.embedder.load()
+        runtime.index()
+        worker = runtime.llm.get()
+        assert isinstance(worker, LLMWorker), "the benchmark needs the in-process llama.cpp model"
+        _log(f"{plan.answers} answers: whole, then typed line by line, then raw llama-cpp-python")
+        runs, raw = critique.single_stream(runtime, worker, plan.answers)
+        crowd = critique.crowd(runtime, worker, plan.users) if plan.users else None
+        described = dict(worker.llm.describe())  # type: ignore[attr-defined]
+    finally:
+        runtime.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    coach = [t for t in runs if not t.typed]
+    typed = [t for t in runs if t.typed]
+    tps_coach = statistics.median([t.tokens_per_s for t in runs if t.by_model] or [0.0])
+    tps_raw = statistics.median(r["tps"] for r in raw)
+    single_s = statistics.mean(t.critique for t in coach)
+    figures = {
+        "answer_to_first_token_s": summary([t.first_token for t in coach if t.by_model], 3),
+        "answer_to_first_token_typed_s": summary([t.first_token for t in typed if t.by_model], 3),
+        "answer_to_critique_s": summary([t.critique for t in coach], 3),
+        "answer_to_critique_typed_s": summary([t.critique for t in typed], 3),
+        "raw_ttft_s": summary([r["ttft"] for r in raw], 3), "raw_total_s": summary([r["total"] for r in raw], 3),
+        "tokens_per_s_coach": round(tps_coach, 2), "tokens_per_s_raw": round(tps_raw, 2),
+        "tokens_per_s_ratio": round(tps_coach / tps_raw, 3) if tps_raw else 0.0,
+        "critiques_by_model": f"{sum(t.by_model for t in coach)}/{len(coach)}", "offload": offload_line(described),
+    }
+    if crowd is not None:
+        figures |= {"crowd": crowd, "crowd_throughput_ratio": round(crowd["throughput_per_s"] * single_s, 3)}
+    return {"machine_start": began, "machine_end": machine(), "model": model_info(path), "plan": plan.__dict__,
+            "figures": figures}
+
+
 def _save(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=_plain) + "\n", encoding="utf-8")
@@ -196,9 +241,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/latest.json)")
     for name in ("answers", "users", "launch_runs", "index_runs", "queries", "grades", "rss_runs"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None, help="override the plan's count")
+    parser.add_argument("--critique-only", action="store_true",
+                        help="only the critique's speed figures (answers, raw llama-cpp-python, crowd if --users)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     plan = replace(plan, **{k: v for k, v in vars(args).items() if k in plan.__dict__ and v is not None})
+    if args.critique_only:
+        result = run_critique_only(plan)
+        out = args.out or RESULTS / "critique-only.json"
+        _save(out, result)
+        print(json.dumps(result["figures"], indent=1, default=_plain))
+        print(f"load average {result['machine_start']['load_average']} → {result['machine_end']['load_average']}; "
+              f"written: {out}")
+        sys.stdout.flush()
+        os._exit(0)
     out = args.out or RESULTS / ("latest-quick.json" if args.quick else "latest.json")
     result = run(plan, args.quick, out)
     result["table"] = table(result["figures"])

@@ -145,7 +145,7 @@ def rubric_agrees(item: dict[str, Any], base: Any) -> bool:
     return not base.missed and not base.contradictions
 
 
-def run(path: Path, threads: int, limit: int | None) -> dict[str, Any]:
+def run(path: Path, threads: int, limit: int | None, rows_file: Path | None = None) -> dict[str, Any]:
     """Grade and check every answer; the JSON of the run."""
     from bot.config import Settings
     from bot.core.runtime import Runtime
@@ -177,6 +177,9 @@ def run(path: Path, threads: int, limit: int | None) -> dict[str, Any]:
                    "raw": grade.critique.raw if grade.critique else None}
             row |= evaluate(grader, entry, item, grade)
             rows[i] = row
+            if rows_file is not None:  # each row as it comes: a run stopped early still leaves its figures
+                with lock, rows_file.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps({"index": i} | row, default=str) + "\n")
             print(f"[{i + 1}/{len(items)} load {os.getloadavg()[0]:.1f}] {item['question_id']} {item.get('kind')}: "
                   f"{len(row['problems'])} problem(s), model lines kept {row['kept']}", file=sys.stderr, flush=True)
 
@@ -242,11 +245,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="answers critiqued at once (batched decoding)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N answers")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--from-rows", type=Path, default=None,
+                        help="print the figures of the rows a run has written so far (its .rows.jsonl)")
     args = parser.parse_args(argv)
-    result = run(args.file, args.threads, args.limit)
-    print(render(result))
+    if args.from_rows is not None:
+        rows = [json.loads(line) for line in args.from_rows.read_text(encoding="utf-8").splitlines() if line]
+        print(render({"items": len(rows), "file": str(args.from_rows), "seconds": "?", "summary": summarize(rows),
+                      "machine_start": {"load_average": "?"}, "machine_end": {"load_average": "?"}}))
+        return 0
     name = "" if args.file.name == "critique_answers.yaml" else "-" + args.file.stem
     out = args.out or RESULTS / f"critique_quality{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows_file = out.with_suffix(".rows.jsonl")
+    rows_file.unlink(missing_ok=True)
+    result = run(args.file, args.threads, args.limit, rows_file)
+    print(render(result))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
     print(f"written: {out}")
