@@ -147,7 +147,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
 
         return cmd_grade_audio(args, settings)
     answer = as_text(sys.stdin.buffer.read())
-    runtime = Runtime(settings, use_llm=not args.no_llm)
+    runtime = Runtime(settings, use_llm=not args.no_llm, parallel=1)  # one answer: one sequence
     entry = entry_for(runtime, args.question)
     if runtime.llm is not None:
         runtime.llm.start()

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     n_gpu_layers: int = Field(0, ge=-1, alias="COACH_N_GPU_LAYERS")
     n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, alias="COACH_N_THREADS")
     n_ctx: int = Field(4096, ge=256, alias="COACH_N_CTX")
+    # Users whose critiques the in-process model writes in one batch (unset: 8 for the bots, 1 in the terminal).
+    llm_parallel: int | None = Field(None, alias="COACH_LLM_PARALLEL", ge=1, le=16)
     embedding_model: str | None = Field(None, alias="COACH_EMBEDDING_MODEL")
     llm_base_url: str | None = Field(None, alias="COACH_LLM_BASE_URL")
     llm_api_key: SecretStr | None = Field(None, alias="COACH_LLM_API_KEY")

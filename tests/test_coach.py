@@ -79,7 +79,11 @@ def test_answer_scores_first_then_critique_then_follow_up_then_next(coach_store,
     assert "You explained the main mechanism." in "".join(tokens)  # the prose streamed, not the JSON
     assert "{" not in "".join(tokens)
     follow = next(flow)
-    assert follow.kind is ReplyKind.FOLLOW_UP and follow.text == "Follow-up: What changes at inference time?"
+    # The model's question is asked when it is about the point the follow-up aims at (all are covered: the weakest),
+    # else that point's written probe.
+    entry, target = coach.bank.get(follow.data["question_id"]), follow.data["target_point"]
+    asked = CRITIQUE["follow_up"] if "inference" in entry.points[target] else entry.probe(target)
+    assert follow.kind is ReplyKind.FOLLOW_UP and follow.text == f"Follow-up: {asked}" and asked
     assert list(flow) == []
     row = other.engine.connect().execute(text("select phase from sessions")).scalar()
     assert row == "AWAITING_FOLLOW_UP"  # persisted by name

@@ -123,7 +123,9 @@ def _corpus() -> list[str]:
     texts: list[str] = []
     for path in sorted((REPO / "knowledge").glob("*.yaml")):
         for entry in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]:
-            texts += [entry["question"], entry["answer"], *(entry.get("key_points") or [])]
+            for point in entry.get("key_points") or []:  # a point is a string or {point, probe}: both are checked
+                texts += [point] if isinstance(point, str) else [point["point"], point.get("probe") or ""]
+            texts += [entry["question"], entry["answer"]]
     labeled = REPO / "tests" / "data" / "labeled_answers.yaml"
     if labeled.exists():
         texts += [a["text"] for item in yaml.safe_load(labeled.read_text(encoding="utf-8")) for a in item["answers"]]

@@ -336,3 +336,20 @@ def test_a_perfect_interview_is_not_told_to_work_on_a_topic() -> None:
     asked = {q: {"attempt": n, "budget": 0, "difficulty": 2, "probes": []} for n, q in enumerate(topics, start=1)}
     data = interview_report.build(session, attempts, bank, asked)
     assert data["verdict"].startswith("Strong") and "Work on" not in data["verdict"] and data["next"] is None
+
+
+def test_probes_are_the_decks_written_questions_and_never_state_the_point(two_decks: Path, clock: Clock) -> None:
+    coach, _ = build(two_decks, clock)
+    act(coach, Action.START, mode="interviewer", count=1, topic="regularization")   # the dropout question
+    entry = coach.bank.get("dropout")
+    said = "Dropout randomly turns off a fraction of neurons during each training step."
+    first = act(coach, Action.ANSWER, text=said)
+    probe = first[-1]
+    assert probe.kind is ReplyKind.FOLLOW_UP
+    target = probe.data["target_point"]
+    assert target != 0 and probe.data["follow_up"] == entry.probe(target)   # the deck's own question, as written
+    assert probe.text.startswith(f"Follow-up: {entry.probe(target)}")
+    second = act(coach, Action.ANSWER, text="I think it makes training slower.")[-1]
+    assert second.kind is ReplyKind.FOLLOW_UP and second.data["target_point"] not in (0, target)
+    assert second.data["follow_up"] == entry.probe(second.data["target_point"])
+    assert entry.points[second.data["target_point"]].lower() not in second.text.lower()

@@ -23,7 +23,6 @@ from bot.core.decks import Decks
 from bot.core.export import DataOut
 from bot.core.flags import Flags
 from bot.core.interviewer import NO_HELP, Interviewer
-from bot.core.llm.jsonstream import LABELS, JsonProse
 from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
@@ -270,7 +269,8 @@ class Coach:
             attempt.feedback = list(grade.feedback)
             self.store.update_attempt(attempt)
         self.scheduler.record(session.user, entry.id, grade.score, hinted=hinted, when=self.clock())
-        data = grade.view() | {"strengths": grade.strengths, "improvements": grade.improvements}
+        data = grade.view() | {"strengths": grade.strengths, "improvements": grade.improvements,
+                               "revised": bool(grade.critique is not None and grade.critique.revised)}
         yield Reply(ReplyKind.CRITIQUE, render.critique_text(data), data=data)
         if self.follow_ups and grade.follow_up and not grade.flagged:
             session.phase = Phase.AWAITING_FOLLOW_UP
@@ -283,9 +283,8 @@ class Coach:
     def _critique(self, session: SessionRecord, entry: Entry, text: str, grade: Grade, attempt: AttemptRecord,
                   on_token: TokenSink | None) -> Grade:
         """The model's critique; the attempt is updated with the final score and feedback."""
-        # The model writes JSON; the user sees its prose (strengths, improvements) as it streams.
-        prose = JsonProse(on_token, labels={k: v for k, v in LABELS.items() if k != "follow_up"}) if on_token else None
-        final = self.grader.critique(entry, text, grade, on_token=prose, session=f"s{session.id}")
+        # on_token gets the critique's prose as the model writes it (the follow-up is checked first, then asked).
+        final = self.grader.critique(entry, text, grade, on_token=on_token, session=f"s{session.id}")
         attempt.score = final.score
         attempt.feedback = list(final.feedback)
         attempt.key_points = [p for p in final.to_json()["key_points"]]

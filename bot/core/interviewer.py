@@ -1,7 +1,7 @@
 """Interviewer mode: a mock that behaves like a real interviewer.
 
 No score or critique until the end. After an answer that misses key points the interviewer asks up to two probing
-follow-ups (the grader's rubric probes, aimed at a point still missing, naming its area but never its content),
+follow-ups (the deck's written or drafted probes, aimed at a point still missing, never stating it),
 then moves on. Each question has a time budget; a late answer still counts and the report says so. After a strong
 answer the next question is harder, after a weak one easier. At the end one report (`bot.core.interview_report`).
 
@@ -176,13 +176,11 @@ class Interviewer:
         if grade.flagged or not missed or len(info["probes"]) >= MAX_PROBES:
             yield from self._next(session)
             return
-        if grade.follow_up and grade.follow_up_point in missed:
-            point, text = int(grade.follow_up_point), grade.follow_up
-        else:
-            # The grader's rubric probe aims at the first point still missing; this one was probed already, so the
-            # next missing point gets the grader's nudge toward it alone.
-            point = missed[0]
-            text = self.coach.grader.hint(entry, 0, covered=[i for i in range(len(entry.points)) if i != point])
+        # The point the grader aims at first (else the first still missing), asked with its written (or drafted)
+        # probe, which never gives the point away; on a deck without probes yet, the grader's nudge toward its area.
+        point = int(grade.follow_up_point) if grade.follow_up_point in missed else missed[0]
+        text = self.coach.grader.probe(entry, point) or \
+            self.coach.grader.hint(entry, 0, covered=[i for i in range(len(entry.points)) if i != point])
         info["probes"].append({"text": text, "point": point, "shown": self.coach.clock().isoformat()})
         session.phase = Phase.AWAITING_FOLLOW_UP
         session.follow_up = {"text": text, "target_point": point}
