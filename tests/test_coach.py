@@ -66,7 +66,8 @@ def test_start_shows_the_first_question_with_its_actions(coach_store) -> None:
 
 def test_answer_scores_first_then_critique_then_follow_up_then_next(coach_store, tmp_path: Path) -> None:
     coach, store, llm = coach_store
-    act(coach, ALICE, Action.START, count=2)
+    # The order is fixed here: the scheduler's order changes with the day, and only dropout has written probes.
+    store.create_session(ALICE, ["dropout", "momentum"])
     tokens: list[str] = []
     flow = coach.act(Request(ALICE, Action.ANSWER, text=strong_answer(coach, store, ALICE)), on_token=tokens.append)
     score = next(flow)
@@ -92,6 +93,14 @@ def test_answer_scores_first_then_critique_then_follow_up_then_next(coach_store,
     assert replies[0].data["follow_up"] is True and replies[1].data["number"] == 2
     assert len(llm.calls) == 1  # a follow-up answer is graded by the rubric against its point
     other.close()
+
+
+def test_no_follow_up_without_a_probe_the_next_question_comes(coach_store) -> None:
+    coach, store, _ = coach_store
+    store.create_session(ALICE, ["pooling", "momentum"])   # the test deck writes no probes for pooling
+    replies = act(coach, ALICE, Action.ANSWER, text=strong_answer(coach, store, ALICE))
+    assert [r.kind for r in replies] == [ReplyKind.SCORE, ReplyKind.CRITIQUE, ReplyKind.QUESTION]
+    assert "{" not in replies[1].text and "here?" not in replies[1].text
 
 
 def test_finish_gives_a_report_card(tmp_path: Path) -> None:
