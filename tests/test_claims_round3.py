@@ -171,3 +171,18 @@ def test_the_acid_definitions_in_other_words_are_not_flagged(grader, acid) -> No
     result = grader.rubric_grade(acid, right)
     assert result.contradictions == [], [(c.kind, c.quote) for c in result.contradictions]
     assert result.score >= 60
+
+
+def test_spoken_operators_and_acronyms_are_read_in_the_entrys_words_and_prose_is_left_alone() -> None:
+    from bot.core.grading import spoken
+
+    words = spoken.wording("What is precision?", ["Precision is true positives plus false positives, over all."],
+                           ["precision"])
+    assert spoken.normalise("TP over TP plus FP", words) == \
+        "true positives divided by true positives plus false positives"
+    assert spoken.normalise("TP / (TP + FP)", words) == \
+        "true positives divided by (true positives plus false positives)"
+    assert spoken.normalise("The loss is averaged over the batch.", words) == "The loss is averaged over the batch."
+    # "it" stands for the question's term named last; "it is important to" stands for nothing
+    assert spoken.normalise("Set it too high.", words, "Precision matters.") == "Set the precision too high."
+    assert spoken.normalise("It is important to check.", words, "Precision matters.") == "It is important to check."
