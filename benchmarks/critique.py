@@ -1,5 +1,6 @@
-"""The coach with the model: answer → score, → first critique token (prefix prewarmed), → whole critique;
-the same prompts straight through llama-cpp-python (cold); and many users answering at once."""
+"""The coach with the model: answer → score, → first character of prose (prefix prewarmed; whole answer at once,
+or typed line by line in the terminal), → whole critique; the same prompts straight through llama-cpp-python
+(unconstrained, cold); and many users answering at once."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.core.llm.llama import LlamaCppLLM
 from bot.core.llm.worker import LLMWorker
 from bot.core.replies import Action, ReplyKind, Request, UserRef
 from bot.core.runtime import Runtime
+from bot.core.text import split_sentences
 
 _ids = itertools.count()
 
@@ -33,6 +35,7 @@ class Timing:
     tokens_per_s: float = 0.0
     generated: int = 0
     prewarm: float = 0.0
+    typed: bool = False
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -53,13 +56,30 @@ def show_question(runtime: Runtime, worker: LLMWorker, entry: Entry, group: str)
     return user, worker.prewarm(runtime.grader.fixed_prompt(entry), session=f"s{session.id}")
 
 
+def type_answer(runtime: Runtime, worker: LLMWorker, user: UserRef, entry: Entry, text: str) -> None:
+    """The terminal's path: the answer typed one sentence a line, each line evaluated before the next is typed
+    (a person types a line in seconds; evaluating it takes a fraction of one)."""
+    session = runtime.store.open_session(user)
+    assert session is not None
+    key = f"s{session.id}"
+    typed: list[str] = []
+    for sentence in split_sentences(text):
+        typed.append(sentence)
+        prompt = runtime.grader.typed_prompt(entry, "\n".join(typed), key)
+        if prompt is not None:
+            worker.prewarm(prompt, session=key).result(timeout=600)
+
+
 def answer(runtime: Runtime, user: UserRef, text: str) -> Timing:
-    """Answer through Coach.answer; when the score, the first critique token and the critique reply arrive."""
+    """Answer through Coach.answer; when the score, the first character of prose and the critique arrive."""
     timing = Timing()
     started = time.perf_counter()
+    shown: list[str] = []
 
     def on_token(piece: str) -> None:
-        if not timing.first_token:
+        shown.append(piece)
+        # The heading ("What went well:") comes with the first words; the first prose is what follows it.
+        if not timing.first_token and "\n" in "".join(shown) and "".join(shown).split("\n", 1)[1].strip():
             timing.first_token = time.perf_counter() - started
 
     for reply in runtime.coach.act(Request(user, Action.ANSWER, text=text), on_token=on_token):
@@ -76,29 +96,42 @@ def raw_baseline(runtime: Runtime, worker: LLMWorker, entry: Entry, text: str) -
     grade = runtime.grader.rubric_grade(entry, text)
     assert grade.result is not None
     prompt = runtime.grader.critique_prompt(entry, text, grade)
-    schema, max_tokens = cq.generation_schema(), cq.MAX_TOKENS
 
     def job(llm: Any) -> dict[str, float]:
         assert isinstance(llm, LlamaCppLLM)
-        return raw_run(llm, prompt, max_tokens, schema)
+        return raw_run(llm, prompt, cq.MAX_TOKENS)
 
     return worker.submit("bench-raw", job).result()
 
 
+def _stats(worker: LLMWorker, timing: Timing) -> Timing:
+    llm = worker.llm
+    assert isinstance(llm, LlamaCppLLM)
+    stats = llm.last_stats
+    timing.tokens_per_s, timing.generated = stats.tokens_per_s, stats.generated_tokens + stats.forced_tokens
+    timing.extra = {"reused_tokens": stats.reused_tokens, "evaluated_tokens": stats.evaluated_tokens,
+                    "ttft_model_s": round(stats.ttft_s, 3), "forced_tokens": stats.forced_tokens}
+    return timing
+
+
 def single_stream(runtime: Runtime, worker: LLMWorker, count: int) -> tuple[list[Timing], list[dict[str, float]]]:
-    """Per answer: question shown → prewarm done → answer; then the same prompt raw and cold, back to back."""
-    assert isinstance(worker.llm, LlamaCppLLM)
+    """Per answer: question shown → prewarm done → answer (whole, as from a chat), then the same answer typed line by
+    line (the terminal), then the same prompt raw and cold; back to back, so all three meet the same load."""
     coach_runs, raw_runs = [], []
     for entry, text in cases(runtime, count):
         user, future = show_question(runtime, worker, entry, "single")
         started = time.perf_counter()
         future.result(timeout=600)
         prewarm = time.perf_counter() - started
-        timing = answer(runtime, user, text)
-        stats = worker.llm.last_stats
-        timing.prewarm, timing.tokens_per_s, timing.generated = prewarm, stats.tokens_per_s, stats.generated_tokens
-        timing.extra = {"reused_tokens": stats.reused_tokens, "evaluated_tokens": stats.evaluated_tokens}
+        timing = _stats(worker, answer(runtime, user, text))
+        timing.prewarm = prewarm
         coach_runs.append(timing)
+        typist, future = show_question(runtime, worker, entry, "typed")
+        future.result(timeout=600)
+        type_answer(runtime, worker, typist, entry, text)
+        typed = _stats(worker, answer(runtime, typist, text))
+        typed.typed = True
+        coach_runs.append(typed)
         raw_runs.append(raw_baseline(runtime, worker, entry, text))
     return coach_runs, raw_runs
 
@@ -128,7 +161,9 @@ def crowd(runtime: Runtime, worker: LLMWorker, users: int) -> dict[str, Any]:
     total = time.perf_counter() - started
     stored = sum(len([a for a in runtime.store.attempts(u) if not a.skipped]) for (u, _), _ in shown)
     done = [r for r in results if r is not None and r.error is None]
+    llm = worker.llm
     return {"users": users, "total_s": round(total, 2), "per_user_s": summary([r.critique for r in done], 3),
             "answers_sent": users, "attempts_stored": stored, "lost_answers": users - stored,
             "errors": [r.error for r in results if r is not None and r.error], "critiques_by_model":
-            sum(r.by_model for r in done), "throughput_per_s": round(users / total, 4)}
+            sum(r.by_model for r in done), "throughput_per_s": round(users / total, 4),
+            "parallel": getattr(llm, "parallel", 1)}

@@ -58,9 +58,20 @@ def _positive(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    """An argparse type: the number of questions, in the range the engine allows (its own sentence when not)."""
+    from bot.core.replies import count_problem
+
+    value = _positive(text)
+    problem = count_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
 def _interview_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--topic", default=None)
-    p.add_argument("--count", type=_positive, default=None, help="number of questions, 1 to 20 (default 5)")
+    p.add_argument("--count", type=_count, default=None, help="number of questions, 1 to 20 (default 5)")
     p.add_argument("--mode", choices=("coach", "interviewer"), default="coach",
                    help="coach: score and feedback after each answer; interviewer: a report at the end")
     p.add_argument("--deck", default=None, help="the deck this interview's questions come from")

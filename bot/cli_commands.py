@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.core.bank import Entry
 from bot.core.render import critique_text, score_text
 from bot.core.runtime import Runtime
-from bot.core.text import as_text
+from bot.core.text import as_text, plural
 from bot.errors import CoachError
 
 err = Console(stderr=True)
@@ -52,10 +52,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if report.set_aside:
         out.print(f"The damaged index was moved to {escape(report.set_aside)} (kept; delete it when you no longer "
                   "need it) and a new one was built.")
+    entries = plural(len(bank), "entry", "entries")
     if not report.changed:
-        out.print(f"Index is up to date: {len(bank)} entries, nothing changed ({report.seconds:.2f} s).")
+        out.print(f"Index is up to date: {entries}, nothing changed ({report.seconds:.2f} s).")
     else:
-        out.print(f"Indexed {len(bank)} entries in {report.seconds:.2f} s: {len(report.added)} added, "
+        out.print(f"Indexed {entries} in {report.seconds:.2f} s: {len(report.added)} added, "
                   f"{len(report.updated)} updated, {len(report.removed)} removed, {report.unchanged} unchanged"
                   + (" (rebuilt)." if report.rebuilt else "."))
         for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
@@ -63,29 +64,43 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 out.print(f"  {label}: {', '.join(ids)}")
     drafted = [e.id for e in bank.entries.values() if not e.key_points or e.drafted_points]
     if drafted:
-        out.print(f"{len(drafted)} entries have no hand-written key points; their rubric comes from the reference "
+        have = 'has' if len(drafted) == 1 else 'have'
+        out.print(f"{plural(len(drafted), 'entry', 'entries')} {have} no hand-written key points; their rubric comes "
+                  "from the reference "
                   f"answer (drafted, not reviewed): {', '.join(drafted[:20])}{' …' if len(drafted) > 20 else ''}")
     runtime.close()
     return 0
 
 
+EMPTY_QUERY = 'The query is empty: give the words to look up, such as ask "why do gradients vanish" --json.'
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    """Retrieval over the bank; with no text, a prompt on standard error (so --json output stays JSON)."""
+    """Retrieval over the bank; with no text, a prompt on standard error (so --json output stays JSON).
+
+    A query given but blank (`ask ""`), or --json with no query at all, is an error: a script gets one sentence and
+    exit status 2, never an empty success."""
+    text = as_text(" ".join(args.text)).strip()
+    if args.text and not text:
+        raise CoachError(EMPTY_QUERY)
     runtime = Runtime(settings)
     with progress_bar("Indexing") as update:
         index = runtime.index(progress=update)
-    text = as_text(" ".join(args.text)).strip()
     if text:
         _show_hits(index.search(text, k=args.k), args.json)
         return 0
     err.print("Type a question to search the bank (empty line to quit).")
+    asked = False
     while True:
         sys.stderr.write("ask> ")
         sys.stderr.flush()
         line = sys.stdin.readline()
         text = as_text(line).strip()
         if not text:
+            if args.json and not asked:
+                raise CoachError(EMPTY_QUERY)
             return 0
+        asked = True
         _show_hits(index.search(text, k=args.k), args.json)
 
 
@@ -132,7 +147,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
 
         return cmd_grade_audio(args, settings)
     answer = as_text(sys.stdin.buffer.read())
-    runtime = Runtime(settings, use_llm=not args.no_llm)
+    runtime = Runtime(settings, use_llm=not args.no_llm, parallel=1)  # one answer: one sequence
     entry = entry_for(runtime, args.question)
     if runtime.llm is not None:
         runtime.llm.start()
@@ -143,7 +158,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(grade.to_json())
     else:
-        data = grade.to_json()
+        data = grade.view()
         out.print(f"[bold]{escape(entry.question)}[/bold]")
         out.print(escape(score_text(grade.view())))
         out.print(escape(critique_text(data)))
@@ -193,6 +208,10 @@ def _check_writable(path: Path) -> None:
     """A chart's file can be written: its folder exists and it is not a folder; checked before any work."""
     if path.is_dir():
         raise CoachError(f"--plot {path} is a folder; give a file name such as {path / 'progress.png'}.")
+    if path.suffix.lower() != ".png":
+        # Refused rather than renamed: the file written is then exactly the one named.
+        raise CoachError(f"--plot {path}: the chart is a PNG image, so the file name must end in .png (such as "
+                         f"{path.with_suffix('.png').name}); nothing was written.")
     if not path.parent.is_dir():
         raise CoachError(f"Cannot write the chart to {path}: the folder {path.parent} does not exist; create it or "
                          "choose another path.")

@@ -42,8 +42,8 @@ class Typed:
     kind: str  # "answer" | "command" | "unknown" | "end" | "record" | "audio" (text: the file) | "flag" (the reason)
     text: str = ""
 INTERVIEWER_HELP = ("Type your answer and finish it with an empty line. Commands: /skip next question, /stop end with "
-                    "the report, /audio FILE answer with a recording, /quit (or Ctrl-D, Ctrl-C) leave the interview "
-                    "resumable.")
+                    "the report, /audio FILE answer with a recording, /flag REASON report a wrong question, /quit (or "
+                    "Ctrl-D, Ctrl-C) leave the interview resumable.")
 STYLE = {ReplyKind.QUESTION: "cyan", ReplyKind.FOLLOW_UP: "cyan", ReplyKind.SCORE: "green",
          ReplyKind.REPORT: "magenta", ReplyKind.ERROR: "red", ReplyKind.REVEAL: "yellow"}
 
@@ -58,6 +58,7 @@ class Terminal:
         self.streamed = False
         self.model_noted = False  # the reason the model is not used is said once
         self.voice = voice   # --voice: an empty line starts a recording
+        self.help = HELP     # the commands of the interview's mode, for /help
 
     def show(self, replies: Iterable[Reply]) -> Reply | None:
         """Print each reply; returns the last one."""
@@ -71,7 +72,10 @@ class Terminal:
         """One reply, styled by its kind."""
         if reply.kind is ReplyKind.CRITIQUE and self.streamed:
             self.streamed = False
-            if not reply.data.get("llm"):
+            if not reply.data.get("llm") or reply.data.get("revised"):
+                # A streamed line failed its check against the rubric: the checked critique is what counts.
+                if reply.data.get("llm"):
+                    self.console.print("\nChecked against the rubric:", style="dim")
                 self.console.print(escape(reply.text))
             return
         style = STYLE.get(reply.kind)
@@ -87,8 +91,9 @@ class Terminal:
         self.console.print(escape(piece), end="", soft_wrap=True)
         self.console.file.flush()
 
-    def read_answer(self) -> Typed:
-        """Lines until an empty line; a /command is one line. End of input (Ctrl-D) never sends a half answer."""
+    def read_answer(self, on_line: Callable[[str], None] | None = None) -> Typed:
+        """Lines until an empty line; a /command is one line. End of input (Ctrl-D) never sends a half answer.
+        on_line gets the answer so far after each line (the model evaluates it while the next one is typed)."""
         lines: list[str] = []
         while True:
             try:
@@ -114,6 +119,8 @@ class Terminal:
                     return Typed("record")
                 continue
             lines.append(line)
+            if on_line is not None:
+                on_line("\n".join(lines))
 
 
 class Interrupted(KeyboardInterrupt):
@@ -168,7 +175,7 @@ class Drafts:
 
 def cmd_interview(args: argparse.Namespace, settings: Settings) -> int:
     """A mock interview in the terminal, resumable after Ctrl-C or Ctrl-D."""
-    runtime = Runtime(settings, use_llm=not args.no_llm)
+    runtime = Runtime(settings, use_llm=not args.no_llm, parallel=1)  # one user: one sequence of KV cache
     code = run_interview(runtime, args, Terminal(voice=getattr(args, "voice", False)))
     runtime.close()
     # Every answer is committed; torch and llama.cpp threads may still be loading, and tearing them down
@@ -214,7 +221,8 @@ def run_interview(runtime: Runtime, args: argparse.Namespace, term: Terminal, *,
             term.show_one(reply)
     session = coach.open_session(user)
     interviewer = session is not None and session.mode.value == "interviewer"
-    term.console.print(INTERVIEWER_HELP if interviewer else HELP, style="dim")
+    term.help = INTERVIEWER_HELP if interviewer else HELP
+    term.console.print(term.help, style="dim")
     if term.voice:
         from bot.cli_voice import start_voice
 
@@ -259,7 +267,7 @@ def _loop(runtime: Runtime, user: UserRef, term: Terminal, drafts: Drafts, *, us
         term.console.print("Your unfinished answer from last time (not sent; copy what you need):", style="dim")
         term.console.print(escape(draft))
     while True:
-        typed = term.read_answer()
+        typed = term.read_answer(on_line=lambda text: runtime.prewarm_typed(user, text) if use_llm else None)
         if typed.kind == "end" or (typed.kind == "command" and typed.text == "quit"):
             _leave(runtime, user, term, drafts, typed.text if typed.kind == "end" else "")
             return 0
@@ -267,7 +275,7 @@ def _loop(runtime: Runtime, user: UserRef, term: Terminal, drafts: Drafts, *, us
             term.show_one(Reply(ReplyKind.ERROR, unknown_command(typed.text)))
             continue
         if typed.kind == "command" and typed.text == "help":
-            term.console.print(HELP, style="dim")
+            term.console.print(term.help, style="dim")
             continue
         _model_note(runtime, term)
         try:

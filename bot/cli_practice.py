@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
+from bot.core.text import plural
 from bot.errors import CoachError
 
 PLATFORMS = ("cli", "discord", "slack")
@@ -78,8 +79,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             path.write_bytes(content)
         except OSError as exc:
             raise CoachError(f"Cannot write {path}: {exc.strerror or exc.__class__.__name__}.") from exc
-        unit = "cards" if args.format == "anki" else "attempts"
-        print(f"Wrote {reply.data['count']} {unit} of {user.key} to {path}.")
+        unit = "card" if args.format == "anki" else "attempt"
+        print(f"Wrote {plural(reply.data['count'], unit)} of {user.key} to {path}.")
         return 0
     finally:
         runtime.close()

@@ -60,7 +60,7 @@ def cmd_grade_audio(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.render import critique_text, score_text
 
     data = read_audio(args.audio, settings)
-    runtime = Runtime(settings, use_llm=not args.no_llm)
+    runtime = Runtime(settings, use_llm=not args.no_llm, parallel=1)  # one answer: one sequence
     try:
         entry = entry_for(runtime, args.question)  # the same question matching (and off-deck refusal) as `grade`
         if runtime.llm is not None:

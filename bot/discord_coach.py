@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import aclosing, suppress
 from datetime import datetime
@@ -30,6 +30,7 @@ from bot.discord_practice import DiscordPractice
 from bot.discord_render import NO_MENTIONS, Outgoing, answer_embed, clip, defuse, render
 from bot.discord_views import NOT_YOURS, AnswerModal, actions_view, build_tree, parse_submission, register
 from bot.discord_voice import uploads_of
+from bot.discord_worker import TokenSink, Work, run_in_worker
 from bot.errors import FAILED
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ NOWHERE = ("I can neither open a thread in this channel nor send you a direct me
            "threads here, or allow direct messages from this server's members.")
 EDIT_INTERVAL = 1.2      # seconds between two edits of the streamed critique (Discord's rate limits)
 DAILY_PERIOD = 30.0      # seconds between two passes of the daily-question sender
-TokenSink = Callable[[str], None]
-Work = Callable[[TokenSink], Iterable[Reply]]
 
 
 def user_ref(user: discord.abc.User) -> UserRef:
@@ -55,31 +54,6 @@ def user_ref(user: discord.abc.User) -> UserRef:
 def space_of(interaction: discord.Interaction) -> str | None:
     """The server an interaction comes from (None in a DM): its default deck applies."""
     return str(interaction.guild_id) if interaction.guild_id else None
-
-
-async def run_in_worker(work: Work, executor: Executor) -> AsyncGenerator[tuple[str, Any], None]:
-    """Run an engine call on the executor; yield ("token", str), ("reply", Reply), ("error", exc) in order."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-
-    def put(kind: str, value: Any) -> None:
-        # The engine calls back from its own thread: hand each event to the loop, never touch Discord from here.
-        with suppress(RuntimeError):  # the loop closed while the engine was finishing (shutdown)
-            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
-
-    def produce() -> None:
-        try:
-            for reply in work(lambda token: put("token", token)):
-                put("reply", reply)
-        except Exception as exc:  # shown to the user by the loop; a worker thread must not die silently
-            put("error", exc)
-        finally:
-            put("done", None)
-
-    worker = loop.run_in_executor(executor, produce)
-    while (event := await queue.get())[0] != "done":
-        yield event
-    await worker
 
 
 class DiscordCoach:

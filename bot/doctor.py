@@ -15,7 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from bot.config import Settings
+from bot.config import Settings, unknown_names, unknown_sentence
+from bot.core.text import plural
 from bot.errors import CoachError
 from bot.logs import hide_password
 
@@ -43,7 +44,7 @@ class Report:
     def finish(self) -> int:
         """The closing sentence; the exit status."""
         n = self.problems
-        self.console.print("All checks passed." if not n else f"{n} problem{'s' if n > 1 else ''} found.")
+        self.console.print("All checks passed." if not n else f"{plural(n, 'problem')} found.")
         return 1 if n else 0
 
 
@@ -58,6 +59,7 @@ def run_doctor(settings: Settings, console: Console) -> int:
     """Print every check; exit status 1 when something needs fixing."""
     report = Report(console)
     report.line("settings", True, "read from the environment and .env")
+    setting_names(report)
     _data_folder(settings, report)
     loaded = _model(settings, report)
     _gpu(settings, report, loaded)
@@ -68,6 +70,12 @@ def run_doctor(settings: Settings, console: Console) -> int:
     _database(settings, report)
     _tokens(settings, report)
     return report.finish()
+
+
+def setting_names(report: Report) -> None:
+    """A COACH_ name that is no setting (a typo such as COACH_DATADIR) is a problem: its value is ignored."""
+    for name, close in unknown_names():
+        report.line("setting name", False, unknown_sentence(name, close))
 
 
 def _data_folder(settings: Settings, report: Report) -> None:
@@ -174,7 +182,8 @@ def _decks(settings: Settings, report: Report) -> Any | None:
     except CoachError as exc:
         report.line("decks", False, str(exc))
         return None
-    report.line("decks", True, f"{len(bank.decks)} deck(s), {len(bank)} entries in {settings.knowledge_dir}")
+    entries = plural(len(bank), "entry", "entries")
+    report.line("decks", True, f"{plural(len(bank.decks), 'deck')}, {entries} in {settings.knowledge_dir}")
     return bank
 
 
@@ -206,7 +215,7 @@ def _index(settings: Settings, report: Report, embedder: Any | None, bank: Any |
                     f"embedding model is now {fresh['embedder']} ({fresh['dim']}); run `python -m bot.cli index` "
                     "to rebuild it (the old index serves until the new one is complete).")
     elif not fresh["stale"] and not fresh["extra"]:
-        report.line("index", True, f"{where}: {fresh['entries']} entries, in step with the decks"
+        report.line("index", True, f"{where}: {plural(fresh['entries'], 'entry', 'entries')}, in step with the decks"
                     + (f", embedder {fresh['built_with']['embedder']}" if fresh["built_with"]["embedder"] else ""))
     else:
         report.line("index", False, f"{where}: {len(fresh['stale'])} new or changed and {len(fresh['extra'])} "

@@ -118,6 +118,42 @@ def test_real_bank_is_valid(real_bank) -> None:
         assert entry.key_points and 3 <= len(entry.key_points) <= 6
 
 
+PROBED = {"point": "X matters a lot", "probe": "Why would anyone care about X?"}
+
+
+def test_a_point_may_carry_its_probe(tmp_path: Path) -> None:
+    write(tmp_path, "demo.yaml", broken(key_points=["X is a thing", PROBED, "X has parts"]))
+    entry = load_bank(tmp_path).get("what-is-x")
+    assert entry.key_points == ("X is a thing", "X matters a lot", "X has parts")  # points stay plain strings
+    assert entry.probes == (None, "Why would anyone care about X?", None)
+    assert entry.probe(1) == "Why would anyone care about X?" and entry.probe(0) is None and entry.probe(9) is None
+
+
+@pytest.mark.parametrize("item, field, words", [
+    ({"point": "X matters a lot", "probe": "Tell me why X matters."}, "key_points.2.probe", "question mark"),
+    ({"probe": "Why would anyone care about X?"}, "key_points.2.point", "Field required"),
+    ({"point": "X matters a lot", "hint": "no"}, "key_points.2.hint", "Extra inputs"),
+    ({"point": "X matters a lot", "probe": "Why?"}, "key_points.2.probe", "3 words"),
+])
+def test_a_broken_probe_names_file_entry_and_field(tmp_path: Path, item: dict, field: str, words: str) -> None:
+    write(tmp_path, "demo.yaml", broken(key_points=["X is a thing", item, "X has parts"]))
+    with pytest.raises(DeckError) as info:
+        load_bank(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"Deck demo.yaml, entry 'what-is-x', field '{field}': ") and words in message
+
+
+def test_every_point_of_the_real_deck_has_a_probe_that_asks_without_telling(real_bank) -> None:
+    from bot.core.grading.critique_checks import question_problem, stems
+
+    for entry in real_bank.entries.values():
+        assert entry.probes is not None and len(entry.probes) == len(entry.points), entry.id
+        for point, probe in zip(entry.points, entry.probes, strict=True):
+            assert probe and question_problem(probe) is None, (entry.id, probe)
+            # A probe may name the point's subject, never restate the point: most of what the point adds to the
+            # question must be absent from it.
+            adds = stems(point) - stems(entry.question)
+            assert len(adds & stems(probe)) < max(2, 0.75 * len(adds)), (entry.id, probe)
 def test_yaml_error_is_reported_where_the_mistake_is(tmp_path: Path) -> None:
     # An unclosed quote on line 5: the parser only gives up at the end of the file, 9 lines later.
     text = ("deck: demo\ntitle: Demo\nquestions:\n  - id: first\n    question: \"What is X, and why\n"

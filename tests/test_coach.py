@@ -79,7 +79,11 @@ def test_answer_scores_first_then_critique_then_follow_up_then_next(coach_store,
     assert "You explained the main mechanism." in "".join(tokens)  # the prose streamed, not the JSON
     assert "{" not in "".join(tokens)
     follow = next(flow)
-    assert follow.kind is ReplyKind.FOLLOW_UP and follow.text == "Follow-up: What changes at inference time?"
+    # The model's question is asked when it is about the point the follow-up aims at (all are covered: the weakest),
+    # else that point's written probe.
+    entry, target = coach.bank.get(follow.data["question_id"]), follow.data["target_point"]
+    asked = CRITIQUE["follow_up"] if "inference" in entry.points[target] else entry.probe(target)
+    assert follow.kind is ReplyKind.FOLLOW_UP and follow.text == f"Follow-up: {asked}" and asked
     assert list(flow) == []
     row = other.engine.connect().execute(text("select phase from sessions")).scalar()
     assert row == "AWAITING_FOLLOW_UP"  # persisted by name
@@ -118,7 +122,9 @@ def test_hint_skip_reveal_stop(coach_store) -> None:
     assert revealed[0].kind is ReplyKind.REVEAL and revealed[0].text.startswith("Example answer")
     assert revealed[1].data["number"] == 3
     [report] = act(coach, ALICE, Action.STOP)
-    assert report.kind is ReplyKind.REPORT and [r["skipped"] for r in report.data["questions"]] == [True, True]
+    assert report.kind is ReplyKind.REPORT and [r["skipped"] for r in report.data["questions"]] == [True, False]
+    assert [r["revealed"] for r in report.data["questions"]] == [False, True]   # a reveal is no skip
+    assert "— skipped" in report.text and "— example answer revealed (no score)" in report.text
     assert store.open_session(ALICE) is None
     assert [r.kind for r in act(coach, ALICE, Action.HINT)] == [ReplyKind.ERROR]
 
@@ -262,3 +268,32 @@ def test_a_failure_inside_the_engine_is_one_sentence_and_logged(coach_store, cap
         [reply] = act(coach, ALICE, Action.HINT)
     assert reply.kind is ReplyKind.ERROR and reply.text == FAILED
     assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_an_off_topic_answer_is_told_so_once(tmp_path: Path) -> None:
+    coach, store = build(tmp_path)
+    act(coach, ALICE, Action.START, count=2)
+    replies = act(coach, ALICE, Action.ANSWER, text="I like turtles and my favourite food is pizza on sundays.")
+    said = "\n".join(r.text for r in replies)
+    assert said.count("doesn't seem to be about this question") == 1, said
+    store.close()
+
+
+def test_the_report_card_lists_flagged_and_revealed_questions_as_such(tmp_path: Path) -> None:
+    coach, store = build(tmp_path)
+    act(coach, ALICE, Action.START, count=3)   # the whole test deck
+    act(coach, ALICE, Action.ANSWER, text=strong_answer(coach, store, ALICE))
+    session = store.open_session(ALICE)
+    if session is not None and session.follow_up:
+        act(coach, ALICE, Action.SKIP)
+    flagged = act(coach, ALICE, Action.FLAG, text="the reference answer is wrong")
+    assert flagged[0].data["flagged"] and flagged[-1].data["number"] == 3
+    report = act(coach, ALICE, Action.REVEAL)[-1]
+    rows = report.data["questions"]
+    assert [r["number"] for r in rows] == [1, 2, 3]
+    assert [(r["flagged"], r["revealed"], r["skipped"]) for r in rows] == [(False, False, False), (True, False, False),
+                                                                         (False, True, False)]
+    assert "\n2. " in report.text and "— flagged for review (no score)" in report.text
+    assert "— example answer revealed (no score)" in report.text and "— skipped" not in report.text
+    assert report.data["average"] == rows[0]["score"]   # neither counts as a 0
+    store.close()

@@ -109,7 +109,8 @@ async def test_answer_through_the_modal_shows_the_score_then_the_streamed_critiq
     [attempt] = h.coach.store.attempts(alice())
     assert score.embeds[0]["title"] == f"Score: {attempt.score}/100"   # the committed score, shown first
     shown = h.fake.messages[h.message_id(critique)]["content"]   # after its edits: the whole critique
-    assert "why an ensemble of thinned networks" in shown and "✍" not in shown
+    # Every point covered: the critique is what went well (no gap to name), and the follow-up goes deeper.
+    assert "You named the mechanism and when it applies." in shown and "✍" not in shown
     nxt = sends[3]
     assert nxt.custom_ids and ("Follow-up" in nxt.text() or "Question" in nxt.text() or "Report" in nxt.text())
     retired = [e for e in h.fake.edits(calls) if e.path.endswith(f"/messages/{h.message_id(question)}")]
@@ -262,7 +263,7 @@ async def test_the_critique_is_edited_no_faster_than_the_interval_then_finished(
     gaps = [b.at - a.at for a, b in itertools.pairwise(updates)]
     assert len(updates) >= 3 and min(gaps) >= 0.2 - 0.02, gaps   # several edits, paced
     assert [u.content.endswith("✍") for u in updates] == [True] * (len(updates) - 1) + [False]
-    assert "why an ensemble of thinned networks" in updates[-1].content   # the final edit: the whole critique
+    assert "You named the mechanism and when it applies." in updates[-1].content   # the final edit: the whole critique
     await bot.client.close()
 
 

@@ -120,7 +120,8 @@ async def test_results_still_arrive_after_the_interaction_token_expired(fake: Fa
     await h.submit(h.fake.callbacks(opened)[0], GOOD_ANSWER, channel=thread)
     shown = [m for m in fake.messages.values() if m["channel_id"] == thread["id"]]
     texts = "\n".join(m["content"] + " ".join(e.get("title") or "" for e in m["embeds"]) for m in shown)
-    assert "why an ensemble of thinned networks" in texts and "✍" not in texts   # the whole critique
+    # The whole critique (every point covered: what went well; the follow-up comes on its own).
+    assert "You named the mechanism and when it applies." in texts and "✍" not in texts
     follow = [m for m in shown if any("Follow-up" in (e.get("title") or "") for e in m["embeds"])]
     assert follow and follow[-1]["components"], "the follow-up question never reached the thread"
     assert session_of(h).follow_up is not None

@@ -70,7 +70,7 @@ async def test_interviewer_mode_asks_probes_and_shows_no_score_until_the_report(
     calls, question, thread = await started(h, topic="cnn", count=1, mode="interviewer")
     intro = next(c for c in h.fake.sends(calls) if "interviewer mode" in c.content)
     assert "no score or feedback until the end" in intro.content
-    assert [c.split(":")[1] for c in question.custom_ids] == ["answer", "skip", "stop"]   # no hint, no reveal
+    assert [c.split(":")[1] for c in question.custom_ids] == ["answer", "skip", "stop", "flag"]   # no hint or reveal
     [time_field] = question.embeds[0]["fields"]
     deadline = int(NOW.timestamp()) + 240
     assert f"<t:{deadline}:R>" in time_field["value"]   # a live countdown in the user's own time

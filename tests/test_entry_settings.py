@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SENTENCE = ("Error: COACH_N_GPU_LAYERS is 'abc', but it must be a whole number of layers to offload to the GPU: "
-            "-1 = all, 0 = CPU only.")
+SENTENCE = ("Error: COACH_N_GPU_LAYERS is 'abc', but it must be a whole number of layers to offload to the GPU, "
+            "-1 or more (-1 = all, 0 = CPU only).")
 
 
 @pytest.mark.parametrize("module", ["bot.slack_app", "bot.discord_bot", "bot.serve"])

@@ -123,7 +123,9 @@ def _corpus() -> list[str]:
     texts: list[str] = []
     for path in sorted((REPO / "knowledge").glob("*.yaml")):
         for entry in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]:
-            texts += [entry["question"], entry["answer"], *(entry.get("key_points") or [])]
+            for point in entry.get("key_points") or []:  # a point is a string or {point, probe}: both are checked
+                texts += [point] if isinstance(point, str) else [point["point"], point.get("probe") or ""]
+            texts += [entry["question"], entry["answer"]]
     labeled = REPO / "tests" / "data" / "labeled_answers.yaml"
     if labeled.exists():
         texts += [a["text"] for item in yaml.safe_load(labeled.read_text(encoding="utf-8")) for a in item["answers"]]
@@ -170,3 +172,18 @@ def test_defence_off_keeps_everything() -> None:
 
 def test_fold_maps_look_alikes_and_invisible_characters() -> None:
     assert fold("Ѕуѕtеm\u00ad: ΙGNORE") == "system: ignore"
+
+
+def test_a_few_undecodable_bytes_in_an_answer_are_replaced_and_graded() -> None:
+    answer = b"Softmax \xff\xfe turns logits into probabilities that sum to one.".decode("utf-8", "replace")
+    checked = screen(answer)
+    assert not checked.blocked and not any("binary" in n for n in checked.notes)
+
+
+def test_text_that_is_mostly_undecodable_is_refused_as_binary() -> None:
+    import random
+
+    noise = bytes(random.Random(7).randrange(256) for _ in range(400)).decode("utf-8", "replace")
+    for text in (noise, "\ufffd" * 30 + " softmax probabilities"):
+        checked = screen(text)
+        assert checked.blocked and "binary" in checked.notes[0], text[:40]

@@ -110,7 +110,8 @@ def test_a_partial_answer_gets_two_probes_aimed_at_missing_points_then_the_inter
     assert row["covered"] == [{"text": entry.points[0], "evidence": said}]
     assert set(row["strong_adds"]) == {entry.points[1], entry.points[2]}
     assert f"You answered: \"{answer}.\" — that covers the point" in last[-1].text
-    assert "(brought out by a follow-up)" in last[-1].text
+    assert f"✓ {entry.points[other]} (brought out under probing; counts half)" in last[-1].text
+    assert row["score"] > row["first_score"] and f"({row['first_score']}/100 before the follow-ups)" in last[-1].text
 
 
 def test_an_answer_with_every_point_and_an_i_dont_know_get_no_probe(two_decks: Path, clock: Clock) -> None:
@@ -215,6 +216,7 @@ def test_stop_in_the_middle_reports_the_unanswered_question(two_decks: Path, clo
     rows = report.data["questions"]
     assert [r["answered"] for r in rows] == [True, False]
     assert "not answered" in report.text and report.data["average"] == rows[0]["score"]
+    assert "✗" not in report.text.split("\n\n2. ")[1]   # an unanswered question lists no missed points
 
 
 def test_an_unknown_mode_is_one_sentence_and_coach_mode_stays_the_default(two_decks: Path, clock: Clock) -> None:
@@ -267,3 +269,87 @@ class sqlite_rows:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()
+
+
+def test_points_brought_out_under_probing_are_credited_and_the_question_score_counts_them_half(
+        two_decks: Path, clock: Clock) -> None:
+    coach, _ = build(two_decks, clock, interviewer_seconds=20)
+    act(coach, Action.START, mode="interviewer", count=1, topic="cnn")   # the pooling question
+    entry = coach.bank.get("pooling")
+    clock.tick(24)
+    noted, probe = act(coach, Action.ANSWER, text="Pooling reduces the spatial size of feature maps.")
+    assert noted.text == "Noted. That took 0:24, over the 0:20 budget; it still counts."
+    target = probe.data["target_point"]
+    other = ({1, 2} - {target}).pop()
+    clock.tick(7)
+    # The follow-up answer brings out the point the probe did not aim at.
+    noted, second = act(coach, Action.ANSWER, text=entry.points[other] + ".")
+    assert noted.text == ("Noted (0:07). This question has now taken 0:31 in all, over its 0:20 budget; your answer "
+                          "still counts.")
+    assert noted.data["timing"]["question_seconds"] == 31
+    report = second   # the one point still missing was probed already: the interview moves on
+    assert report.kind is ReplyKind.REPORT
+    row = report.data["questions"][0]
+    assert {m["text"]: m["recovered"] for m in row["missed"]} == {entry.points[target]: False,
+                                                                  entry.points[other]: True}
+    # Counted, but half: more than the first answer alone, less than had it been said unasked.
+    assert row["brought_out"] == 1 and row["first_score"] < row["score"] < 100
+    assert report.data["average"] == row["score"]
+    assert f"✓ {entry.points[other]} (brought out under probing; counts half)" in report.text
+    assert f"✗ {entry.points[other]}" not in report.text
+    assert "brought out 1 of the 2 points missing from your first answers" in report.data["verdict"]
+
+
+def test_a_flagged_question_is_passed_without_a_score_and_the_next_one_has_its_clock(two_decks: Path,
+                                                                                       clock: Clock) -> None:
+    from bot.cli_interview import INTERVIEWER_HELP
+
+    assert "/flag REASON" in INTERVIEWER_HELP
+    coach, store = build(two_decks, clock, interviewer_seconds=240)
+    _, first = act(coach, Action.START, mode="interviewer", count=3, deck="mini")
+    assert Action.FLAG in first.actions
+    flagged, question = act(coach, Action.FLAG, text="wrong question")
+    assert flagged.data["flagged"] and question.kind is ReplyKind.QUESTION
+    assert "Time budget: 4:00 for this question." in question.text and question.data["budget_seconds"] == 240
+    act(coach, Action.SKIP)
+    report = act(coach, Action.STOP)[-1]
+    row = report.data["questions"][0]
+    assert row["flagged"] and not row["answered"] and row["score"] == 0
+    block = report.text.split("\n\n2. ")[0]
+    assert "— flagged for review, passed without a score" in block
+    assert "✗" not in block and "A strong answer adds" not in block and "not answered" not in block
+    assert report.data["average"] == 0   # the skip counts 0; the flagged question counts nothing
+
+
+def test_a_perfect_interview_is_not_told_to_work_on_a_topic() -> None:
+    from bot.core import interview_report
+    from bot.core.bank import Bank, Entry
+    from bot.core.phases import Phase
+    from bot.core.store.records import AttemptRecord, SessionRecord
+
+    topics = {"q1": ("optimization",), "q2": ("optimization", "training"), "q3": ("training",)}
+    bank = Bank(entries={q: Entry(id=q, question=f"Explain {q} briefly, please.", topics=t, difficulty=2,
+                                  answer="A reference answer.") for q, t in topics.items()}, decks={})
+    session = SessionRecord(id=1, user=ALICE, phase=Phase.FINISHED, question_ids=list(topics))
+    attempts = [AttemptRecord(ALICE, q, score, session_id=1, id=n)
+                for n, (q, score) in enumerate((("q1", 100), ("q2", 100), ("q3", 90)), start=1)]
+    asked = {q: {"attempt": n, "budget": 0, "difficulty": 2, "probes": []} for n, q in enumerate(topics, start=1)}
+    data = interview_report.build(session, attempts, bank, asked)
+    assert data["verdict"].startswith("Strong") and "Work on" not in data["verdict"] and data["next"] is None
+
+
+def test_probes_are_the_decks_written_questions_and_never_state_the_point(two_decks: Path, clock: Clock) -> None:
+    coach, _ = build(two_decks, clock)
+    act(coach, Action.START, mode="interviewer", count=1, topic="regularization")   # the dropout question
+    entry = coach.bank.get("dropout")
+    said = "Dropout randomly turns off a fraction of neurons during each training step."
+    first = act(coach, Action.ANSWER, text=said)
+    probe = first[-1]
+    assert probe.kind is ReplyKind.FOLLOW_UP
+    target = probe.data["target_point"]
+    assert target != 0 and probe.data["follow_up"] == entry.probe(target)   # the deck's own question, as written
+    assert probe.text.startswith(f"Follow-up: {entry.probe(target)}")
+    second = act(coach, Action.ANSWER, text="I think it makes training slower.")[-1]
+    assert second.kind is ReplyKind.FOLLOW_UP and second.data["target_point"] not in (0, target)
+    assert second.data["follow_up"] == entry.probe(second.data["target_point"])
+    assert entry.points[second.data["target_point"]].lower() not in second.text.lower()

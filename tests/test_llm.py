@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.llm.base import ChatPrompt, grammar_schema
 from bot.core.llm.jsonout import validate_json
-from bot.core.llm.llama import GenerationStats, LlamaCppLLM, squeeze
+from bot.core.llm.llama import LlamaCppLLM, squeeze
 from bot.errors import ModelError
 
 SCHEMA: dict[str, Any] = {
@@ -286,14 +286,19 @@ def _greedy(llm: LlamaCppLLM, own_grammar: bool) -> str:
     """A greedy schema-constrained completion, by the coach's sampler or by llama-cpp-python's own grammar."""
     import llama_cpp
 
-    parts = llm._parts(prompt(3), 120)
     if not own_grammar:
-        return llm._complete(parts, SCHEMA, None, GenerationStats())
+        return llm.generate(prompt(3), schema=SCHEMA, max_tokens=120)
+    parts = llm._parts(prompt(3), 120)
+    gbnf, _ = llm._grammar(SCHEMA)
     out: list[bytes] = []
-    for token in llm._llm.generate(parts.tokens, temp=0.0, grammar=llm._grammar(SCHEMA)):
-        if llama_cpp.llama_vocab_is_eog(llm._vocab, token) or len(out) >= parts.max_new:
-            break
-        out.append(llm._piece(token))
+    llm.reset()
+    try:
+        for token in llm._llm.generate(parts.tokens, temp=0.0, grammar=llama_cpp.LlamaGrammar.from_string(gbnf)):
+            if llama_cpp.llama_vocab_is_eog(llm._vocab, token) or len(out) >= parts.max_new:
+                break
+            out.append(llm._piece(token))
+    finally:
+        llm.reset()  # llama-cpp-python's own generate() used the context behind the coach's back
     return b"".join(out).decode("utf-8", errors="replace")
 
 

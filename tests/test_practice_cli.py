@@ -66,7 +66,7 @@ def test_flag_in_the_interview_then_review_fix_through_stdin(tmp_path: Path, kno
 def test_export_writes_one_users_attempts_in_each_format(seeded: Path, knowledge: Path) -> None:
     out = seeded / "alice.csv"
     run = cli(seeded, knowledge, "export", "--format", "csv", "--user", "alice", "--out", str(out))
-    assert run.returncode == 0 and "Wrote 1 attempts of cli:alice" in run.stdout, run.stderr
+    assert run.returncode == 0 and "Wrote 1 attempt of cli:alice to" in run.stdout, run.stderr
     [row] = list(csv.DictReader(io.StringIO(out.read_text())))
     assert row["answer"].endswith("(alice)") and int(row["score"]) > 0 and row["question_id"] == "pooling"
     run = cli(seeded, knowledge, "export", "--user", "alice", "--out", "-")
@@ -83,7 +83,7 @@ def test_forget_needs_the_typed_confirmation(seeded: Path, knowledge: Path) -> N
     run = cli(seeded, knowledge, "forget", "--user", "alice", stdin="alcie\n")
     assert run.returncode == 1 and "nothing was deleted" in run.stderr
     run = cli(seeded, knowledge, "forget", "--user", "alice", stdin="alice\n")
-    assert run.returncode == 0 and "Deleted: 1 attempts" in run.stdout
+    assert run.returncode == 0 and "Deleted: 1 attempt, 1 session, 1 review card and your settings." in run.stdout
     assert cli(seeded, knowledge, "export", "--user", "alice").returncode == 2
     [bob] = cli(seeded, knowledge, "export", "--user", "bob", "--out", "-").stdout.splitlines()
     assert json.loads(bob)["answer"].endswith("(bob)")

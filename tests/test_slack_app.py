@@ -108,7 +108,7 @@ def test_dm_answer_gets_score_then_streamed_critique_in_its_thread(slack: Slack)
     assert score["thread_ts"] == critique["thread_ts"] == "1000.000100"
     assert float(score["ts"]) < float(critique["ts"])
     # The message the critique streamed into ends with the whole critique (the stream itself is tested below).
-    assert "To improve: say what happens at inference time" in _text(critique)
+    assert "What went well:" in _text(critique) and "leaves out a key point: it reduces overfitting" in _text(critique)
     assert "Writing feedback" not in _text(critique)
     assert follow["thread_ts"] == "1000.000100" and float(follow["ts"]) > float(critique["ts"])
     attempts = slack.coach.store.attempts(UserRef("slack", "U1"))
@@ -183,14 +183,13 @@ def test_hint_reveal_and_stale_buttons(slack: Slack) -> None:
 
 def test_model_text_is_escaped(tmp_path: Path) -> None:
     evil = "<!everyone> look <@U999> & <https://x.example|here>"
-    critique = {"strengths": [evil], "improvements": [f"Also {evil}"], "follow_up": None}
+    critique = {"strengths": [f"You explained the core idea, {evil}."], "improvements": [], "follow_up": None}
     with running(tmp_path, llm=FakeLLM(respond=lambda prompt: json.dumps(critique))) as slack:
         _start(slack, "U1")
         slack.event(dm_event("U1", GOOD_ANSWER, ts="1000.000100"), "Ev1")
-        # The streamed draft also says "To improve"; the final critique says it on one line with the rubric's notes.
-        final = slack.wait_dm("U1", lambda m: "To improve: " in _text(m) and "Writing feedback" not in _text(m))
+        final = slack.wait_dm("U1", lambda m: "What went well" in _text(m) and "Writing feedback" not in _text(m))
         escaped = "&lt;!everyone&gt; look &lt;@U999&gt; &amp; &lt;https://x.example|here&gt;"
-        assert f"• {escaped}" in _text(final) and f"To improve: also {escaped}" in _text(final)
+        assert f"• You explained the core idea, {escaped}." in _text(final)
         every = b"".join(call.raw for call in slack.api.calls()).decode()
         assert "<!everyone>" not in every and "<@U999>" not in every
 

@@ -42,7 +42,7 @@ def test_interviewer_mode_in_the_dm_probes_and_reports_at_the_end(slack: Slack) 
     intro = slack.wait_dm("U1", lambda m: "interviewer mode" in _text(m))
     assert "no score or feedback until the end" in _text(intro)
     question = slack.question("U1")
-    assert _buttons(question) == ["coach_answer", "coach_skip", "coach_stop"]
+    assert _buttons(question) == ["coach_answer", "coach_skip", "coach_stop", "coach_flag"]
     context = [b for b in question["blocks"] if b["type"] == "context"]
     assert context and "<!date^" in context[0]["elements"][0]["text"]   # the deadline in the reader's own time
     assert "Time budget: 4:00" in _text(question)

@@ -459,3 +459,55 @@ def test_postgres_url_without_driver_uses_psycopg() -> None:
     engine = make_engine("postgresql://coach@127.0.0.1:1/none")
     assert engine.dialect.driver == "psycopg"
     engine.dispose()
+
+
+# ---------------------------------------------------------------- flag ids (migration 10)
+
+
+def test_flag_ids_are_never_reused_after_forget(store: SqlStore) -> None:
+    first = [store.add_flag(ALICE, q, "wrong", None).id for q in ("dropout", "pooling")]
+    store.forget_user(ALICE)
+    again = [store.add_flag(ALICE, q, "wrong", None).id for q in ("dropout", "pooling")]
+    assert min(again) > max(first), (first, again)
+    assert store.flag(first[0]) is None   # an old `review --dismiss N` finds nothing rather than someone else's flag
+
+
+def test_migration_10_rebuilds_an_old_sqlite_flags_table_and_keeps_its_rows(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = make_engine(url)
+    migrate(engine, MIGRATIONS[:9])
+    with engine.begin() as conn:   # the flags table as versions 5 to 9 made it: no AUTOINCREMENT
+        conn.execute(text("DROP TABLE flags"))
+        conn.execute(text("CREATE TABLE flags (id INTEGER NOT NULL PRIMARY KEY, user_pk INTEGER NOT NULL "
+                          "REFERENCES users (id), question_id VARCHAR(80) NOT NULL, reason TEXT NOT NULL, "
+                          "entry_hash VARCHAR(64), status VARCHAR(16) NOT NULL, resolved_by VARCHAR(200), "
+                          "created DATETIME NOT NULL, resolved DATETIME)"))
+        conn.execute(text("CREATE INDEX ix_flags_status ON flags (status)"))
+        conn.execute(text("CREATE INDEX ix_flags_user_status ON flags (user_pk, status)"))
+        conn.execute(text("INSERT INTO users (platform, user_id, time_zone, daily_time, daily_on, created) "
+                          "VALUES ('discord', '1001', 'UTC', '09:00', 0, '2025-03-01 08:00:00')"))
+        for n in (1, 2):
+            conn.execute(text("INSERT INTO flags (id, user_pk, question_id, reason, status, created) "
+                              f"VALUES ({n}, 1, 'q{n}', 'wrong', 'open', '2025-03-01 09:00:00')"))
+    engine.dispose()
+    store = SqlStore(url)
+    try:
+        assert store.version == 10
+        assert [f.question_id for f in store.flags("open")] == ["q1", "q2"]   # the rows survive the rebuild
+        store.forget_user(ALICE)
+        assert store.flags("open") == [] and store.add_flag(ALICE, "dropout", "wrong", None).id == 3
+    finally:
+        store.close()
+
+
+def test_the_docs_name_only_migrations_the_code_has() -> None:
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    known = {v for v, _ in MIGRATIONS}
+    for doc in [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]:
+        words = doc.read_text()
+        for match in re.finditer(r"[Mm]igrations? ((?:\d+(?:[–-]\d+)?(?: \([^)]*\))?(?:, | and )?)+)", words):
+            numbers = {int(n) for n in re.findall(r"(?<![\w(`])\d+(?![\w`])", re.sub(r"\([^)]*\)", "", match[1]))}
+            assert numbers <= known, (doc.name, match[0], sorted(known))

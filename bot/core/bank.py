@@ -15,6 +15,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.errors import DeckError
 
 Kind = Literal["concept", "experience", "scenario"]
+MAX_PROBE = 300
+
+
+class PointSpec(BaseModel):
+    """A key point written as a mapping: the statement and the interviewer's probe for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    point: str = Field(min_length=1)
+    probe: str | None = None
+
+    @field_validator("probe")
+    @classmethod
+    def _a_question(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = " ".join(value.split())
+        if not value.endswith("?"):
+            raise ValueError("a probe is a question and must end with a question mark")
+        if len(value.split()) < 3 or len(value) > MAX_PROBE:
+            raise ValueError(f"a probe must be 3 words to {MAX_PROBE} characters long")
+        return value
 
 
 class Entry(BaseModel):
@@ -28,9 +50,38 @@ class Entry(BaseModel):
     difficulty: int = Field(ge=1, le=3)
     kind: Kind = "concept"
     key_points: tuple[str, ...] | None = None
+    # The interviewer's follow-up for each key point (None where the deck has none); written in the deck as
+    # `- point: …` / `probe: …` and split out here, so key_points stays a tuple of strings.
+    probes: tuple[str | None, ...] | None = None
     answer: str = Field(min_length=1)
     deck: str = ""
     drafted_points: bool = False
+    drafted_probes: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_probes(cls, data: Any) -> Any:
+        """`{point, probe}` items become a plain point plus a probe alongside; errors name key_points.N.field."""
+        if not isinstance(data, dict) or not isinstance(data.get("key_points"), list):
+            return data
+        if "probes" in data:
+            raise ValueError("probes: write each probe next to its point, as '- point: ...' and 'probe: ...'")
+        points: list[Any] = []
+        probes: list[str | None] = []
+        for number, item in enumerate(data["key_points"], 1):
+            if isinstance(item, dict):
+                try:
+                    spec = PointSpec.model_validate(item)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(p) for p in first["loc"]) or "point"
+                    raise ValueError(f"key_points.{number}.{where}: {first['msg']}") from None
+                points.append(spec.point)
+                probes.append(spec.probe)
+            else:
+                points.append(item)
+                probes.append(None)
+        return {**data, "key_points": points, "probes": tuple(probes) if any(probes) else None}
 
     @field_validator("key_points")
     @classmethod
@@ -50,6 +101,12 @@ class Entry(BaseModel):
         if not value.strip():
             raise ValueError("is empty")
         return value.strip()
+
+    def probe(self, index: int) -> str | None:
+        """The probe written (or drafted) for key point index, if any."""
+        if self.probes is None or not 0 <= index < len(self.probes):
+            return None
+        return self.probes[index]
 
     @property
     def points(self) -> tuple[str, ...]:
@@ -119,16 +176,20 @@ def _describe(error: ValidationError, data: Any) -> str:
     loc = list(first["loc"])
     if not loc:  # a check of the whole deck: its message names the entry and the field itself
         return str(first["msg"]).removeprefix("Value error, ")
+    message = str(first["msg"])
     where = ".".join(str(p) for p in loc)
     if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
         items = data.get("questions") if isinstance(data, dict) else None
         raw = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
         name = raw.get("id") if isinstance(raw, dict) and raw.get("id") else f"#{loc[1] + 1}"
         field_name = ".".join(str(p) for p in loc[2:]) or "entry"
+        nested = re.match(r"Value error, ((?:key_points\.\d+\.\w+)|probes): (.*)", message, re.DOTALL)
+        if nested and field_name == "entry":
+            field_name, message = nested.group(1), nested.group(2)
         where = f"entry '{name}', field '{field_name}'"
     else:
         where = f"field '{where}'"
-    return f"{where}: {first['msg']}"
+    return f"{where}: {message}"
 
 
 def _yaml_where(exc: yaml.YAMLError, raw: bytes) -> str:

@@ -16,23 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core import render
 from bot.core.access import Access
+from bot.core.account import Account
 from bot.core.bank import Bank, Entry
 from bot.core.busy import Gate
 from bot.core.decks import Decks
 from bot.core.export import DataOut
 from bot.core.flags import Flags
 from bot.core.interviewer import NO_HELP, Interviewer
-from bot.core.llm.jsonstream import LABELS, JsonProse
-from bot.core.localtime import local_date, next_daily, parse_daily_time, zone_problem
 from bot.core.modes import Mode
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
-from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_turn, turn_token
-from bot.core.report import build_report
+from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, count_problem, short_turn, turn_token
+from bot.core.report import REVEALED_WORD, build_report, mark_passed
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
 from bot.core.team import Teams, is_team_turn
-from bot.core.text import as_text
+from bot.core.text import as_text, plural
 from bot.core.voice import VoiceAnswers
 from bot.errors import FAILED, USER_BUSY, CoachError
 
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUESTION_ACTIONS = (Action.ANSWER, Action.HINT, Action.SKIP, Action.REVEAL, Action.STOP, Action.FLAG)
 FOLLOW_UP_ACTIONS = (Action.ANSWER, Action.SKIP, Action.STOP)
-MAX_COUNT = 20
 EVENT_MEMORY = timedelta(hours=1)   # platforms stop re-delivering an event after minutes
 NO_SESSION = "No question is waiting for an answer: there is no interview in progress; start one first."
 STALE = "That question is no longer open; answer the latest one."
@@ -84,6 +82,7 @@ class Coach:
         self.id = uuid.uuid4().hex   # this process: it may take over its own unsent daily claims at once
         self.access = access or Access()
         self.flags, self.teams, self.data = Flags(self), Teams(self), DataOut(self)
+        self.account = Account(self)
         self.decks = Decks(bank, store, self.access.may_manage)
         self.interviewer = Interviewer(self, interviewer_seconds)
         self.voice = VoiceAnswers(self, speech, max_seconds=max_audio_seconds, max_bytes=max_audio_bytes)
@@ -110,9 +109,8 @@ class Coach:
     @property
     def _actions(self) -> dict[Action, Callable[[Request], Iterator[Reply]]]:
         return {Action.START: self._start, Action.HINT: self._hint, Action.SKIP: self._skip,
-                Action.REVEAL: self._reveal, Action.STOP: self._stop, Action.STATS: self._stats,
-                Action.TOPICS: self._topics, Action.DAILY: self._daily, Action.DECK: self.decks.act,
-                **self.flags.actions(), **self.teams.actions(), **self.data.actions()}
+                Action.REVEAL: self._reveal, Action.STOP: self._stop, Action.DECK: self.decks.act,
+                **self.account.actions(), **self.flags.actions(), **self.teams.actions(), **self.data.actions()}
 
     @contextmanager
     def reserve(self, user: UserRef) -> Iterator[Reply | None]:
@@ -185,7 +183,9 @@ class Coach:
         """Open a mock interview of `count` questions (closing any open one) and show the first question."""
         mode = Mode.parse(request.mode)
         topic = (request.topic or "").strip().lower() or None
-        count = max(1, min(int(request.count or 5), MAX_COUNT))
+        count = int(request.count or 5)
+        if count_problem(count):
+            raise Refused(str(count_problem(count)))
         user = request.user
         with self.gate.hold(user):
             self.store.get_or_create_user(user)
@@ -210,7 +210,7 @@ class Coach:
                 yield from self.interviewer.begin(session, pool)
                 return
             source = (f" on {topic}" if topic else "") + (f" from the deck {deck.name!r}" if deck.name else "")
-            yield Reply(ReplyKind.INFO, f"Mock interview: {len(ids)} question{'s' if len(ids) > 1 else ''}"
+            yield Reply(ReplyKind.INFO, f"Mock interview: {plural(len(ids), 'question')}"
                         f"{source}. Answer in your own words; ask for a hint, skip, "
                         "or reveal an example answer at any time.", data={"session_id": session.id})
             yield self.question_reply(session)
@@ -239,8 +239,8 @@ class Coach:
         wait = self.rate_limiter.check(request.user.key)
         if wait:
             seconds = max(1, round(wait))
-            raise Refused(f"You're sending answers very quickly; please wait {seconds} "
-                          f"second{'s' if seconds > 1 else ''} and try again.")
+            raise Refused(f"You're sending answers very quickly; please wait "
+                          f"{plural(seconds, 'second')} and try again.")
         text = as_text(request.text)  # answers are text: bytes an adapter let through become U+FFFD, never a crash
         with self._open(request) as session:
             if not text.strip():
@@ -269,7 +269,8 @@ class Coach:
             attempt.feedback = list(grade.feedback)
             self.store.update_attempt(attempt)
         self.scheduler.record(session.user, entry.id, grade.score, hinted=hinted, when=self.clock())
-        data = grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements}
+        data = grade.view() | {"strengths": grade.strengths, "improvements": grade.improvements,
+                               "revised": bool(grade.critique is not None and grade.critique.revised)}
         yield Reply(ReplyKind.CRITIQUE, render.critique_text(data), data=data)
         if self.follow_ups and grade.follow_up and not grade.flagged:
             session.phase = Phase.AWAITING_FOLLOW_UP
@@ -282,9 +283,8 @@ class Coach:
     def _critique(self, session: SessionRecord, entry: Entry, text: str, grade: Grade, attempt: AttemptRecord,
                   on_token: TokenSink | None) -> Grade:
         """The model's critique; the attempt is updated with the final score and feedback."""
-        # The model writes JSON; the user sees its prose (strengths, improvements) as it streams.
-        prose = JsonProse(on_token, labels={k: v for k, v in LABELS.items() if k != "follow_up"}) if on_token else None
-        final = self.grader.critique(entry, text, grade, on_token=prose, session=f"s{session.id}")
+        # on_token gets the critique's prose as the model writes it (the follow-up is checked first, then asked).
+        final = self.grader.critique(entry, text, grade, on_token=on_token, session=f"s{session.id}")
         attempt.score = final.score
         attempt.feedback = list(final.feedback)
         attempt.key_points = [p for p in final.to_json()["key_points"]]
@@ -368,6 +368,7 @@ class Coach:
             yield Reply(ReplyKind.REVEAL, text, data={"question_id": entry.id, "answer": entry.answer,
                                                       "key_points": list(entry.points)})
             if session.phase is Phase.AWAITING_ANSWER:
+                mark_passed(session, entry.id, REVEALED_WORD)
                 self._record_skip(session, entry)
             yield from self._advance(session)
 
@@ -392,50 +393,6 @@ class Coach:
         attempts = self.store.attempts(session.user, session_id=session.id)
         report = build_report(session, attempts, self.bank)
         return Reply(ReplyKind.REPORT, render.report_text(report), (Action.START,), data=report)
-
-    # ------------------------------------------------------------------ progress, topics, daily settings
-
-    def _stats(self, request: Request) -> Iterator[Reply]:
-        """Progress: attempts, averages by topic, trend, streak, due reviews, and a PNG chart."""
-        from bot.core.charts import progress_chart
-        from bot.core.stats import user_stats
-
-        data = user_stats(self.store, request.user, now=self.clock(), bank=self.bank)
-        yield Reply(ReplyKind.STATS, render.stats_text(data), image=progress_chart(data) if request.chart else None,
-                    data=data)
-
-    def _topics(self, request: Request) -> Iterator[Reply]:
-        counts = self.topic_counts(request.user, request.space)
-        yield Reply(ReplyKind.INFO, "Topics: " + ", ".join(f"{t} ({n})" for t, n in counts.items()),
-                    data={"topics": counts})
-
-    def _daily(self, request: Request) -> Iterator[Reply]:
-        """Turn the daily question on or off, at a local time in a time zone; with neither, its status."""
-        fields: dict[str, Any] = {}
-        if request.time is not None:
-            hhmm = parse_daily_time(request.time)
-            if hhmm is None:
-                raise Refused(f"'{request.time[:20]}' is not a 24-hour time; use HH:MM, such as 08:30.")
-            fields["daily_time"] = hhmm
-        if request.zone:
-            problem = zone_problem(request.zone)
-            if problem:
-                raise Refused(problem)
-            fields["time_zone"] = request.zone.strip()
-        if request.daily is not None:
-            fields["daily_on"] = request.daily
-        user = self.store.get_or_create_user(request.user)
-        self.decks.remember_space(request.user, request.space)
-        if fields:
-            user = self.store.update_user(request.user, **fields)
-        upcoming = None
-        if user.daily_on:
-            now = self.clock()
-            sent = self.store.daily_send(request.user, local_date(user.zone, now)) is not None
-            upcoming = next_daily(user.zone, user.daily_time, now, sent_today=sent)
-        data = {"daily_on": user.daily_on, "daily_time": user.daily_time, "time_zone": user.time_zone,
-                "next": upcoming.isoformat() if upcoming else None}
-        yield Reply(ReplyKind.INFO, render.daily_text(data, changed=request.daily is not None), data=data)
 
 
 def _error(text: str) -> Reply:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.bank import Bank, Entry
 from bot.core.replies import Reply, ReplyKind, Request, UserRef
+from bot.core.text import plural
 from bot.errors import CoachError
 
 if TYPE_CHECKING:
@@ -150,7 +151,8 @@ class Decks:
         place = space_word(user.platform)
         decks = [{"name": d.deck, "title": d.title, "questions": len(d.questions)}
                  for d in sorted(self.bank.decks.values(), key=lambda d: d.deck)]
-        lines = [f"• {d['name']} — {d['title']} ({d['questions']} questions)" for d in decks]
+        lines = [f"• {d.deck} — {d.title} ({plural(len(d.questions), 'question')})"
+                 for d in sorted(self.bank.decks.values(), key=lambda d: d.deck)]
         if changed and for_space:
             body = [f"This {place}'s default deck is now '{default}'." if default else
                     f"This {place} has no default deck now: questions come from every deck."]

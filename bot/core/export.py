@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.bank import Bank
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
 from bot.core.store.records import AttemptRecord, Store
+from bot.core.text import plural
 from bot.errors import CoachError
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class DataOut:
         """The requesting user's attempts as a file (op: jsonl, csv or anki)."""
         name, content, count = export_file(self.coach.store, self.coach.bank, request.user, request.op or "jsonl")
         unit = "card" if name.endswith(".apkg") else "attempt"
-        yield Reply(ReplyKind.FILE, f"Your data: {count} {unit}{'s' if count != 1 else ''} in {name}.",
+        yield Reply(ReplyKind.FILE, f"Your data: {plural(count, unit)} in {name}.",
                     data={"filename": name, "content": content, "count": count, "format": request.op or "jsonl"})
 
     def forget(self, request: Request) -> Iterator[Reply]:
@@ -152,13 +153,14 @@ class DataOut:
             return
         if not request.confirm:
             count = sum(1 for a in attempts if not a.is_follow_up)
-            yield Reply(ReplyKind.INFO, f"This deletes everything stored about you: {count} answer"
-                        f"{'s' if count != 1 else ''} with their scores and feedback, your review schedule, your "
+            yield Reply(ReplyKind.INFO, f"This deletes everything stored about you: "
+                        f"{plural(count, 'answer')} with their scores and feedback, your review schedule, your "
                         "daily-question settings and your flags. It cannot be undone. Confirm to delete.",
                         (Action.FORGET,), data={"confirm_needed": True, "answers": count})
             return
         with self.coach.gate.hold(user):
             deleted = store.forget_user(user)
-        yield Reply(ReplyKind.INFO, f"Deleted: {deleted.get('attempts', 0)} attempts, {deleted.get('sessions', 0)} "
-                    f"sessions, {deleted.get('review_cards', 0)} review cards and your settings. Nothing about you is "
+        yield Reply(ReplyKind.INFO, f"Deleted: {plural(deleted.get('attempts', 0), 'attempt')}, "
+                    f"{plural(deleted.get('sessions', 0), 'session')}, "
+                    f"{plural(deleted.get('review_cards', 0), 'review card')} and your settings. Nothing about you is "
                     "kept.", data={"deleted": deleted})

@@ -10,10 +10,13 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from bot.core.access import NOT_REVIEWER
+from bot.core.modes import Mode
 from bot.core.overrides import apply_overrides, override_path, write_override
 from bot.core.replies import Action, Reply, ReplyKind, Request, short_turn, turn_token
+from bot.core.report import FLAGGED_WORD, mark_passed
 from bot.core.store.records import SessionRecord
 from bot.core.team import TURN_PREFIX
+from bot.core.text import plural
 from bot.errors import CoachError
 
 if TYPE_CHECKING:
@@ -77,7 +80,11 @@ class Flags:
             coach.store.add_flag(user, question_id, reason, entry.content_hash())
             yield Reply(ReplyKind.INFO, FLAGGED, data={"question_id": question_id, "flagged": True})
             if session is not None and session.current_question_id == question_id:
-                # The flagged question is the one waiting: move on without scoring it.
+                # The flagged question is the one waiting: move on without scoring it; the report says it was flagged.
+                if session.mode is Mode.INTERVIEWER:
+                    yield from self.coach.interviewer.pass_flagged(session)
+                    return
+                mark_passed(session, question_id, FLAGGED_WORD)
                 yield from self.coach._advance(session)
 
     def _question(self, request: Request, session: SessionRecord | None) -> str:
@@ -123,7 +130,7 @@ class Flags:
         by = request.user.key
         if op == "dismiss":
             closed = self.coach.store.resolve_flags(flag.question_id, "dismissed", by)
-            yield Reply(ReplyKind.INFO, f"Dismissed: {closed} flag{'s' if closed != 1 else ''} on '{flag.question_id}' "
+            yield Reply(ReplyKind.INFO, f"Dismissed: {plural(closed, 'flag')} on '{flag.question_id}' "
                         "closed; the question is back in its flaggers' practice.",
                         data={"question_id": flag.question_id, "closed": closed, "status": "dismissed"})
             return
@@ -142,7 +149,7 @@ class Flags:
         closed = self.coach.store.resolve_flags(flag.question_id, "fixed", by)
         names = ", ".join(k.replace("_", " ") for k in changes)
         yield Reply(ReplyKind.INFO, f"Fixed '{entry.id}' ({names}), saved in {entry.deck}.overrides.yaml and "
-                    f"re-indexed; {closed} flag{'s' if closed != 1 else ''} closed. Earlier answers to it are marked "
+                    f"re-indexed; {plural(closed, 'flag')} closed. Earlier answers to it are marked "
                     "as made on the old version.", data={"question_id": entry.id, "closed": closed, "status": "fixed",
                                                "content_hash": fixed.content_hash()})
 
@@ -159,7 +166,7 @@ class Flags:
                           "created": flag.created.isoformat() if flag.created else None})
         if not items:
             return Reply(ReplyKind.INFO, "No flagged questions are waiting for review.", data={"flags": []})
-        lines = [f"{len(items)} flagged question{'s' if len(items) != 1 else ''} waiting for review:"]
+        lines = [f"{plural(len(items), 'flagged question')} waiting for review:"]
         for item in items:
             what = item["question"] or "(no longer in the bank)"
             lines.append(f"#{item['id']} · {item['question_id']}: {what}\n   Reason: {item['reason']}")

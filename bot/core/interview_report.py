@@ -9,8 +9,10 @@ from typing import Any
 from bot.core.bank import Bank
 from bot.core.render import DIFFICULTY
 from bot.core.store.records import AttemptRecord, SessionRecord
+from bot.core.text import plural
 
 QUOTE = 160   # characters of the user's words quoted per point or follow-up
+GOOD = 80     # a topic averaging this much is not one to "work on next"
 
 
 def build(session: SessionRecord, attempts: list[AttemptRecord], bank: Bank,
@@ -23,7 +25,7 @@ def build(session: SessionRecord, attempts: list[AttemptRecord], bank: Bank,
         if info is None:
             continue   # never shown (the interview stopped before it)
         rows.append(_row(number, qid, info, by_id, bank))
-    judged = [r for r in rows if r["answered"] or r["skipped"]]
+    judged = [r for r in rows if (r["answered"] or r["skipped"]) and not r["flagged"]]
     scores = [int(r["score"]) for r in judged]
     by_topic: dict[str, list[int]] = defaultdict(list)
     for row in judged:
@@ -33,10 +35,11 @@ def build(session: SessionRecord, attempts: list[AttemptRecord], bank: Bank,
     ordered = sorted(averages, key=lambda t: averages[t])
     average = round(sum(scores) / len(scores)) if scores else None
     late = sum(1 for r in rows if r["late"])
+    weak = ordered[0] if ordered and averages[ordered[0]] < GOOD else None   # nothing to work on when all went well
     report = {"mode": "interviewer", "questions": rows, "average": average, "by_topic": averages,
-              "strongest": ordered[-1] if ordered else None, "weakest": ordered[0] if ordered else None,
+              "strongest": ordered[-1] if ordered else None, "weakest": weak,
               "missed": [p for r in rows for p in r["strong_adds"]], "late": late,
-              "next": f"more questions on {ordered[0]}." if ordered and averages[ordered[0]] < 80 else None}
+              "next": f"more questions on {weak}." if weak else None}
     report["verdict"] = verdict(report)
     return report
 
@@ -56,19 +59,28 @@ def _row(number: int, qid: str, info: dict[str, Any], by_id: dict[int | None, At
                            "answer": answer.answer if answer is not None else None,
                            "covered": bool(probe.get("covered")), "skipped": bool(probe.get("skipped")),
                            "late": bool(probe.get("late")), "seconds": probe.get("seconds")})
-    recovered = {f["point"] for f in follow_ups if f["covered"]}
+    # A point is brought out when anything said under probing covers it, whichever point the probe aimed at.
+    probed = info.get("probed") or {}
+    brought = {int(k): v for k, v in (probed.get("covered") or {}).items()}
+    brought |= {f["point"]: brought.get(f["point"]) for f in follow_ups if f["covered"]}
     covered = [{"text": p["text"], "evidence": p.get("evidence")} for i, p in enumerate(points)
                if p.get("covered") and i not in wrong]
-    missed = [{"text": p["text"], "recovered": i in recovered} for i, p in enumerate(points)
-              if not p.get("covered") and i not in wrong]
+    missed = [{"text": p["text"], "recovered": i in brought, "evidence": brought.get(i)}
+              for i, p in enumerate(points) if not p.get("covered") and i not in wrong]
     contradicted = [{"text": points[i]["text"], "quote": quote} for i, quote in sorted(wrong.items())
                     if i < len(points)]
     # What the answer itself lacked: a point brought out only by a follow-up is one a strong answer states unasked.
     adds = [m["text"] for m in missed] + [c["text"] for c in contradicted]
     answered = main is not None and not main.skipped
+    first = main.score if main is not None else 0
+    # A point brought out under probing counts half: the first answer's score plus half of what the follow-up
+    # answers added to it (the rubric on everything said for the question).
+    score = first + round(max(0, int(probed.get("score", first)) - first) / 2) if answered else first
+    flagged = bool(info.get("flagged"))
     return {"number": number, "question_id": qid, "question": entry.question if entry else qid,
             "topics": list(entry.topics) if entry else [], "difficulty": info.get("difficulty"),
-            "score": main.score if main is not None else 0, "answered": answered,
+            "score": 0 if flagged else score, "first_score": first, "flagged": flagged,
+            "brought_out": sum(1 for m in missed if m["recovered"]), "answered": answered and not flagged,
             "skipped": bool(info.get("skipped")), "answer": main.answer if answered and main else None,
             "seconds": info.get("seconds"), "budget_seconds": info.get("budget", 0),
             "late": bool(info.get("late")) or any(f["late"] for f in follow_ups),
@@ -93,17 +105,18 @@ def verdict(report: dict[str, Any]) -> str:
     parts = [head]
     wrong = sum(len(r["contradicted"]) for r in rows)
     if wrong:
-        parts.append(f"{wrong} statement{'s' if wrong > 1 else ''} contradicted the reference; in a real interview a "
+        parts.append(f"{plural(wrong, 'statement')} contradicted the reference; in a real interview a "
                      "wrong claim costs more than a gap.")
-    probes = [f for r in rows for f in r["follow_ups"]]
-    if probes:
-        brought = sum(1 for f in probes if f["covered"])
-        parts.append(f"The follow-up questions brought out {brought} of {len(probes)} missing point"
-                     f"{'s' if len(probes) > 1 else ''}.")
+    probed = [r for r in rows if r["follow_ups"] and not r["flagged"]]
+    if probed:
+        lacking = sum(len(r["missed"]) for r in probed)
+        brought = sum(r["brought_out"] for r in probed)
+        parts.append(f"The follow-up questions brought out {brought} of the {plural(lacking, 'point')} missing from "
+                     "your first answers; each counted half.")
     if report["late"]:
-        parts.append(f"{report['late']} of {len(rows)} question{'s' if len(rows) > 1 else ''} went over the time "
+        parts.append(f"{report['late']} of {plural(len(rows), 'question')} went over the time "
                      "budget.")
-    if report["weakest"] and report["weakest"] != report["strongest"]:
+    if report["weakest"] and report["weakest"] != report["strongest"]:   # only a topic below GOOD is "weakest"
         parts.append(f"Work on {report['weakest']} next.")
     return " ".join(parts)
 
@@ -123,13 +136,18 @@ def report_text(report: dict[str, Any]) -> str:
     lines = ["Interview report", "", f"Verdict: {report['verdict']}"]
     for row in report["questions"]:
         level = DIFFICULTY.get(int(row["difficulty"] or 0), "")
-        if row["skipped"]:
+        if row["flagged"]:
+            status = "flagged for review, passed without a score"
+        elif row["skipped"]:
             status = "skipped (0/100)"
         elif not row["answered"]:
             status = "not answered"
         else:
-            status = f"{row['score']}/100, answered in {_minutes(row['seconds'])}"
+            probed = f" ({row['first_score']}/100 before the follow-ups)" if row["score"] != row["first_score"] else ""
+            status = f"{row['score']}/100{probed}, answered in {_minutes(row['seconds'])}"
         lines += ["", f"{row['number']}. {_clip(row['question'], 200)} ({level}) — {status}"]
+        if row["flagged"] or not (row["answered"] or row["skipped"]):
+            continue   # a question reported as wrong, or still unanswered at /stop, is not judged
         if row["late"]:
             lines.append(f"  Late: over the {_minutes(row['budget_seconds'])} budget (it still counted).")
         for point in row["covered"]:
@@ -138,7 +156,11 @@ def report_text(report: dict[str, Any]) -> str:
         for point in row["contradicted"]:
             lines.append(f"  ✗ {point['text']} — you wrote \"{_clip(point['quote'])}\", which contradicts it")
         for point in row["missed"]:
-            lines.append(f"  ✗ {point['text']}{' (brought out by a follow-up)' if point['recovered'] else ''}")
+            if point["recovered"]:
+                said = f' — you said: "{_clip(point["evidence"])}"' if point.get("evidence") else ""
+                lines.append(f"  ✓ {point['text']} (brought out under probing; counts half){said}")
+            else:
+                lines.append(f"  ✗ {point['text']}")
         for follow in row["follow_ups"]:
             lines.append(f"  Follow-up: {follow['question']}")
             if follow["skipped"]:
@@ -156,6 +178,6 @@ def report_text(report: dict[str, Any]) -> str:
                 lines.append("  A strong answer adds: nothing essential; every key point was there.")
     if report["average"] is not None:
         lines += ["", f"Average: {report['average']}/100"
-                  + (f" · {report['late']} question{'s' if report['late'] > 1 else ''} over time"
+                  + (f" · {plural(report['late'], 'question')} over time"
                      if report["late"] else "")]
     return "\n".join(lines)

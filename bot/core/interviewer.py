@@ -1,7 +1,7 @@
 """Interviewer mode: a mock that behaves like a real interviewer.
 
 No score or critique until the end. After an answer that misses key points the interviewer asks up to two probing
-follow-ups (the grader's rubric probes, aimed at a point still missing, naming its area but never its content),
+follow-ups (the deck's written or drafted probes, aimed at a point still missing, never stating it),
 then moves on. Each question has a time budget; a late answer still counts and the report says so. After a strong
 answer the next question is harder, after a weak one easier. At the end one report (`bot.core.interview_report`).
 
@@ -19,6 +19,7 @@ from bot.core.bank import Entry
 from bot.core.phases import Phase
 from bot.core.replies import Action, Reply, ReplyKind, UserRef
 from bot.core.store.records import AttemptRecord, SessionRecord
+from bot.core.text import plural
 
 if TYPE_CHECKING:
     from bot.core.coach import Coach
@@ -29,7 +30,8 @@ STATE = "interviewer"          # the key of the mode's state in session.extra
 MAX_PROBES = 2
 START_LEVEL = 2                # a real interview opens on an intermediate question
 STRONG, WEAK = 70, 40          # a main answer's score: at least STRONG goes up a level, below WEAK goes down one
-ACTIONS = (Action.ANSWER, Action.SKIP, Action.STOP)
+ACTIONS = (Action.ANSWER, Action.SKIP, Action.STOP, Action.FLAG)
+PROBE_ACTIONS = (Action.ANSWER, Action.SKIP, Action.STOP)
 NO_HELP = "Interviewer mode has no hints or example answers: the report at the end shows what a strong answer adds."
 
 
@@ -67,7 +69,7 @@ class Interviewer:
                   "no time limit")
         on = f" on {session.topic}" if session.topic else ""
         on += f" from the deck {session.deck!r}" if session.deck else ""
-        yield Reply(ReplyKind.INFO, f"Interview (interviewer mode): {total} question{'s' if total > 1 else ''}{on}, "
+        yield Reply(ReplyKind.INFO, f"Interview (interviewer mode): {plural(total, 'question')}{on}, "
                     f"{budget}. As in a real interview there is no score or feedback until the end; I may ask a "
                     "follow-up or two when an answer leaves something out. The report comes at the end.",
                     data={"session_id": session.id, "mode": "interviewer", "budget_seconds": self.seconds})
@@ -92,7 +94,7 @@ class Interviewer:
         info = self._asked(session).get(session.current_question_id or "", {})
         line = self._clock_line(info, probe=True)
         text = f"Follow-up: {follow.get('text', '')}" + (f"\n\n{line}" if line else "")
-        return Reply(ReplyKind.FOLLOW_UP, text, ACTIONS,
+        return Reply(ReplyKind.FOLLOW_UP, text, PROBE_ACTIONS,
                      data={"question_id": session.current_question_id, "follow_up": follow.get("text"),
                            "session_id": session.id, "target_point": follow.get("target_point"),
                            "mode": "interviewer"} | self._timing(info))
@@ -148,19 +150,23 @@ class Interviewer:
         info = self._info(session, entry)
         probe = info["probes"][-1]
         seconds, _ = self._elapsed(info, probe["shown"])
-        late = self._left(info) < 0 if info.get("budget") else False
+        total, late = self._elapsed(info, info["shown"])   # the budget is the question's, follow-ups included
         grade = coach.grader.grade_follow_up(entry, follow.get("target_point"), text, follow.get("text", ""))
         attempt = coach.store.add_attempt(self._attempt(session, entry, text, grade, follow_up=True))
-        probe.update(attempt=attempt.id, covered=bool(grade.key_points and grade.key_points[0].covered),
-                     seconds=seconds, late=late)
+        said = [a.answer for a in coach.store.attempts(session.user, session_id=session.id, question_id=entry.id)
+                if not a.skipped]
+        everything = coach.grader.rubric_grade(entry, "\n".join(said))
+        # Any point the follow-up answers brought out counts, not only the one the probe aimed at.
+        info["probed"] = {"score": everything.score,
+                          "covered": {str(i): p.evidence for i, p in enumerate(everything.key_points) if p.covered}}
+        probe.update(attempt=attempt.id, covered=bool(grade.key_points and grade.key_points[0].covered)
+                     or str(probe["point"]) in info["probed"]["covered"], seconds=seconds, late=late)
         coach.store.save_session(session)
-        yield self._noted(seconds, late, info)
+        yield self._noted(seconds, late, info, total=total)
         if grade.flagged:   # "I don't know", nothing, or off topic: a real interviewer moves on
             yield from self._next(session)
             return
-        said = [a.answer for a in coach.store.attempts(session.user, session_id=session.id, question_id=entry.id)
-                if not a.skipped]
-        yield from self._probe_or_next(session, entry, coach.grader.rubric_grade(entry, "\n".join(said)))
+        yield from self._probe_or_next(session, entry, everything)
 
     def _probe_or_next(self, session: SessionRecord, entry: Entry, grade: Grade) -> Iterator[Reply]:
         """A follow-up aimed at a point still missing in everything said so far, or the next question."""
@@ -170,28 +176,31 @@ class Interviewer:
         if grade.flagged or not missed or len(info["probes"]) >= MAX_PROBES:
             yield from self._next(session)
             return
-        if grade.follow_up and grade.follow_up_point in missed:
-            point, text = int(grade.follow_up_point), grade.follow_up
-        else:
-            # The grader's rubric probe aims at the first point still missing; this one was probed already, so the
-            # next missing point gets the grader's nudge toward it alone.
-            point = missed[0]
-            text = self.coach.grader.hint(entry, 0, covered=[i for i in range(len(entry.points)) if i != point])
+        # The point the grader aims at first (else the first still missing), asked with its written (or drafted)
+        # probe, which never gives the point away; on a deck without probes yet, the grader's nudge toward its area.
+        point = int(grade.follow_up_point) if grade.follow_up_point in missed else missed[0]
+        text = self.coach.grader.probe(entry, point) or \
+            self.coach.grader.hint(entry, 0, covered=[i for i in range(len(entry.points)) if i != point])
         info["probes"].append({"text": text, "point": point, "shown": self.coach.clock().isoformat()})
         session.phase = Phase.AWAITING_FOLLOW_UP
         session.follow_up = {"text": text, "target_point": point}
         self.coach.store.save_session(session)
         yield self.probe_reply(session)
 
-    def _noted(self, seconds: int, late: bool, info: dict[str, Any]) -> Reply:
+    def _noted(self, seconds: int, late: bool, info: dict[str, Any], *, total: int | None = None) -> Reply:
+        """One line: the answer is noted, with its time; when late, the question's whole time against its budget."""
         budget = int(info.get("budget", 0))
         if not budget:
             text = "Noted."
-        elif late:
+        elif late and total is None:
             text = f"Noted. That took {clock_text(seconds)}, over the {clock_text(budget)} budget; it still counts."
+        elif late:
+            text = (f"Noted ({clock_text(seconds)}). This question has now taken {clock_text(int(total or 0))} in all, "
+                    f"over its {clock_text(budget)} budget; your answer still counts.")
         else:
             text = f"Noted ({clock_text(seconds)})."
-        timing = {"seconds": seconds, "late": late, "budget_seconds": budget}
+        timing = {"seconds": seconds, "late": late, "budget_seconds": budget} | (
+            {"question_seconds": total} if total is not None else {})
         return Reply(ReplyKind.INFO, text, data={"timing": timing})
 
     # ------------------------------------------------------------------ moving on
@@ -212,12 +221,18 @@ class Interviewer:
             yield Reply(ReplyKind.SKIPPED, "Follow-up skipped.", data={"question_id": entry.id})
         yield from self._next(session)
 
+    def pass_flagged(self, session: SessionRecord) -> Iterator[Reply]:
+        """The waiting question was flagged: passed without a score (the report says so), then the next one."""
+        entry = self.coach.bank.get(session.current_question_id or "")
+        self._info(session, entry)["flagged"] = True
+        yield from self._next(session)
+
     def _next(self, session: SessionRecord) -> Iterator[Reply]:
         """The next question, one level harder after a strong answer and easier after a weak one; or the report."""
         bank, qid = self.coach.bank, session.current_question_id or ""
         info = self._asked(session).get(qid, {})
         score = int(info.get("score", 0))
-        lean = 1 if score >= STRONG else -1 if score < WEAK else 0
+        lean = 0 if info.get("flagged") else 1 if score >= STRONG else -1 if score < WEAK else 0
         level = int(info.get("difficulty") or (bank.entries[qid].difficulty if qid in bank.entries else START_LEVEL))
         session.position += 1
         session.follow_up = None

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.bank import Entry
+from bot.core.text import plural
 
 DIFFICULTY = {1: "basic", 2: "intermediate", 3: "advanced"}
 
@@ -47,12 +48,17 @@ def score_text(grade: dict[str, Any], delivery: dict[str, Any] | None = None) ->
 
 
 def critique_text(grade: dict[str, Any]) -> str:
-    """The critique: what went well, then the feedback points (contradictions first)."""
+    """The critique: what went well, then the feedback points (contradictions first).
+
+    `grade` is a Grade's view(): a note already shown under the score (such as "That answer doesn't seem to be about
+    this question") is not said a second time here."""
     lines = []
     if grade.get("strengths"):  # streamed first; kept in the final text so nothing shown disappears
         lines += ["What went well:"] + [f"• {s}" for s in grade["strengths"]] + [""]
+    shown = set(grade.get("notes", []))
     for line in grade.get("feedback", []):
-        lines.append(f"• {line}")
+        if line not in shown:
+            lines.append(f"• {line}")
     if not grade.get("llm"):
         lines.append("(Feedback from the rubric only: the language model was not used.)")
     return "\n".join(lines)
@@ -67,7 +73,9 @@ def report_text(report: dict[str, Any]) -> str:
     """The end-of-interview report card."""
     lines = ["Report card", ""]
     for row in report["questions"]:
-        status = "skipped" if row["skipped"] else f"{row['score']}/100"
+        status = ("flagged for review (no score)" if row.get("flagged") else
+                  "example answer revealed (no score)" if row.get("revealed") else
+                  "skipped" if row["skipped"] else f"{row['score']}/100")
         lines.append(f"{row['number']}. {_clip(row['question'], 90)} — {status}")
     if report["average"] is not None:
         lines += ["", f"Average: {report['average']}/100"]
@@ -86,8 +94,8 @@ def stats_text(data: dict[str, Any]) -> str:
     """Progress in a few lines: answers, average, streak, reviews due, trend, then each topic weakest first."""
     if not data.get("attempts"):
         return "No answers yet: start an interview to see your progress here."
-    lines = [f"Answers: {data['attempts']} · average {data['average']}/100 · streak {data['streak']} "
-             f"day{'s' if data['streak'] != 1 else ''} · reviews due {data['due_reviews']}"]
+    lines = [f"Answers: {data['attempts']} · average {data['average']}/100 · streak {plural(data['streak'], 'day')} "
+             f"· reviews due {data['due_reviews']}"]
     if data.get("trend") is not None:
         lines.append(f"Trend: {data['trend']:+.0f} points (last 5 answers vs the 5 before)")
     for topic, avg in sorted(data.get("by_topic", {}).items(), key=lambda kv: kv[1]):

@@ -8,6 +8,15 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+MAX_COUNT = 20   # questions in one mock interview
+
+
+def count_problem(count: int) -> str | None:
+    """One sentence when a mock interview's number of questions is out of range, else None."""
+    if 1 <= count <= MAX_COUNT:
+        return None
+    return f"A mock interview has 1 to {MAX_COUNT} questions; {count} is too {'many' if count > MAX_COUNT else 'few'}."
+
 
 @dataclass(frozen=True)
 class UserRef:

@@ -27,15 +27,18 @@ if TYPE_CHECKING:
     from bot.core.voice import VoiceAnswers
 
 log = logging.getLogger(__name__)
+BATCH_CTX = 3072
 
 
 class Runtime:
     """The process-wide engine parts: bank, embedder, index, LLM, store, grader, coach. Each made on first use."""
 
     def __init__(self, settings: Settings, *, use_llm: bool = True, llm: LLM | None = None,
-                 embedder: Embedder | None = None, transcriber: Transcriber | None = None) -> None:
+                 embedder: Embedder | None = None, transcriber: Transcriber | None = None,
+                 parallel: int = 8) -> None:
         self.settings = settings
         self.use_llm = use_llm
+        self.parallel = settings.llm_parallel or parallel  # users decoded together (1: the terminal's one user)
         self._given_llm = llm
         self._given_transcriber = transcriber
         self._given_embedder = embedder
@@ -150,7 +153,11 @@ class Runtime:
         from bot.core.llm.worker import LLMWorker
 
         path = resolve_model_path(s, progress=self.model_progress)
-        return LLMWorker(LlamaCppLLM(path, n_threads=s.n_threads, n_gpu_layers=s.n_gpu_layers, n_ctx=s.n_ctx))
+        # Several users: each sequence gets BATCH_CTX tokens unless COACH_N_CTX says otherwise (the critique's prompt
+        # and reply need about 2,300 at most), so that eight of them hold 0.7 GB of KV cache rather than 0.9.
+        n_ctx = s.n_ctx if self.parallel == 1 or "n_ctx" in s.model_fields_set else min(s.n_ctx, BATCH_CTX)
+        return LLMWorker(LlamaCppLLM(path, n_threads=s.n_threads, n_gpu_layers=s.n_gpu_layers, n_ctx=n_ctx,
+                                     parallel=self.parallel))
 
     model_progress: Any = None  # the terminal sets a callback (done, total) to show assembly progress
 
@@ -158,8 +165,10 @@ class Runtime:
     def grader(self) -> Grader:
         """Rubric plus the model's critique (rubric-only without a model)."""
         from bot.core.grading.grader import Grader
+        from bot.core.grading.probes import ProbeDrafts
 
-        return Grader(self.embedder, llm=self.llm, related=self.related, prompts_dir=self.settings.prompts_dir)
+        return Grader(self.embedder, llm=self.llm, related=self.related, prompts_dir=self.settings.prompts_dir,
+                      probes=ProbeDrafts(self.settings.data_dir / "drafted_probes.json"))
 
     @cached_property
     def coach(self) -> Coach:
@@ -229,6 +238,21 @@ class Runtime:
         except Exception:  # noqa: BLE001 - prewarming only saves time; never fail a question over it
             log.warning("prewarm failed", exc_info=True)
 
+    def prewarm_typed(self, user: UserRef, text: str) -> None:
+        """Evaluate the answer typed so far (the terminal calls this at each line), so that once the answer is sent
+        only its last line and the findings are left to evaluate before the critique starts."""
+        if self.llm is None or not self.llm.ready or not text.strip():
+            return
+        try:
+            session = self.store.open_session(user)
+            if session is None or session.current_question_id is None or session.follow_up:
+                return  # a follow-up's answer is graded by the rubric alone
+            key = f"s{session.id}"
+            prompt = self.grader.typed_prompt(self.bank.get(session.current_question_id), text, key)
+            if prompt is not None:
+                self.llm.prewarm(prompt, session=key)
+        except Exception:  # noqa: BLE001 - evaluating ahead only saves time; never fail an answer over it
+            log.warning("prewarm of the typed answer failed", exc_info=True)
     def _prepare(self, entry: Entry) -> None:
         """Encode and parse an entry for the rubric and the claim check (a failure only costs time later)."""
         try:

@@ -20,6 +20,7 @@ from bot.core.daily import DailyDispatcher, DailyPort
 from bot.core.localtime import local_date, parse_daily_time, zone_problem
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
 from bot.core.store.records import AttemptRecord, SessionRecord, UserRecord
+from bot.core.text import plural
 from bot.errors import CoachError
 
 if TYPE_CHECKING:
@@ -147,7 +148,8 @@ class Teams:
         session, question_id = self._open_question(request.turn or "")
         wait = coach.rate_limiter.check(member.key)
         if wait:
-            raise CoachError(f"You're sending answers very quickly; please wait {max(1, round(wait))} seconds.")
+            wait_for = plural(max(1, round(wait)), "second")
+            raise CoachError(f"You're sending answers very quickly; please wait {wait_for}.")
         if not request.text.strip():
             raise CoachError(FILES_ONLY if request.files else EMPTY)
         with coach.gate.hold(member):
@@ -165,8 +167,8 @@ class Teams:
                 attempt.feedback = list(grade.feedback)
                 coach.store.update_attempt(attempt)
             coach.scheduler.record(member, question_id, grade.score, when=coach.clock())
-            data = grade.to_json() | {"strengths": grade.strengths, "improvements": grade.improvements,
-                                      "attempt_id": attempt.id, "team": True}
+            data = grade.view() | {"strengths": grade.strengths, "improvements": grade.improvements,
+                                   "attempt_id": attempt.id, "team": True}
             text = render.critique_text(data) + ("\n\nOnly you see this. Press Share to show your answer and score "
                                                  "in the question's thread.")
             yield Reply(ReplyKind.CRITIQUE, text, (Action.SHARE,), data=data)

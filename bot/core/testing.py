@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -23,7 +24,44 @@ if TYPE_CHECKING:
     from bot.core.speech.audio import AudioClip
 
 __all__ = ["FakeDailyPort", "FakeLLM", "FakeTranscriber", "HashEmbedder", "MemoryIndex", "fake_coach",
-           "fake_transcript"]
+           "fake_transcript", "in_lines"]
+
+
+def in_lines(text: str, labels: tuple[str, ...]) -> str:
+    """A scripted critique given as JSON ({"strengths", "improvements", "follow_up"}) written in the line format a
+    prompt's labels ask for, as the real model would; any other text is returned as it is."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not labels or not isinstance(data, dict) or not {"strengths", "improvements"} <= set(data):
+        return text
+    strengths, improvements = data.get("strengths"), data.get("improvements")
+    if not isinstance(strengths, list) or not isinstance(improvements, list):
+        return text
+    values = {"Right": strengths[:1], "Missing": improvements[:1], "Wrong": improvements[:1],
+              "Stronger": improvements[1:2], "Follow-up": [data.get("follow_up")]}
+    out = []
+    for label in labels:
+        value = values.get(label.split(" ", 1)[0].rstrip(":"), [])
+        head = label if label.endswith(":") else label[: label.rindex(": ") + 1]  # the model writes the opener too
+        out.append(f"{head} {value[0] if value and isinstance(value[0], str) else ''}".rstrip())
+    return "\n".join(out)
+
+
+def pieces(text: str, labels: tuple[str, ...] = ()) -> list[str]:
+    """Text as a model streams it: word by word, except the labels code writes, which come whole (the real model
+    evaluates them in one batch rather than sampling them); the pieces join into the text."""
+    out: list[str] = []
+    for number, line in enumerate(text.split("\n")):
+        if number:
+            out.append("\n")
+        label = next((lab for lab in labels if line.startswith(lab)), "")
+        out += [label] if label else []
+        rest = line[len(label):]
+        words = re.findall(r"\s*\S+", rest)
+        out += words + ([rest[len("".join(words)):]] if rest[len("".join(words)):] else [])
+    return out
 
 
 class FakeLLM:
@@ -54,9 +92,10 @@ class FakeLLM:
                 text = self.respond(prompt)
             else:
                 text = "{}"
+            text = in_lines(text, prompt.labels)
         if on_token is not None:
-            for piece in text.split(" "):
-                on_token(piece + " ")
+            for piece in pieces(text, prompt.labels):
+                on_token(piece)
         return text
 
     def prewarm(self, prompt: ChatPrompt, *, session: str | None = None) -> None:

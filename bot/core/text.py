@@ -1,4 +1,4 @@
-"""Text helpers shared by the engine: sentence splitting and normalisation."""
+"""Text helpers shared by the engine and the adapters: sentence splitting, normalisation, counts in words."""
 
 from __future__ import annotations
 
@@ -35,3 +35,8 @@ def as_text(value: str | bytes) -> str:
     if isinstance(value, bytes | bytearray):
         value = bytes(value).decode("utf-8", errors="replace")
     return _SURROGATE_OR_NUL.sub("\ufffd", value)
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """A count with its noun in the right number: "1 attempt", "0 attempts", "2 entries" (many="entries")."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"

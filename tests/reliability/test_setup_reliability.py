@@ -345,7 +345,7 @@ def test_case30_settings_and_paths_are_named(scratch: Path, record: Any) -> None
     for name, out in outs.items():
         assert out.returncode == 2 and out.stderr.count("\n") == 1 and "went wrong" not in out.stderr, (name, said)
     assert said["COACH_N_GPU_LAYERS=abc"] == ("Error: COACH_N_GPU_LAYERS is 'abc', but it must be a whole number of "
-                                              "layers to offload to the GPU: -1 = all, 0 = CPU only.")
+                                              "layers to offload to the GPU, -1 or more (-1 = all, 0 = CPU only).")
     assert "COACH_DATA_DIR" in said["COACH_DATA_DIR is a file"] and "folder" in said["COACH_DATA_DIR is a file"]
     assert "COACH_SLACK_PORT" in said["COACH_SLACK_PORT=99999"]
     assert "does not exist" in said["stats --plot into a missing folder"] and not (scratch / "coach.db").exists()

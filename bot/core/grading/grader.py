@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +15,14 @@ from bot.core.bank import Entry
 from bot.core.embedder import Embedder
 from bot.core.grading import critique as cq
 from bot.core.grading.checks import ClaimCheck
+from bot.core.grading.compose import compose
 from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.critique_checks import CheckMaker
+from bot.core.grading.critique_checks import Checks as CritiqueChecks
 from bot.core.grading.guards import MESSAGES, Screen, screen
+from bot.core.grading.hints import area as hint_area
+from bot.core.grading.hints import keywords  # noqa: F401 - re-exported (tests measure follow-ups with it)
+from bot.core.grading.probes import ProbeDrafts
 from bot.core.grading.rubric import PointMatch, Rubric, RubricResult, score_of
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError
@@ -50,6 +56,20 @@ class KeyPoint:
                 "evidence": self.evidence}
 
 
+@dataclass(frozen=True)
+class CritiqueRecord:
+    """What the model wrote for a critique and which of its lines passed their checks (for quality figures)."""
+
+    raw: str
+    kept: tuple[str, ...]  # of "right", "gap", "stronger", "follow_up"
+    asked: tuple[str, ...] = ()  # the lines the model was asked for
+
+    @property
+    def revised(self) -> bool:
+        """Whether a line the user saw streaming was replaced after its check (the follow-up is not streamed)."""
+        return any(line not in self.kept for line in self.asked if line != "follow_up")
+
+
 @dataclass
 class Grade:
     """A graded answer; to_json() is the `grade --json` contract, the other fields serve the coach."""
@@ -71,6 +91,7 @@ class Grade:
     follow_up_point: int | None = None
     injected: list[str] = field(default_factory=list)
     truncated: bool = False
+    critique: CritiqueRecord | None = field(default=None, repr=False)
     result: RubricResult | None = field(default=None, repr=False)
     sentences: tuple[str, ...] = field(default=(), repr=False)
 
@@ -101,65 +122,11 @@ class Grade:
                 "follow_up": self.follow_up, "llm": bool(self.llm)}
 
 
-# -- words for hints and rubric-only follow-ups ---------------------------------------------------------------------
-
-_STOP = frozenset({"a", "an", "the", "and", "or", "but", "if", "then", "than", "so", "of", "to", "in", "on", "at",
-    "by", "for", "with", "from", "into", "onto", "over", "under", "about", "as", "is", "are", "was", "were", "be",
-    "been", "being", "it", "its", "this", "that", "these", "those", "which", "who", "whom", "what", "when", "where",
-    "why", "how", "can", "could", "may", "might", "must", "shall", "should", "will", "would", "do", "does", "did",
-    "done", "has", "have", "had", "having", "not", "no", "only", "also", "more", "most", "less", "least", "very",
-    "each", "every", "any", "all", "some", "such", "same", "other", "others", "both", "either", "neither", "one",
-    "two", "many", "much", "few", "their", "there", "they", "them", "he", "she", "we", "you", "your", "our", "his",
-    "her", "too", "just", "well", "used", "use", "uses", "using", "make", "makes", "made", "give", "gives",
-    "given", "get", "gets", "between", "across", "while", "during", "after", "before", "because", "through",
-    "whether", "often", "usually", "typically", "rather", "instead", "still", "even", "like"})
-# Generic verbs and adjectives: they name no area of a point.
-_VAGUE = frozenset({"keeps", "keep", "supports", "lets", "let", "offer", "offers", "decides", "provides", "helps",
-    "allows", "means", "becomes", "takes", "shows", "tries", "needs", "need", "new", "large", "regular", "previous",
-    "next", "easy", "easily", "common", "simple", "good", "better", "best", "high", "low", "different", "similar",
-    "specific", "certain", "various", "whole", "full", "main", "key", "important", "typical", "standard",
-    "sensible", "own", "way", "ways", "thing", "things", "part", "parts", "much", "enough", "works", "work"})
-
-
-def _salience(word: str) -> float:
-    """How well a word names an area: names and acronyms first, then long nouns; adverbs and verb forms last."""
-    if any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word):
-        return 20.0
-    return len(word) - (8 if word.endswith("ly") else 3 if word.endswith(("ed", "ing", "es")) else 0)
-
-
-def keywords(point: str, avoid: str = "", limit: int = 2) -> list[str]:
-    """The point's most telling words (not in avoid, not stopwords), in the point's order: names an area."""
-    seen = set(re.findall(r"[a-z0-9-]+", avoid.casefold()))
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", point) if w.casefold() not in _STOP | _VAGUE | seen]
-    ranked = sorted(dict.fromkeys(words), key=_salience, reverse=True)[:limit]
-    return [w for w in dict.fromkeys(words) if w in ranked]
-
-
-def aims_at(question: str | None, entry: Entry, index: int) -> bool:
-    """Whether a follow-up names one of the telling words of key point index (the 1.5B model often drifts)."""
-    if not question:
-        return False
-    telling = {w.casefold()[:5] for w in keywords(entry.points[index], entry.question, limit=4)}
-    return bool(telling & {w.casefold()[:5] for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", question)})
-
-
-def _area(entry: Entry, index: int, answer: str = "", limit: int = 2) -> str:
-    """Words that name the area of a key point without stating it."""
-    others = " ".join(p for i, p in enumerate(entry.points) if i != index)
-    words = keywords(entry.points[index], f"{entry.question} {answer} {others}", limit) or \
-        keywords(entry.points[index], entry.question, limit) or keywords(entry.points[index], "", limit)
-    return " and ".join(w if w.isupper() else w.lower() for w in words) or "the part you left out"
-
-
-def rubric_follow_up(entry: Entry, result: RubricResult, answer: str = "") -> tuple[str, int]:
-    """A follow-up question toward the first missed point (a deeper one when all are covered), and its target."""
+def rubric_follow_up(entry: Entry, result: RubricResult, answer: str = "") -> tuple[str | None, int]:
+    """The follow-up without the model: the written (or drafted) probe of the first missed point (of the weakest
+    covered one when all are covered), and its target; no question when the deck has no probe for it."""
     target = cq.target_point(result)
-    area = _area(entry, target, answer)
-    if result.points[target].covered:
-        return f"Going one step further: where do {area} matter in practice, and what trade-offs come with them?", \
-            target
-    return f"Your answer left one aspect out: what can you tell me about {area} here?", target
+    return entry.probe(target), target
 
 
 def _lower_first(text: str) -> str:
@@ -168,10 +135,14 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if first[1:].islower() else text
 
 
+def contradiction_line(c: Contradiction) -> str:
+    """The feedback line of a contradiction found in code, quoting the answer."""
+    return f'You wrote "{c.quote}", but the reference says: {_lower_first(c.reason.rstrip("."))}.'
+
+
 def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction], injected: bool) -> list[str]:
     """Two or three specific feedback lines from the rubric: contradictions, missed and near-missed points."""
-    lines = [f'You wrote "{c.quote}", but the reference says: {_lower_first(c.reason.rstrip("."))}.'
-             for c in contradictions]
+    lines = [contradiction_line(c) for c in contradictions]
     contradicted = {c.point for c in contradictions}
     missed = [p for i, p in enumerate(result.points) if not p.covered and i not in contradicted]
     for point in missed[:2]:
@@ -213,14 +184,17 @@ class Grader:
     """Grades answers: guards and rubric in code, critique by the model when there is one."""
 
     def __init__(self, embedder: Embedder, llm: LLM | None = None, related: Related | None = None, *,
-                 prompts_dir: Path | None = None, defend: bool = True) -> None:
+                 prompts_dir: Path | None = None, defend: bool = True, probes: ProbeDrafts | None = None) -> None:
         self.rubric = Rubric(embedder)
         self.claims = ClaimCheck()
         self.llm = llm
         self.related = related
         self.prompts_dir = prompts_dir
         self.defend = defend
+        self.probes = probes
         self._fixed: dict[tuple[str, str], ChatPrompt] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._checks = CheckMaker(self.rubric)
         self._lock = threading.Lock()
 
     @property
@@ -272,13 +246,14 @@ class Grader:
         lines = feedback_lines(grade.result, grade.contradictions, bool(grade.injected))
         if grade.truncated:
             lines.insert(0, MESSAGES["huge"].format(words=len(" ".join(grade.sentences).split())))
-        question, target = rubric_follow_up(entry, grade.result, " ".join(grade.sentences))
+        question, target = rubric_follow_up(self.with_probes(entry), grade.result, " ".join(grade.sentences))
         return dataclasses.replace(grade, feedback=lines, follow_up=question, follow_up_point=target, llm=False)
 
     # -- critique ------------------------------------------------------------------------------------------
 
     def fixed_prompt(self, entry: Entry) -> ChatPrompt:
         """System text and the answer-independent part of the critique prompt (prewarm it with the question)."""
+        entry = self.with_probes(entry)
         key = (entry.id, entry.content_hash())
         with self._lock:
             cached = self._fixed.get(key)
@@ -289,6 +264,26 @@ class Grader:
                 self._fixed[key] = cached
         return cached
 
+    def with_probes(self, entry: Entry) -> Entry:
+        """The entry with drafted probes where the deck has none (drafting starts in the background once)."""
+        if self.probes is None or (entry.probes is not None and all(entry.probes)):
+            return entry
+        return self.probes.fill(entry, self.llm if self.has_llm else None)
+
+    def _token(self, entry: Entry, session: str | None) -> str | None:
+        """The random marker of a session's current question, the same for text typed ahead and the final
+        answer (so the typed part is reused), never shown to the user; a fresh one per call without a session."""
+        if session is None:
+            return None
+        with self._lock:
+            key = (session, entry.id)
+            token = self._tokens.get(key)
+            if token is None:
+                token = self._tokens[key] = secrets.token_hex(3)
+                while len(self._tokens) > 4096:
+                    self._tokens.pop(next(iter(self._tokens)))
+            return token
+
     def _rubric_of(self, entry: Entry, answer: str, grade: Grade | None) -> Grade:
         """The rubric grade for this answer: the one given when it carries its result, else computed."""
         if grade is not None and grade.result is not None and grade.question_id == entry.id:
@@ -296,46 +291,71 @@ class Grader:
         return self.rubric_grade(entry, answer)
 
     def critique_prompt(self, entry: Entry, answer: str, grade: Grade | None = None, *,
-                        token: str | None = None) -> ChatPrompt:
-        """The whole critique prompt: the cached fixed part plus rubric findings and the delimited answer."""
+                        token: str | None = None, session: str | None = None) -> ChatPrompt:
+        """The whole critique prompt: the cached fixed part, the delimited answer, and the labels of the lines the
+        model is to write (each names the point it is about: what code found)."""
+        entry = self.with_probes(entry)
         base = self._rubric_of(entry, answer, grade)
         fixed = self.fixed_prompt(entry)
         if base.result is None:
             return fixed
-        variable = cq.variable_text(base.sentences, base.result, base.contradictions, self.templates, token)
-        return ChatPrompt(fixed.system, fixed.fixed, variable)
+        variable = cq.variable_text(base.sentences, self.templates, token or self._token(entry, session))
+        plan = cq.plan(base.result, base.contradictions)
+        return ChatPrompt(fixed.system, fixed.fixed, variable, cq.labels(plan, entry, entry.probe(plan.target)))
+
+    def typed_prompt(self, entry: Entry, text: str, session: str) -> ChatPrompt | None:
+        """The prompt as far as the answer typed so far goes (to evaluate ahead while the user types); None when
+        that text would not reach the model (empty, evasive, addressed to the grader only)."""
+        checked = screen(text, defend=self.defend)
+        if checked.blocked or not checked.sentences:
+            return None
+        fixed = self.fixed_prompt(entry)
+        token = self._token(entry, session)
+        assert token is not None
+        return ChatPrompt(fixed.system, fixed.fixed, cq.typed_text(checked.sentences, token))
 
     def critique(self, entry: Entry, answer: str, grade: Grade | None = None, *,
                  on_token: TokenCallback | None = None, session: str | None = None) -> Grade:
-        """Strengths, improvements and the follow-up from the model; rubric-only on failure."""
+        """What was right, the most important gap, what a strong answer adds, and the follow-up, written by the
+        model and checked line by line against the rubric; rubric-only on failure. on_token gets the prose."""
+        entry = self.with_probes(entry)
         base = self._rubric_of(entry, answer, grade)
         if base.flagged or base.result is None or not self.has_llm or self.llm is None:
             return self.rubric_feedback(entry, base)
-        prompt = self.critique_prompt(entry, answer, base)
+        prompt = self.critique_prompt(entry, answer, base, session=session)
         try:
-            found = cq.run(self.llm, prompt, base.sentences, on_token=on_token, session=session,
-                           wrong=[c.quote for c in base.contradictions])
+            text = cq.run(self.llm, prompt, on_token=on_token, session=session)
         except (ValueError, CoachError, RuntimeError, TimeoutError) as exc:
             log.warning("critique failed, rubric only: %s", exc)
             fallback = self.rubric_feedback(entry, base)
             note = "The model's critique was unavailable, so this feedback comes from the rubric only."
             return dataclasses.replace(fallback, notes=[*fallback.notes, note])
-        return self._apply(entry, base, found)
+        final = self._apply(entry, base, cq.parse(text, prompt.labels), text)
+        if final.critique is not None and not final.critique.kept:
+            fallback = self.rubric_feedback(entry, base)
+            note = "The model's critique did not pass its checks, so this feedback comes from the rubric only."
+            return dataclasses.replace(fallback, notes=[*fallback.notes, note], critique=final.critique)
+        return final
 
-    def _apply(self, entry: Entry, base: Grade, found: cq.Critique) -> Grade:
-        """The model's feedback added to the grade; the score, the points and the contradictions stay the code's."""
+    def checks(self, entry: Entry, base: Grade) -> CritiqueChecks:
+        """The checks of this answer's critique lines (the entry's point and probe vectors are cached)."""
         assert base.result is not None
-        lines = feedback_lines(base.result, base.contradictions, bool(base.injected))
-        lines = (lines + [f"To improve: {_lower_first(s.rstrip('.'))}." for s in found.improvements[:1]
-                          if s not in found.strengths])
-        target = cq.target_point(base.result)
-        # Aimed at a missed point, the model's question must name it; a deeper one (all covered) may range wider.
-        aimed = base.result.points[target].covered or aims_at(found.follow_up, entry, target)
-        follow_up = found.follow_up if found.follow_up and aimed else \
-            rubric_follow_up(entry, base.result, " ".join(base.sentences))[0]
-        return dataclasses.replace(base, feedback=lines[: MAX_FEEDBACK + 2], follow_up=follow_up,
-                                   follow_up_point=target, llm=True, strengths=list(found.strengths),
-                                   improvements=list(found.improvements))
+        return self._checks.make(entry, base.result, base.contradictions, base.sentences)
+
+    def _apply(self, entry: Entry, base: Grade, found: cq.Lines, raw: str = "") -> Grade:
+        """The model's lines that pass their checks, the rubric's own lines where they do not; the score, the
+        points and the contradictions stay the code's."""
+        assert base.result is not None
+        made = compose(entry, base.result, base.contradictions, found, self.checks(entry, base))
+        lines = [contradiction_line(c) for c in base.contradictions] + made.lines
+        if base.injected:
+            lines.insert(0, MESSAGES["injection"])
+        if base.truncated:
+            lines.insert(0, MESSAGES["huge"].format(words=len(" ".join(base.sentences).split())))
+        return dataclasses.replace(base, feedback=lines[: MAX_FEEDBACK + 2], follow_up=made.follow_up,
+                                   follow_up_point=cq.plan(base.result, base.contradictions).target, llm=True,
+                                   strengths=made.strengths, improvements=made.improvements,
+                                   critique=CritiqueRecord(raw, made.kept, made.asked))
 
     def grade(self, entry: Entry, answer: str, use_llm: bool = True, on_token: TokenCallback | None = None,
               session: str | None = None) -> Grade:
@@ -362,11 +382,21 @@ class Grader:
                      rubric_score=int(round(100 * match.credit)), injected=list(checked.injected),
                      truncated=checked.truncated, sentences=checked.sentences)
 
+    def probe(self, entry: Entry, point: int) -> str | None:
+        """The interviewer's question for a missed point: its written (or drafted) probe, which asks without giving
+        the point away; None while the deck has none for it (never a question with gaps)."""
+        entry = self.with_probes(entry)
+        return entry.probe(point) if 0 <= point < len(entry.points) else None
+
     def hint(self, entry: Entry, shown: int = 0, covered: Sequence[int] = ()) -> str:
-        """A nudge toward a point not yet covered, naming its area but not its content; more each time."""
+        """A nudge toward a point not yet covered without stating it: its probe, else the words of its area."""
+        entry = self.with_probes(entry)
         left = [i for i in range(len(entry.points)) if i not in set(covered)] or list(range(len(entry.points)))
         index = left[shown % len(left)]
-        area = _area(entry, index, limit=1 + min(shown // len(left), 1))
+        probe = entry.probe(index)
+        if probe:
+            return f"Think about this: {probe}"
+        area = hint_area(entry, index, limit=1 + min(shown // len(left), 1))
         return f"Think about {area}: what role does it play here?"
 
 

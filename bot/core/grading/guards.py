@@ -26,6 +26,8 @@ MESSAGES = {
     "only_injection": "The answer only contained text addressed to the grader, which was ignored.",
 }
 
+BINARY_SHARE = 0.3   # unreadable characters (of the non-space ones) from which an answer is binary data
+
 # Cyrillic and Greek letters that look like Latin ones: mixed-script words hide "ignore" from a plain regex.
 _CONFUSABLES = str.maketrans({
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
@@ -243,9 +245,15 @@ def _wordlike(token: str) -> bool:
 
 
 def _binary(text: str) -> bool:
-    """Control characters or decoding replacement marks: bytes pasted as text."""
-    bad = sum(1 for c in text if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in "\n\r\t"))
-    return bad > 0 and bad >= 0.02 * len(text)
+    """Bytes pasted as text: control characters, or mostly decoding replacement marks.
+
+    A few undecodable bytes in a normal answer (a Latin-1 "naïve", a stray byte pair) are replaced by U+FFFD on the
+    way in and the answer is graded; only text that is mostly unreadable is refused as binary."""
+    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\n\r\t")
+    if controls > 0 and controls >= 0.02 * len(text):
+        return True
+    marks = text.count("\ufffd")
+    return marks > 0 and marks + controls >= BINARY_SHARE * len("".join(text.split()))
 
 
 # An operator between names or numbers, an index or a call: code and formulas ("n-1", "a[i] = *(a+i)", "2n-1").

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 TokenCallback = Callable[[str], None]
@@ -16,11 +16,30 @@ class ChatPrompt:
     system: str
     fixed: str
     variable: str = ""
+    # A line format: the reply's first line starts with labels[0], each later line with the next label, and a
+    # newline after the last line ends it. An in-process model writes the labels itself (code, not sampling); a
+    # server is only told about them in the prompt.
+    labels: tuple[str, ...] = ()
 
     @property
     def user(self) -> str:
         """The whole user turn."""
         return self.fixed + self.variable
+
+
+@dataclass
+class Request:
+    """One generation handed to a model that decodes several at once; the model fills in text or error."""
+
+    prompt: ChatPrompt
+    schema: dict[str, Any] | None = None
+    max_tokens: int = 400
+    on_token: TokenCallback | None = None
+    session: str | None = None
+    done: Callable[[Request], None] | None = None  # called once finished, on the model's thread
+    text: str | None = None
+    error: BaseException | None = None
+    stats: Any = field(default=None, repr=False)
 
 
 class LLM(Protocol):

@@ -1,4 +1,4 @@
-"""The in-process llama.cpp model: prefix reuse per session, constrained decoding, streaming."""
+"""The in-process llama.cpp model: prefix reuse per session, several users decoded in one batch, streaming."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import codecs
 import json
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.llm.base import ChatPrompt, TokenCallback, grammar_schema
-from bot.core.llm.grammar_sampler import TopGrammar, chain_with
+from bot.core.llm import cpp
+from bot.core.llm.base import ChatPrompt, Request, TokenCallback, grammar_schema
+from bot.core.llm.grammar_sampler import TopGrammar
+from bot.core.llm.slots import GenerationStats, Job, Slots, Snapshot, common_prefix
 from bot.errors import ModelError
 
-# ---------------------------------------------------------------------------------------------------------------
-# The in-process llama.cpp model.
+__all__ = ["ChatTemplate", "GenerationStats", "LlamaCppLLM", "common_prefix", "squeeze"]
 
 SENTINEL = "\ue000COACH-USER-TURN\ue000"
 CHATML_TEMPLATE = (
@@ -25,40 +26,6 @@ CHATML_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 TRIM_MARK = " […] "
-LOOSE_CHAR_RULE = r'char ::= [^"\\] |'
-STRICT_CHAR_RULE = r'char ::= [^"\\\x7F\x00-\x1F] |'
-PREWARM_CHUNK = 64  # tokens evaluated between two checks of a cancelled prewarm: a real job waits at most this
-
-
-@dataclass
-class GenerationStats:
-    """What one generate() call cost: how much of the prompt was reused, evaluated, trimmed, and how fast."""
-
-    prompt_tokens: int = 0
-    reused_tokens: int = 0
-    evaluated_tokens: int = 0
-    trimmed_tokens: int = 0
-    generated_tokens: int = 0
-    restored_session: bool = False
-    ttft_s: float = 0.0
-    total_s: float = 0.0
-    full_grammar_checks: int = 0  # steps where no likely token fitted the grammar (see grammar_sampler)
-
-    @property
-    def tokens_per_s(self) -> float:
-        """Generation speed after the first token."""
-        spent = self.total_s - self.ttft_s
-        return (self.generated_tokens - 1) / spent if self.generated_tokens > 1 and spent > 0 else 0.0
-
-
-@dataclass
-class _Snapshot:
-    """The KV cache of one session's sequence and the tokens it holds."""
-
-    tokens: list[int]
-    blob: Any  # ctypes uint8 array, handed back to llama.cpp without a copy
-    size: int
-    answered: bool = False  # saved after a generation (its prewarm was consumed), not by a prewarm
 
 
 @dataclass
@@ -74,16 +41,6 @@ class _Parts:
     def tokens(self) -> list[int]:
         """The whole prompt."""
         return self.prefix + self.rest
-
-
-def common_prefix(a: Any, b: Any) -> int:
-    """Length of the common start of two token sequences."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def squeeze(tokens: list[int], room: int, mark: list[int]) -> list[int]:
@@ -131,27 +88,42 @@ def _raise_template_error(message: str) -> None:
 
 
 class LlamaCppLLM:
-    """A GGUF model run in-process by llama.cpp, with per-session prefix caching; not thread-safe on its own."""
+    """A GGUF model run in-process by llama.cpp; `parallel` users are decoded together. One thread at a time."""
 
     def __init__(self, path: str | Path, *, n_threads: int, n_gpu_layers: int = 0, n_ctx: int = 4096, seed: int = 0,
-                 temperature: float = 0.2, max_sessions: int = 16, max_state_bytes: int = 2 << 30) -> None:
+                 temperature: float = 0.2, max_sessions: int = 24, max_state_bytes: int = 2 << 30,
+                 parallel: int = 1) -> None:
+        from bot.core.llm.modelfile import check_quick
+
         self.path = Path(path)
         self.n_gpu_layers = n_gpu_layers
         self.seed = seed
         self.temperature = temperature
         self.max_sessions = max_sessions
         self.max_state_bytes = max_state_bytes
+        self.parallel = max(1, parallel)
         self.name = self.path.stem
-        self._llm = _load_llama(self.path, n_threads=n_threads, n_gpu_layers=n_gpu_layers, n_ctx=n_ctx, seed=seed)
+        self._n_ctx = n_ctx
+        check_quick(self.path)
+        try:
+            # Each sequence may use n_ctx tokens; they share one unified cache of that many cells per sequence.
+            self._llm = cpp.load(self.path, n_ctx=n_ctx * self.parallel, n_threads=n_threads,
+                                 n_gpu_layers=n_gpu_layers, seed=seed, n_seq=self.parallel)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"Could not load the model file {path}: it is damaged or not a model this llama.cpp "
+                             f"can run ({exc}).") from None
         self.n_threads = n_threads
-        self._template = ChatTemplate(self._llm.metadata.get("tokenizer.chat_template"), *self._bos_eos())
-        self._add_bos = bool(self._llm._model.add_bos_token())
-        self._vocab = _vocab(self._llm)
+        self._template = ChatTemplate(self._llm.metadata.get("tokenizer.chat_template"),
+                                      cpp.token_text(self._llm, self._llm.token_bos()),
+                                      cpp.token_text(self._llm, self._llm.token_eos()))
+        self._add_bos = cpp.add_bos(self._llm)
+        self._vocab = cpp.vocab(self._llm)
         self._pieces: dict[int, bytes] = {}
         self._mark = self._tok(TRIM_MARK)
         self._heads: dict[str, tuple[list[int], list[int]]] = {}
-        self._grammars: dict[str, Any] = {}
-        self._states: OrderedDict[str, _Snapshot] = OrderedDict()
+        self._grammars: dict[str, tuple[str, str]] = {}
+        self._states: OrderedDict[str, Snapshot] = OrderedDict()
+        self._slots = Slots(self._llm, self.parallel)
         self._lock = threading.RLock()
         self.last_stats = GenerationStats()
 
@@ -160,35 +132,58 @@ class LlamaCppLLM:
     def generate(self, prompt: ChatPrompt, *, schema: dict[str, Any] | None = None, max_tokens: int = 400,
                  on_token: TokenCallback | None = None, session: str | None = None) -> str:
         """Stream a completion of prompt; with schema the output is grammar-constrained JSON."""
+        request = Request(prompt, schema, max_tokens, on_token, session)
+        self.generate_many([request])
+        if request.error is not None:
+            raise request.error
+        return request.text or ""
+
+    def generate_many(self, requests: Sequence[Request], more: Callable[[], Request | None] | None = None) -> None:
+        """Decode requests together (up to `parallel` at once, more() asked for another whenever a slot frees);
+        each request gets its text or error, and its done() is called as soon as it ends."""
         with self._lock:
-            parts = self._parts(prompt, max_tokens)
-            stats = GenerationStats(prompt_tokens=len(parts.tokens), trimmed_tokens=parts.trimmed)
-            if session is not None:
-                stats.restored_session = self._restore(session, parts.tokens)
-            stats.reused_tokens = self._reusable(parts.tokens)
-            stats.evaluated_tokens = len(parts.tokens) - stats.reused_tokens
-            text = self._complete(parts, schema, on_token, stats)
-            if session is not None:
-                self._snapshot(session, answered=True)
-            self.last_stats = stats
-            return text
+            queue = deque(requests)
+            running: dict[int, tuple[Request, Job, Callable[[], str]]] = {}
+            while True:
+                while self._slots.free():
+                    request = queue.popleft() if queue else (more() if more is not None else None)
+                    if request is None:
+                        break
+                    try:
+                        job, text = self._job(request)
+                    except Exception as exc:  # noqa: BLE001 - one bad request never stops the others
+                        self._end(request, None, exc)
+                        continue
+                    self._slots.place(job)
+                    running[id(job)] = (request, job, text)
+                if not self._slots.busy():
+                    return
+                for job in self._slots.step():
+                    request, _, text = running.pop(id(job))
+                    self._end(request, text() if job.error is None else None, job.error, job)
 
     def prewarm(self, prompt: ChatPrompt, *, session: str | None = None,
                 cancel: Callable[[], bool] | None = None) -> bool:
-        """Evaluate system + fixed now and keep that state for session; False if cancel() stopped it early."""
+        """Evaluate system + fixed (+ variable, the answer typed so far: no tail) now and keep that state for
+        session; False if cancel() stopped it early (its progress is kept: it resumes from there)."""
         with self._lock:
-            # Trimmed only if the fixed part alone overflows; then generate() may cut it otherwise (a rare miss).
-            prefix = self._parts(ChatPrompt(prompt.system, prompt.fixed), 1).prefix
-            if session is not None:
-                known = self._states.get(session)
-                if known is not None and common_prefix(known.tokens, prefix) == len(prefix):
-                    self._states.move_to_end(session)
+            head, _ = self._head_tail(prompt.system)
+            room = self._n_ctx - 1 - len(head)
+            tokens = head + squeeze(self._tok(prompt.fixed) + self._tok(prompt.variable), room, self._mark)
+            known = self._states.get(session) if session is not None else None
+            if known is not None:
+                self._states.move_to_end(session)  # type: ignore[arg-type]
+                if common_prefix(known.tokens, tokens) == len(tokens):
                     return True
-                self._restore(session, prefix)
-            done = self._eval_from_common(prefix, cancel)
-            if session is not None:  # an interrupted prewarm keeps its progress: it resumes from there later
-                self._snapshot(session)
-            return done
+            job = Job(tokens, 0, cancel=cancel, snapshot=known)
+            self._slots.place(job)
+            while self._slots.busy():
+                self._slots.step()
+            if session is not None:
+                saved = self._slots.save(job.seq)
+                if saved is not None:
+                    self._keep(session, saved)
+            return not job.cancelled
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens of text (no special tokens, no BOS)."""
@@ -196,13 +191,13 @@ class LlamaCppLLM:
 
     @property
     def n_tokens(self) -> int:
-        """Tokens now held in the live context."""
-        return int(self._llm.n_tokens)
+        """Tokens held by the sequence used last."""
+        return self._slots.holding()
 
     @property
     def n_ctx(self) -> int:
-        """Context size in tokens."""
-        return int(self._llm.n_ctx())
+        """Context size of one request, in tokens."""
+        return self._n_ctx
 
     def sessions(self) -> list[str]:
         """Session keys with a saved state, least recently used first."""
@@ -214,42 +209,33 @@ class LlamaCppLLM:
             self._states.pop(session, None)
 
     def describe(self) -> dict[str, Any]:
-        """What `doctor` shows about the loaded model."""
+        """What `doctor` and the benchmarks show about the loaded model."""
         import llama_cpp
 
-        gpu = bool(llama_cpp.llama_supports_gpu_offload())
         return {"name": self.name, "path": str(self.path), "n_ctx": self.n_ctx, "n_threads": self.n_threads,
-                "n_gpu_layers": self.n_gpu_layers, "gpu_offload_supported": gpu,
+                "parallel": self.parallel, **cpp.offload(self._llm, self.n_gpu_layers),
                 "llama_cpp_version": getattr(llama_cpp, "__version__", "?"),
                 "chat_template": "model" if self._llm.metadata.get("tokenizer.chat_template") else "chatml (fallback)",
-                "sessions_cached": len(self._states),
-                "session_state_bytes": sum(s.size for s in self._states.values())}
+                "sessions_cached": len(self._states), "session_state_bytes": sum(s.size for s in self._states.values())}
 
     def reset(self) -> None:
-        """Forget the live context (the saved session states stay): the next call starts cold."""
+        """Forget every cached sequence (the saved session states stay): the next call starts cold."""
         with self._lock:
-            self._llm.reset()
+            self._slots.clear()
+            cpp.forget_live_tokens(self._llm)
 
     def close(self) -> None:
         """Free the model and its context."""
         with self._lock:
             self._states.clear()
+            self._slots.close()
             self._llm.close()
 
     # -- prompt → tokens -----------------------------------------------------------------------------------------
 
     def _tok(self, text: str, special: bool = False) -> list[int]:
         """Tokens of text; the user's words are never parsed as control tokens (special=False)."""
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special) if text else []
-
-    def _bos_eos(self) -> tuple[str, str]:
-        """Text of the BOS and EOS tokens, which templates may print."""
-        model = self._llm._model
-
-        def text(token: int) -> str:
-            return model.token_get_text(token) if token >= 0 else ""
-
-        return text(self._llm.token_bos()), text(self._llm.token_eos())
+        return list(cpp.tokens_of(self._llm, text, special))
 
     def _head_tail(self, system: str) -> tuple[list[int], list[int]]:
         """Template tokens before and after the user turn, cached per system text."""
@@ -267,10 +253,11 @@ class LlamaCppLLM:
         return cached
 
     def _parts(self, prompt: ChatPrompt, max_tokens: int) -> _Parts:
-        """Tokens of head + fixed | variable + tail, trimmed so that the answer still fits in n_ctx."""
+        """Tokens of head + fixed | variable + tail (+ the first label), trimmed so the answer fits in n_ctx."""
         head, tail = self._head_tail(prompt.system)
+        tail = tail + (self._tok(prompt.labels[0]) if prompt.labels else [])
         fixed, variable = self._tok(prompt.fixed), self._tok(prompt.variable)
-        n_ctx = self.n_ctx
+        n_ctx = self._n_ctx
         max_new = max(min(max_tokens, n_ctx // 2), 1)
         room = n_ctx - 1 - max_new - len(head) - len(tail)
         before = len(fixed) + len(variable)
@@ -287,181 +274,90 @@ class LlamaCppLLM:
         trimmed = before + len(head) + len(tail) - len(prefix) - len(rest)
         return _Parts(prefix, rest, max_new, max(trimmed, 0))
 
-    # -- states --------------------------------------------------------------------------------------------------
+    # -- requests → jobs -----------------------------------------------------------------------------------------
 
-    def _reusable(self, tokens: list[int]) -> int:
-        """Prompt tokens the live context already holds (llama.cpp re-evaluates at least one)."""
-        held = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
-        return min(held, len(tokens) - 1)
+    def _job(self, request: Request) -> tuple[Job, Callable[[], str]]:
+        """The decoding job of a request, and how to read its text once it has ended."""
+        prompt = request.prompt
+        parts = self._parts(prompt, request.max_tokens)
+        stats = GenerationStats(prompt_tokens=len(parts.tokens), trimmed_tokens=parts.trimmed)
+        request.stats = stats
+        snapshot = None
+        if request.session is not None and request.session in self._states:
+            self._states.move_to_end(request.session)
+            snapshot = self._states[request.session]
+        grammar = None
+        if request.schema is not None:
+            gbnf, root = self._grammar(request.schema)
+            grammar = TopGrammar(self._vocab, gbnf, root)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two tokens
+        pieces: list[str] = [prompt.labels[0]] if prompt.labels else []
+        shown = [False]
+        began = time.perf_counter()
 
-    def _restore(self, session: str, tokens: list[int]) -> bool:
-        """Load session's saved state when it shares more of tokens than the live context does."""
-        snap = self._states.get(session)
-        if snap is None:
-            return False
-        self._states.move_to_end(session)
-        if common_prefix(snap.tokens, tokens) <= self._reusable(tokens):
-            return False
-        import llama_cpp
+        def emit(token: int, forced: bool) -> None:
+            piece = decoder.decode(self._piece(token))
+            if not piece:
+                return
+            if not shown[0]:
+                stats.ttft_s = time.perf_counter() - began
+                shown[0] = True
+                if pieces and request.on_token is not None:
+                    request.on_token(pieces[0])  # the first label, written before any token was decoded
+            pieces.append(piece)
+            if request.on_token is not None:
+                request.on_token(piece)
 
-        mem = llama_cpp.llama_get_memory(self._llm.ctx)
-        llama_cpp.llama_memory_seq_rm(mem, 0, -1, -1)
-        if llama_cpp.llama_state_seq_set_data(self._llm.ctx, snap.blob, snap.size, 0) == 0:
-            self._llm.n_tokens = 0  # the cache is unusable: evaluate from scratch rather than fail
-            return False
-        n = len(snap.tokens)
-        self._llm.input_ids[:n] = snap.tokens
-        self._llm.n_tokens = n
-        self._llm._requires_eval = True  # the logits are not restored: llama.cpp must decode before sampling
-        return True
+        def text() -> str:
+            rest = decoder.decode(b"", final=True)
+            if rest:
+                pieces.append(rest)
+                if request.on_token is not None:
+                    request.on_token(rest)
+            return "".join(pieces)
 
-    def _snapshot(self, session: str, answered: bool = False) -> None:
-        """Save the live context's KV cache for session (only the KV cells, not llama-cpp-python's logits copy)."""
-        import ctypes
+        job = Job(parts.tokens, parts.max_new, temp=self.temperature, seed=self.seed, grammar=grammar,
+                  labels=[self._tok(label) for label in prompt.labels[1:]],
+                  newline=self._ends_line if prompt.labels else (lambda t: False),
+                  stop=lambda t: cpp.is_eog(self._vocab, t), emit=emit, snapshot=snapshot, stats=stats)
+        return job, text
 
-        import llama_cpp
+    def _end(self, request: Request, text: str | None, error: BaseException | None, job: Job | None = None) -> None:
+        """Hand a finished request its outcome."""
+        if job is not None and job.grammar is not None:
+            job.stats.full_grammar_checks = job.grammar.full_checks
+            job.grammar.close()
+        if isinstance(error, (RuntimeError, ValueError)) and not isinstance(error, ModelError):
+            error = ModelError(f"The model failed while writing its answer ({error}).")
+        request.text, request.error = text, error
+        if request.stats is not None:
+            self.last_stats = request.stats
+        if request.done is not None:
+            request.done(request)
 
-        ctx = self._llm.ctx
-        size = int(llama_cpp.llama_state_seq_get_size(ctx, 0))
-        blob = (ctypes.c_uint8 * size)()
-        written = int(llama_cpp.llama_state_seq_get_data(ctx, blob, size, 0))
-        if written == 0:
-            return
-        tokens = self._llm.input_ids[: self._llm.n_tokens].tolist()
+    def _ends_line(self, token: int) -> bool:
+        """Whether a token ends a line (a label's field) of the line format."""
+        return b"\n" in self._piece(token)
+
+    def _keep(self, session: str, snapshot: Snapshot) -> None:
+        """Save a session's state; the least recently used go first past max_sessions or max_state_bytes."""
         self._states.pop(session, None)
-        self._states[session] = _Snapshot(tokens, blob, written, answered)
+        self._states[session] = snapshot
         while len(self._states) > self.max_sessions or (
                 len(self._states) > 1 and sum(s.size for s in self._states.values()) > self.max_state_bytes):
-            self._states.pop(self._eviction_victim(session))
+            self._states.popitem(last=False)
 
-    def _eviction_victim(self, keep: str) -> str:
-        """The state to drop: the least recently used answered one (the new one last), else the oldest prewarm.
-
-        A prewarm not yet answered saves a whole prefix evaluation; a state kept after an answer only helps a
-        follow-up. Evicting prewarms first made many users answering at once all start cold."""
-        others = [key for key in self._states if key != keep] or [keep]
-        answered = [key for key in others if self._states[key].answered]
-        if answered:
-            return answered[0]
-        return keep if self._states[keep].answered else others[0]
-
-    def _eval_from_common(self, tokens: list[int], cancel: Callable[[], bool] | None) -> bool:
-        """Evaluate what the live context lacks of tokens, in small chunks when cancellable."""
-        start = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
-        self._llm.n_tokens = start
-        step = PREWARM_CHUNK if cancel is not None else max(len(tokens), 1)
-        for i in range(start, len(tokens), step):
-            if cancel is not None and cancel():
-                return False
-            self._llm.eval(tokens[i:i + step])
-        return True
-
-    # -- generation ----------------------------------------------------------------------------------------------
-
-    def _grammar(self, schema: dict[str, Any]) -> Any:
-        """A llama.cpp grammar for schema, built once per schema."""
+    def _grammar(self, schema: dict[str, Any]) -> tuple[str, str]:
+        """GBNF and root rule for schema, built once per schema."""
         key = json.dumps(schema, sort_keys=True)
         grammar = self._grammars.get(key)
         if grammar is None:
-            from llama_cpp import LlamaGrammar
-            from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-            gbnf = json_schema_to_gbnf(json.dumps(grammar_schema(schema)))
-            # This converter lets raw control characters (a newline) into strings, which is not JSON.
-            gbnf = gbnf.replace(LOOSE_CHAR_RULE, STRICT_CHAR_RULE)
-            grammar = LlamaGrammar.from_string(gbnf, verbose=False)
-            self._grammars[key] = grammar
+            grammar = self._grammars[key] = cpp.compiled_grammar(json.dumps(grammar_schema(schema)))
         return grammar
-
-    def _complete(self, parts: _Parts, schema: dict[str, Any] | None, on_token: TokenCallback | None,
-                  stats: GenerationStats) -> str:
-        """Sample up to max_new tokens after the prompt, streaming text pieces to on_token.
-
-        Llama.generate() (what create_completion runs) reuses the longest cached token prefix; its streaming
-        wrapper is skipped because it re-detokenizes the whole output dozens of times per token.
-        """
-        import llama_cpp
-
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two tokens
-        pieces: list[str] = []
-        start = time.perf_counter()
-
-        def emit(piece: str) -> None:
-            if piece:
-                if not pieces:
-                    stats.ttft_s = time.perf_counter() - start
-                pieces.append(piece)
-                if on_token is not None:
-                    on_token(piece)
-
-        self._llm.set_seed(self.seed)
-        grammar = None
-        if schema is not None:
-            source = self._grammar(schema)
-            grammar = TopGrammar(self._vocab, source._grammar, source._root)
-            # The instance attribute shadows Llama._init_sampler for this call only (removed below).
-            self._llm._init_sampler = lambda **params: chain_with(self._llm, grammar, **params)
-        try:
-            for token in self._llm.generate(parts.tokens, top_k=40, top_p=0.95, min_p=0.05, temp=self.temperature,
-                                            repeat_penalty=1.0):
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    break
-                if grammar is not None:
-                    grammar.accept(token)
-                stats.generated_tokens += 1
-                emit(decoder.decode(self._piece(token)))
-                if stats.generated_tokens >= parts.max_new:
-                    break
-            emit(decoder.decode(b"", final=True))
-        except (RuntimeError, ValueError) as exc:
-            raise ModelError(f"The model failed while writing its answer ({exc}).") from exc
-        finally:
-            if grammar is not None:
-                del self._llm._init_sampler
-                self._llm._sampler = None  # the chain holds grammar.apply: drop it before the grammar is freed
-                stats.full_grammar_checks = grammar.full_checks
-                grammar.close()
-        stats.total_s = time.perf_counter() - start
-        return "".join(pieces)
 
     def _piece(self, token: int) -> bytes:
         """The bytes of one token (control tokens print nothing), cached."""
         piece = self._pieces.get(token)
         if piece is None:
-            import ctypes
-
-            import llama_cpp
-
-            buf = ctypes.create_string_buffer(64)
-            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, 64, 0, False)
-            if n < 0:
-                buf = ctypes.create_string_buffer(-n)
-                n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, -n, 0, False)
-            piece = self._pieces[token] = buf.raw[:n]
+            piece = self._pieces[token] = cpp.piece(self._vocab, token)
         return piece
-
-
-def _vocab(llm: Any) -> Any:
-    """The llama_vocab pointer of a loaded model."""
-    import llama_cpp
-
-    return llama_cpp.llama_model_get_vocab(llm.model)
-
-
-def _load_llama(path: Path, *, n_threads: int, n_gpu_layers: int, n_ctx: int, seed: int) -> Any:
-    """llama_cpp.Llama for path, every failure turned into one ModelError sentence."""
-    from bot.core.llm.modelfile import check_quick
-
-    check_quick(path)
-    try:
-        from llama_cpp import Llama
-    except ImportError:
-        raise ModelError("llama-cpp-python is not installed; install it or run with --no-llm.") from None
-    try:
-        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                     n_gpu_layers=n_gpu_layers, seed=seed, verbose=False,
-                     # Mapped file pages stay resident beside llama.cpp's repacked weights: ~0.6 GB more RSS.
-                     use_mmap=False)
-    except (ValueError, RuntimeError, OSError) as exc:
-        raise ModelError(f"Could not load the model file {path}: it is damaged or not a model this llama.cpp can "
-                         f"run ({exc}).") from None

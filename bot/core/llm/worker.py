@@ -1,4 +1,8 @@
-"""One thread owns the model (llama.cpp is not thread-safe) and serves a FIFO queue, one job per user."""
+"""One thread owns the model (llama.cpp is not thread-safe) and serves a FIFO queue, one job per user.
+
+Generations waiting in the queue are handed to a model that decodes several at once (LlamaCppLLM.generate_many)
+together, and a generation that arrives while others are being written joins them as soon as a slot frees.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
+from bot.core.llm.base import LLM, ChatPrompt, Request, TokenCallback
 from bot.errors import UserBusyError
 
 T = TypeVar("T")
@@ -27,6 +31,7 @@ class _Job:
     user_key: str
     fn: Callable[[LLM], Any]
     future: Future[Any] = field(default_factory=Future)
+    request: Request | None = None  # a plain generation, which a batching model may decode with others
 
 
 @dataclass
@@ -58,6 +63,7 @@ class LLMWorker:
         self._anon = itertools.count()
         # A model whose prewarm takes cancel= can stop mid-way when a real job arrives.
         self._cancellable = "cancel" in inspect.signature(llm.prewarm).parameters
+        self._batching = callable(getattr(llm, "generate_many", None))
         self._thread = threading.Thread(target=self._loop, name=thread_name, daemon=True)
         self._thread.start()
 
@@ -65,7 +71,11 @@ class LLMWorker:
 
     def submit(self, user_key: str, fn: Callable[[LLM], T]) -> Future[T]:
         """Queue fn(llm) behind earlier jobs; UserBusyError if this user already has one queued or running."""
-        job = _Job(user_key, fn)
+        return self._submit(_Job(user_key, fn))
+
+    def _submit(self, job: _Job) -> Future[Any]:
+        """Queue a job; UserBusyError if its user already has one queued or running."""
+        user_key = job.user_key
         with self._cond:
             if self._closed:
                 raise RuntimeError("The LLM worker is closed.")
@@ -144,8 +154,10 @@ class LLMWorker:
             stale = self._prewarms.pop(session, None) if session is not None else None
         if stale is not None:
             stale.future.set_result(False)
-        future = self.submit(key, lambda llm: llm.generate(prompt, schema=schema, max_tokens=max_tokens,
-                                                           on_token=on_token, session=session))
+        request = Request(prompt, schema, max_tokens, on_token, session)
+        future = self._submit(_Job(key, lambda llm: llm.generate(prompt, schema=schema, max_tokens=max_tokens,
+                                                                 on_token=on_token, session=session),
+                                   request=request))
         return future.result()
 
     # -- the thread ----------------------------------------------------------------------------------------------
@@ -164,10 +176,56 @@ class LLMWorker:
     def _loop(self) -> None:
         """Serve the queue until closed."""
         while (item := self._next()) is not None:
-            if isinstance(item, _Job):
+            if isinstance(item, _Job) and item.request is not None and self._batching:
+                self._run_batch(item)
+            elif isinstance(item, _Job):
                 self._run_job(item)
             else:
                 self._run_prewarm(item)
+
+    def _run_batch(self, first: _Job) -> None:
+        """Generations decoded together: first, then each queued generation as a slot frees (FIFO order kept:
+        only generations at the head of the queue join)."""
+        taken: list[_Job] = []
+
+        def take(job: _Job) -> Request | None:
+            if not job.future.set_running_or_notify_cancel():
+                self._release(job.user_key)
+                return None
+            assert job.request is not None
+            taken.append(job)
+            job.request.done = lambda request: self._finish(job, request)
+            return job.request
+
+        def more() -> Request | None:
+            while True:
+                with self._cond:
+                    if not self._jobs or self._jobs[0].request is None:
+                        return None
+                    job = self._jobs.popleft()
+                request = take(job)
+                if request is not None:
+                    return request
+
+        start = take(first)
+        if start is None:
+            return
+        try:
+            self.llm.generate_many([start], more)  # type: ignore[attr-defined]
+        except BaseException as exc:  # the model itself failed: every request still waiting gets the error
+            log.exception("batched generation failed")
+            for job in taken:
+                if not job.future.done():
+                    self._release(job.user_key)
+                    job.future.set_exception(exc)
+
+    def _finish(self, job: _Job, request: Request) -> None:
+        """A batched generation ended: its user is free, then its caller gets the text or the error."""
+        self._release(job.user_key)
+        if request.error is not None:
+            job.future.set_exception(request.error)
+        else:
+            job.future.set_result(request.text or "")
 
     def _run_job(self, job: _Job) -> None:
         """Run one job; the user is free again before the caller sees the result."""

@@ -81,8 +81,8 @@ class UserRow(Base):
     daily_time: Mapped[str] = mapped_column(String(5), default="09:00")
     daily_on: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
-    deck: Mapped[str | None] = mapped_column(String(64))     # the user's own deck choice (migration 11)
-    space: Mapped[str | None] = mapped_column(String(128))   # the server or workspace last used in (migration 11)
+    deck: Mapped[str | None] = mapped_column(String(64))     # the user's own deck choice (migration 8)
+    space: Mapped[str | None] = mapped_column(String(128))   # the server or workspace last used in (migration 8)
 
 
 class SessionRow(Base):
@@ -105,7 +105,7 @@ class SessionRow(Base):
     created: Mapped[datetime] = mapped_column(UtcDateTime)
     updated: Mapped[datetime] = mapped_column(UtcDateTime)
     finished: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    mode: Mapped[str | None] = mapped_column(String(16))     # a Mode member's name (migration 10); None: coach
+    mode: Mapped[str | None] = mapped_column(String(16))     # a Mode member's name (migration 7); None: coach
 
 
 class AttemptRow(Base):
@@ -127,8 +127,8 @@ class AttemptRow(Base):
     hinted: Mapped[bool] = mapped_column(Boolean, default=False)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     llm: Mapped[bool] = mapped_column(Boolean, default=False)
-    entry_hash: Mapped[str | None] = mapped_column(String(64))   # the entry's content hash then (migration 20)
-    shared: Mapped[bool | None] = mapped_column(Boolean, default=False)   # shown to the team (migration 20)
+    entry_hash: Mapped[str | None] = mapped_column(String(64))   # the entry's content hash then (migration 4)
+    shared: Mapped[bool | None] = mapped_column(Boolean, default=False)   # shown to the team (migration 4)
     created: Mapped[datetime] = mapped_column(UtcDateTime)
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
@@ -165,7 +165,7 @@ class DailySendRow(Base):
 
 
 class SpaceRow(Base):
-    """Table `spaces` (migration 12): settings of one Discord server or Slack workspace, such as its default deck."""
+    """Table `spaces` (migration 9): settings of one Discord server or Slack workspace, such as its default deck."""
 
     __tablename__ = "spaces"
 
@@ -189,7 +189,10 @@ class FlagRow(Base):
     """Table `flags`: a user's report that a question is wrong; open until a reviewer fixes or dismisses it."""
 
     __tablename__ = "flags"
-    __table_args__ = (Index("ix_flags_status", "status"), Index("ix_flags_user_status", "user_pk", "status"))
+    # AUTOINCREMENT (migration 10): an id is never given again after `forget` deletes its flag, so an old
+    # `review --dismiss N` cannot hit someone else's newer flag. PostgreSQL's sequences never reuse one anyway.
+    __table_args__ = (Index("ix_flags_status", "status"), Index("ix_flags_user_status", "user_pk", "status"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_pk: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -277,6 +280,25 @@ def _v9_spaces(conn: Connection) -> None:
     Base.metadata.tables[SpaceRow.__tablename__].create(conn, checkfirst=True)
 
 
+def _v10_flag_ids_never_reused(conn: Connection) -> None:
+    """Version 10: flag ids are never reused. SQLite gives max(id) + 1 unless the table is AUTOINCREMENT, and a table
+    cannot be altered into one, so it is rebuilt with its rows; PostgreSQL's sequences never reuse an id already."""
+    if conn.dialect.name != "sqlite":
+        return
+    created = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'flags'")).scalar()
+    if created is None or "AUTOINCREMENT" in str(created).upper():
+        return   # a database created since: version 1 built the table from today's model
+    table = Base.metadata.tables[FlagRow.__tablename__]
+    conn.execute(text("ALTER TABLE flags RENAME TO flags_before_v10"))
+    for index in table.indexes:   # the renamed table keeps its indexes, whose names the new table needs
+        conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+    table.create(conn)
+    columns = ", ".join(c.name for c in table.columns)
+    # Copying the rows sets the table's sequence to the highest id kept.
+    conn.execute(text(f"INSERT INTO flags ({columns}) SELECT {columns} FROM flags_before_v10"))
+    conn.execute(text("DROP TABLE flags_before_v10"))
+
+
 def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> None:
     """Add a (nullable) column unless it exists: the portable, idempotent step for later migrations."""
     if column.name not in {c["name"] for c in inspect(conn).get_columns(table)}:
@@ -286,7 +308,7 @@ def add_column_if_missing(conn: Connection, table: str, column: Column[Any]) -> 
 
 MIGRATIONS: list[Migration] = [(1, _v1_tables), (2, _v2_daily_owner), (3, _v3_attempt_delivery),
                                (4, _v4_attempt_versions), (5, _v5_flags), (6, _v6_teams), (7, _v7_session_mode),
-                               (8, _v8_user_deck), (9, _v9_spaces)]
+                               (8, _v8_user_deck), (9, _v9_spaces), (10, _v10_flag_ids_never_reused)]
 
 
 def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:

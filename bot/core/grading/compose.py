@@ -1,0 +1,76 @@
+"""The critique the user sees: the model's lines that pass their checks, lines written from the rubric where not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.bank import Entry
+from bot.core.grading import critique as cq
+from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.critique_checks import Checks
+from bot.core.grading.rubric import RubricResult
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The critique's parts, and which lines the model was asked for and which of its lines were kept."""
+
+    strengths: list[str]
+    lines: list[str]  # after code's own contradiction lines
+    follow_up: str | None
+    improvements: list[str]
+    asked: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+def lower_first(text: str) -> str:
+    """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay."""
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first[1:].islower() else text
+
+
+def _quote(text: str, limit: int = 24) -> str:
+    """At most limit words of the answer, for a quotation."""
+    parts = text.split()
+    return (" ".join(parts[:limit]) + (" …" if len(parts) > limit else "")).rstrip(".!?;, ")
+
+
+def compose(entry: Entry, result: RubricResult, contradictions: Sequence[Contradiction], found: cq.Lines,
+            check: Checks) -> Composed:
+    """Each line the plan asked for: the model's when it passes its check, else one from the rubric."""
+    plan = cq.plan(result, contradictions)
+    gap_point = plan.wrong.point if plan.wrong is not None else plan.gap
+    asked = tuple(name for name, point in (("right", plan.right), ("gap", gap_point), ("stronger", plan.extra))
+                  if point is not None) + ("follow_up",)
+    kept: list[str] = []
+    strengths: list[str] = []
+    if plan.right is not None:
+        if found.right and check.right(found.right, plan.right) is None:
+            strengths, kept = [found.right], ["right"]
+        elif result.points[plan.right].evidence:
+            strengths = [f'You were on target with "{_quote(result.points[plan.right].evidence or "")}".']
+    lines: list[str] = []
+    if gap_point is not None:
+        if found.gap and check.gap(found.gap, gap_point) is None:
+            lines.append(found.gap)
+            kept.append("gap")
+        elif plan.wrong is None:  # a contradiction already has code's own line, quoting the answer
+            lines.append(f"Your answer leaves out a key point: {lower_first(entry.points[gap_point].rstrip('.'))}.")
+    if plan.extra is not None:
+        if found.stronger and check.gap(found.stronger, plan.extra) is None:
+            lines.append(found.stronger)
+            kept.append("stronger")
+        else:
+            lines.append(f"A strong answer would also cover this: {lower_first(entry.points[plan.extra].rstrip('.'))}.")
+    wrong = {c.point for c in contradictions}
+    rest = [i for i, p in enumerate(result.points) if not p.covered and i not in wrong and i not in (gap_point,
+                                                                                                       plan.extra)]
+    if rest:
+        lines.append(f"{len(rest)} more key point{'s' if len(rest) > 1 else ''} missed; compare with the reference "
+                     "answer.")
+    follow_up = found.follow_up if check.follow_up(found.follow_up, plan.target, plan.deeper) is None else None
+    if follow_up is not None:
+        kept.append("follow_up")
+    improvements = [x for k, x in (("gap", found.gap), ("stronger", found.stronger)) if k in kept and x]
+    return Composed(strengths, lines, follow_up or entry.probe(plan.target), improvements, asked, tuple(kept))
