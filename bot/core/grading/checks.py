@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.bank import Entry
-from bot.core.grading import claims, conflicts, mirror, names
+from bot.core.grading import claims, conflicts, mirror, names, parse
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
 from bot.core.grading.rubric import FEW_POINTS, RubricResult
@@ -33,11 +33,13 @@ class ClaimCheck:
         self.vocabularies = claims.Vocabularies(parser)
         self.kinds = kinds
         self._known: dict[tuple[str, str], frozenset[str]] = {}
+        self._aside: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
 
     def prepare(self, entry: Entry) -> None:
         """Parse the entry's question and points now (when the question is shown)."""
         self.vocabularies.of(entry)
         self.known(entry)
+        self.aside(entry)
 
     def known(self, entry: Entry) -> frozenset[str]:
         """Every stem the entry uses: a name outside them is one the reference never gives."""
@@ -46,6 +48,16 @@ class ClaimCheck:
             self._known[key] = names.entry_stems([entry.question, *entry.points, entry.answer])
         return self._known[key]
 
+    def aside(self, entry: Entry) -> tuple[frozenset[str], ...]:
+        """Each point's stems said only in a modifier ("the units dropped during training"): denying one of them
+        does not deny what the point states."""
+        key = (entry.id, entry.content_hash())
+        if key not in self._aside:
+            parser = self.vocabularies.parser or parse.shared()
+            self._aside[key] = tuple(frozenset(conflicts.stem(w) for w in parse.modifier_words(p, parser))
+                                     for p in entry.points)
+        return self._aside[key]
+
     def find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
         """The answer's statements that contradict a key point: at most one per point, each with its quote."""
         vocabulary = self.vocabularies.of(entry)
@@ -53,7 +65,8 @@ class ClaimCheck:
         # Against a terse reference (one or two points) a negation is as often a right contrast as a denial ("NOT
         # the return type"): the denial check needs a rubric of several points.
         kinds = self.kinds - {"negation"} if len(entry.points) <= FEW_POINTS else self.kinds
-        found = {c.point: c for c in conflicts.find(entry.question, entry.points, result, sentences, PAIR_FLOOR)
+        found = {c.point: c for c in conflicts.find(entry.question, entry.points, result, sentences, PAIR_FLOOR,
+                                                  self.aside(entry))
                  if c.kind in kinds and not claims.stated(_clause_of(c.quote, sentences), vocabulary)
                  and not (c.kind == "negation" and claims.denied_too(c.quote, vocabulary))
                  # an opposite word counts only in a clause that restates that point, not a neighbouring one

@@ -46,6 +46,7 @@ MIN_SHARED = 3
 MIN_SHARE = 0.4
 # A clause that restates this much of a point is checked for the point's first term given to its sibling.
 SUBJECT_SHARE = 0.6
+PHASE_WORDS = 2  # content words a point's clause needs for its phase to be checked clause against clause
 SUBJECT_AFTER = 1  # content words that may stand before a subject ("In a GAN, the ...")
 # ... of which at least this many are words outside the terms.
 MIN_WORDS = 1
@@ -242,6 +243,10 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         if short:
             found += _terse_conflicts(sentence, a, clause, [_point_side(p, vocabulary) for p in points])
             continue
+        phased = _phase_conflicts(sentence, a, clause, points, candidates, vocabulary)
+        if phased:
+            found += phased
+            continue
         scored = sorted(((_overlap(clause, sides[p]), p) for p in candidates), reverse=True)
         (best, share), point = scored[0] if scored else ((0, 0.0), -1)
         if best < MIN_SHARED or share < MIN_SHARE or (len(scored) > 1 and scored[1][0] == (best, share)):
@@ -253,6 +258,31 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         slots = _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
         found += slots or _subject_conflict(sentence, a, clause, sides[point], point, vocabulary)
     return found
+
+
+def _phase_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence[str], candidates: Sequence[int],
+                     vocabulary: Vocabulary) -> list[Swap]:
+    """The clause against each clause of a point: "Dropout is applied only at inference" says every word of the
+    point's clause "Dropout is only applied in training" with the other phase (a point of two clauses names both
+    phases, so the whole point cannot show it). Only when the point's clause has PHASE_WORDS content words or more,
+    each one a phase at most, and both sides turn nothing around or both do."""
+    mine = [(a, b, t) for a, b, t in clause.occurrences if t.group == SCOPED]
+    if len({t.cls for _, _, t in mine}) != 1:
+        return []
+    words = {clause.stems[k] for k in clause.content()}
+    flipped = any(s in _FLIP_STEMS for s in clause.stems)
+    for p in candidates:
+        for pa, pb in clauses(points[p]):
+            part = _point_side(points[p][pa:pb], vocabulary)
+            theirs = [t for _, _, t in part.occurrences if t.group == SCOPED]
+            needed = {part.stems[k] for k in part.content()}
+            if len({t.cls for t in theirs}) != 1 or theirs[0].cls == mine[0][2].cls or len(needed) < PHASE_WORDS \
+                    or not needed <= words or flipped != any(s in _FLIP_STEMS for s in part.stems):
+                continue
+            start, end, term = mine[0]
+            a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
+            return [Swap(p, sentence[a:b], " ".join(term.stems), " ".join(theirs[0].stems), term.group)]
+    return []
 
 
 def _subject_conflict(sentence: str, offset: int, clause: _Side, point: _Side, index: int,

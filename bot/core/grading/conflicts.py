@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.core.grading import conflict_words as W
-from bot.core.grading.rubric import RubricResult
+
+if TYPE_CHECKING:  # the rubric reads ranges from here
+    from bot.core.grading.rubric import RubricResult
 
 # How many content words after a negation it reaches ("no notion of similarity": notion, similarity).
 _SCOPE = 2
@@ -17,6 +20,8 @@ NUMBER_SLACK = 1.5
 TOPIC_POINTS = 3
 # A sentence is checked against the points it matches best, within this much similarity of its best one.
 MARGIN = 0.05
+# A sentence that gives a range is checked against the nearest point with a range from this similarity (plain cosine).
+RANGE_FLOOR = 0.3
 # A direction word acts on what stands this close to it, in the same clause.
 _NEAR = 2
 
@@ -131,18 +136,20 @@ def _hits(stems: Iterable[str], others: Iterable[str], topic: set[str]) -> list[
 Span = tuple[int, int]  # token positions, end excluded
 
 
-def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = frozenset()) -> Span | None:
+def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = frozenset(),
+                      aside: Set[str] = frozenset()) -> Span | None:
     """The negation's tokens if the sentence denies something the point states plainly.
 
     plain: stems the answer states without a negation elsewhere; denying one of them is a contrast ("a while loop
-    may never run; a do-while runs at least once"), not a denial. A point that is itself negative ("not
-    included", "reduces") is left alone: its paraphrases negate other words.
+    may never run; a do-while runs at least once"), not a denial. aside: stems the point says only in a modifier
+    ("the units dropped during training"), not what it states. A point that is itself negative ("not included",
+    "reduces") is left alone: its paraphrases negate other words.
     """
     words = tokens(sentence)
     p_words = tokens(point)
     if (W.NEGATIVE_VERBS | W.NEGATIONS) & set(p_words):
         return None
-    _, p_plain, _ = negated(p_words)
+    p_plain = negated(p_words)[1] - set(aside)
     for a, b in negated(words)[2]:
         inside = {stem(w) for w in _content(words[a:b])}
         hit = [s for s in _hits(inside, p_plain, topic) if not any(_related(s, o) for o in plain)]
@@ -263,6 +270,26 @@ def ranges(text: str) -> list[tuple[float, float, tuple[int, int]]]:
     return out
 
 
+def _close(a: float, b: float) -> bool:
+    """Two range ends that agree: equal, or of one sign within NUMBER_SLACK of each other."""
+    return a == b or (a * b > 0 and max(abs(a), abs(b)) / min(abs(a), abs(b)) <= NUMBER_SLACK)
+
+
+def range_agrees(sentence: str, point: str) -> bool:
+    """Whether the sentence gives the point's range, a percentage for a fraction ("20 to 50 percent" for "between
+    0.2 and 0.5"), each end within NUMBER_SLACK."""
+    return any(_close(a, c) and _close(b, d) for a, b, _ in ranges(sentence) for c, d, _ in ranges(point))
+
+
+def range_apart(sentence: str, point: str) -> tuple[int, int] | None:
+    """The sentence's first range when none of its ranges overlaps any of the point's ("0.7 to 0.9" for "between 0.2
+    and 0.5"): wrong even where the sentence is only loosely about the point."""
+    mine, theirs = ranges(sentence), [(min(a, b), max(a, b)) for a, b, _ in ranges(point)]
+    if not mine or not theirs or any(min(a, b) <= d and c <= max(a, b) for a, b, _ in mine for c, d in theirs):
+        return None
+    return mine[0][2]
+
+
 def range_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     """The sentence's range when the point gives another one ("-1 to 1" for "between 0 and 1")."""
     theirs = [(a, b) for a, b, _ in ranges(point)]
@@ -292,10 +319,11 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     return found[0].start(), last.end()
 
 
-def conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = frozenset()) -> tuple[str, str] | None:
+def conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = frozenset(),
+             aside: Set[str] = frozenset()) -> tuple[str, str] | None:
     """The first conflict between a sentence and a key point: its kind and the sentence's words that show it."""
     _, spans = tokenize(sentence)
-    for kind, found in (("negation", negation_conflict(sentence, point, topic, plain)),
+    for kind, found in (("negation", negation_conflict(sentence, point, topic, plain, aside)),
                         ("opposite", opposite_conflict(sentence, point))):
         if found:
             a, b = found
@@ -320,15 +348,25 @@ def pairs(result: RubricResult, sentences: Sequence[str], floor: float) -> list[
 
 
 def find(question: str, points: Sequence[str], result: RubricResult, sentences: Sequence[str],
-         floor: float) -> list[Contradiction]:
-    """The answer's statements that contradict a key point: at most one per point, each with its quote."""
+         floor: float, aside: Sequence[Set[str]] = ()) -> list[Contradiction]:
+    """The answer's statements that contradict a key point: at most one per point, each with its quote; aside: the
+    stems each point says only in a modifier."""
     topic = topic_stems(question, points)
     plain = negated(tokens(" ".join(sentences)))[1]
     found: dict[int, Contradiction] = {}
     for s, p in pairs(result, sentences, floor):
         if p in found:
             continue
-        hit = conflict(sentences[s], points[p], topic, plain)
+        hit = conflict(sentences[s], points[p], topic, plain, aside[p] if aside else frozenset())
         if hit:
             found[p] = Contradiction(p, hit[1], points[p], hit[0])
+    # A range is checked against the range of the point nearest it, whatever the rest of the sentence says ("The
+    # rate is usually between 0.7 and 0.9." is far from the point by its words): it is wrong when it overlaps none.
+    ranged = [p for p, point in enumerate(points) if ranges(point)]
+    for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
+        if not ranged or not ranges(sentence):
+            continue
+        p = max(ranged, key=lambda q: result.by_sentence[q][s])
+        if p not in found and result.by_sentence[p][s] >= RANGE_FLOOR and (apart := range_apart(sentence, points[p])):
+            found[p] = Contradiction(p, sentence[apart[0]:apart[1]].strip(), points[p], "number")
     return [found[p] for p in sorted(found)]

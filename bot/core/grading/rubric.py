@@ -24,6 +24,9 @@ import numpy as np
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder, Encoded
+from bot.core.grading import spoken
+from bot.core.grading.conflicts import range_agrees
+from bot.core.grading.parse import question_terms
 
 # Full credit at the threshold, none at threshold - band. With three points or more (THRESHOLD, BAND: chosen on our
 # labeled answers, benchmarks/calibrate_rubric.py) a point the answer only brushes earns nothing. With one or two
@@ -42,6 +45,10 @@ COVERED_AT = 0.50
 OFF_TOPIC = 0.45
 OFF_TOPIC_FEW = 0.15
 CACHE_SIZE = 512
+# A point whose range an answer sentence gives ("20 to 50 percent" for "between 0.2 and 0.5") is stated when the
+# sentence is at least this close to it (plain cosine; a long sentence that gives it in passing stays far): the range
+# is what such a point says.
+RANGE_NEAR = 0.15
 # An answer of at most TERSE_WORDS content words ("Dropout.", "Batch normalization.") names a topic but states no
 # claim: against a rubric of several points it earns at most TERSE_CAP (the scale: one word <= 15). A terse reference
 # (one or two points, like the UNT set's) keeps grading terse answers by their similarity.
@@ -129,6 +136,11 @@ class EntryVectors:
     lifted: tuple[np.ndarray | None, ...]    # each point's content words pooled (None: it has none)
     content: tuple[tuple[tuple[str, ...], np.ndarray], ...]  # each point's content words and their vectors
     asked: frozenset[str]
+    wording: spoken.Wording = spoken.Wording({}, ())   # acronyms and question terms, for the answer's own words
+
+    def read(self, sentences: Sequence[str]) -> list[str]:
+        """The answer's sentences as the rubric compares them: in the entry's words (spoken.py)."""
+        return [spoken.normalise(s, self.wording, " ".join(sentences[:i])) for i, s in enumerate(sentences)]
 
 
 def ramp_for(points: int) -> tuple[float, float]:
@@ -186,13 +198,14 @@ class Rubric:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         asked = question_stems(entry.question)
-        encoded = tuple(self.embedder.encode(list(entry.points)))
+        words = spoken.wording(entry.question, [*entry.points, entry.answer], question_terms(entry.question))
+        encoded = tuple(self.embedder.encode([spoken.normalise(p, words) for p in entry.points]))
         content = []
         for e in encoded:
             mask = content_mask(e.words, asked)
             content.append((tuple(w for w, m in zip(e.words, mask, strict=True) if m), e.word_vectors[mask]))
         cached = EntryVectors(encoded, np.stack([e.vector for e in encoded]),
-                              tuple(_pool(v) for _, v in content), tuple(content), asked)
+                              tuple(_pool(v) for _, v in content), tuple(content), asked, words)
         with self._lock:
             self._cache[key] = cached
             while len(self._cache) > CACHE_SIZE:
@@ -204,12 +217,16 @@ class Rubric:
         vectors = self.vectors(entry)
         if not sentences:
             return RubricResult(tuple(PointMatch(p, 0.0, None, 0.0) for p in entry.points), 0.0, 0)
-        encoded = self.embedder.encode(list(sentences))
+        encoded = self.embedder.encode(vectors.read(sentences))
         sims, evidence = self.signals(vectors, encoded)
         threshold, band = ramp_for(len(entry.points))
+        plain = vectors.matrix @ np.stack([e.vector for e in encoded]).T
+        for i, point in enumerate(entry.points):
+            near = [s for s, text in enumerate(sentences) if plain[i, s] >= RANGE_NEAR and range_agrees(text, point)]
+            if near and sims[i] < threshold:
+                sims[i], evidence[i] = threshold, max(near, key=lambda s: plain[i, s])
         points = tuple(PointMatch(text, round(float(s), 4), sentences[e], credit(float(s), band, threshold))
                        for text, s, e in zip(entry.points, sims, evidence, strict=True))
-        plain = vectors.matrix @ np.stack([e.vector for e in encoded]).T
         novel = {w for e in encoded for w, m in zip(e.words, content_mask(e.words, vectors.asked), strict=True) if m}
         by_sentence = tuple(tuple(round(float(v), 4) for v in row) for row in plain)
         score = terse_capped(score_of([p.credit for p in points]), len(points), sentences)
@@ -242,7 +259,8 @@ class Rubric:
             return PointMatch(entry.points[point_index], 0.0, None, 0.0)
         vectors = self.vectors(entry)
         one = EntryVectors((vectors.points[point_index],), vectors.matrix[point_index: point_index + 1],
-                           (vectors.lifted[point_index],), (vectors.content[point_index],), vectors.asked)
-        sims, evidence = self.signals(one, self.embedder.encode(list(sentences)))
+                           (vectors.lifted[point_index],), (vectors.content[point_index],), vectors.asked,
+                           vectors.wording)
+        sims, evidence = self.signals(one, self.embedder.encode(vectors.read(sentences)))
         return PointMatch(entry.points[point_index], round(float(sims[0]), 4), sentences[evidence[0]],
                           credit(float(sims[0]), BAND, THRESHOLD))

@@ -43,6 +43,8 @@ _CONDITION = re.compile(r"(?:when|whenever|if|once|unless|because|since|although
 _NEW_CLAUSE = (r"(?!\S+(?:\s+\S+){0,2}\s+(?:and|or)\s)(?:the|a|an|its|their|it|they|this|these|each|every|all|"
                r"[A-Za-z][\w-]*\s+(?:is|are|was|were|has|have|can|will|uses?|makes?|squash\w*|\w+s)\b)")
 
+_DEFINING = frozenset({"mean", "refer", "denote", "stand"})  # verbs of a point that defines its subject
+
 _NEGATIVE_PREFIXES = ("un", "non", "in", "im", "ir", "il", "dis")
 
 @dataclass(frozen=True)
@@ -155,6 +157,13 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
                 objects = [c for c in tok.children if c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN")]
                 subjects_ = _subjects(tok)
                 pairs += [(_phrase(s), _phrase(o)) for s in subjects_ for o in objects]
+    # Terms that points define one each ("Atomicity means ...", "Isolation means ..."): exchanging two of them swaps
+    # the definitions.
+    defined = {_phrase(c) for doc in docs[1:len(entry.points) + 1] for tok in doc
+               if tok.dep_ == "ROOT" and tok.lemma_ in _DEFINING for c in tok.children
+               if c.dep_ == "nsubj" and c.pos_ in ("NOUN", "PROPN") and c.i <= 1}
+    if len(defined) >= 2:
+        pairs += [(a, b) for a in defined for b in defined if a < b]
     asked = {t for tok in docs[0] if tok.pos_ in ("NOUN", "PROPN") for t in [_phrase(tok)] if t}
     groups: list[set[tuple[str, ...]]] = []
     for terms in heads.values():
