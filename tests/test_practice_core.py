@@ -24,6 +24,7 @@ from bot.core.store.sql import SqlStore
 from bot.core.team import MIN_FOR_SCORES, results_text
 from bot.core.testing import FakeLLM, HashEmbedder, fake_coach
 from bot.errors import DeckError
+from tests.narrow import must
 
 ALICE, BOB = UserRef("cli", "alice"), UserRef("cli", "bob")
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
@@ -261,3 +262,14 @@ def test_a_database_of_the_last_release_is_upgraded_with_its_data_kept(tmp_path:
         assert store.save_team(UserRef("slack-team", "C1"), "active").state == "active"
     finally:
         store.close()
+
+
+def test_a_fix_of_the_key_points_keeps_the_probes_of_the_points_kept(knowledge: Path) -> None:
+    from bot.core.overrides import fixed_entry
+
+    entry = load_bank(knowledge).get("dropout")
+    kept = list(must(entry.key_points)[:3])
+    fixed = fixed_entry(entry, {"key_points": [*kept, "Dropout is a kind of regularization."]})
+    assert fixed.key_points == (*kept, "Dropout is a kind of regularization.")
+    assert [fixed.probe(i) for i in range(3)] == [entry.probe(i) for i in range(3)] and fixed.probe(3) is None
+    assert fixed_entry(entry, {"question": "What does dropout do while a network trains?"}).probes == entry.probes

@@ -56,8 +56,14 @@ def fixed_entry(entry: Entry, changes: dict[str, Any], where: str = "the fix") -
     if unknown:
         raise CoachError(f"Only the question, the reference answer and the key points can be fixed, not "
                          f"{', '.join(sorted(unknown))}.")
+    data = entry.model_dump(exclude={"probes"}) | changes
+    # Probes travel with their points: a point kept word for word keeps its probe, a new one has none yet.
+    written = {point: entry.probe(i) for i, point in enumerate(entry.key_points or ())}
+    if isinstance(data.get("key_points"), list | tuple):
+        data["key_points"] = [{"point": p, "probe": written[p]} if isinstance(p, str) and written.get(p) else p
+                              for p in data["key_points"]]
     try:
-        return Entry.model_validate({**entry.model_dump(), **changes})
+        return Entry.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "entry"
