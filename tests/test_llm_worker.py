@@ -203,7 +203,7 @@ def test_worker_is_an_llm(worker: LLMWorker) -> None:
     pieces: list[str] = []
     llm: LLM = worker
     assert llm.generate(P, on_token=pieces.append, session="s") == "ok"
-    assert pieces == ["ok "]
+    assert pieces == ["ok"]   # the pieces join into the text, as a model streams it
     llm.prewarm(P, session="s")  # queued, does not block
     assert worker.name == "fake"
 
