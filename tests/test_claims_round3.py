@@ -186,3 +186,10 @@ def test_spoken_operators_and_acronyms_are_read_in_the_entrys_words_and_prose_is
     # "it" stands for the question's term named last; "it is important to" stands for nothing
     assert spoken.normalise("Set it too high.", words, "Precision matters.") == "Set the precision too high."
     assert spoken.normalise("It is important to check.", words, "Precision matters.") == "It is important to check."
+
+
+def test_the_other_side_of_a_comparison_is_not_what_a_point_states() -> None:
+    from bot.core.grading.parse import modifier_words
+
+    said = modifier_words("Small random initial weights work better than zeros or large values.")
+    assert {"zeros", "large"} <= said and not {"small", "random", "weights"} & said

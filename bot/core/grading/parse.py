@@ -82,7 +82,8 @@ _MODIFIERS = frozenset({"acl", "relcl"})
 
 def modifier_words(text: str, parser: Parser | None = None) -> frozenset[str]:
     """Lower-case words a text says only in a modifier of a noun, not in its main clause: the subtree of a relative or
-    participial clause ("the units dropped during training": dropped, during, training). A participle right after a
+    participial clause ("the units dropped during training": dropped, during, training) or the other side of a
+    comparison ("better than zeros": than, zeros). A participle right after a
     noun, without an auxiliary or a subject, counts as one whatever its arc (the small pipeline often makes it a
     verb's conjunct)."""
     doc = (parser or shared()).parse([text])[0]
@@ -90,7 +91,9 @@ def modifier_words(text: str, parser: Parser | None = None) -> frozenset[str]:
     for tok in doc:
         participle = tok.tag_ in ("VBN", "VBD") and tok.i > 0 and doc[tok.i - 1].pos_ in ("NOUN", "PROPN") and \
             not any(c.dep_ in ("aux", "auxpass", "nsubj", "nsubjpass") for c in tok.children)
-        if tok.dep_ in _MODIFIERS or participle:
+        # The other side of a comparison ("better than zeros or large values") is not what the point states.
+        compared = tok.lower_ == "than" and tok.dep_ == "prep"
+        if tok.dep_ in _MODIFIERS or participle or compared:
             inside |= {t.i for t in tok.subtree if t.i >= tok.i}
     main = {t.lower_ for t in doc if t.i not in inside}
     return frozenset(t.lower_ for t in doc if t.i in inside and t.is_alpha) - main
