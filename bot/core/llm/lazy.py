@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from bot.core.background import build_model
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError, ModelError
-
-log = logging.getLogger(__name__)
 
 
 class LazyLLM:
@@ -35,14 +33,8 @@ class LazyLLM:
 
     def _load(self) -> None:
         try:
-            self._llm = self._factory()
+            self._llm, self._error = build_model(self._factory, "model", "grading continues with the rubric only.")
             self.name = getattr(self._llm, "name", self.name)
-        except CoachError as exc:
-            self._error = exc
-        except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear sentence
-            log.exception("loading the model failed")
-            self._error = ModelError(f"The model could not be loaded ({exc.__class__.__name__}); "
-                                     "grading continues with the rubric only.")
         finally:
             self._done.set()
 

@@ -10,12 +10,13 @@ import inspect
 import itertools
 import logging
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
+from bot.core.background import UserQueue
 from bot.core.llm.base import LLM, ChatPrompt, Request, TokenCallback
 from bot.errors import UserBusyError
 
@@ -49,17 +50,14 @@ class _Prewarm:
         return self.session or self.user_key
 
 
-class LLMWorker:
+class LLMWorker(UserQueue[_Job]):
     """Serialises every use of one LLM on a daemon thread; also usable as an LLM itself (calls block)."""
 
     def __init__(self, llm: LLM, *, thread_name: str = "llm-worker") -> None:
+        super().__init__()
         self.llm = llm
         self.name = llm.name
-        self._cond = threading.Condition()
-        self._jobs: deque[_Job] = deque()
         self._prewarms: OrderedDict[str, _Prewarm] = OrderedDict()
-        self._busy: set[str] = set()
-        self._closed = False
         self._anon = itertools.count()
         # A model whose prewarm takes cancel= can stop mid-way when a real job arrives.
         self._cancellable = "cancel" in inspect.signature(llm.prewarm).parameters
@@ -75,15 +73,7 @@ class LLMWorker:
 
     def _submit(self, job: _Job) -> Future[Any]:
         """Queue a job; UserBusyError if its user already has one queued or running."""
-        user_key = job.user_key
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("The LLM worker is closed.")
-            if user_key in self._busy:
-                raise UserBusyError()
-            self._busy.add(user_key)
-            self._jobs.append(job)
-            self._cond.notify()
+        self._enqueue(job, closed=RuntimeError("The LLM worker is closed."), busy=UserBusyError())
         return job.future
 
     @overload
@@ -130,15 +120,10 @@ class LLMWorker:
     def close(self, wait: bool = True) -> None:
         """Stop taking jobs, cancel the queued ones, let the running one finish."""
         with self._cond:
-            self._closed = True
-            for job in self._jobs:
-                job.future.cancel()
-                self._busy.discard(job.user_key)
+            self._close_queue()
             for item in self._prewarms.values():
                 item.future.set_result(False)
-            self._jobs.clear()
             self._prewarms.clear()
-            self._cond.notify_all()
         if wait and threading.current_thread() is not self._thread:
             self._thread.join()
 
@@ -229,22 +214,7 @@ class LLMWorker:
 
     def _run_job(self, job: _Job) -> None:
         """Run one job; the user is free again before the caller sees the result."""
-        if not job.future.set_running_or_notify_cancel():
-            self._release(job.user_key)
-            return
-        try:
-            result = job.fn(self.llm)
-        except BaseException as exc:  # the caller gets every error through its future
-            self._release(job.user_key)
-            job.future.set_exception(exc)
-        else:
-            self._release(job.user_key)
-            job.future.set_result(result)
-
-    def _release(self, user_key: str) -> None:
-        """Let this user submit again."""
-        with self._cond:
-            self._busy.discard(user_key)
+        self._serve(job, lambda: job.fn(self.llm))
 
     def _run_prewarm(self, item: _Prewarm) -> None:
         """Evaluate a prefix; if a real job arrives mid-way, stop and queue the rest for later."""

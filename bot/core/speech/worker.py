@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.background import UserQueue, build_model
 from bot.core.speech.audio import AudioClip
 from bot.core.speech.base import Transcriber, Transcript
 from bot.errors import CoachError, ModelError, UserBusyError
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,7 +23,7 @@ class _Job:
     future: Future[Transcript] = field(default_factory=Future)
 
 
-class SpeechWorker:
+class SpeechWorker(UserQueue[_Job]):
     """A Transcriber that runs every call on its own daemon thread, which builds the model on first use.
 
     Other users' text answers and the LLM never wait on a transcription; two recordings of one user at once get
@@ -34,14 +31,11 @@ class SpeechWorker:
     """
 
     def __init__(self, factory: Callable[[], Transcriber], *, name: str = "speech") -> None:
+        super().__init__()
         self._factory = factory
         self.name = name
         self._model: Transcriber | None = None
         self._error: CoachError | None = None
-        self._cond = threading.Condition()
-        self._jobs: deque[_Job] = deque()
-        self._busy: set[str] = set()
-        self._closed = False
         self._preload = False
         self._thread = threading.Thread(target=self._loop, name="speech-worker", daemon=True)
         self._thread.start()
@@ -67,14 +61,8 @@ class SpeechWorker:
         """Queue the clip behind earlier ones and wait for its transcript (BadAudio and ModelError come through)."""
         key = user_key or f"anonymous-{id(clip)}"
         job = _Job(key, clip, prompt)
-        with self._cond:
-            if self._closed:
-                raise ModelError("Voice answers are not available right now; please type your answer.")
-            if key in self._busy:
-                raise UserBusyError("Your previous recording is still being transcribed; one moment.")
-            self._busy.add(key)
-            self._jobs.append(job)
-            self._cond.notify()
+        self._enqueue(job, closed=ModelError("Voice answers are not available right now; please type your answer."),
+                      busy=UserBusyError("Your previous recording is still being transcribed; one moment."))
         return job.future.result()
 
     def pending(self) -> dict[str, int]:
@@ -91,27 +79,15 @@ class SpeechWorker:
     def close(self) -> None:
         """Stop taking jobs and cancel the queued ones; the running one finishes."""
         with self._cond:
-            self._closed = True
-            for job in self._jobs:
-                job.future.cancel()
-                self._busy.discard(job.user_key)
-            self._jobs.clear()
-            self._cond.notify_all()
+            self._close_queue()
 
     # -- the thread ----------------------------------------------------------------------------------------------
 
     def _load(self) -> Transcriber:
         """Build the model once; a failure is kept and raised for every job as one sentence."""
         if self._model is None and self._error is None:
-            try:
-                self._model = self._factory()
-                self.name = getattr(self._model, "name", self.name)
-            except CoachError as exc:
-                self._error = exc
-            except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear sentence
-                log.exception("loading the speech model failed")
-                self._error = ModelError(f"The speech model could not be loaded ({exc.__class__.__name__}); "
-                                         "please type your answer.")
+            self._model, self._error = build_model(self._factory, "speech model", "please type your answer.")
+            self.name = getattr(self._model, "name", self.name)
         if self._model is None:
             raise self._error or ModelError("The speech model could not be loaded; please type your answer.")
         return self._model
@@ -134,19 +110,5 @@ class SpeechWorker:
 
     def _loop(self) -> None:
         while (job := self._next()) is not None:
-            if not job.future.set_running_or_notify_cancel():
-                self._release(job.user_key)
-                continue
-            try:
-                result = self._load().transcribe(job.clip, user_key=job.user_key, prompt=job.prompt)
-            except BaseException as exc:  # the caller gets every error through its future
-                self._release(job.user_key)
-                job.future.set_exception(exc)
-            else:
-                self._release(job.user_key)
-                job.future.set_result(result)
-
-    def _release(self, user_key: str) -> None:
-        with self._cond:
-            self._busy.discard(user_key)
+            self._serve(job, lambda: self._load().transcribe(job.clip, user_key=job.user_key, prompt=job.prompt))
 
