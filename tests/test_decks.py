@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from bot.core.bank import load_bank
 from bot.core.coach import Coach
 from bot.core.daily import DailyDispatcher
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
-from bot.core.store.db import MIGRATIONS, make_engine, migrate
+from bot.core.store.db import MIGRATIONS
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeDailyPort, fake_coach
 from tests.narrow import must
+from tests.olddb import OLD_USER, old_database
 
 ALICE = UserRef("discord", "1")
 BOB = UserRef("discord", "2")
@@ -154,20 +154,12 @@ def test_slack_calls_it_a_workspace(coach: Coach) -> None:
 
 
 def test_an_older_database_gains_the_mode_and_deck_columns(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
-    migrate(engine, MIGRATIONS[:2])
-    with engine.begin() as conn:   # as round 1 left it: no mode, deck or space columns, no spaces table
-        conn.execute(text("DROP TABLE spaces"))
-        conn.execute(text("ALTER TABLE sessions DROP COLUMN mode"))
-        conn.execute(text("ALTER TABLE users DROP COLUMN deck"))
-        conn.execute(text("ALTER TABLE users DROP COLUMN space"))
-        conn.execute(text("INSERT INTO users (platform, user_id, time_zone, daily_time, daily_on, created) "
-                          "VALUES ('discord', '1', 'UTC', '09:00', 0, '2025-03-01 08:00:00')"))
-        conn.execute(text("INSERT INTO sessions (user_pk, phase, question_ids, position, hints_used, extra, created, "
-                          "updated) VALUES (1, 'AWAITING_ANSWER', '[\"dropout\"]', 0, '{}', '{}', "
-                          "'2025-03-01 08:00:00', '2025-03-01 08:00:00')"))
-    engine.dispose()
+    url = old_database(   # as round 1 left it: no mode, deck or space columns, no spaces table
+        tmp_path / "old.db", 3, "DROP TABLE spaces", "ALTER TABLE sessions DROP COLUMN mode",
+        "ALTER TABLE users DROP COLUMN deck", "ALTER TABLE users DROP COLUMN space",
+        OLD_USER.format(platform="discord", user_id="1", daily_on=0),
+        "INSERT INTO sessions (user_pk, phase, question_ids, position, hints_used, extra, created, updated) "
+        "VALUES (1, 'AWAITING_ANSWER', '[\"dropout\"]', 0, '{}', '{}', '2025-03-01 08:00:00', '2025-03-01 08:00:00')")
     store = SqlStore(url)
     try:
         assert store.version == MIGRATIONS[-1][0]

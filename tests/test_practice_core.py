@@ -12,19 +12,19 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import text
 
 from bot.core.access import Access
 from bot.core.bank import load_bank
 from bot.core.coach import Coach
 from bot.core.index import MemoryIndex
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
-from bot.core.store.db import MIGRATIONS, make_engine, migrate
+from bot.core.store.db import MIGRATIONS
 from bot.core.store.sql import SqlStore
 from bot.core.team import MIN_FOR_SCORES, results_text
 from bot.core.testing import FakeLLM, HashEmbedder, fake_coach
 from bot.errors import DeckError
 from tests.narrow import must
+from tests.olddb import OLD_USER, old_database
 
 ALICE, BOB = UserRef("cli", "alice"), UserRef("cli", "bob")
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
@@ -238,20 +238,12 @@ def test_team_settings_survive_a_restart(practice: Callable[..., Coach]) -> None
 
 
 def test_a_database_of_the_last_release_is_upgraded_with_its_data_kept(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/old.db"
-    engine = make_engine(url)
-    migrate(engine, [m for m in MIGRATIONS if m[0] < 4])   # before flags, teams and entry hashes (4-6)
-    with engine.begin() as conn:   # as the last release left it: no flags, teams, entry hashes or shares
-        conn.execute(text("DROP TABLE flags"))
-        conn.execute(text("DROP TABLE teams"))
-        conn.execute(text("ALTER TABLE attempts DROP COLUMN entry_hash"))
-        conn.execute(text("ALTER TABLE attempts DROP COLUMN shared"))
-        conn.execute(text("INSERT INTO users (platform, user_id, time_zone, daily_time, daily_on, created) "
-                          "VALUES ('cli', 'alice', 'UTC', '09:00', 0, '2025-03-01 08:00:00')"))
-        conn.execute(text("INSERT INTO attempts (user_pk, question_id, is_follow_up, answer, score, key_points, "
-                          "feedback, hinted, skipped, llm, created) VALUES (1, 'dropout', 0, 'old answer', 55, '[]', "
-                          "'[]', 0, 0, 0, '2025-03-01 09:00:00')"))
-    engine.dispose()
+    url = old_database(   # as the last release left it (before 4-6): no flags, teams, entry hashes or shares
+        tmp_path / "old.db", 4, "DROP TABLE flags", "DROP TABLE teams",
+        "ALTER TABLE attempts DROP COLUMN entry_hash", "ALTER TABLE attempts DROP COLUMN shared",
+        OLD_USER.format(platform="cli", user_id="alice", daily_on=0),
+        "INSERT INTO attempts (user_pk, question_id, is_follow_up, answer, score, key_points, feedback, hinted, "
+        "skipped, llm, created) VALUES (1, 'dropout', 0, 'old answer', 55, '[]', '[]', 0, 0, 0, '2025-03-01 09:00:00')")
     store = SqlStore(url)
     try:
         assert store.version == MIGRATIONS[-1][0] and {4, 5, 6} <= {v for v, _ in MIGRATIONS}

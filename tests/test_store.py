@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Connection, Integer, inspect, text
@@ -22,6 +23,7 @@ from bot.core.store.records import AttemptRecord, CardRecord
 from bot.core.store.sql import SqlStore
 from bot.errors import CoachError
 from tests.narrow import must
+from tests.olddb import OLD_USER, old_database
 
 ALICE = UserRef("discord", "1001")
 BOB = UserRef("slack", "U02")
@@ -240,17 +242,12 @@ def test_a_process_takes_over_its_own_unsent_claim_at_once_and_others_only_when_
     assert one.reclaim_daily(ALICE, "2025-03-01", older_than=fresh, owner="process-1") is False   # no longer its
 
 
-def test_a_first_release_database_gets_the_claim_owner_column(tmp_path: object) -> None:
-    url = f"sqlite:///{tmp_path}/old.db"
-    engine = make_engine(url)
-    migrate(engine, MIGRATIONS[:1])
-    with engine.begin() as conn:   # as the first release made it: daily_sends without `owner`
-        conn.execute(text("ALTER TABLE daily_sends DROP COLUMN owner"))
-        conn.execute(text("INSERT INTO users (platform, user_id, time_zone, daily_time, daily_on, created) "
-                          "VALUES ('slack', 'U1', 'UTC', '09:00', 1, '2025-03-01 08:00:00')"))
-        conn.execute(text("INSERT INTO daily_sends (user_pk, local_date, question_id, status, created) "
-                          "VALUES (1, '2025-03-01', 'dropout', 'claimed', '2025-03-01 09:00:00')"))
-    engine.dispose()
+def test_a_first_release_database_gets_the_claim_owner_column(tmp_path: Path) -> None:
+    url = old_database(   # as the first release made it: daily_sends without `owner`
+        tmp_path / "old.db", 2, "ALTER TABLE daily_sends DROP COLUMN owner",
+        OLD_USER.format(platform="slack", user_id="U1", daily_on=1),
+        "INSERT INTO daily_sends (user_pk, local_date, question_id, status, created) "
+        "VALUES (1, '2025-03-01', 'dropout', 'claimed', '2025-03-01 09:00:00')")
     store = SqlStore(url)
     try:
         assert store.version == MIGRATIONS[-1][0]
