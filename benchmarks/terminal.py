@@ -51,6 +51,15 @@ class Child:
         self.proc.stdin.write(text.encode("utf-8"))
         self.proc.stdin.flush()
 
+    def stop(self) -> int:
+        """Type /stop, close stdin and reap the child; its ru_maxrss in bytes."""
+        self.send("/stop\n")
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        _, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return usage.ru_maxrss * 1024  # KiB on Linux
+
     def kill(self) -> None:
         """Stop the child (only this process, by its id)."""
         if self.proc.poll() is None:
@@ -152,14 +161,9 @@ def peak_rss(model_path: Path | None, model_choice: str, bank: Any, timeout: flo
         result["launch_to_critique_done_s"] = round(answered, 2)
         result["critique_by_model"] = b"model's critique was unavailable" not in child.out[mark:]
         result["vm_hwm_bytes"] = high_water_mark(child.proc.pid)
-        child.send("/stop\n")
-        assert child.proc.stdin is not None
-        child.proc.stdin.close()
-        _, status, usage = os.wait4(child.proc.pid, 0)
-        child.proc.returncode = os.waitstatus_to_exitcode(status)
         # Not the figure: a child's ru_maxrss also counts the parent's pages it shared between fork and exec (this
         # benchmark's own process holds the model at that point), so it reads the parent's size.
-        result["ru_maxrss_bytes"] = usage.ru_maxrss * 1024  # KiB on Linux
+        result["ru_maxrss_bytes"] = child.stop()
     except TimeoutError as exc:
         result["error"] = str(exc)[:300]
     finally:

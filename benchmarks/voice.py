@@ -184,12 +184,7 @@ def peak_memory(scratch: Path, bank: Any, timeout: float = 900) -> dict[str, Any
         done = child.wait_for(re.compile(rb"Follow-up|Question 2 of|Report"), timeout, mark)
         result |= {"launch_to_transcript_s": round(heard, 2), "launch_to_critique_done_s": round(done, 2),
                    "critique_by_model": b"language model was not used" not in child.out[mark:]}
-        child.send("/stop\n")
-        assert child.proc.stdin is not None
-        child.proc.stdin.close()
-        _, status, usage = os.wait4(child.proc.pid, 0)
-        child.proc.returncode = os.waitstatus_to_exitcode(status)
-        result["ru_maxrss_bytes"] = usage.ru_maxrss * 1024
+        result["ru_maxrss_bytes"] = child.stop()
     except TimeoutError as exc:
         result["error"] = str(exc)[:300]
     finally:
