@@ -45,7 +45,8 @@ def _first_at(calls: Callable[[], list[Any]], prefix: str, text: Any, after: flo
 async def discord_run(coach: Any, audio: list[bytes]) -> dict[str, Any]:
     """Voice messages in the DM of the Discord adapter: → transcript, → score (the first one warms up)."""
     from bot.core.replies import Action, Request
-    from tests.fake_discord import ALICE, FakeDiscord, Harness, alice, dm_channel, new_bot, user_message
+    from tests.discord_harness import Harness, alice, new_bot, user_message
+    from tests.fake_discord import ALICE, FakeDiscord, dm_channel
 
     fake = FakeDiscord()
     bot = new_bot(coach, fake)

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from bot.core.coach import Coach
     from bot.core.store.sql import SqlStore
     from bot.core.testing import FakeLLM
-    from tests.fake_discord import FakeDiscord, Harness
+    from tests.discord_harness import Harness
+    from tests.fake_discord import FakeDiscord
     from tests.fake_slack_api import Slack
 
 REPO = Path(__file__).resolve().parent.parent
@@ -156,7 +157,7 @@ def store() -> Iterator[SqlStore]:
 def llm() -> FakeLLM:
     """A scripted model: always the same critique (strengths, improvements and a follow-up)."""
     from bot.core.testing import FakeLLM
-    from tests.fake_discord import CRITIQUE
+    from tests.discord_harness import CRITIQUE
 
     return FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
 
@@ -165,7 +166,7 @@ def llm() -> FakeLLM:
 def coach(test_bank: Any, store: SqlStore, llm: FakeLLM) -> Coach:
     """The real Coach on the mini deck with a hashing embedder, the scripted model and the in-memory store."""
     from bot.core.testing import fake_coach
-    from tests.fake_discord import NOW
+    from tests.discord_harness import NOW
 
     return fake_coach(test_bank, store, llm=llm, clock=lambda: NOW)
 
@@ -192,7 +193,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeDiscord:
 @pytest_asyncio.fixture()
 async def h(fake: FakeDiscord, store: SqlStore, llm: FakeLLM) -> AsyncIterator[Harness]:
     """The Discord bot on the recorder, set up as at start (dynamic items registered, loop attached)."""
-    from tests.fake_discord import Harness, make_coach, new_bot
+    from tests.discord_harness import Harness, make_coach, new_bot
 
     bot = new_bot(make_coach(store, llm), fake)
     await bot.client._async_setup_hook()

@@ -19,23 +19,15 @@ from bot.discord_render import MESSAGE_LIMIT
 from bot.discord_views import NOT_YOURS
 from bot.errors import FAILED
 from bot.errors import USER_BUSY as BUSY
-from tests.fake_discord import (
-    ALICE,
-    APP_ID,
-    BOB,
-    CHANNEL_ID,
-    EPHEMERAL,
+from tests.discord_harness import (
     GOOD_ANSWER,
-    GUILD_ID,
     NOW,
-    FakeDiscord,
     Harness,
     PacedLLM,
     SlowCoach,
     alice,
     button,
     daily_on,
-    dm_channel,
     make_coach,
     new_bot,
     question_of,
@@ -44,6 +36,7 @@ from tests.fake_discord import (
     started,
     until,
 )
+from tests.fake_discord import ALICE, APP_ID, BOB, CHANNEL_ID, EPHEMERAL, GUILD_ID, FakeDiscord, dm_channel
 from tests.narrow import must
 
 # ---------------------------------------------------------------------------------------------- tests

@@ -19,19 +19,14 @@ import pytest
 
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM
-from tests.fake_discord import (
-    ALICE,
-    CHANNEL_ID,
+from tests.discord_harness import (
     CRITIQUE,
-    EPHEMERAL,
     GOOD_ANSWER,
     NOW,
-    FakeDiscord,
     Harness,
     PacedLLM,
     alice,
     daily_on,
-    dm_channel,
     make_coach,
     new_bot,
     question_of,
@@ -39,6 +34,7 @@ from tests.fake_discord import (
     started,
     until,
 )
+from tests.fake_discord import ALICE, CHANNEL_ID, EPHEMERAL, FakeDiscord, dm_channel
 
 STALE = "no longer open"
 

@@ -16,23 +16,8 @@ from bot.core.replies import Action, Reply, ReplyKind, UserRef
 from bot.core.store.sql import SqlStore
 from bot.core.testing import FakeLLM, fake_coach
 from bot.discord_render import DESCRIPTION_LIMIT, render
-from tests.fake_discord import (
-    ALICE,
-    APP_ID,
-    BOB,
-    EPHEMERAL,
-    GUILD_ID,
-    NOW,
-    Call,
-    FakeDiscord,
-    Harness,
-    alice,
-    make_coach,
-    new_bot,
-    question_of,
-    started,
-    text_channel,
-)
+from tests.discord_harness import NOW, Harness, alice, make_coach, new_bot, question_of, started
+from tests.fake_discord import ALICE, APP_ID, BOB, EPHEMERAL, GUILD_ID, Call, FakeDiscord, text_channel
 from tests.narrow import must
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value

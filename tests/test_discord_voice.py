@@ -22,21 +22,8 @@ from bot.core.voice import NOT_AUDIO
 from bot.discord_coach import DiscordCoach
 from bot.discord_voice import VOICE_HINT
 from tests import speech_audio as sa
-from tests.fake_discord import (
-    ALICE,
-    GOOD_ANSWER,
-    NOW,
-    TEST_DECKS,
-    Call,
-    FakeDiscord,
-    Harness,
-    alice,
-    dm_channel,
-    new_bot,
-    say,
-    session_of,
-    started,
-)
+from tests.discord_harness import GOOD_ANSWER, NOW, TEST_DECKS, Harness, alice, new_bot, say, session_of, started
+from tests.fake_discord import ALICE, Call, FakeDiscord, dm_channel
 from tests.narrow import must
 
 SPOKEN = ("Dropout randomly turns off a fraction of the neurons during each training step, so the network cannot "
@@ -189,7 +176,7 @@ async def test_a_second_message_while_transcribing_is_refused_as_busy(hv, espeak
 
 
 def _message(h: Harness, channel: dict[str, Any], ogg: bytes) -> Any:
-    from tests.fake_discord import user_message
+    from tests.discord_harness import user_message
 
     return user_message(h, channel, "", attachments=[h.fake.attachment(ogg, "voice-message.ogg", "audio/ogg",
                                                                         voice_seconds=6.5)])
@@ -197,7 +184,7 @@ def _message(h: Harness, channel: dict[str, Any], ogg: bytes) -> Any:
 
 async def _say_now(h: Harness, channel: dict[str, Any], text: str) -> str:
     """Send a typed message and return the first thing the bot says back."""
-    from tests.fake_discord import user_message
+    from tests.discord_harness import user_message
 
     mark = len(h.fake.calls)
     h.bot.client.dispatch("message", user_message(h, channel, text))

@@ -13,18 +13,8 @@ import pytest_asyncio
 
 from bot.core.access import Access
 from bot.core.replies import Action, Request, UserRef
-from tests.fake_discord import (
-    ALICE,
-    BOB,
-    GOOD_ANSWER,
-    Call,
-    Harness,
-    dm_channel,
-    new_bot,
-    question_of,
-    started,
-    text_channel,
-)
+from tests.discord_harness import GOOD_ANSWER, Harness, new_bot, question_of, started
+from tests.fake_discord import ALICE, BOB, Call, dm_channel, text_channel
 
 pytestmark = pytest.mark.asyncio
 MANAGE = str(discord.Permissions(manage_guild=True).value)
@@ -35,7 +25,7 @@ async def hk(fake: Any, store: Any, llm: Any, knowledge: Any) -> Any:
     """The bot whose coach writes reviewers' fixes to a copy of the test deck."""
     from bot.core.bank import load_bank
     from bot.core.testing import fake_coach
-    from tests.fake_discord import NOW
+    from tests.discord_harness import NOW
 
     coach = fake_coach(load_bank(knowledge), store, llm=llm, clock=lambda: NOW, access=Access(knowledge_dir=knowledge))
     bot = new_bot(coach, fake)

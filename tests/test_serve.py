@@ -19,7 +19,8 @@ from bot.core.embedder import HashEmbedder
 from bot.core.replies import UserRef
 from bot.core.runtime import Runtime
 from bot.core.testing import FakeLLM
-from tests.fake_discord import CRITIQUE, GOOD_ANSWER, FakeDiscord, Harness, alice, new_bot, started
+from tests.discord_harness import CRITIQUE, GOOD_ANSWER, Harness, alice, new_bot, started
+from tests.fake_discord import FakeDiscord
 from tests.fake_slack_api import FORM, SIGNING_SECRET, FakeSlackApi, command_body, dm_event, event_body, slack_request
 
 REPO = Path(__file__).resolve().parent.parent

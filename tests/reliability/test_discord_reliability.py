@@ -9,18 +9,8 @@ from typing import Any
 import pytest
 
 from bot.discord_views import NOT_YOURS
-from tests.fake_discord import (
-    ALICE,
-    BOB,
-    EPHEMERAL,
-    GOOD_ANSWER,
-    Harness,
-    SlowCoach,
-    alice,
-    question_of,
-    started,
-    until,
-)
+from tests.discord_harness import GOOD_ANSWER, Harness, SlowCoach, alice, question_of, started, until
+from tests.fake_discord import ALICE, BOB, EPHEMERAL
 
 USERS = [ALICE + 100 + i for i in range(10)]
 
