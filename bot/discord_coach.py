@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import aclosing, suppress
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -25,12 +25,13 @@ from bot.core.localtime import parse_daily_time, zone_problem
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef
 from bot.discord_commands import sync_commands
 from bot.discord_daily import DiscordDaily
-from bot.discord_out import TOKEN_LIFETIME, ChannelOutbox, CritiqueStream, Editable, InteractionOutbox, Outbox
+from bot.discord_delivery import Delivery
+from bot.discord_out import TOKEN_LIFETIME, ChannelOutbox, InteractionOutbox, Outbox
 from bot.discord_practice import DiscordPractice
-from bot.discord_render import NO_MENTIONS, Outgoing, answer_embed, clip, defuse, render
-from bot.discord_views import NOT_YOURS, AnswerModal, actions_view, build_tree, parse_submission, register
+from bot.discord_render import NO_MENTIONS, Outgoing, answer_embed, clip, defuse
+from bot.discord_views import NOT_YOURS, AnswerModal, build_tree, parse_submission, register
 from bot.discord_voice import uploads_of
-from bot.discord_worker import TokenSink, Work, run_in_worker
+from bot.discord_worker import TokenSink
 from bot.errors import FAILED
 
 if TYPE_CHECKING:
@@ -65,7 +66,6 @@ class DiscordCoach:
         self.coach = coach
         self.client = client
         self.guild_id = guild_id
-        self.edit_interval = edit_interval
         self.daily_period = daily_period
         self.commands_file = commands_file
         self.token_lifetime = token_lifetime
@@ -74,9 +74,9 @@ class DiscordCoach:
         self._daily_pool = ThreadPoolExecutor(1, "discord-daily")
         self.daily = DailyDispatcher(coach, DiscordDaily(self))
         self.practice = DiscordPractice(self)
+        self.delivery = Delivery(edit_interval)
         self.tree = build_tree(client, self)
         self.tree.error(self.on_tree_error)
-        self._buttons: dict[int, tuple[Outbox, Editable]] = {}   # owner id -> the message whose buttons are live
         self._daily_task: asyncio.Task[None] | None = None
         self.closing = False
         register(client, self)
@@ -128,7 +128,7 @@ class DiscordCoach:
             return (amend(reply) if amend else reply for reply in self.coach.act(request))
 
         async def body(out: InteractionOutbox) -> None:
-            await self._pump(out, out, owner, work, self.quick)
+            await self.delivery.pump(out, out, owner, work, self.quick)
 
         await self._interact(interaction, body, ephemeral=ephemeral)
 
@@ -154,7 +154,7 @@ class DiscordCoach:
             where = str(getattr(place, "id", None) or interaction.channel_id)
             request = Request(user, Action.START, topic=topic, count=count, place=where, mode=mode,
                               space=space_of(interaction))
-            replies = await self._pump(out, followups, interaction.user.id, lambda _t: self.coach.act(request),
+            replies = await self.delivery.pump(out, followups, interaction.user.id, lambda _t: self.coach.act(request),
                                        self.quick)
             if place is None:
                 return
@@ -238,7 +238,7 @@ class DiscordCoach:
 
         async def body(out: InteractionOutbox) -> None:
             await out.send(Outgoing(embed=answer_embed(text, interaction.user.display_name)))
-            await self._pump(out, out, owner, lambda on_token: self.coach.act(request, on_token=on_token),
+            await self.delivery.pump(out, out, owner, lambda on_token: self.coach.act(request, on_token=on_token),
                              self.answers)
 
         await self._interact(interaction, body)
@@ -332,52 +332,10 @@ class DiscordCoach:
                 await out.send(Outgoing(content=busy.text))
                 return
             try:
-                await self._pump(out, out, message.author.id,
+                await self.delivery.pump(out, out, message.author.id,
                                  lambda on_token: self.coach.act(request, on_token=on_token), self.answers)
             except Exception:
                 log.exception("Answer by message of user %s failed", message.author.id)
-
-    # ------------------------------------------------------------------ delivering replies
-
-    async def _pump(self, out: Outbox, private: Outbox, owner: int, work: Work, executor: Executor) -> list[Reply]:
-        """Run an engine call off the loop; deliver its replies in order, the critique streamed as it is written."""
-        stream = CritiqueStream(out, self.edit_interval)
-        replies: list[Reply] = []
-        try:
-            async with aclosing(run_in_worker(work, executor)) as events:
-                async for kind, value in events:
-                    if kind == "token":
-                        stream.feed(value)
-                        continue
-                    reply = value if kind == "reply" else _failure(value)
-                    replies.append(reply)
-                    await self._deliver(out, private, owner, reply, stream)
-        finally:
-            await stream.close()
-        return replies
-
-    async def _deliver(self, out: Outbox, private: Outbox, owner: int, reply: Reply, stream: CritiqueStream) -> None:
-        """One reply as messages; the buttons move to the newest message that offers them."""
-        if reply.kind is ReplyKind.CRITIQUE:
-            await stream.finish(reply.text)
-            return
-        for message in render(reply):
-            view = actions_view(message.actions, owner, reply.turn)
-            box = private if message.ephemeral else out
-            sent = await box.send(message, view)
-            if view is not None:
-                await self._move_buttons(owner, (box, sent))
-        if reply.kind is ReplyKind.REPORT:
-            await self._move_buttons(owner, None)
-
-    async def _move_buttons(self, owner: int, live: tuple[Outbox, Editable] | None) -> None:
-        """Remove the buttons of the owner's previous question, so only the current one offers them."""
-        previous = self._buttons.pop(owner, None)
-        if live is not None:
-            self._buttons[owner] = live
-        if previous is not None and (live is None or previous[1] is not live[1]):
-            with suppress(discord.HTTPException):  # gone, or its followup token expired: harmless
-                await previous[0].edit(previous[1], view=None, allowed_mentions=NO_MENTIONS)
 
     # ------------------------------------------------------------------ daily questions
 
@@ -397,8 +355,3 @@ class DiscordCoach:
         await loop.run_in_executor(self._daily_pool, self.coach.upkeep, when)   # reviewers' fixes from elsewhere
         return await loop.run_in_executor(self._daily_pool, self.daily.tick, when)
 
-
-def _failure(error: BaseException) -> Reply:
-    """An adapter failure as one sentence for the user; the full error goes to the log."""
-    log.error("Engine call failed", exc_info=error)
-    return Reply(ReplyKind.ERROR, FAILED)
