@@ -13,14 +13,11 @@ score is the cross-validated one). --quick grades one assignment, rubric-only, a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import machine  # noqa: E402
 from benchmarks.unt import StudentAnswer, UntSet, load_unt  # noqa: E402
-from bot.core.bank import Entry  # noqa: E402
-from bot.core.embedder import Embedder, Encoded, SentenceEmbedder  # noqa: E402
+from benchmarks.validity_critique import critique_sample, llm_figures, make_llm  # noqa: E402
+from benchmarks.validity_grading import BLOCKED, BatchedEmbedder, Row, grade_all, rescored, rubric_texts  # noqa: E402
+from benchmarks.validity_stats import cross_validated, figures, pearson, spearman  # noqa: E402
+from bot.core.embedder import SentenceEmbedder  # noqa: E402
 from bot.core.grading import rubric  # noqa: E402
-from bot.core.grading.grader import Grade, Grader, penalised_credits  # noqa: E402
-from bot.core.grading.guards import screen  # noqa: E402
+from bot.core.grading.grader import Grader  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED = 20240611
@@ -45,226 +43,6 @@ PUBLISHED = {"Mohler, Bunescu & Mihalcea 2011 (best system)": 0.52, "Sultan, Sal
 # The rubric's constants are chosen again on the other folds from these grids (the shipped values among them).
 THRESHOLDS_FEW = (0.6, 0.65, 0.7, 0.75, 0.8)
 BANDS_FEW = (0.45, 0.6, 0.75, 0.9, 1.05)
-_BLOCKED = ("empty", "dont_know", "gibberish", "echo", "off_topic")
-
-
-# -- statistics (numpy only) ---------------------------------------------------------------------------------------
-
-
-def pearson(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    """Pearson correlation (0 when either side is constant)."""
-    a, b = np.asarray(x, float), np.asarray(y, float)
-    if len(a) < 2 or a.std() == 0 or b.std() == 0:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
-
-
-def ranks(x: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Ranks with ties averaged."""
-    values = np.asarray(x, float)
-    order = values.argsort(kind="stable")
-    out = np.empty(len(values))
-    out[order] = np.arange(len(values), dtype=float)
-    for value in np.unique(values):
-        tied = values == value
-        out[tied] = out[tied].mean()
-    return out
-
-
-def spearman(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    """Spearman rank correlation."""
-    return pearson(ranks(x), ranks(y))
-
-
-def fit_linear(features: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Least-squares weights, the intercept last."""
-    design = np.column_stack([features, np.ones(len(features))])
-    return np.linalg.lstsq(design, target, rcond=None)[0]
-
-
-def cross_validated(features: np.ndarray, target: np.ndarray, folds: np.ndarray) -> np.ndarray:
-    """Each fold predicted by a linear map fitted on the other folds only, clipped to 0-5."""
-    features = features.reshape(len(target), -1)
-    out = np.zeros(len(target))
-    for fold in np.unique(folds):
-        test = folds == fold
-        weights = fit_linear(features[~test], target[~test])
-        out[test] = np.column_stack([features[test], np.ones(int(test.sum()))]) @ weights
-    return np.clip(out, 0.0, 5.0)
-
-
-def rmse(predicted: np.ndarray, target: np.ndarray) -> float:
-    """Root mean squared error."""
-    return float(np.sqrt(np.mean((predicted - target) ** 2)))
-
-
-def figures(predicted: Sequence[float] | np.ndarray, mapped: np.ndarray, human: np.ndarray) -> dict[str, Any]:
-    """n, Pearson and Spearman of a prediction, and RMSE of its cross-validated 0-5 map."""
-    return {"n": len(human), "pearson": round(pearson(predicted, human), 4),
-            "spearman": round(spearman(predicted, human), 4), "rmse": round(rmse(mapped, human), 4)}
-
-
-# -- embeddings: batched once, then served from memory ----------------------------------------------------------
-
-
-class BatchedEmbedder:
-    """Wraps an embedder: texts encoded in large batches up front, then served from memory (same vectors)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dim = inner.dim
-        self._encoded: dict[str, Encoded] = {}
-
-    def prefetch(self, texts: Sequence[str]) -> None:
-        """Encode every text not seen yet, in one call."""
-        new = [t for t in dict.fromkeys(texts) if t not in self._encoded]
-        if new:
-            self._encoded.update(zip(new, self.inner.encode(new), strict=True))
-
-    def encode(self, texts: Sequence[str]) -> list[Encoded]:
-        """Encodings from memory (anything unseen is encoded now)."""
-        self.prefetch(texts)
-        return [self._encoded[t] for t in texts]
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Sentence vectors from memory."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([e.vector for e in self.encode(texts)])
-
-
-def rubric_texts(entries: Sequence[Entry], answers: Sequence[StudentAnswer]) -> list[str]:
-    """What the rubric will encode: the points and every answer's sentences (a miss only costs time)."""
-    return [p for e in entries for p in e.points] + [s for a in answers for s in screen(a.text).sentences]
-
-
-# -- grading -----------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    """One graded answer."""
-
-    answer: StudentAnswer
-    grade: Grade
-    seconds: float = 0.0
-    llm_score: int | None = None
-    contradictions: int = 0
-
-    def similarities(self) -> np.ndarray:
-        """Each key point's similarity (0 for a blocked answer)."""
-        return np.array([p.similarity for p in self.grade.key_points], float)
-
-
-def grade_all(grader: Grader, bank: dict[str, Entry], answers: Sequence[StudentAnswer]) -> list[Row]:
-    """Rubric-only grades of every answer, timed."""
-    rows = []
-    for answer in answers:
-        entry = bank[answer.entry_id]
-        started = time.perf_counter()
-        grade = grader.rubric_grade(entry, answer.text)
-        rows.append(Row(answer, grade, seconds=time.perf_counter() - started))
-    return rows
-
-
-def rescored(row: Row, threshold_few: float, band_few: float) -> float:
-    """The product's score of a row with other constants: same guards, same contradiction penalty."""
-    grade = row.grade
-    if grade.guard in _BLOCKED or grade.result is None:
-        return 0.0
-    sims = row.similarities()
-    threshold, band = (threshold_few, band_few) if len(sims) <= rubric.FEW_POINTS else (rubric.THRESHOLD, rubric.BAND)
-    credits = [rubric.credit(float(v), band, threshold) for v in sims]
-    if grade.contradictions:
-        return float(penalised_credits(credits, {c.point for c in grade.contradictions}))
-    return float(rubric.terse_capped(rubric.score_of(credits), len(sims), grade.sentences))
-
-
-# -- the model's critique on a fixed sample, cached so a long run can resume ------------------------------------
-
-
-@dataclass
-class LlmRun:
-    """The critique sample's grades and time."""
-
-    seconds: list[float] = field(default_factory=list)
-    failed: int = 0
-    cached: int = 0
-    unfinished: int = 0
-
-
-def engine_version() -> str:
-    """A digest of the grading code and prompts: a cached critique is reused only by the same engine."""
-    from bot.config import REPO_ROOT
-
-    files = sorted((REPO_ROOT / "bot/core/grading").glob("*.py"))
-    files += sorted((REPO_ROOT / "prompts").glob("critique_*.md"))
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.read_bytes() if path.exists() else b"")
-    return digest.hexdigest()[:12]
-
-
-def cache_key(model: str, version: str, row: Row) -> str:
-    """What a cached critique depends on: model, engine version, entry, answer and its rubric score."""
-    payload = json.dumps([model, version, row.answer.entry_id, row.answer.text, row.grade.score])
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
-
-
-def read_cache(path: Path) -> dict[str, dict[str, Any]]:
-    """The JSONL cache of earlier critique runs (a torn last line is ignored)."""
-    if not path.exists():
-        return {}
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        out[item["key"]] = item
-    return out
-
-
-def critique_sample(grader: Grader, bank: dict[str, Entry], rows: Sequence[Row], cache: Path, budget_s: float | None,
-                    log: Callable[[str], None]) -> LlmRun:
-    """Grade each row with the critique (in question order, so the prompt prefix is reused); cached per answer.
-
-    With a time budget the sample stops early; the answers not reached keep llm_score None and are reported."""
-    run, done = LlmRun(), read_cache(cache)
-    model, version = getattr(grader.llm, "name", "model"), engine_version()
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    for index, row in enumerate(rows, 1):
-        key = cache_key(model, version, row)
-        if key in done:
-            row.llm_score, row.contradictions = done[key]["score"], done[key]["contradictions"]
-            run.cached += 1
-            continue
-        if budget_s is not None and time.perf_counter() - started > budget_s:
-            run.unfinished += 1
-            continue
-        begun = time.perf_counter()
-        graded = grader.grade(bank[row.answer.entry_id], row.answer.text, use_llm=True)
-        run.seconds.append(time.perf_counter() - begun)
-        run.failed += int(not graded.llm and not graded.flagged)
-        row.llm_score, row.contradictions = graded.score, len(graded.contradictions)
-        with cache.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"key": key, "qid": row.answer.qid, "score": graded.score,
-                                     "rubric_score": row.grade.score, "contradictions": row.contradictions,
-                                     "llm": graded.llm, "seconds": round(run.seconds[-1], 2),
-                                     "quotes": [c.quote for c in graded.contradictions]}) + "\n")
-        log(f"  critique {index}/{len(rows)}: {run.seconds[-1]:.1f} s, score {row.grade.score} -> {graded.score}")
-    return run
-
-
-def make_llm() -> Any:
-    """The packaged 1.5B model through llama.cpp, on every core."""
-    from bot.config import Settings
-    from bot.core.llm.llama import LlamaCppLLM
-    from bot.core.llm.modelfile import resolve_model_path
-
-    return LlamaCppLLM(resolve_model_path(Settings()), n_threads=os.cpu_count() or 1)
 
 
 # -- figures ---------------------------------------------------------------------------------------------------
@@ -289,7 +67,7 @@ def score_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, Any]:
 def contradiction_figures(rows: Sequence[Row], folds: np.ndarray) -> dict[str, Any]:
     """The code's contradiction check on this data: how often it fires, on whom, and the score without it."""
     human = np.array([r.answer.grade for r in rows])
-    before = np.array([r.grade.result.score if r.grade.result is not None and r.grade.guard not in _BLOCKED
+    before = np.array([r.grade.result.score if r.grade.result is not None and r.grade.guard not in BLOCKED
                        else r.grade.score for r in rows], float)
     flagged = np.array([bool(r.grade.contradictions) for r in rows])
     kinds: dict[str, int] = {}
@@ -330,36 +108,6 @@ def per_assignment(rows: Sequence[Row], predictions: dict[str, np.ndarray]) -> l
             item[f"{name}_spearman"] = round(spearman(values[mask], human[mask]), 4)
         out.append(item)
     return out
-
-
-def fold_maps(scores: np.ndarray, human: np.ndarray, folds: np.ndarray) -> dict[Any, np.ndarray]:
-    """Per fold, the linear map score -> grade fitted on every other fold."""
-    return {fold: fit_linear(scores[folds != fold].reshape(-1, 1), human[folds != fold]) for fold in np.unique(folds)}
-
-
-def llm_figures(rows: Sequence[Row], folds: np.ndarray, run: LlmRun, model: str) -> dict[str, Any]:
-    """The sample graded both ways: the rubric score and the score after verified contradictions.
-
-    RMSE uses the rubric-only map of the other folds (fitted on all their answers), applied to both scores."""
-    human_all = np.array([r.answer.grade for r in rows])
-    maps = fold_maps(np.array([r.grade.score for r in rows], float), human_all, folds)
-    picked = [i for i, r in enumerate(rows) if r.llm_score is not None]
-    human = human_all[picked]
-    rubric = np.array([rows[i].grade.score for i in picked], float)
-    critiqued = np.array([rows[i].llm_score or 0 for i in picked], float)
-
-    def mapped(values: np.ndarray) -> np.ndarray:
-        return np.clip([maps[folds[i]][0] * v + maps[folds[i]][1] for i, v in zip(picked, values, strict=True)], 0, 5)
-
-    lowered = human[critiqued < rubric]
-    return {"n": len(picked), "model": model, "questions": len({rows[i].answer.qid for i in picked}),
-            "rubric_only": figures(rubric, mapped(rubric), human),
-            "with_critique": figures(critiqued, mapped(critiqued), human),
-            "scores_lowered": int(len(lowered)), "mean_human_grade_of_lowered": round(float(lowered.mean()), 3)
-            if len(lowered) else None, "mean_human_grade_of_sample": round(float(human.mean()), 3) if len(human)
-            else None, "seconds_per_answer": round(float(np.mean(run.seconds)), 2) if run.seconds else None,
-            "graded_now": len(run.seconds), "from_cache": run.cached, "critique_failed": run.failed,
-            "not_reached": run.unfinished, "complete": run.unfinished == 0}
 
 
 def disagreements(rows: Sequence[Row], scores: np.ndarray, mapped: np.ndarray, count: int = 20) -> list[dict[str, Any]]:

@@ -11,16 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.grading_validity import (
-    critique_sample,
-    cross_validated,
-    folds_of,
-    grade_all,
-    llm_figures,
-    pearson,
-    spearman,
-)
+from benchmarks.grading_validity import folds_of
 from benchmarks.unt import ANSWERS, QUESTIONS, StudentAnswer, clean, default_dir, load_unt, make_entry
+from benchmarks.validity_critique import critique_sample, llm_figures
+from benchmarks.validity_grading import grade_all
+from benchmarks.validity_stats import cross_validated, pearson, spearman
 from bot.core.embedder import HashEmbedder
 from bot.core.grading.grader import Grader
 from bot.core.testing import FakeLLM
