@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -18,7 +18,7 @@ from bot.core.bank import load_bank
 from bot.core.coach import Coach
 from bot.core.replies import Action, Request, UserRef
 from bot.core.store.sql import SqlStore
-from bot.core.testing import FakeLLM, fake_coach
+from bot.core.testing import TEST_NOW, FakeLLM, fake_coach
 from bot.discord_coach import DiscordCoach
 from tests.fake_discord import (
     ALICE,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from discord.types.user import User as UserPayload
 
 TEST_DECKS = Path(__file__).resolve().parent / "data" / "decks"
-NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+NOW = TEST_NOW
 GOOD_ANSWER = ("Dropout randomly turns off a fraction of neurons during each training step. Neurons cannot rely on "
                "specific other neurons, so features become robust. It is only applied during training, not at "
                "inference, and it reduces overfitting like an ensemble of thinned networks.")

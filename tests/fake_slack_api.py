@@ -382,14 +382,14 @@ CRITIQUE = {"strengths": ["You explained the core idea clearly."],
 def build_coach(db_path: Path, *, llm: Any = None, clock: Callable[[], datetime] | None = None,
                 knowledge: Path | None = None, **options: Any) -> Any:
     """The real Coach on the mini deck (or the decks of `knowledge`): HashEmbedder, a scripted FakeLLM critique,
-    SqlStore on a SQLite file; `options` go to the Coach (access)."""
+    SqlStore on a SQLite file, the clock at TEST_NOW unless given; `options` go to the Coach (access)."""
     from bot.core.bank import load_bank
     from bot.core.store.sql import SqlStore
-    from bot.core.testing import FakeLLM, fake_coach
+    from bot.core.testing import FakeLLM, fake_coach, frozen_clock
 
     llm = llm if llm is not None else FakeLLM(respond=lambda prompt: json.dumps(CRITIQUE))
-    return fake_coach(load_bank(knowledge or TEST_DECKS), SqlStore(f"sqlite:///{db_path}"), llm=llm, clock=clock,
-                      **options)
+    return fake_coach(load_bank(knowledge or TEST_DECKS), SqlStore(f"sqlite:///{db_path}"), llm=llm,
+                      clock=clock or frozen_clock, **options)
 
 
 # ---------------------------------------------------------------------- the app under test

@@ -15,16 +15,14 @@ from bot.core.bank import load_bank
 from bot.core.charts import progress_chart
 from bot.core.coach import Coach
 from bot.core.embedder import HashEmbedder
-from bot.core.grading.grader import Grader
 from bot.core.phases import Phase
 from bot.core.replies import Action, ReplyKind, Request, UserRef
-from bot.core.schedule import Scheduler
 from bot.core.speech.audio import AudioClip, wav_bytes
 from bot.core.speech.base import BadAudio
 from bot.core.speech.worker import SpeechWorker
 from bot.core.store.db import MIGRATIONS, make_engine, migrate
 from bot.core.store.sql import SqlStore
-from bot.core.testing import FakeLLM, FakeTranscriber, fake_transcript
+from bot.core.testing import FakeLLM, FakeTranscriber, fake_coach, fake_transcript
 from bot.core.voice import VoiceAnswers
 from bot.errors import USER_BUSY, ModelError, UserBusyError
 from tests.narrow import must
@@ -39,7 +37,7 @@ def build(tmp_path: Path, llm: FakeLLM) -> tuple[Coach, SqlStore]:
     """The real coach on the mini deck with a fast embedder and a scripted critique."""
     bank = load_bank(DECKS)
     store = SqlStore(f"sqlite:///{tmp_path / 'coach.db'}")
-    return Coach(bank, Grader(HashEmbedder(), llm=llm), store, Scheduler(store, bank)), store
+    return fake_coach(bank, store, llm=llm), store
 
 
 def strong_answer(coach: Coach, store: SqlStore, user: UserRef) -> str:

@@ -7,7 +7,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.embedder import HashEmbedder
@@ -15,13 +15,17 @@ from bot.core.index import MemoryIndex
 from bot.core.llm.base import ChatPrompt, TokenCallback
 from bot.core.replies import Reply, UserRef
 from bot.core.speech.base import Transcript, Word
-from bot.core.store.records import Store, utc_now
+from bot.core.store.records import Store
 from bot.errors import UserUnreachable
 
 if TYPE_CHECKING:
     from bot.core.bank import Bank
     from bot.core.coach import Coach
     from bot.core.speech.audio import AudioClip
+
+# The fakes' clock stands still here unless a test brings its own: the scheduler orders equally ranked questions by
+# a hash of the day, so a coach on the real clock would ask another first question on another day.
+TEST_NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 
 __all__ = ["FakeDailyPort", "FakeLLM", "FakeTranscriber", "HashEmbedder", "MemoryIndex", "fake_coach",
            "fake_transcript", "in_lines"]
@@ -136,15 +140,21 @@ class FakeDailyPort:
         return self.already.get((user.key, day))
 
 
-def fake_coach(bank: Bank, store: Store, *, llm: Any = None, clock: Callable[[], datetime] | None = None,
+def frozen_clock() -> datetime:
+    """TEST_NOW, always."""
+    return TEST_NOW
+
+
+def fake_coach(bank: Bank, store: Store, *, llm: Any = None, clock: Callable[[], datetime] = frozen_clock,
                **options: Any) -> Coach:
-    """The real Coach with fast parts: a hashing embedder, a scripted model (or none), the given bank and store."""
+    """The real Coach with fast parts: a hashing embedder, a scripted model (or none), the given bank and store, and
+    the clock standing at TEST_NOW unless one is given."""
     from bot.core.coach import Coach
     from bot.core.grading.grader import Grader
     from bot.core.schedule import Scheduler
 
     grader = Grader(HashEmbedder(), llm=llm)
-    return Coach(bank, grader, store, Scheduler(store, bank, clock=clock or utc_now), clock=clock, **options)
+    return Coach(bank, grader, store, Scheduler(store, bank, clock=clock), clock=clock, **options)
 
 
 def fake_transcript(text: str, *, wpm: float = 150.0, pauses: dict[int, float] | None = None,
