@@ -62,6 +62,16 @@ class Runtime:
 
         return SentenceEmbedder(self.settings.embedding_model)
 
+    @cached_property
+    def retrieval_embedder(self) -> Embedder:
+        """The index's embedder (all-mpnet-base-v2 unless COACH_EMBEDDING_MODEL says otherwise); loaded only when a
+        query or a changed entry is embedded, so an interview over a fresh index never holds it."""
+        if self._given_embedder is not None:
+            return self._given_embedder
+        from bot.core.embedder import retrieval_embedder
+
+        return retrieval_embedder(self.settings.embedding_model)
+
     def index(self, progress: Progress | None = None, sync: bool = True,
               recover: bool = False) -> ChromaIndex | MemoryIndex:
         """The index, synced with the bank on first use: the Chroma folder, or while another process (a bot) holds
@@ -70,7 +80,7 @@ class Runtime:
 
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
+                self._index = open_index(self.retrieval_embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
                                          recover=recover)
             if sync and not self._synced:
                 self.last_sync = self._index.sync(self.bank, progress=progress)
@@ -85,7 +95,7 @@ class Runtime:
 
         with self._lock:
             if self._index is None:
-                self._index = ChromaIndex(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
+                self._index = ChromaIndex(self.retrieval_embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
                                           recover=rebuild)
             if not isinstance(self._index, ChromaIndex):
                 raise IndexBusyError(f"Another process is using the index in {self.settings.chroma_dir}; stop it or "
