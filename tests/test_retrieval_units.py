@@ -154,3 +154,15 @@ def test_a_missing_part_names_the_install_command(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(metadata, "distribution", missing)
     with pytest.raises(ConfigError, match="scripts/install"):
         packaged_mpnet.part_files()
+
+
+def test_the_interviews_warm_up_opens_no_index_and_related_entries_still_come(tmp_path: Path) -> None:
+    from tests.cli_support import fake_runtime
+
+    runtime = fake_runtime(tmp_path, use_llm=False)
+    runtime.warm_up(index=False)
+    assert runtime._index is None and not (tmp_path / "chroma").exists()
+    momentum = runtime.bank.entries["momentum"]
+    related = runtime.related(momentum)
+    assert len(related) == 2 and momentum not in related
+    runtime.close()

@@ -113,6 +113,14 @@ class SentenceEmbedder:
                 self._model.get_sentence_embedding_dimension
             self.dim = int(dimension() or self.dim)
 
+    def release(self) -> None:
+        """Drop the model from memory (a later text loads it again)."""
+        with self._lock:
+            self._model = None
+        import gc
+
+        gc.collect()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         if self._model is None:

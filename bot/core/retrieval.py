@@ -168,6 +168,34 @@ class Searchable:
         return [h.entry for h in hits if h.entry.id != entry.id][:k]
 
 
+class RelatedEntries:
+    """Entries near one another by question and key points, with the grading embedder: the critique's context
+    needs neither the index nor its (larger) model, so an interview never loads the retrieval model."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._vectors: dict[str, tuple[str, np.ndarray]] = {}   # entry id -> (content hash, vector)
+
+    def prepare(self, bank: Bank) -> None:
+        """Embed the entries not yet embedded (or changed since), in one batch."""
+        todo = [e for e in bank.entries.values() if self._vectors.get(e.id, ("",))[0] != e.content_hash()]
+        if todo:
+            vectors = self.embedder.embed([_about(e) for e in todo])
+            self._vectors.update({e.id: (e.content_hash(), v) for e, v in zip(todo, vectors, strict=True)})
+
+    def related(self, bank: Bank, entry: Entry, k: int = 2) -> list[Entry]:
+        """The k other entries of the bank closest to this one."""
+        self.prepare(bank)
+        mine = self._vectors[entry.id][1]
+        near = sorted(((float(v @ mine), i) for i, (_, v) in self._vectors.items()
+                       if i != entry.id and i in bank.entries), reverse=True)
+        return [bank.entries[i] for _, i in near[:k]]
+
+
+def _about(entry: Entry) -> str:
+    return entry.question + " " + " ".join(entry.key_points or ())
+
+
 def entry_rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
     """Ids, texts and metadata of every text embedded for these entries."""
     ids, texts, metas = [], [], []

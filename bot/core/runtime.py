@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.core.index import ChromaIndex, MemoryIndex, Progress, SyncReport
     from bot.core.llm.base import LLM
     from bot.core.llm.lazy import LazyLLM
+    from bot.core.retrieval import RelatedEntries
     from bot.core.schedule import Scheduler
     from bot.core.speech.base import Transcriber
     from bot.core.speech.worker import SpeechWorker
@@ -105,10 +106,17 @@ class Runtime:
             self._synced = True
             return report
 
+    @cached_property
+    def _related(self) -> RelatedEntries:
+        from bot.core.retrieval import RelatedEntries
+
+        return RelatedEntries(self.embedder)
+
     def related(self, entry: Entry, k: int = 2) -> list[Entry]:
-        """Entries close to this one, for the critique prompt (none if the index cannot be used)."""
+        """Entries close to this one, for the critique prompt, by the grading embedder (the index's model is not
+        needed: an interview never loads it); none if they cannot be found."""
         try:
-            return self.index().related(entry, k)
+            return self._related.related(self.bank, entry, k)
         except Exception:  # noqa: BLE001 - context for the model is optional; grading goes on without it
             log.warning("related entries unavailable", exc_info=True)
             return []
@@ -270,8 +278,9 @@ class Runtime:
         except Exception:  # noqa: BLE001 - preparing only saves time; grading prepares what is missing
             log.warning("preparing the rubric failed", exc_info=True)
 
-    def warm_up(self) -> None:
-        """Load the embedder and the parser, sync the index and start the model (call on a background thread)."""
+    def warm_up(self, index: bool = True) -> None:
+        """Load the embedder and the parser, sync the index (unless `index` is False: the terminal's interview needs
+        none) and start the model (call on a background thread)."""
         if self.llm is not None:
             self.llm.start()
         load = getattr(self.embedder, "load", None)
@@ -280,7 +289,14 @@ class Runtime:
         from bot.core.grading.parse import shared
 
         shared().load()
-        self.index()
+        self._related.prepare(self.bank)
+        if index:
+            self.index()
+            # A bot only keeps the index fresh for `ask` (nothing in a bot searches it): the model that built it
+            # leaves memory until a query needs it.
+            release = getattr(self.retrieval_embedder, "release", None)
+            if release is not None and self.retrieval_embedder is not self.embedder:
+                release()
 
     def warm_up_in_background(self) -> None:
         """Warm up on a thread of its own, once per process however many adapters ask; failures are only logged."""
