@@ -81,8 +81,8 @@ class Runtime:
 
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.retrieval_embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
-                                         recover=recover)
+                self._index = open_index(self.retrieval_embedder, path=self.settings.chroma_dir,
+                                         url=self.settings.chroma_url, recover=recover)
             if sync and not self._synced:
                 self.last_sync = self._index.sync(self.bank, progress=progress)
                 self._synced = True
@@ -96,8 +96,8 @@ class Runtime:
 
         with self._lock:
             if self._index is None:
-                self._index = ChromaIndex(self.retrieval_embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
-                                          recover=rebuild)
+                self._index = ChromaIndex(self.retrieval_embedder, path=self.settings.chroma_dir,
+                                          url=self.settings.chroma_url, recover=rebuild)
             if not isinstance(self._index, ChromaIndex):
                 raise IndexBusyError(f"Another process is using the index in {self.settings.chroma_dir}; stop it or "
                                      "set another COACH_DATA_DIR.")
