@@ -38,7 +38,7 @@ def index_sync(runtime: Runtime, runs: int) -> dict[str, Any]:
 
     The first run is the runtime's own index (kept for the retrieval figure); the others use scratch folders.
     """
-    embedder, bank = runtime.embedder, runtime.bank
+    embedder, bank = runtime.retrieval_embedder, runtime.bank
     runtime.index()
     assert runtime.last_sync is not None and runtime.last_sync.embedded_texts > 0, "the cold sync embedded nothing"
     started = time.perf_counter()

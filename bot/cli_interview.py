@@ -326,9 +326,9 @@ def _model_file_problem(runtime: Runtime) -> CoachError | None:
 
 
 def _warm_up(runtime: Runtime) -> None:
-    """Load torch, the embedder, the index and the model behind the first question."""
+    """Load torch, the embedder and the model behind the first question (no index: an interview searches none)."""
     try:
-        runtime.warm_up()
+        runtime.warm_up(index=False)
     except CoachError as exc:
         print(f"Warning: {exc}", file=sys.stderr)
     except Exception as exc:  # noqa: BLE001 - a background failure is one sentence, never a thread traceback

@@ -66,7 +66,7 @@ def run_doctor(settings: Settings, console: Console) -> int:
     _speech(settings, report)
     embedder = _embedder(settings, report)
     bank = _decks(settings, report)
-    _index(settings, report, embedder, bank)
+    _index(settings, report, _retrieval_embedder(settings, report, embedder), bank)
     _database(settings, report)
     _tokens(settings, report)
     return report.finish()
@@ -172,6 +172,22 @@ def _embedder(settings: Settings, report: Report) -> Any | None:
         return None
     report.line("embedding model", True, f"{embedder.name} ({embedder.dim} dimensions)")
     return embedder
+
+
+def _retrieval_embedder(settings: Settings, report: Report, embedder: Any | None) -> Any | None:
+    """The index's embedder (COACH_EMBEDDING_MODEL's when set, else the packaged mpnet), found but not loaded."""
+    from bot.core.embedder import retrieval_embedder
+
+    if settings.embedding_model:
+        return embedder
+    found = retrieval_embedder()
+    try:
+        found.check()
+    except CoachError as exc:
+        report.line("retrieval model", False, str(exc))
+        return None
+    report.line("retrieval model", True, f"{found.name} ({found.dim} dimensions)")
+    return found
 
 
 def _decks(settings: Settings, report: Report) -> Any | None:

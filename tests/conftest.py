@@ -76,6 +76,16 @@ def real_embedder():
 
 
 @pytest.fixture(scope="session")
+def real_retrieval_embedder():
+    """The index's packaged all-mpnet-base-v2 model, loaded once per test session."""
+    from bot.core.embedder import retrieval_embedder
+
+    embedder = retrieval_embedder()
+    embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="session")
 def real_bank():
     """The real bank of knowledge/."""
     from bot.core.bank import load_bank

@@ -1,4 +1,5 @@
-"""Retrieval quality on paraphrased queries, the `ask --json` contract, and warm latency (printed)."""
+"""Retrieval quality on paraphrased queries with the packaged all-mpnet-base-v2 (slow: the model is 420 MB), the
+`ask --json` contract, and warm latency (printed)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ DATA = Path(__file__).resolve().parent / "data"
 REPO = Path(__file__).resolve().parent.parent
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
-def index(real_embedder, real_bank, tmp_path_factory):
-    idx = ChromaIndex(real_embedder, path=tmp_path_factory.mktemp("chroma"))
+def index(real_retrieval_embedder, real_bank, tmp_path_factory):
+    idx = ChromaIndex(real_retrieval_embedder, path=tmp_path_factory.mktemp("chroma"))
     report = idx.sync(real_bank)
     print(f"\ncold index of {len(real_bank)} entries: {report.seconds:.2f} s ({report.embedded_texts} texts)")
     yield idx
@@ -54,8 +58,17 @@ def _recall(index, path: Path) -> tuple[float, float]:
     return top1, top3
 
 
-@pytest.mark.xfail(strict=True, reason="measured recall@1 0.75 (tests/data/paraphrases_far.yaml, queries without the "
-                                       "questions' words) and 0.926 (held-out, 162 queries written blind)")
+@pytest.mark.xfail(strict=True, reason="measured once, before any tuning: recall@1 0.867, recall@3 0.933 (MiniLM as "
+                                       "before: 0.733); the misses are neighbours (loss vs optimizer, validation set "
+                                       "vs preprocessing)")
+def test_recall_on_new_paraphrases_written_for_mpnet(index) -> None:
+    """Thirty queries written after the model was chosen and never tuned on (tests/data/paraphrases_round2.yaml)."""
+    top1, top3 = _recall(index, DATA / "paraphrases_round2.yaml")
+    assert top1 >= 0.95 and top3 == 1.0
+
+
+@pytest.mark.xfail(strict=True, reason="measured recall@1 0.825 (tests/data/paraphrases_far.yaml, queries without the "
+                                       "questions' words) and 0.969 (held-out, 162 queries written blind)")
 def test_recall_on_paraphrases_that_share_no_words(index) -> None:
     far, _ = _recall(index, DATA / "paraphrases_far.yaml")
     heldout, _ = _recall(index, DATA / "heldout" / "paraphrases_heldout.yaml")
@@ -85,7 +98,7 @@ def test_ask_latency_printed(index) -> None:
 def test_ask_json_shape(tmp_path: Path) -> None:
     env = dict(os.environ, COACH_DATA_DIR=str(tmp_path))
     proc = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "why do gradients vanish in deep nets",
-                           "--k", "2", "--json"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+                           "--k", "2", "--json"], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert list(data) == ["results"] and len(data["results"]) == 2

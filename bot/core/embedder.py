@@ -7,7 +7,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,13 +64,23 @@ def packaged_model_path() -> str:
 class SentenceEmbedder:
     """sentence-transformers on CPU; torch is imported only when the first text is embedded."""
 
-    def __init__(self, model: str | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model: str | None = None, batch_size: int = 64, *,
+                 packaged: Callable[[], str] = packaged_model_path, name: str = "all-MiniLM-L6-v2",
+                 dim: int = 384) -> None:
         self._model_ref = model
+        self._packaged = packaged
         self._batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
-        self.name = model or "all-MiniLM-L6-v2"
-        self.dim = 384
+        self.name = model or name
+        self.dim = dim
+
+    def check(self) -> None:
+        """Fail now, with the sentence `load` gives, when the model folder is missing (cheap: nothing is loaded)."""
+        if self._model is None and self._model_ref and not os.path.exists(self._model_ref):
+            self.load()
+        if self._model_ref is None:
+            self._packaged()
 
     def load(self) -> None:
         """Load the model now (it is otherwise loaded on first use)."""
@@ -90,7 +100,7 @@ class SentenceEmbedder:
                 from transformers.utils import logging as hf_logging
 
                 hf_logging.disable_progress_bar()
-                path = self._model_ref or packaged_model_path()
+                path = self._model_ref or self._packaged()
                 try:
                     self._model = SentenceTransformer(path, device="cpu")
                 except Exception as exc:  # noqa: BLE001 - a missing, partial or foreign folder fails in many ways
@@ -101,7 +111,15 @@ class SentenceEmbedder:
                                       "The index was not touched.") from exc
             dimension = getattr(self._model, "get_embedding_dimension", None) or \
                 self._model.get_sentence_embedding_dimension
-            self.dim = int(dimension() or 384)
+            self.dim = int(dimension() or self.dim)
+
+    def release(self) -> None:
+        """Drop the model from memory (a later text loads it again)."""
+        with self._lock:
+            self._model = None
+        import gc
+
+        gc.collect()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
@@ -149,6 +167,16 @@ class SentenceEmbedder:
             total = tokens.sum(axis=0)
             out.append(Encoded(_unit(total / len(tokens)), tuple(words), word_vectors, total, len(tokens)))
         return out
+
+
+def retrieval_embedder(model: str | None = None) -> SentenceEmbedder:
+    """The embedder of the index (`ask`, `grade --question`): all-mpnet-base-v2, which finds paraphrased questions
+    better than MiniLM (benchmarks/retrieval.py); COACH_EMBEDDING_MODEL, when set, serves the index too."""
+    from bot.core.packaged_mpnet import packaged_mpnet_path
+
+    if model:
+        return SentenceEmbedder(model)
+    return SentenceEmbedder(packaged=packaged_mpnet_path, name="all-mpnet-base-v2", dim=768)
 
 
 def _torch_threads(n: int) -> None:

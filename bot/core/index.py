@@ -88,21 +88,26 @@ class ChromaIndex(Searchable):
         os.replace(temporary, self.path / SNAPSHOT)
 
     def _load_embedder(self) -> None:
-        """Load the embedding model before the index is touched: a model that cannot load changes nothing."""
+        """Load the embedding model before the index is written: a model that cannot load changes nothing."""
         load = getattr(self.embedder, "load", None)
         if load is not None:
             load()
 
+    def _check_embedder(self) -> None:
+        """Check the model is there without loading it (a fresh index embeds nothing: no model in memory)."""
+        check = getattr(self.embedder, "check", None) or getattr(self.embedder, "load", None)
+        if check is not None:
+            check()
+
     def _matches(self, col: Any) -> bool:
         meta = col.metadata or {}
-        wanted = self._signature()
-        return bool(meta.get("embedder") == wanted["embedder"] and meta.get("dim") == wanted["dim"])
+        return all(meta.get(key) == value for key, value in self._signature().items())
 
     def collection(self) -> Any:
         """The live collection (created empty when there is none); call sync() to fill or rebuild it."""
         if self._collection is not None:
             return self._collection
-        self._load_embedder()
+        self._check_embedder()
         with damage_guard(self.path):
             col = live_collection(self.client)
             if col is None:
@@ -121,7 +126,7 @@ class ChromaIndex(Searchable):
     def sync(self, bank: Bank, progress: Progress | None = None, rebuild: bool = False) -> SyncReport:
         """Embed new and changed entries, drop deleted ones; a new embedder or `rebuild` builds a new collection."""
         started = time.perf_counter()
-        self._load_embedder()  # a typo in COACH_EMBEDDING_MODEL stops here, before anything is touched
+        self._check_embedder()  # a typo in COACH_EMBEDDING_MODEL stops here, before anything is touched
         try:
             with damage_guard(self.path):
                 col = self._collection or live_collection(self.client)
@@ -151,12 +156,15 @@ class ChromaIndex(Searchable):
         report.updated = [e.id for e in todo if e.id in stored]
         report.removed = sorted(set(stored) - set(bank.entries))
         report.unchanged = len(bank) - len(todo)
+        if todo:
+            self._load_embedder()  # a model that cannot load leaves the changed entries as they were
         self._remove(col, report.removed + report.updated)
         report.embedded_texts = self._add(col, todo, progress)
         return report
 
     def _rebuild(self, bank: Bank, progress: Progress | None) -> SyncReport:
         """Embed everything into a new collection and swap it in when complete; until then the old one serves."""
+        self._load_embedder()
         drop_stale_builds(self.client, shared=self.path is None)
         token = uuid.uuid4().hex[:8]
         building = self.client.create_collection(
@@ -190,6 +198,11 @@ class ChromaIndex(Searchable):
         self.collection()
         self._use_bank(bank)
 
+    def _entry_vector(self, entry_id: str) -> np.ndarray | None:
+        got = self.collection().get(ids=[f"{entry_id}::q"], include=["embeddings"])
+        found = got.get("embeddings")
+        return None if found is None or not len(found) else np.asarray(found[0], dtype=np.float32)
+
     def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
         col = self.collection()
         count = col.count()
@@ -213,7 +226,7 @@ class ChromaIndex(Searchable):
         stale = [e.id for e in bank.entries.values() if stored.get(e.id) != e.content_hash()]
         extra = sorted(set(stored) - set(bank.entries))
         meta = (col.metadata or {}) if col is not None else {}
-        built_with = {"embedder": meta.get("embedder"), "dim": meta.get("dim")}
+        built_with = {key: meta.get(key) for key in self._signature()}
         same = col is not None and built_with == self._signature()
         return {"entries": len(stored), "bank": len(bank), "stale": stale, "extra": extra, "exists": col is not None,
                 "built_with": built_with, "same_embedder": same,

@@ -15,6 +15,7 @@ import numpy as np
 
 from bot.core.bank import Bank, Entry
 from bot.core.embedder import Embedder
+from bot.core.query_words import normalise_query
 
 SNAPSHOT = "snapshot.npz"   # the holder's vectors, for processes that cannot open the folder meanwhile
 log = logging.getLogger(__name__)
@@ -57,15 +58,18 @@ class SyncReport:
 
 
 def entry_texts(entry: Entry) -> dict[str, str]:
-    """The texts embedded for one entry: several vectors make paraphrased queries land."""
-    # No vector of the whole answer: it is the longest text to embed (most of a cold index's time) and the
-    # first paragraph, key points and BM25 over the answer already find paraphrased queries (recall@1 unchanged).
+    """The texts embedded for one entry (the question first): several vectors make paraphrased queries land."""
+    # The question alone, and joined with its key points and with the answer's first paragraph: a paraphrase
+    # that names what the answer covers lands on those (benchmarks/retrieval.py measured each choice).
     texts = {"q": entry.question}
     if entry.key_points:
-        texts["k"] = " ".join(entry.key_points)
-    first = entry.answer.split("\n")[0]
-    texts["f"] = first[:600]
+        texts["qk"] = entry.question + " " + " ".join(entry.key_points)
+    texts["qa"] = entry.question + " " + entry.answer.split("\n")[0][:600]
     return texts
+
+
+# Changes whenever entry_texts or the query's rewriting changes: an index built otherwise is rebuilt, not mixed.
+TEXTS_VERSION = "q+qk+qa/2"
 
 
 class KeywordIndex:
@@ -120,8 +124,12 @@ class Searchable:
         """Content hash of every indexed entry, by entry id."""
         raise NotImplementedError
 
+    def _entry_vector(self, entry_id: str) -> np.ndarray | None:
+        """The stored vector of an entry's question (None when it is not indexed)."""
+        raise NotImplementedError
+
     def _signature(self) -> dict[str, Any]:
-        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim)}
+        return {"embedder": self.embedder.name, "dim": int(self.embedder.dim), "texts": TEXTS_VERSION}
 
     def freshness(self, bank: Bank) -> dict[str, Any]:
         """How the index compares with the bank, for `doctor`."""
@@ -139,16 +147,53 @@ class Searchable:
         """The k best entries for a text, best first."""
         if self.bank is None or not text.strip():
             return []
-        vector = self.embedder.embed([text])[0]
+        text = normalise_query(text)
+        return self._ranked(text, self.embedder.embed([text])[0], k)
+
+    def _ranked(self, text: str, vector: np.ndarray, k: int) -> list[Hit]:
+        assert self.bank is not None
         vec = self._vector_scores(vector, max(4 * k, 12))
         kw = self._keywords.scores(text) if self._keywords else {}
         ranked = [(i, s) for i, s in fuse(vec, kw) if i in self.bank.entries]
         return [Hit(self.bank.entries[i], s) for i, s in ranked[:k]]
 
     def related(self, entry: Entry, k: int = 2) -> list[Entry]:
-        """Other entries closest to this one (by its question and key points)."""
+        """Other entries closest to this one (by its question and key points), from its stored vector: the
+        interview's critique needs no query embedded, so the retrieval model is not loaded for it."""
+        if self.bank is None:
+            return []
         text = entry.question + " " + " ".join(entry.key_points or ())
-        return [h.entry for h in self.search(text, k + 1) if h.entry.id != entry.id][:k]
+        vector = self._entry_vector(entry.id)
+        hits = self._ranked(text, vector, k + 1) if vector is not None else self.search(text, k + 1)
+        return [h.entry for h in hits if h.entry.id != entry.id][:k]
+
+
+class RelatedEntries:
+    """Entries near one another by question and key points, with the grading embedder: the critique's context
+    needs neither the index nor its (larger) model, so an interview never loads the retrieval model."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._vectors: dict[str, tuple[str, np.ndarray]] = {}   # entry id -> (content hash, vector)
+
+    def prepare(self, bank: Bank) -> None:
+        """Embed the entries not yet embedded (or changed since), in one batch."""
+        todo = [e for e in bank.entries.values() if self._vectors.get(e.id, ("",))[0] != e.content_hash()]
+        if todo:
+            vectors = self.embedder.embed([_about(e) for e in todo])
+            self._vectors.update({e.id: (e.content_hash(), v) for e, v in zip(todo, vectors, strict=True)})
+
+    def related(self, bank: Bank, entry: Entry, k: int = 2) -> list[Entry]:
+        """The k other entries of the bank closest to this one."""
+        self.prepare(bank)
+        mine = self._vectors[entry.id][1]
+        near = sorted(((float(v @ mine), i) for i, (_, v) in self._vectors.items()
+                       if i != entry.id and i in bank.entries), reverse=True)
+        return [bank.entries[i] for _, i in near[:k]]
+
+
+def _about(entry: Entry) -> str:
+    return entry.question + " " + " ".join(entry.key_points or ())
 
 
 def entry_rows(entries: list[Entry]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
@@ -223,6 +268,10 @@ class MemoryIndex(Searchable):
         self._use_bank(bank)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _entry_vector(self, entry_id: str) -> np.ndarray | None:
+        vectors = self._vectors.get(entry_id)
+        return None if vectors is None or not len(vectors) else vectors[0]
 
     def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
         scores = {eid: float(np.max(vs @ vector)) for eid, vs in self._vectors.items()}

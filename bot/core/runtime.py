@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.core.index import ChromaIndex, MemoryIndex, Progress, SyncReport
     from bot.core.llm.base import LLM
     from bot.core.llm.lazy import LazyLLM
+    from bot.core.retrieval import RelatedEntries
     from bot.core.schedule import Scheduler
     from bot.core.speech.base import Transcriber
     from bot.core.speech.worker import SpeechWorker
@@ -62,6 +63,16 @@ class Runtime:
 
         return SentenceEmbedder(self.settings.embedding_model)
 
+    @cached_property
+    def retrieval_embedder(self) -> Embedder:
+        """The index's embedder (all-mpnet-base-v2 unless COACH_EMBEDDING_MODEL says otherwise); loaded only when a
+        query or a changed entry is embedded, so an interview over a fresh index never holds it."""
+        if self._given_embedder is not None:
+            return self._given_embedder
+        from bot.core.embedder import retrieval_embedder
+
+        return retrieval_embedder(self.settings.embedding_model)
+
     def index(self, progress: Progress | None = None, sync: bool = True,
               recover: bool = False) -> ChromaIndex | MemoryIndex:
         """The index, synced with the bank on first use: the Chroma folder, or while another process (a bot) holds
@@ -70,8 +81,8 @@ class Runtime:
 
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
-                                         recover=recover)
+                self._index = open_index(self.retrieval_embedder, path=self.settings.chroma_dir,
+                                         url=self.settings.chroma_url, recover=recover)
             if sync and not self._synced:
                 self.last_sync = self._index.sync(self.bank, progress=progress)
                 self._synced = True
@@ -85,8 +96,8 @@ class Runtime:
 
         with self._lock:
             if self._index is None:
-                self._index = ChromaIndex(self.embedder, path=self.settings.chroma_dir, url=self.settings.chroma_url,
-                                          recover=rebuild)
+                self._index = ChromaIndex(self.retrieval_embedder, path=self.settings.chroma_dir,
+                                          url=self.settings.chroma_url, recover=rebuild)
             if not isinstance(self._index, ChromaIndex):
                 raise IndexBusyError(f"Another process is using the index in {self.settings.chroma_dir}; stop it or "
                                      "set another COACH_DATA_DIR.")
@@ -95,10 +106,17 @@ class Runtime:
             self._synced = True
             return report
 
+    @cached_property
+    def _related(self) -> RelatedEntries:
+        from bot.core.retrieval import RelatedEntries
+
+        return RelatedEntries(self.embedder)
+
     def related(self, entry: Entry, k: int = 2) -> list[Entry]:
-        """Entries close to this one, for the critique prompt (none if the index cannot be used)."""
+        """Entries close to this one, for the critique prompt, by the grading embedder (the index's model is not
+        needed: an interview never loads it); none if they cannot be found."""
         try:
-            return self.index().related(entry, k)
+            return self._related.related(self.bank, entry, k)
         except Exception:  # noqa: BLE001 - context for the model is optional; grading goes on without it
             log.warning("related entries unavailable", exc_info=True)
             return []
@@ -260,8 +278,9 @@ class Runtime:
         except Exception:  # noqa: BLE001 - preparing only saves time; grading prepares what is missing
             log.warning("preparing the rubric failed", exc_info=True)
 
-    def warm_up(self) -> None:
-        """Load the embedder and the parser, sync the index and start the model (call on a background thread)."""
+    def warm_up(self, index: bool = True) -> None:
+        """Load the embedder and the parser, sync the index (unless `index` is False: the terminal's interview needs
+        none) and start the model (call on a background thread)."""
         if self.llm is not None:
             self.llm.start()
         load = getattr(self.embedder, "load", None)
@@ -270,7 +289,14 @@ class Runtime:
         from bot.core.grading.parse import shared
 
         shared().load()
-        self.index()
+        self._related.prepare(self.bank)
+        if index:
+            self.index()
+            # A bot only keeps the index fresh for `ask` (nothing in a bot searches it): the model that built it
+            # leaves memory until a query needs it.
+            release = getattr(self.retrieval_embedder, "release", None)
+            if release is not None and self.retrieval_embedder is not self.embedder:
+                release()
 
     def warm_up_in_background(self) -> None:
         """Warm up on a thread of its own, once per process however many adapters ask; failures are only logged."""

@@ -59,7 +59,8 @@ def doctor(real_embedder: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
     original = embedder_module.SentenceEmbedder
 
     def embedder(model: str | None = None, **kwargs: Any) -> Any:
-        return real_embedder if model is None else original(model, **kwargs)
+        # Only the grading embedder is shared; the index's (all-mpnet-base-v2, given by keyword) is built as is.
+        return real_embedder if model is None and not kwargs else original(model, **kwargs)
 
     monkeypatch.setattr(embedder_module, "SentenceEmbedder", embedder)
 
