@@ -124,8 +124,9 @@ def test_the_model_never_sees_injected_text(real_bank) -> None:
     for payload in _payloads():
         text = payload["text"].replace("{point}", entry.points[0])
         prompt = grader.critique_prompt(entry, "Dropout switches off random neurons during training. " + text)
+        # The random marker's hex digits may contain "100": look only between the markers.
         head, _, rest = prompt.variable.partition("<<ANSWER-")
-        body = rest.split("<<END-")[0]
+        body = rest.partition(">>")[2].split("<<END-")[0]
         assert "100" not in body and "grader" not in body.lower(), payload["text"]
 
 
