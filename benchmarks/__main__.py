@@ -255,7 +255,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None, help="override the plan's count")
     parser.add_argument("--critique-only", action="store_true",
                         help="only the critique's speed figures (answers, raw llama-cpp-python, crowd if --users)")
+    parser.add_argument("--no-flash-attn", action="store_true",
+                        help="load the model without flash attention (the figures before it was turned on)")
     args = parser.parse_args(argv)
+    if args.no_flash_attn:
+        from bot.core.llm import cpp
+
+        cpp.FLASH_ATTN = False
     plan = QUICK if args.quick else FULL
     plan = replace(plan, **{k: v for k, v in vars(args).items() if k in plan.__dict__ and v is not None})
     if args.critique_only:
