@@ -91,6 +91,11 @@ def ctx(llm: Any) -> Any:
     return llm.ctx
 
 
+def flash_attn(llm: Any) -> bool:
+    """Whether the context was made with flash attention on."""
+    return int(llm.context_params.flash_attn_type) == int(module().LLAMA_FLASH_ATTN_TYPE_ENABLED)
+
+
 def vocab(llm: Any) -> Any:
     """The llama_vocab pointer."""
     return module().llama_model_get_vocab(llm.model)
