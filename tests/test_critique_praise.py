@@ -71,3 +71,12 @@ def test_supported_praise_from_the_model_is_kept(dropout) -> None:
     praise = 'You rightly said dropout "randomly turns off a fraction of neurons" while training.'
     grade = grade_with(dropout, answer, praise)
     assert grade.strengths == [praise] and "right" in must(grade.critique).kept
+
+
+def test_grade_json_shows_what_went_well_before_what_is_missing(dropout) -> None:
+    answer = ("Dropout randomly turns off a fraction of neurons during each training step. "
+              "It is only applied during training, not at inference.")
+    praise = 'You rightly said dropout "randomly turns off a fraction of neurons" while training.'
+    grade = grade_with(dropout, answer, praise)
+    data = grade.to_json()
+    assert data["feedback"][0] == praise and GAP in data["feedback"]
