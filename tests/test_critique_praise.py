@@ -80,3 +80,13 @@ def test_grade_json_shows_what_went_well_before_what_is_missing(dropout) -> None
     grade = grade_with(dropout, answer, praise)
     data = grade.to_json()
     assert data["feedback"][0] == praise and GAP in data["feedback"]
+
+
+def test_a_sentence_holding_a_contradicted_claim_is_never_praised(dropout) -> None:
+    # The rubric matches the first sentence to point 1; code finds its contradiction of point 4 in the same sentence.
+    answer = ("Dropout randomly turns off a fraction of neurons during each training step, and it increases "
+              "overfitting because it acts like an ensemble of thinned networks.")
+    echo = 'You correctly said dropout "increases overfitting" by acting like an ensemble of thinned networks.'
+    grade = grade_with(dropout, answer, echo)
+    assert grade.contradictions and grade.contradictions[0].quote in answer
+    assert grade.strengths == [] and not any("on target" in line for line in grade.to_json()["feedback"])

@@ -50,10 +50,12 @@ def compose(entry: Entry, result: RubricResult, contradictions: Sequence[Contrad
         if why is None:
             strengths, kept = [found.right], ["right"]
         elif result.points[plan.right].evidence:
-            line = f'You were on target with "{_quote(result.points[plan.right].evidence or "")}".'
-            # The model read the sentence as a claim the reference does not make, and its words say so too: a
-            # sentence matched to the point by topic alone is not praised at all.
-            strengths = [] if why == UNSUPPORTED and unsupported(line, check.reference) else [line]
+            evidence = result.points[plan.right].evidence or ""
+            line = f'You were on target with "{_quote(evidence)}".'
+            # A sentence that holds a contradicted claim is never praised; nor one matched to the point by topic
+            # alone (the model read it as a claim the reference does not make, and its own words say so too).
+            held = any(c.quote and c.quote.casefold() in evidence.casefold() for c in contradictions)
+            strengths = [] if held or (why == UNSUPPORTED and unsupported(line, check.reference)) else [line]
     lines: list[str] = []
     if gap_point is not None:
         if found.gap and check.gap(found.gap, gap_point) is None:
