@@ -25,9 +25,9 @@ def reference(entry: Any) -> set[str]:
     return stems(" ".join([entry.answer, entry.question, *entry.points]))
 
 
-def grade_with(entry: Any, answer: str, right: str) -> Any:
+def grade_with(entry: Any, answer: str, right: str, follow: str = FOLLOW) -> Any:
     text = "\n".join([f"Right (key point 1): {right}", f"Missing (key point 2): {GAP}",
-                      f"Follow-up (key point 2): {FOLLOW}"])
+                      f"Follow-up (key point 2): {follow}"])
     return Grader(HashEmbedder(), llm=FakeLLM(respond=lambda p: text)).grade(entry, answer)
 
 
@@ -87,6 +87,7 @@ def test_a_sentence_holding_a_contradicted_claim_is_never_praised(dropout) -> No
     answer = ("Dropout randomly turns off a fraction of neurons during each training step, and it increases "
               "overfitting because it acts like an ensemble of thinned networks.")
     echo = 'You correctly said dropout "increases overfitting" by acting like an ensemble of thinned networks.'
-    grade = grade_with(dropout, answer, echo)
+    grade = grade_with(dropout, answer, echo, "Why is training with dropout often compared to training many networks?")
     assert grade.contradictions and grade.contradictions[0].quote in answer
+    assert grade.llm and "follow_up" in must(grade.critique).kept  # the model's critique is in use
     assert grade.strengths == [] and not any("on target" in line for line in grade.to_json()["feedback"])
