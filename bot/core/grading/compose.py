@@ -47,7 +47,7 @@ def compose(entry: Entry, result: RubricResult, contradictions: Sequence[Contrad
     strengths: list[str] = []
     if plan.right is not None:
         why = check.right(found.right, plan.right) if found.right else "absent"
-        if why is None:
+        if why is None and found.right:
             strengths, kept = [found.right], ["right"]
         elif result.points[plan.right].evidence:
             evidence = result.points[plan.right].evidence or ""
