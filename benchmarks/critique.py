@@ -136,9 +136,24 @@ def single_stream(runtime: Runtime, worker: LLMWorker, count: int) -> tuple[list
     return coach_runs, raw_runs
 
 
+def one_at_a_time(runtime: Runtime, worker: LLMWorker, pairs: list[tuple[Entry, str]]) -> list[Timing]:
+    """The crowd's own answers sent one after another through the same coach (each question shown and prewarmed
+    first, as in the crowd): the single stream the crowd is compared with, like for like."""
+    out = []
+    for entry, text in pairs:
+        user, future = show_question(runtime, worker, entry, "alone")
+        future.result(timeout=900)
+        out.append(answer(runtime, user, text))
+    return out
+
+
 def crowd(runtime: Runtime, worker: LLMWorker, users: int) -> dict[str, Any]:
-    """`users` threads, each its own session, answering at once through one Coach/LLMWorker."""
-    shown = [(show_question(runtime, worker, e, "crowd"), a) for e, a in cases(runtime, users)]
+    """`users` threads, each its own session, answering at once through one Coach/LLMWorker; before them, the same
+    answers one at a time (the single stream: same prompts, same token limit, the product's path, the same load)."""
+    pairs = cases(runtime, users)
+    alone = one_at_a_time(runtime, worker, pairs)
+    alone_s = sum(t.critique for t in alone)
+    shown = [(show_question(runtime, worker, e, "crowd"), a) for e, a in pairs]
     for (_, future), _ in shown:
         future.result(timeout=900)
     barrier = threading.Barrier(users + 1)
@@ -166,4 +181,6 @@ def crowd(runtime: Runtime, worker: LLMWorker, users: int) -> dict[str, Any]:
             "answers_sent": users, "attempts_stored": stored, "lost_answers": users - stored,
             "errors": [r.error for r in results if r is not None and r.error], "critiques_by_model":
             sum(r.by_model for r in done), "throughput_per_s": round(users / total, 4),
+            "one_at_a_time_s": round(alone_s, 2), "one_at_a_time_by_model": sum(t.by_model for t in alone),
+            "ratio_same_answers": round(alone_s / total, 3) if total else 0.0,
             "parallel": getattr(llm, "parallel", 1)}

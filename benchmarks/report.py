@@ -64,7 +64,9 @@ def table(f: dict[str, Any]) -> list[dict[str, Any]]:
              f"({crowd['attempts_stored']}/{crowd['answers_sent']} stored, {len(crowd['errors'])} errors)", "0 lost",
              crowd["lost_answers"] == 0 and not crowd["errors"]),
         _row(f"{crowd['users']} users at once: throughput vs single stream",
-             f"{crowd['total_s']:.1f} s total, per user {_p(crowd['per_user_s'], 's', 1)}; "
+             f"{crowd['total_s']:.1f} s total (the same answers one at a time: "
+             f"{crowd.get('one_at_a_time_s', 0):.1f} s), "
+             f"per user {_p(crowd['per_user_s'], 's', 1)}; "
              f"{crowd.get('parallel', 1)} decoded together; ratio {f['crowd_throughput_ratio']:.2f}", "≥ 1.0×",
              f["crowd_throughput_ratio"] >= 1.0),
         _row("peak RSS, terminal interview with the model used, every run", f"max {f['peak_rss_gb']:.2f} GB "

@@ -49,4 +49,6 @@ def test_quick_benchmark_writes_every_field(tmp_path: Path, small_model: Path) -
     assert len(data["table"]) >= 15 and all({"figure", "result", "target", "met"} <= set(r) for r in data["table"])
     crowd = data["figures"]["crowd"]
     assert crowd["answers_sent"] == crowd["users"] and "lost_answers" in crowd
+    # The single stream it is compared with: the same answers, one at a time, in the same run.
+    assert crowd["one_at_a_time_s"] > 0 and data["figures"]["crowd_throughput_ratio"] == crowd["ratio_same_answers"]
     assert "| figure |" in done.stdout

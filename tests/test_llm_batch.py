@@ -47,6 +47,12 @@ def test_a_batch_writes_what_each_prompt_writes_alone(llm: LlamaCppLLM) -> None:
     assert all(r.stats.batched_with == 3 for r in requests)  # decoded in the same steps
 
 
+def test_the_shared_context_skips_other_users_cells_with_flash_attention(llm: LlamaCppLLM) -> None:
+    # In one unified cache, plain attention would pay for every user's cells on each token; flash attention skips
+    # the masked ones. The batch above wrote what each prompt writes alone, with it on.
+    assert llm.describe()["flash_attn"] is True
+
+
 def test_more_requests_than_slots_join_as_slots_free(llm: LlamaCppLLM) -> None:
     prompts = [prompt(10 + i) for i in range(7)]
     expected = alone(llm, prompts, 8)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.core.bank import Entry
 from bot.core.grading import critique as cq
 from bot.core.grading.conflicts import Contradiction
-from bot.core.grading.critique_checks import Checks
+from bot.core.grading.critique_checks import UNSUPPORTED, Checks, unsupported
 from bot.core.grading.rubric import RubricResult
 
 
@@ -46,10 +46,16 @@ def compose(entry: Entry, result: RubricResult, contradictions: Sequence[Contrad
     kept: list[str] = []
     strengths: list[str] = []
     if plan.right is not None:
-        if found.right and check.right(found.right, plan.right) is None:
+        why = check.right(found.right, plan.right) if found.right else "absent"
+        if why is None and found.right:
             strengths, kept = [found.right], ["right"]
         elif result.points[plan.right].evidence:
-            strengths = [f'You were on target with "{_quote(result.points[plan.right].evidence or "")}".']
+            evidence = result.points[plan.right].evidence or ""
+            line = f'You were on target with "{_quote(evidence)}".'
+            # A sentence that holds a contradicted claim is never praised; nor one matched to the point by topic
+            # alone (the model read it as a claim the reference does not make, and its own words say so too).
+            held = any(c.quote and c.quote.casefold() in evidence.casefold() for c in contradictions)
+            strengths = [] if held or (why == UNSUPPORTED and unsupported(line, check.reference)) else [line]
     lines: list[str] = []
     if gap_point is not None:
         if found.gap and check.gap(found.gap, gap_point) is None:

@@ -42,7 +42,12 @@ _FOREIGN = re.compile(r"[\u0400-\u04ff\u0590-\u06ff\u3040-\u30ff\u3400-\u9fff\ua
 _MARKUP = re.compile(r"<<|>>|<\||\|>|```|\bkey point \d|\b(?:Right|Missing|Wrong|Stronger|Follow-up)\s*\(|"
                      r"\b(?:Right|Missing|Wrong|Stronger|Follow-up):|written probe|\bGrader\b|ANSWER-[0-9a-f]", re.I)
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
+_PRAISE = _set("""correct correctly right rightly good well great nicely clear clearly accurate accurately state stated
+states say said says explain explained explains mention mentioned note noted point points key answer identify identified
+describe described recognize recognized understand understood highlight highlighted""")
 MAX_WORDS = 45
+UNSUPPORTED = "praises words the reference does not support"
+UNSUPPORTED_SHARE = 1 / 3  # of a praise's content words the reference never uses: it praises a claim of its own
 RUN = 5  # words in a row from the key point: a follow-up that repeats this much states the point
 ABOUT_MARGIN = 0.05  # a line is about point i when no other point matches it better by more than this
 DISAGREE_MARGIN = 0.06  # a line is about another point when that one matches it better by more than this
@@ -102,6 +107,19 @@ def quotes_are_real(text: str, sentences: Sequence[str]) -> bool:
     return True
 
 
+def unsupported(text: str, reference: set[str]) -> bool:
+    """Whether praise carries claims the reference does not make: a quotation, or the whole line (its praise words
+    aside), of which at least a third of the content words (two in a quotation, three in a line) are never used by
+    the reference, its key points or the question. The rubric may match a wrong sentence to a point by topic ("leaky
+    ReLU leaks memory between time steps"); praise that echoes it would teach the error."""
+    for quote in _QUOTED.findall(text):
+        mine = stems(quote)
+        if len(mine - reference) >= 2 and len(mine - reference) >= UNSUPPORTED_SHARE * len(mine):
+            return True
+    mine = stems(text, _STOP | _PRAISE)
+    return len(mine - reference) >= 3 and len(mine - reference) >= UNSUPPORTED_SHARE * len(mine)
+
+
 def question_problem(text: str | None) -> str | None:
     """Why a follow-up is not one interview question; None when it is."""
     problem = sentence_problem(text)
@@ -153,6 +171,12 @@ class Checks:
     points: np.ndarray  # the entry's key point vectors (unit length)
     probes: np.ndarray | None = None  # the written or drafted probe vectors, row per point (zeros where none)
 
+    @property
+    def reference(self) -> set[str]:
+        """The content words of the reference answer, its key points and the question."""
+        entry = self.entry
+        return stems(" ".join([entry.answer, entry.question, *entry.points]))
+
     def _sims(self, text: str) -> np.ndarray:
         """Cosine similarity of a line with each key point."""
         vector = self.embed([text])[0]
@@ -177,6 +201,8 @@ class Checks:
         assert text is not None
         if any(quote and quote.casefold() in text.casefold() for quote in self.wrong.values()):
             return "praises a contradicted claim"
+        if unsupported(text, self.reference):
+            return UNSUPPORTED
         sims = self._sims(text)
         best = int(sims.argmax())
         if best not in self.covered and sims[best] - max(sims[i] for i in self.covered | {point}) > DISAGREE_MARGIN:

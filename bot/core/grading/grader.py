@@ -118,7 +118,8 @@ class Grade:
     def to_json(self) -> dict[str, Any]:
         """Exactly the documented JSON of `grade --json`."""
         return {"question_id": self.question_id, "question": self.question, "score": int(self.score),
-                "key_points": [p.to_json() for p in self.key_points], "feedback": list(self.feedback),
+                # What went well first: a strong answer's only line is its praise (it read as no feedback at all).
+                "key_points": [p.to_json() for p in self.key_points], "feedback": [*self.strengths, *self.feedback],
                 "follow_up": self.follow_up, "llm": bool(self.llm)}
 
 

@@ -23,6 +23,7 @@ _NEEDED = ("llama_batch_init", "llama_batch_free", "llama_decode", "llama_get_me
            "llama_vocab_is_eog", "llama_token_to_piece", "llama_model_get_vocab", "llama_supports_gpu_offload",
            "llama_model_n_layer", "llama_context_default_params")
 _params_lock = threading.Lock()
+FLASH_ATTN = True  # see load()
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -54,7 +55,12 @@ def load(path: Path, *, n_ctx: int, n_threads: int, n_gpu_layers: int, seed: int
 
     Unified, because one KV stream per sequence (kv_unified=False) made every step pay for all the streams: with
     eight sequences of 1,500 tokens a one-token step took 232 ms there against 60 ms unified (and 990 against 225
-    for eight tokens) on this 2-core machine; and llama.cpp cuts a batch over several streams into equal shares."""
+    for eight tokens) on this 2-core machine; and llama.cpp cuts a batch over several streams into equal shares.
+
+    Flash attention, because in one unified cache plain attention multiplies each token's query with every cell of
+    every sequence and masks the others' out afterwards (eight users of 1,300 tokens: 10,000 cells per token, as much
+    work as the weights themselves), while llama.cpp's flash-attention kernel skips masked cells: a token pays for
+    its own sequence only. llama.cpp itself turns it on by default on a CPU; llama-cpp-python turns it off."""
     lib = module()
     import llama_cpp.llama as high
 
@@ -70,7 +76,7 @@ def load(path: Path, *, n_ctx: int, n_threads: int, n_gpu_layers: int, seed: int
         high.llama_cpp.llama_context_default_params = params
         try:
             return lib.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                             n_gpu_layers=n_gpu_layers, seed=seed, verbose=False,
+                             n_gpu_layers=n_gpu_layers, seed=seed, verbose=False, flash_attn=FLASH_ATTN,
                              # Mapped pages stay resident beside llama.cpp's repacked weights: ~0.6 GB more RSS.
                              use_mmap=False)
         finally:
@@ -83,6 +89,11 @@ def load(path: Path, *, n_ctx: int, n_threads: int, n_gpu_layers: int, seed: int
 def ctx(llm: Any) -> Any:
     """The llama_context pointer."""
     return llm.ctx
+
+
+def flash_attn(llm: Any) -> bool:
+    """Whether the context was made with flash attention on."""
+    return int(llm.context_params.flash_attn_type) == int(module().LLAMA_FLASH_ATTN_TYPE_ENABLED)
 
 
 def vocab(llm: Any) -> Any:

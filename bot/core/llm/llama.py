@@ -213,7 +213,8 @@ class LlamaCppLLM:
         import llama_cpp
 
         return {"name": self.name, "path": str(self.path), "n_ctx": self.n_ctx, "n_threads": self.n_threads,
-                "parallel": self.parallel, **cpp.offload(self._llm, self.n_gpu_layers),
+                "parallel": self.parallel, "flash_attn": cpp.flash_attn(self._llm),
+                **cpp.offload(self._llm, self.n_gpu_layers),
                 "llama_cpp_version": getattr(llama_cpp, "__version__", "?"),
                 "chat_template": "model" if self._llm.metadata.get("tokenizer.chat_template") else "chatml (fallback)",
                 "sessions_cached": len(self._states), "session_state_bytes": sum(s.size for s in self._states.values())}
