@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.grading import anchors
 from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import NUMBER_SLACK, stem
 from bot.core.grading.vocabulary import (
@@ -100,6 +101,7 @@ class _Side:
     spans: list[tuple[int, int]]
     occurrences: list[tuple[int, int, Term]]
     compounds: frozenset[tuple[str, str]] = frozenset()
+    text: str = ""
 
     def content(self, group: int | None = None) -> list[int]:
         """Positions of content words outside the terms (of one group, or of any); a compound's modifier is part of
@@ -114,7 +116,8 @@ _LEADING_PRONOUN = re.compile(r"^(?:It|They|This|These)\b(?!\s+(?:is|are)\s+(?:a
 
 def _point_side(text: str, vocabulary: Vocabulary) -> _Side:
     """A key point as stems; a leading "It" or "They" stands for what the question asks about."""
-    if vocabulary.topic and _LEADING_PRONOUN.match(text):
+    # "This Person Does Not Exist uses GANs": "This" is a determiner there, it stands for nothing.
+    if vocabulary.topic and _LEADING_PRONOUN.match(text) and anchors.pronoun_first(text):
         text = _LEADING_PRONOUN.sub(vocabulary.topic, text, count=1)
     return _side(text, vocabulary)
 
@@ -127,7 +130,7 @@ def _side(text: str, vocabulary: Vocabulary) -> _Side:
              else s for s, (a, _) in zip(stems, spans, strict=True)]
     occurrences = vocabulary.find(stems) + [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems)
                                             if NUMBER.fullmatch(s)]
-    return _Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds)
+    return _Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds, text)
 
 
 _GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
@@ -337,6 +340,17 @@ def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence
     return out
 
 
+def _coordinated(point: _Side, said: Term, expected: Term) -> bool:
+    """Whether the point names both terms as conjuncts ("traverse the left subtree, then the root, then the right
+    subtree"): what it says next to one it says of both, so naming either is no swap."""
+    places = [next(((a, b) for a, b, t in point.occurrences if t.stems == x.stems), None) for x in (said, expected)]
+    if places[0] is None or places[1] is None or not point.text:
+        return False
+    (a, b), (c, d) = places[0], places[1]
+    return anchors.coordinated(point.text, (point.spans[a][0], point.spans[b - 1][1]),
+                               (point.spans[c][0], point.spans[d - 1][1]))
+
+
 def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, index: int, text: str) -> list[Swap]:
     """Each term of the clause against the point's term next to the same shared words."""
     out = []
@@ -378,7 +392,8 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
             said_too = not said_too
         if term.group == SCOPED and scoped is not None and not votes:
             expected, votes, needed, said_too = scoped, [False], 1, False
-        if len(votes) >= needed and not any(votes) and expected is not None and not said_too:
+        if len(votes) >= needed and not any(votes) and expected is not None and not said_too \
+                and not _coordinated(point, term, expected):
             # A negation or another turning word next to one side only says the point the other way round.
             turned += _flips(clause, start, end) - min(_flips(point, a, b) for a, b, t in point.occurrences
                                                        if t == expected)
