@@ -157,3 +157,21 @@ def test_naming_the_last_item_of_a_listed_order_is_no_swap(grader, inorder) -> N
     for text in ("visit left subtree. visit root. traverse the right subtree.",
                  "First the left subtree is visited. Next comes the root. Last, we traverse the right subtree."):
         assert flags(grader, inorder, text) == [], text
+
+
+# -- predicates joined under one subject are claims of their own ----------------------------------------------------
+
+def test_two_predicates_under_one_subject_are_split() -> None:
+    text = "The cache keeps recent pages in memory and writes old ones to disk, so reads stay fast."
+    pieces = [text[a:b].strip() for a, b in anchors.predicates(text, (0, len(text)))]
+    assert pieces[0] == "The cache keeps recent pages in memory"
+    assert pieces[1].startswith("writes old ones to disk")
+    assert anchors.predicates("The cache keeps pages and files in memory.", (0, 41)) == []
+
+
+def test_a_list_member_exchanged_inside_the_first_of_two_predicates_is_caught(grader, real_bank) -> None:
+    entry = real_bank.get("rnn-lstm-gru-comparison")
+    wrong = "GRUs merge the input and output gates into a single update gate and keep no separate cell state."
+    assert ("swap", "output gates") in flags(grader, entry, wrong)
+    right = "GRUs merge the forget and input gates into a single update gate and keep no separate cell state."
+    assert flags(grader, entry, right) == []

@@ -122,3 +122,30 @@ def governors(text: str, span: Span, depth: int = 2, parser: Parser | None = Non
         if head.i not in inside and not _free(head):
             out.append(head.text)
     return out
+
+
+def predicates(text: str, span: Span, parser: Parser | None = None) -> list[Span]:
+    """The pieces of a clause that are predicates joined by "and" or "or" under one subject ("they merge the input
+    and output gates into one gate and drop the forget gate": two claims), as character spans; [] when it has one."""
+    a, b = span
+    if not any(w in text[a:b] for w in (" and ", " or ")):
+        return []
+    doc = (parser or shared()).parse([text])[0]
+    cuts = []
+    for tok in doc:
+        verbs = tok.pos_ in ("VERB", "AUX") and tok.head.pos_ in ("VERB", "AUX")
+        if a <= tok.idx < b and tok.dep_ == "conj" and verbs and a <= tok.head.idx < b \
+                and not any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.children):
+            start = tok.left_edge.idx
+            before = doc[tok.left_edge.i - 1] if tok.left_edge.i > 0 else None
+            joined = before is not None and before.dep_ in ("cc", "punct") and before.idx >= a
+            cuts.append((before.idx if joined and before is not None else start, start))
+    if not cuts:
+        return []
+    pieces, begin = [], a
+    for end, nxt in sorted(cuts):
+        if end > begin:
+            pieces.append((begin, end))
+        begin = nxt
+    pieces.append((begin, b))
+    return [(x, y) for x, y in pieces if text[x:y].strip()]

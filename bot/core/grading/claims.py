@@ -237,7 +237,12 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
     answer's terms are checked against the point's term of the same group directly."""
     sides = {p: _point_side(points[p], vocabulary) for p in candidates}
     found: list[Swap] = []
-    for a, b in clauses(sentence):
+    spans = clauses(sentence)
+    # Predicates joined under one subject are claims of their own ("merge the input and output gates into one and
+    # drop the forget gate"): each is aligned with the point it restates, besides the whole clause.
+    if not short:
+        spans += [p for a, b in spans for p in anchors.predicates(sentence, (a, b))]
+    for a, b in spans:
         clause = _side(sentence[a:b], vocabulary)
         if not clause.occurrences:
             continue
