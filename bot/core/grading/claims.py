@@ -26,7 +26,9 @@ from bot.core.grading.vocabulary import (
     Vocabularies,
     Vocabulary,
     clauses,
+    denied_too,
     is_content,
+    stated,
     text_stems,
 )
 
@@ -74,23 +76,6 @@ def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> in
     if not scored or scored[0][0][0] == 0 or (len(scored) > 1 and scored[1][0][0] == scored[0][0][0]):
         return None
     return scored[0][1]
-
-
-def denied_too(quote: str, vocabulary: Vocabulary) -> bool:
-    """Whether the reference answer denies the same words in one of its clauses ("no dropout is applied")."""
-    words = {w for w in text_stems(quote)[0] if is_content(w)}
-    return bool(words) and any(words <= clause and clause & W.NEGATIONS for clause in vocabulary.stated)
-
-
-def stated(text: str, vocabulary: Vocabulary) -> bool:
-    """Whether one clause of the reference answer has every content word and term of this text: the reference says
-    it, so it contradicts no key point (a key point that seems to say otherwise is read too literally)."""
-    stems = text_stems(text)[0]
-    words = {w for w in stems if is_content(w)}
-    # Said the other way round ("does not keep the largest value") it is not what the reference says.
-    denied = bool(W.NEGATIONS & set(stems))
-    return bool(words) and any(words <= clause and denied == bool(clause & W.NEGATIONS)
-                               for clause in vocabulary.stated)
 
 
 @dataclass
