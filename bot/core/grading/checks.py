@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.core.bank import Entry
 from bot.core.grading import claims, conflicts, mirror, names, parse
+from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
 from bot.core.grading.rubric import FEW_POINTS, RubricResult
@@ -24,6 +25,17 @@ def _clause_of(quote: str, sentences: Sequence[str]) -> str:
                 if a <= at < b:
                     return sentence[a:b]
     return quote
+
+
+def set_aside(quote: str, sentences: Sequence[str]) -> bool:
+    """Whether the quote stands in a phrase that sets an alternative aside ("Instead of giving every element the same
+    weight, ..."): it describes what the answer rejects, not what it claims."""
+    for sentence in sentences:
+        at = sentence.find(quote)
+        if at >= 0:
+            start = max(sentence.rfind(mark, 0, at) for mark in ",;:.")
+            return bool(W.CONTRAST.search(sentence[start + 1:at]))
+    return False
 
 
 class ClaimCheck:
@@ -88,4 +100,4 @@ class ClaimCheck:
                 for wrong in names.misnamed(sentence, entry.points, self.known(entry), near, " ".join(sentences)):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
                                                                 "entity"))
-        return [found[p] for p in sorted(found)]
+        return [found[p] for p in sorted(found) if not set_aside(found[p].quote, sentences)]

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.grading import anchors
 from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import NUMBER_SLACK, stem
 from bot.core.grading.vocabulary import (
@@ -25,7 +26,9 @@ from bot.core.grading.vocabulary import (
     Vocabularies,
     Vocabulary,
     clauses,
+    denied_too,
     is_content,
+    stated,
     text_stems,
 )
 
@@ -75,23 +78,6 @@ def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> in
     return scored[0][1]
 
 
-def denied_too(quote: str, vocabulary: Vocabulary) -> bool:
-    """Whether the reference answer denies the same words in one of its clauses ("no dropout is applied")."""
-    words = {w for w in text_stems(quote)[0] if is_content(w)}
-    return bool(words) and any(words <= clause and clause & W.NEGATIONS for clause in vocabulary.stated)
-
-
-def stated(text: str, vocabulary: Vocabulary) -> bool:
-    """Whether one clause of the reference answer has every content word and term of this text: the reference says
-    it, so it contradicts no key point (a key point that seems to say otherwise is read too literally)."""
-    stems = text_stems(text)[0]
-    words = {w for w in stems if is_content(w)}
-    # Said the other way round ("does not keep the largest value") it is not what the reference says.
-    denied = bool(W.NEGATIONS & set(stems))
-    return bool(words) and any(words <= clause and denied == bool(clause & W.NEGATIONS)
-                               for clause in vocabulary.stated)
-
-
 @dataclass
 class _Side:
     """A text as stems, its content positions and its term occurrences."""
@@ -100,6 +86,7 @@ class _Side:
     spans: list[tuple[int, int]]
     occurrences: list[tuple[int, int, Term]]
     compounds: frozenset[tuple[str, str]] = frozenset()
+    text: str = ""
 
     def content(self, group: int | None = None) -> list[int]:
         """Positions of content words outside the terms (of one group, or of any); a compound's modifier is part of
@@ -114,7 +101,8 @@ _LEADING_PRONOUN = re.compile(r"^(?:It|They|This|These)\b(?!\s+(?:is|are)\s+(?:a
 
 def _point_side(text: str, vocabulary: Vocabulary) -> _Side:
     """A key point as stems; a leading "It" or "They" stands for what the question asks about."""
-    if vocabulary.topic and _LEADING_PRONOUN.match(text):
+    # "This Person Does Not Exist uses GANs": "This" is a determiner there, it stands for nothing.
+    if vocabulary.topic and _LEADING_PRONOUN.match(text) and anchors.pronoun_first(text):
         text = _LEADING_PRONOUN.sub(vocabulary.topic, text, count=1)
     return _side(text, vocabulary)
 
@@ -127,7 +115,7 @@ def _side(text: str, vocabulary: Vocabulary) -> _Side:
              else s for s, (a, _) in zip(stems, spans, strict=True)]
     occurrences = vocabulary.find(stems) + [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems)
                                             if NUMBER.fullmatch(s)]
-    return _Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds)
+    return _Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds, text)
 
 
 _GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
@@ -234,7 +222,12 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
     answer's terms are checked against the point's term of the same group directly."""
     sides = {p: _point_side(points[p], vocabulary) for p in candidates}
     found: list[Swap] = []
-    for a, b in clauses(sentence):
+    spans = clauses(sentence)
+    # Predicates joined under one subject are claims of their own ("merge the input and output gates into one and
+    # drop the forget gate"): each is aligned with the point it restates, besides the whole clause.
+    if not short:
+        spans += [p for a, b in spans for p in anchors.predicates(sentence, (a, b))]
+    for a, b in spans:
         clause = _side(sentence[a:b], vocabulary)
         if not clause.occurrences:
             continue
@@ -337,6 +330,17 @@ def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence
     return out
 
 
+def _coordinated(point: _Side, said: Term, expected: Term) -> bool:
+    """Whether the point names both terms as conjuncts ("traverse the left subtree, then the root, then the right
+    subtree"): what it says next to one it says of both, so naming either is no swap."""
+    places = [next(((a, b) for a, b, t in point.occurrences if t.stems == x.stems), None) for x in (said, expected)]
+    if places[0] is None or places[1] is None or not point.text:
+        return False
+    (a, b), (c, d) = places[0], places[1]
+    return anchors.coordinated(point.text, (point.spans[a][0], point.spans[b - 1][1]),
+                               (point.spans[c][0], point.spans[d - 1][1]))
+
+
 def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, index: int, text: str) -> list[Swap]:
     """Each term of the clause against the point's term next to the same shared words."""
     out = []
@@ -378,7 +382,8 @@ def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, ind
             said_too = not said_too
         if term.group == SCOPED and scoped is not None and not votes:
             expected, votes, needed, said_too = scoped, [False], 1, False
-        if len(votes) >= needed and not any(votes) and expected is not None and not said_too:
+        if len(votes) >= needed and not any(votes) and expected is not None and not said_too \
+                and not _coordinated(point, term, expected):
             # A negation or another turning word next to one side only says the point the other way round.
             turned += _flips(clause, start, end) - min(_flips(point, a, b) for a, b, t in point.occurrences
                                                        if t == expected)

@@ -58,6 +58,12 @@ CONTRAST_QUESTION = re.compile(r"(?i)\b(difference|compare|comparison|contrast|v
 # Comparatives attach to the words on either side ("train faster", "faster convergence"); verbs to what follows.
 COMPARATIVES = frozenset({"more", "less", "fewer", "higher", "lower", "larger", "smaller", "bigger", "faster",
                           "slower", "simpler", "lighter", "heavier", "worse", "better"})
+# Prepositions: a phrase that one opens is not the object of a "without" before it ("without labels by minimizing").
+PREPOSITIONS = frozenset({"by", "for", "with", "from", "in", "on", "at", "to", "via", "through", "using", "into",
+                          "during", "across", "over", "under", "after", "before"})
+# Phrases that introduce the alternative a sentence sets aside ("instead of giving every element the same weight").
+CONTRAST = re.compile(r"(?i)\b(?:instead\s+of|rather\s+than|unlike|as\s+opposed\s+to|in\s+contrast\s+to|"
+                      r"in\s+place\s+of)\b")
 # "X is not an issue": the negation reaches back to X.
 PREDICATES = frozenset({"issue", "concern", "problem", "needed", "required", "necessary", "important", "matter",
                         "possible", "useful", "helpful"})

@@ -96,12 +96,16 @@ def negated(words: Sequence[str]) -> tuple[set[str], set[str], list[tuple[int, i
     while i < len(words):
         start = i
         if words[i] not in W.NEGATIONS or any(tuple(words[i:i + len(idiom)]) == idiom for idiom in W.IDIOMS) \
-                or _relative(words, i):
+                or _relative(words, i) or _compared(words, i):
             i += 1
             continue
         i += 1
         taken = 0
         while i < len(words) and taken < _SCOPE and words[i] not in W.NEGATIONS and words[i] not in W.BOUNDARY:
+            # "without" is a preposition: it denies its own object ("without labels"), not the next phrase ("by
+            # minimizing the error"); a gerund's object goes with it ("without looking at the other").
+            if words[start] == "without" and taken and words[i] in W.PREPOSITIONS and not words[i - 1].endswith("ing"):
+                break
             taken += words[i] not in W.WEAK
             i += 1
         spans.append((_clause_start(words, start) if _predicate(words, start, i) else start, i))
@@ -168,6 +172,13 @@ def _relative(words: Sequence[str], index: int) -> bool:
         return True
     # "data it hasn't seen": a pronoun right after a noun opens a relative clause without "that".
     return j >= 1 and words[j] in _PRONOUNS and bool(_content([words[j - 1]]))
+
+
+def _compared(words: Sequence[str], index: int) -> bool:
+    """Whether the negation opens a comparison ("no better than random", "not faster than a CPU"): it sets a bound on a
+    value, it denies nothing the reference states."""
+    nxt = words[index + 1] if index + 1 < len(words) else ""
+    return (nxt in W.COMPARATIVES or nxt.endswith("er")) and "than" in words[index + 2:index + 4]
 
 
 def _predicate(words: Sequence[str], a: int, b: int) -> bool:

@@ -22,6 +22,7 @@ from bot.core.grading.critique_checks import Checks as CritiqueChecks
 from bot.core.grading.guards import MESSAGES, Screen, screen
 from bot.core.grading.hints import area as hint_area
 from bot.core.grading.hints import keywords  # noqa: F401 - re-exported (tests measure follow-ups with it)
+from bot.core.grading.lines import MAX_FEEDBACK, contradiction_line, feedback_lines, follow_up_line
 from bot.core.grading.probes import ProbeDrafts
 from bot.core.grading.rubric import PointMatch, Rubric, RubricResult, score_of
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
@@ -36,7 +37,6 @@ CONTRADICTION_PENALTY = 35
 # a confidently wrong claim is not outweighed by the right ones around it, and must land below a one-line partial
 # answer (those score from about 15 up; benchmarks/scoring_targets).
 CONTRADICTED_CAP = 10
-MAX_FEEDBACK = 3
 Related = Callable[[Entry], Sequence[Entry]]
 
 
@@ -128,37 +128,6 @@ def rubric_follow_up(entry: Entry, result: RubricResult, answer: str = "") -> tu
     covered one when all are covered), and its target; no question when the deck has no probe for it."""
     target = cq.target_point(result)
     return entry.probe(target), target
-
-
-def _lower_first(text: str) -> str:
-    """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay."""
-    first = text.split(" ", 1)[0]
-    return text[:1].lower() + text[1:] if first[1:].islower() else text
-
-
-def contradiction_line(c: Contradiction) -> str:
-    """The feedback line of a contradiction found in code, quoting the answer."""
-    return f'You wrote "{c.quote}", but the reference says: {_lower_first(c.reason.rstrip("."))}.'
-
-
-def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction], injected: bool) -> list[str]:
-    """Two or three specific feedback lines from the rubric: contradictions, missed and near-missed points."""
-    lines = [contradiction_line(c) for c in contradictions]
-    contradicted = {c.point for c in contradictions}
-    missed = [p for i, p in enumerate(result.points) if not p.covered and i not in contradicted]
-    for point in missed[:2]:
-        verb = "Only partly covered" if point.credit > 0 else "Missing"
-        lines.append(f"{verb}: {_lower_first(point.text.rstrip('.'))}.")
-    if len(missed) > 2:
-        lines.append(f"{len(missed) - 2} more key point{'s' if len(missed) > 3 else ''} missed; compare with the "
-                     "reference answer.")
-    if not missed and not contradictions:
-        lines.append(f"You covered all {len(result.points)} key points.")
-    covered = [p for p in result.points if p.covered]
-    if len(lines) < 2 and covered:
-        lines.append(f"Well explained: {_lower_first(covered[0].text.rstrip('.'))}.")
-    lines = lines[:MAX_FEEDBACK]
-    return ([MESSAGES["injection"]] if injected else []) + lines
 
 
 def penalised(result: RubricResult, contradictions: Sequence[Contradiction]) -> int:
@@ -379,7 +348,7 @@ class Grader:
                                        key_points=[KeyPoint(entry.points[point_index], False, 0.0, None)])
         match = self.rubric.match_point(entry, point_index, checked.sentences)
         return Grade(entry.id, question, int(round(100 * match.credit)), [_single(match)],
-                     feedback=[_follow_up_line(match)], notes=list(checked.notes), guard=checked.kind,
+                     feedback=[follow_up_line(match)], notes=list(checked.notes), guard=checked.kind,
                      rubric_score=int(round(100 * match.credit)), injected=list(checked.injected),
                      truncated=checked.truncated, sentences=checked.sentences)
 
@@ -404,12 +373,3 @@ class Grader:
 def _single(match: PointMatch) -> KeyPoint:
     """A follow-up's one key point."""
     return KeyPoint(match.text, match.covered, match.similarity, match.evidence)
-
-
-def _follow_up_line(match: PointMatch) -> str:
-    """One line on a follow-up answer; the point may be stated now that the user has tried."""
-    if match.covered:
-        return f"That covers it: {_lower_first(match.text.rstrip('.'))}."
-    if match.credit > 0:
-        return f"Partly there; the full point is: {_lower_first(match.text.rstrip('.'))}."
-    return f"Not quite; the point was: {_lower_first(match.text.rstrip('.'))}."

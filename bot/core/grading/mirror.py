@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.grading import anchors
 from bot.core.grading import conflict_words as W
 from bot.core.grading.vocabulary import GENERIC, Term, Vocabulary, clauses, is_content, text_stems
 
@@ -21,6 +22,9 @@ from bot.core.grading.vocabulary import GENERIC, Term, Vocabulary, clauses, is_c
 MIN_SHARED = 3
 # ... and at least this share of them.
 MIN_SHARE = 0.5
+# ... of which at least this many stand near the term in the clause and near the sibling in the statement.
+MIN_ANCHORED = 2
+_PHASE = GENERIC + W.PHASES
 # Generic families too common to decide anything by themselves: more / less, all / none, one / several.
 _LOOSE = frozenset({GENERIC + 1, GENERIC + 8, GENERIC + 9})
 
@@ -41,25 +45,57 @@ def _has(statement: frozenset[str], term: Term) -> bool:
 
 
 def mirrors(sentence: str, points: Sequence[str], vocabulary: Vocabulary,
-            statements: Sequence[frozenset[str]]) -> list[Mirror]:
+            statements: Sequence[Statement]) -> list[Mirror]:
     """The clauses of a sentence that mirror a reference statement, each with the point naming the sibling term."""
     point_stems = [frozenset(text_stems(p)[0]) for p in points]
     found: list[Mirror] = []
     for a, b in clauses(sentence):
         stems, spans = text_stems(sentence[a:b])
         if not any(s in W.NEGATIONS for s in stems):
-            _mirrored(stems, spans, a, sentence, vocabulary, statements, point_stems, found)
+            _mirrored(stems, spans, a, sentence[a:b], vocabulary, statements, point_stems, found)
     return found
 
 
-def statements_of(points: Sequence[str], vocabulary: Vocabulary) -> tuple[frozenset[str], ...]:
-    """The reference's statements as stem sets: each clause of its answer and of its key points."""
-    return vocabulary.stated + tuple(frozenset(text_stems(p[a:b])[0]) for p in points for a, b in clauses(p))
+@dataclass(frozen=True)
+class Statement:
+    """A clause of the reference answer or of a key point: its text and its stems."""
+
+    text: str
+    stems: frozenset[str]
 
 
-def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, sentence: str, vocabulary: Vocabulary,
-              statements: Sequence[frozenset[str]], point_stems: Sequence[frozenset[str]],
-              found: list[Mirror]) -> bool:
+def statements_of(points: Sequence[str], vocabulary: Vocabulary) -> tuple[Statement, ...]:
+    """The reference's statements: each clause of its answer and of its key points."""
+    texts = (vocabulary.stated_texts or ("",) * len(vocabulary.stated)) + \
+        tuple(p[a:b] for p in points for a, b in clauses(p))
+    stems = vocabulary.stated + tuple(frozenset(text_stems(t)[0]) for t in texts[len(vocabulary.stated):])
+    return tuple(Statement(t, s) for t, s in zip(texts, stems, strict=True))
+
+
+def _anchored(clause: str, span: tuple[int, int], statement: Statement, term: Term,
+              own: frozenset[str]) -> frozenset[str]:
+    """The stems that stand near the term in the clause and near the sibling term in the statement (within
+    anchors.REACH arcs of each): the words both say of their term, not merely words both contain. Empty unless a
+    word that one term hangs from stands near the other term too (own: the stems of the terms, left out)."""
+    stems, spans = text_stems(clause)
+    s_stems, s_spans = text_stems(statement.text)
+    at = next((k for k in range(len(s_stems)) if tuple(s_stems[k:k + len(term.stems)]) == term.stems), None)
+    if at is None:
+        return frozenset()
+    place = (s_spans[at][0], s_spans[at + len(term.stems) - 1][1])
+    mine = anchors.near_stems(clause, span, stems, spans) - own
+    theirs = anchors.near_stems(statement.text, place, s_stems, s_spans) - own
+    # "computes the mean ... across the examples" is not "normalizes across the features": the words are near both
+    # terms, but the verbs the terms hang from differ.
+    heads = [{s for w in anchors.governors(t, p, 3) for s in text_stems(w)[0]} - own
+             for t, p in ((clause, span), (statement.text, place))]
+    if not (heads[0] & (theirs | heads[1]) or heads[1] & (mine | heads[0])):
+        return frozenset()
+    return mine & theirs
+
+
+def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, clause_text: str, vocabulary: Vocabulary,
+              statements: Sequence[Statement], point_stems: Sequence[frozenset[str]], found: list[Mirror]) -> bool:
     """Append the clause's first mirrored term to found; whether there was one."""
     clause = frozenset(stems)
     occurrences = vocabulary.find(stems)
@@ -72,24 +108,30 @@ def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, sente
         siblings = [t for t in group if t.cls != term.cls]
         if any(set(t.stems) <= clause for t in siblings):
             continue
+        span = (spans[start][0], spans[end - 1][1])
+        # "the trained model": a phase word that only describes a noun says what the thing is, not when it happens.
+        if term.group == _PHASE and anchors.modifies_noun(clause_text, span):
+            continue
         inside = {s for t in group for s in t.stems}
         content = {s for s in stems if is_content(s) and s not in inside and s not in named}
         if len(content) < MIN_SHARED:
             continue
         need = max(MIN_SHARED, MIN_SHARE * len(content))
-        agree = max((len(content & s) for s in statements if any(_has(s, t) for t in group if t.cls == term.cls)),
-                    default=0)
+        agree = max((len(content & s.stems) for s in statements
+                     if any(_has(s.stems, t) for t in group if t.cls == term.cls)), default=0)
         for statement in statements:
-            shared = len(content & statement)
-            sibling = next((t for t in siblings if _has(statement, t)), None)
+            shared = len(content & statement.stems)
+            sibling = next((t for t in siblings if _has(statement.stems, t)), None)
             if sibling is None or shared < need or shared <= agree or \
-                    any(_has(statement, t) for t in group if t.cls == term.cls) or W.NEGATIONS & statement:
+                    any(_has(statement.stems, t) for t in group if t.cls == term.cls) or W.NEGATIONS & statement.stems:
+                continue
+            # The shared words must be said of the term on both sides, not only stand somewhere in both.
+            if len(content & _anchored(clause_text, span, statement, sibling, frozenset(inside))) < MIN_ANCHORED:
                 continue
             naming = [p for p, s in enumerate(point_stems) if _has(s, sibling)]
             if not naming:
                 continue
             point = max(naming, key=lambda p: len(content & point_stems[p]))
-            x, y = spans[start][0] + offset, spans[end - 1][1] + offset
-            found.append(Mirror(point, sentence[x:y], " ".join(term.stems), " ".join(sibling.stems)))
+            found.append(Mirror(point, clause_text[span[0]:span[1]], " ".join(term.stems), " ".join(sibling.stems)))
             return True
     return False

@@ -72,6 +72,33 @@ def _content(text: str) -> set[str]:
     return {s for s in text_stems(text)[0] if is_content(s)}
 
 
+def _lost(point: str, said: set[str]) -> set[str]:
+    """The stems of the point's names that the answer never gives. Names listed with "or" ("apps like DeepArt or
+    Prisma", "AWS, Azure or GCP") are alternatives: giving one gives the list; names listed with "and" ("Word2Vec
+    and GloVe") are each claimed."""
+    runs: list[list[str]] = []
+    joins: list[str] = []
+    end = -1
+    for word, a, b in _names(point):
+        between = point[end:a] if end >= 0 else ""
+        if runs and re.fullmatch(r"\s*(?:,|,?\s*(?:or|and))\s*", between):
+            runs[-1].append(word)
+            joins[-1] += between
+        else:
+            runs.append([word])
+            joins.append("")
+        end = b
+    out: set[str] = set()
+    for run, join in zip(runs, joins, strict=True):
+        stems = [set(text_stems(w)[0]) for w in run]
+        if re.search(r"\bor\b", join):
+            if not any(s <= said for s in stems):
+                out |= set().union(*stems)
+        else:
+            out |= set().union(*stems) - said
+    return out
+
+
 def misnamed(sentence: str, points: Sequence[str], known: frozenset[str], candidates: Sequence[int],
              answer: str = "") -> list[Misnamed]:
     """The clauses of a sentence that restate a candidate point with a name the entry never uses, in place of a name
@@ -87,7 +114,7 @@ def misnamed(sentence: str, points: Sequence[str], known: frozenset[str], candid
         for p in candidates:
             theirs = _content(points[p])
             shared = mine & theirs
-            lost = {s for w, _, _ in _names(points[p]) for s in text_stems(w)[0]} - said
+            lost = _lost(points[p], said)
             if len(shared) >= MIN_SHARED and len(shared) >= MIN_SHARE * len(theirs) and lost:
                 word, x, y = novel[0]
                 found.append(Misnamed(p, clause[x:y], word))

@@ -63,6 +63,7 @@ class Vocabulary:
     compounds: frozenset[tuple[str, str]] = frozenset()
     topic: str = ""   # what the question asks about: a point's leading "It" stands for it
     stated: tuple[frozenset[str], ...] = ()   # the stems of each clause of the reference answer
+    stated_texts: tuple[str, ...] = ()        # ... and the clauses themselves
     by_first: dict[str, tuple[Term, ...]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -231,9 +232,25 @@ def build(entry: Entry, parser: Parser) -> Vocabulary:
             unique.append(term)
     topic = next(iter(question_terms(entry.question, parser)), "")
     vocabulary = Vocabulary(tuple(unique), frozenset(compounds), topic)
-    stated = tuple(frozenset(text_stems(s[a:b])[0]) for s in split_sentences(unwrap(entry.answer))
-                   for a, b in clauses(s))
-    return dataclasses.replace(vocabulary, stated=stated)
+    texts = tuple(s[a:b] for s in split_sentences(unwrap(entry.answer)) for a, b in clauses(s))
+    return dataclasses.replace(vocabulary, stated=tuple(frozenset(text_stems(t)[0]) for t in texts), stated_texts=texts)
+
+def denied_too(quote: str, vocabulary: Vocabulary) -> bool:
+    """Whether the reference answer denies the same words in one of its clauses ("no dropout is applied")."""
+    words = {w for w in text_stems(quote)[0] if is_content(w)}
+    return bool(words) and any(words <= clause and clause & W.NEGATIONS for clause in vocabulary.stated)
+
+
+def stated(text: str, vocabulary: Vocabulary) -> bool:
+    """Whether one clause of the reference answer has every content word and term of this text: the reference says
+    it, so it contradicts no key point (a key point that seems to say otherwise is read too literally)."""
+    stems = text_stems(text)[0]
+    words = {w for w in stems if is_content(w)}
+    # Said the other way round ("does not keep the largest value") it is not what the reference says.
+    denied = bool(W.NEGATIONS & set(stems))
+    return bool(words) and any(words <= clause and denied == bool(clause & W.NEGATIONS)
+                               for clause in vocabulary.stated)
+
 
 def _acronym(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     """Whether a one-word term is the initials of a longer one ("sgd", "stochastic gradient descent")."""

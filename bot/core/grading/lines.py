@@ -1,0 +1,51 @@
+"""The rubric's own feedback lines: contradictions quoted, missed and near-missed points, follow-up verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.guards import MESSAGES
+from bot.core.grading.rubric import PointMatch, RubricResult
+
+MAX_FEEDBACK = 3
+
+
+def lower_first(text: str) -> str:
+    """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay."""
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first[1:].islower() else text
+
+
+def contradiction_line(c: Contradiction) -> str:
+    """The feedback line of a contradiction found in code, quoting the answer."""
+    return f'You wrote "{c.quote}", but the reference says: {lower_first(c.reason.rstrip("."))}.'
+
+
+def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction], injected: bool) -> list[str]:
+    """Two or three specific feedback lines from the rubric: contradictions, missed and near-missed points."""
+    lines = [contradiction_line(c) for c in contradictions]
+    contradicted = {c.point for c in contradictions}
+    missed = [p for i, p in enumerate(result.points) if not p.covered and i not in contradicted]
+    for point in missed[:2]:
+        verb = "Only partly covered" if point.credit > 0 else "Missing"
+        lines.append(f"{verb}: {lower_first(point.text.rstrip('.'))}.")
+    if len(missed) > 2:
+        lines.append(f"{len(missed) - 2} more key point{'s' if len(missed) > 3 else ''} missed; compare with the "
+                     "reference answer.")
+    if not missed and not contradictions:
+        lines.append(f"You covered all {len(result.points)} key points.")
+    covered = [p for p in result.points if p.covered]
+    if len(lines) < 2 and covered:
+        lines.append(f"Well explained: {lower_first(covered[0].text.rstrip('.'))}.")
+    lines = lines[:MAX_FEEDBACK]
+    return ([MESSAGES["injection"]] if injected else []) + lines
+
+
+def follow_up_line(match: PointMatch) -> str:
+    """One line on a follow-up answer; the point may be stated now that the user has tried."""
+    if match.covered:
+        return f"That covers it: {lower_first(match.text.rstrip('.'))}."
+    if match.credit > 0:
+        return f"Partly there; the full point is: {lower_first(match.text.rstrip('.'))}."
+    return f"Not quite; the point was: {lower_first(match.text.rstrip('.'))}."
