@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.core.embedder import HashEmbedder
-from bot.core.grading.critique_checks import stems, unsupported
+from bot.core.grading.critique_checks import sentence_problem, stems, unsupported
 from bot.core.grading.grader import Grader
 from bot.core.testing import FakeLLM
 from tests.narrow import must
@@ -91,3 +91,13 @@ def test_a_sentence_holding_a_contradicted_claim_is_never_praised(dropout) -> No
     assert grade.contradictions and grade.contradictions[0].quote in answer
     assert grade.llm and "follow_up" in must(grade.critique).kept  # the model's critique is in use
     assert grade.strengths == [] and not any("on target" in line for line in grade.to_json()["feedback"])
+
+
+def test_a_long_right_sentence_is_quoted_up_to_a_clause_not_cut_after_and(dropout) -> None:
+    answer = ("Dropout randomly turns off a fraction of the neurons during each training step, so that the network "
+              "cannot lean on any single unit and the features it learns have to be spread over many units.")
+    grade = grade_with(dropout, answer, "")  # the model wrote no Right line: the rubric's own line is shown
+    line = grade.strengths[0]
+    assert line.startswith('You were on target with "Dropout randomly turns off') and line.endswith('…".')
+    assert sentence_problem(line) is None, line  # it reads as a whole sentence, not one cut off after "and"
+    assert 'and …"' not in line and 'the …"' not in line

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.core.bank import Entry
 from bot.core.grading import critique as cq
 from bot.core.grading.conflicts import Contradiction
-from bot.core.grading.critique_checks import UNSUPPORTED, Checks, unsupported
+from bot.core.grading.critique_checks import DANGLING, UNSUPPORTED, Checks, unsupported
 from bot.core.grading.rubric import RubricResult
 
 
@@ -31,9 +31,18 @@ def lower_first(text: str) -> str:
 
 
 def _quote(text: str, limit: int = 24) -> str:
-    """At most limit words of the answer, for a quotation."""
+    """At most limit words of the answer, for a quotation, shortened where a clause ends."""
     parts = text.split()
-    return (" ".join(parts[:limit]) + (" …" if len(parts) > limit else "")).rstrip(".!?;, ")
+    if len(parts) <= limit:
+        return " ".join(parts).rstrip(".!?;:, ")
+    head = parts[:limit]
+    # A quotation that stops on "and …" reads as a line cut off: end it at a clause in the second half, and
+    # never on a word that needs the next one.
+    ends = [i for i in range(limit // 2, limit) if head[i].endswith((",", ";", ":"))]
+    head = head[: ends[-1] + 1] if ends else head
+    while len(head) > 1 and head[-1].strip(",;:").casefold() in DANGLING:
+        head.pop()
+    return " ".join(head).rstrip(".!?;:, ") + " …"
 
 
 def compose(entry: Entry, result: RubricResult, contradictions: Sequence[Contradiction], found: cq.Lines,

@@ -34,7 +34,7 @@ any all some such same other others both either neither one two many much few th
 our his her too just well used use uses using make makes made give gives given get gets between across while during
 after before because through whether often usually typically rather instead still even like up down out off""")
 # A sentence that ends on one of these words was cut off.
-_DANGLING = _set("a an the of to and or but with for in on by that which is are as at from than its their your "
+DANGLING = _set("a an the of to and or but with for in on by that which is are as at from than its their your "
                       "this these those such very")
 _QUESTION_WORDS = _set("what why how when where which who whom whose can could would should do does did is are "
                             "was were will have has had in if suppose imagine walk tell explain describe")
@@ -75,7 +75,7 @@ def sentence_problem(text: str | None) -> str | None:
         return "rambling"
     if text[-1] not in ".!?\"'”’)":
         return "cut off"
-    if found[-1] in _DANGLING:
+    if found[-1] in DANGLING:
         return "cut off"
     if _FOREIGN.search(text) or "\ufffd" in text:
         return "garbled: another script"
