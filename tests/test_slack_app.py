@@ -183,13 +183,19 @@ def test_hint_reveal_and_stale_buttons(slack: Slack) -> None:
 
 def test_model_text_is_escaped(tmp_path: Path) -> None:
     evil = "<!everyone> look <@U999> & <https://x.example|here>"
-    critique = {"strengths": [f"You explained the core idea, {evil}."], "improvements": [], "follow_up": None}
-    with running(tmp_path, llm=FakeLLM(respond=lambda prompt: json.dumps(critique))) as slack:
+    # The model's lines in the reference's words, so the critique's checks keep them and the markup reaches Slack.
+    critique = "\n".join([
+        "Right (key point 2): You explained that neurons cannot rely on specific other neurons, so features become "
+        "robust.",
+        "Missing (key point 4): You did not say that dropout reduces overfitting by acting like an ensemble of "
+        f"thinned networks ({evil}).",
+        "Follow-up (key point 4): Why does dropout reduce overfitting?"])
+    with running(tmp_path, llm=FakeLLM(respond=lambda prompt: critique)) as slack:
         _start(slack, "U1")
         slack.event(dm_event("U1", GOOD_ANSWER, ts="1000.000100"), "Ev1")
         final = slack.wait_dm("U1", lambda m: "What went well" in _text(m) and "Writing feedback" not in _text(m))
         escaped = "&lt;!everyone&gt; look &lt;@U999&gt; &amp; &lt;https://x.example|here&gt;"
-        assert f"• You explained the core idea, {escaped}." in _text(final)
+        assert f"ensemble of thinned networks ({escaped})." in _text(final)
         every = b"".join(call.raw for call in slack.api.calls()).decode()
         assert "<!everyone>" not in every and "<@U999>" not in every
 
