@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,13 +166,7 @@ def _embedder(settings: Settings, report: Report) -> Any | None:
     from bot.core.embedder import SentenceEmbedder
 
     embedder = SentenceEmbedder(settings.embedding_model)
-    try:
-        embedder.load()
-    except CoachError as exc:
-        report.line("embedding model", False, str(exc))
-        return None
-    report.line("embedding model", True, f"{embedder.name} ({embedder.dim} dimensions)")
-    return embedder
+    return _model_line(report, "embedding model", embedder, embedder.load)
 
 
 def _retrieval_embedder(settings: Settings, report: Report, embedder: Any | None) -> Any | None:
@@ -181,13 +176,18 @@ def _retrieval_embedder(settings: Settings, report: Report, embedder: Any | None
     if settings.embedding_model:
         return embedder
     found = retrieval_embedder()
+    return _model_line(report, "retrieval model", found, found.check)
+
+
+def _model_line(report: Report, label: str, embedder: Any, ready: Callable[[], object]) -> Any | None:
+    """One line on an embedding model: its name and size once ready() passes, else why not."""
     try:
-        found.check()
+        ready()
     except CoachError as exc:
-        report.line("retrieval model", False, str(exc))
+        report.line(label, False, str(exc))
         return None
-    report.line("retrieval model", True, f"{found.name} ({found.dim} dimensions)")
-    return found
+    report.line(label, True, f"{embedder.name} ({embedder.dim} dimensions)")
+    return embedder
 
 
 def _decks(settings: Settings, report: Report) -> Any | None:
