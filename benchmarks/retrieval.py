@@ -1,4 +1,4 @@
-"""Retrieval recall of paraphrased queries, with the product's index (Chroma + mpnet + BM25, as `ask` ranks).
+"""Retrieval recall of paraphrased queries, with the product's index (Chroma + mpnet + BM25 + crowding, as `ask` ranks).
 
 Usage: python -m benchmarks.retrieval [--model FOLDER] FILE.yaml [FILE.yaml ...]   (each a list of {id, query})
 Prints recall@1 and recall@3 per file and the misses, the model's load time, the warm query's p50 and the peak RSS;

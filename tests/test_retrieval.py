@@ -59,20 +59,39 @@ def _recall(index, path: Path) -> tuple[float, float]:
 
 
 @pytest.mark.xfail(strict=True, reason="measured once, before any tuning: recall@1 0.867, recall@3 0.933 (MiniLM as "
-                                       "before: 0.733); the misses are neighbours (loss vs optimizer, validation set "
-                                       "vs preprocessing)")
+                                       "before: 0.733); 0.933 with the crowding correction (dev set since): the misses "
+                                       "are neighbours (loss vs optimizer, loss vs gradient descent)")
 def test_recall_on_new_paraphrases_written_for_mpnet(index) -> None:
     """Thirty queries written after the model was chosen and never tuned on (tests/data/paraphrases_round2.yaml)."""
     top1, top3 = _recall(index, DATA / "paraphrases_round2.yaml")
     assert top1 >= 0.95 and top3 == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="measured recall@1 0.825 (tests/data/paraphrases_far.yaml, queries without the "
-                                       "questions' words) and 0.969 (held-out, 162 queries written blind)")
+@pytest.mark.xfail(strict=True, reason="measured recall@1 0.800 (tests/data/paraphrases_far.yaml, queries without the "
+                                       "questions' words; 0.825 before the crowding correction) and 0.969 (held-out, "
+                                       "162 queries written blind)")
 def test_recall_on_paraphrases_that_share_no_words(index) -> None:
     far, _ = _recall(index, DATA / "paraphrases_far.yaml")
     heldout, _ = _recall(index, DATA / "heldout" / "paraphrases_heldout.yaml")
     assert far >= 0.95 and heldout >= 0.95
+
+
+# Written for this test, in words the deck's questions do not use, for entries whose nearest neighbour is a look-alike.
+LOOK_ALIKES = [
+    ("cnn-overview", "give me the big picture of the network family built for photos, and why it beats a plain net"),
+    ("convolutional-layer-mechanics", "what exactly happens inside a single filter layer as it moves over the pixels"),
+    pytest.param("momentum-optimization", "keeping a running average of past steps so the optimizer rolls through "
+                 "narrow ravines", marks=pytest.mark.xfail(
+                     strict=True, reason="written before measuring; optimizer-role comes first, momentum second")),
+    pytest.param("gd-vs-sgd", "is it better to update after one sample at a time or only after a full sweep over the "
+                 "data", marks=pytest.mark.xfail(strict=True, reason="written before measuring: a neighbour is first")),
+]
+
+
+@pytest.mark.parametrize(("wanted", "query"), LOOK_ALIKES)
+def test_a_look_alike_entry_does_not_take_its_neighbours_question(index, wanted, query) -> None:
+    ids = [h.entry.id for h in index.search(query, k=3)]
+    assert ids[0] == wanted, ids
 
 
 def test_unchanged_reindex_is_fast_and_embeds_nothing(index, real_bank) -> None:

@@ -166,3 +166,28 @@ def test_the_interviews_warm_up_opens_no_index_and_related_entries_still_come(tm
     related = runtime.related(momentum)
     assert len(related) == 2 and momentum not in related
     runtime.close()
+
+
+def test_an_entry_among_near_neighbours_yields_to_an_equally_close_lone_one() -> None:
+    rng = np.random.default_rng(7)
+    centre, far = rng.normal(size=64), rng.normal(size=64)
+    vectors = {f"family-{n}": np.stack([centre + 0.1 * rng.normal(size=64) for _ in range(3)]) for n in range(4)}
+    vectors["lone"] = np.stack([far + 0.1 * rng.normal(size=64) for _ in range(3)])
+    crowded = retrieval.crowding(vectors)
+    assert min(crowded[f"family-{n}"] for n in range(4)) > crowded["lone"] + 0.2
+    ranked = retrieval.fuse({"family-0": 0.6, "lone": 0.6}, {}, crowded)
+    assert [i for i, _ in ranked] == ["lone", "family-0"]
+    assert retrieval.crowding({"only": vectors["lone"]}) == {}   # one entry: nothing to correct
+
+
+def test_chroma_and_its_memory_twin_give_the_same_scores(tmp_path: Path) -> None:
+    bank = load_bank(DECKS)
+    chroma = ChromaIndex(HashEmbedder(), path=tmp_path / "chroma")
+    chroma.sync(bank)
+    memory = MemoryIndex(HashEmbedder())
+    memory.sync(bank)
+    assert chroma._crowding and chroma._crowding.keys() == memory._crowding.keys()
+    for query in ("turning off neurons at random", "downsample feature maps"):
+        mine = [(h.entry.id, round(h.score, 4)) for h in chroma.search(query, 3)]
+        assert mine == [(h.entry.id, round(h.score, 4)) for h in memory.search(query, 3)]
+    chroma.close()

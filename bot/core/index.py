@@ -43,6 +43,7 @@ class ChromaIndex(Searchable):
         self.embedder = embedder
         self.bank = None
         self._keywords = None
+        self._crowding = {}
         self._lock_file = None
         self.path = path if url is None else None
         self.set_aside: Path | None = None  # where a damaged store was moved by `recover`
@@ -197,6 +198,16 @@ class ChromaIndex(Searchable):
         """Search this bank without syncing (the caller knows the index is fresh)."""
         self.collection()
         self._use_bank(bank)
+
+    def _stored_vectors(self) -> dict[str, np.ndarray]:
+        with damage_guard(self.path):
+            got = self.collection().get(include=["embeddings", "metadatas"])
+        rows: dict[str, list[np.ndarray]] = {}
+        found = got["embeddings"] if got["embeddings"] is not None else []
+        for meta, vector in zip(got["metadatas"] or [], found, strict=True):
+            if meta:
+                rows.setdefault(str(meta["entry_id"]), []).append(np.asarray(vector, dtype=np.float32))
+        return {i: np.stack(v) for i, v in rows.items()}
 
     def _entry_vector(self, entry_id: str) -> np.ndarray | None:
         got = self.collection().get(ids=[f"{entry_id}::q"], include=["embeddings"])
