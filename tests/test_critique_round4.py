@@ -145,18 +145,3 @@ def test_praise_of_a_clean_sentence_of_the_same_answer_is_kept(dropout: Any) -> 
     grader, grade = graded(dropout, MIXED, scripted(praise))
     assert grade.strengths == [praise]
 
-
-# -- 4. the praise names the most important point the answer states in full ---------------------------------------
-
-
-def test_praise_goes_to_the_first_point_stated_in_full_not_the_closing_summary() -> None:
-    from bot.core.grading.rubric import PointMatch, RubricResult
-
-    def match(similarity: float, credit: float) -> PointMatch:
-        return PointMatch("a point", similarity, "a sentence", credit)
-
-    # Point 1 half-stated, point 2 stated in full, point 4 (a summary) the closest match of all.
-    result = RubricResult((match(0.6, 0.7), match(0.74, 1.0), match(0.3, 0.0), match(0.86, 1.0)), 0.8, 80)
-    assert cq.plan(result, []).right == 1
-    partly = RubricResult((match(0.6, 0.7), match(0.64, 0.9), match(0.3, 0.0)), 0.8, 60)
-    assert cq.plan(partly, []).right == 1  # none in full: the best matched, as before

@@ -53,7 +53,7 @@ def load_templates(folder: Path | None = None) -> Templates:
 class Plan:
     """What the model is asked to write, decided in code from the rubric: which point each line is about."""
 
-    right: int | None  # a covered point to praise (the first stated in full, else the best matched one)
+    right: int | None  # a covered point to praise (the best matched one)
     gap: int | None  # the most important missed point
     wrong: Contradiction | None  # the first contradiction found in code
     extra: int | None  # the next missed point: what a strong answer would add
@@ -80,14 +80,11 @@ def target_point(result: RubricResult) -> int:
 
 
 def plan(result: RubricResult, contradictions: Sequence[Contradiction]) -> Plan:
-    """The critique's plan: praise the first point covered in full, then the first contradiction or missed point."""
+    """The critique's plan: praise the best covered point, then the first contradiction or missed point."""
     wrong = {c.point for c in contradictions}
     covered = [i for i, p in enumerate(result.points) if p.covered and i not in wrong]
     missed = [i for i, p in enumerate(result.points) if not p.covered and i not in wrong]
-    # Praise the most important point the answer states in full (the deck lists points by importance): the
-    # best-matched one is often a closing summary ("better hardware allows more experiments"), not the core.
-    full = [i for i in covered if result.points[i].credit >= 1.0]
-    right = full[0] if full else max(covered, key=lambda i: result.points[i].similarity) if covered else None
+    right = max(covered, key=lambda i: result.points[i].similarity) if covered else None
     first_wrong = min(contradictions, key=lambda c: c.point) if contradictions else None
     gap = None if first_wrong is not None or not missed else missed[0]
     extra = next((i for i in missed if i != gap), None)
