@@ -89,8 +89,7 @@ def evaluate(grader: Any, entry: Any, item: dict[str, Any], grade: Any) -> dict[
             problems.append(f"follow-up leaks: {grade.follow_up!r}")
         elif why == "not about the intended point":
             problems.append(f"follow-up not about its point: {grade.follow_up!r}")
-    for text in grade.improvements:
-        point = plan.wrong.point if plan.wrong is not None else plan.gap
+    for text, point in improvement_points(plan, grade):
         if point is not None and check.gap(text, point) == "calls a covered point missing":
             problems.append(f"disagrees with the rubric: {text!r}")
     for kind, text in shown_lines(grade):
@@ -101,6 +100,14 @@ def evaluate(grader: Any, entry: Any, item: dict[str, Any], grade: Any) -> dict[
     return {"problems": problems, "model": model_problems(grader, entry, base, grade),
             "kept": list(grade.critique.kept) if grade.critique else [],
             "asked": list(grade.critique.asked) if grade.critique else []}
+
+
+def improvement_points(plan: Any, grade: Any) -> list[tuple[str, int | None]]:
+    """Each of the model's kept improvement lines with the point the product promised it is about: the gap line
+    the contradicted or first missed point, the "Stronger" line plan.extra (compose keeps them in that order)."""
+    kept = [k for k in ("gap", "stronger") if grade.critique is not None and k in grade.critique.kept]
+    points = {"gap": plan.wrong.point if plan.wrong is not None else plan.gap, "stronger": plan.extra}
+    return [(text, points[kind]) for kind, text in zip(kept, grade.improvements, strict=True)]
 
 
 def label_problems(item: dict[str, Any], grade: Any) -> list[str]:

@@ -9,7 +9,9 @@ NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor"
 # Points that already say "less of something" (reduces, prevents, drops): a negated answer often agrees with them.
 NEGATIVE_VERBS = frozenset({"reduce", "reduces", "prevent", "prevents", "avoid", "avoids", "combat", "combats",
                             "mitigate", "mitigates", "control", "controls", "dampen", "dampens", "drop", "drops",
-                            "remove", "removes", "ignore", "ignores", "stop", "stops", "without", "lack", "lacks"})
+                            "remove", "removes", "ignore", "ignores", "stop", "stops", "without", "lack", "lacks",
+                            "discourage", "discourages", "discouraging", "deter", "deters", "inhibit", "inhibits",
+                            "suppress", "suppresses"})
 PUNCT = frozenset({",", ";", ":", ".", "(", ")", "!", "?"})
 # Words that open another clause: a negation or a direction word does not reach past them.
 BOUNDARY = PUNCT | {"because", "where", "while", "since", "although", "though", "whereas", "which", "who", "so",

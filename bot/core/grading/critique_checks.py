@@ -81,14 +81,23 @@ def sentence_problem(text: str | None) -> str | None:
         return "garbled: another script"
     if _MARKUP.search(text):
         return "garbled: format or grader markup"
-    if any(a == b and a not in ("that", "had", "is") for a, b in zip(found, found[1:], strict=False)):
-        return "garbled: a word repeated"
-    trigrams = list(zip(found, found[1:], found[2:], strict=False))
-    if len(trigrams) != len(set(trigrams)):
-        return "garbled: a phrase repeated"
+    for part in _parts(text):
+        if any(a == b and a not in ("that", "had", "is") for a, b in zip(part, part[1:], strict=False)):
+            return "garbled: a word repeated"
+        trigrams = list(zip(part, part[1:], part[2:], strict=False))
+        if len(trigrams) != len(set(trigrams)):
+            return "garbled: a phrase repeated"
     if text.count('"') % 2 or text.count("(") != text.count(")") or text.count("“") != text.count("”"):
         return "garbled: unbalanced quotes or parentheses"
     return None
+
+
+def _parts(text: str) -> list[list[str]]:
+    """The words outside quotations, then each quotation's words: a quotation of the answer may share a phrase with
+    the words around it ('You wrote "maximizes the reconstruction error", but the reference says: training minimizes
+    the reconstruction error'); a phrase repeated inside either is garbling."""
+    quotes = _QUOTED.findall(text)
+    return [words(_QUOTED.sub(" | ", text)), *map(words, quotes)]
 
 
 def repeats_question(text: str, question: str) -> bool:
@@ -199,7 +208,8 @@ class Checks:
         if problem:
             return problem
         assert text is not None
-        if any(quote and quote.casefold() in text.casefold() for quote in self.wrong.values()):
+        if any(quote and quote.casefold() in text.casefold() for quote in self.wrong.values()) \
+                or self._echoes_wrong(text):
             return "praises a contradicted claim"
         if unsupported(text, self.reference):
             return UNSUPPORTED
@@ -208,6 +218,16 @@ class Checks:
         if best not in self.covered and sims[best] - max(sims[i] for i in self.covered | {point}) > DISAGREE_MARGIN:
             return "praises a point the answer missed"
         return None
+
+    def _echoes_wrong(self, text: str) -> bool:
+        """Whether praise, in whatever words, is about an answer sentence that holds a contradicted claim: of the
+        answer's sentences it is closest to one the rubric flagged (the plan's "Wrong" point among them)."""
+        quotes = [q.casefold() for q in self.wrong.values() if q]
+        flagged = [any(q in s.casefold() for q in quotes) for s in self.sentences]
+        if not any(flagged):
+            return False
+        vectors = self.embed([text, *self.sentences])
+        return flagged[int((vectors[1:] @ vectors[0]).argmax())]
 
     def gap(self, text: str | None, point: int) -> str | None:
         """A line on what is missing or wrong, or what a strong answer adds: about that point, never about a

@@ -22,7 +22,7 @@ from bot.core.grading.critique_checks import Checks as CritiqueChecks
 from bot.core.grading.guards import MESSAGES, Screen, screen
 from bot.core.grading.hints import area as hint_area
 from bot.core.grading.hints import keywords  # noqa: F401 - re-exported (tests measure follow-ups with it)
-from bot.core.grading.lines import MAX_FEEDBACK, contradiction_line, feedback_lines, follow_up_line
+from bot.core.grading.lines import MAX_FEEDBACK, contradiction_lines, feedback_lines, follow_up_line
 from bot.core.grading.probes import ProbeDrafts
 from bot.core.grading.rubric import PointMatch, Rubric, RubricResult, score_of
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
@@ -317,7 +317,7 @@ class Grader:
         points and the contradictions stay the code's."""
         assert base.result is not None
         made = compose(entry, base.result, base.contradictions, found, self.checks(entry, base))
-        lines = [contradiction_line(c) for c in base.contradictions] + made.lines
+        lines = contradiction_lines(base.contradictions) + made.lines
         if base.injected:
             lines.insert(0, MESSAGES["injection"])
         if base.truncated:

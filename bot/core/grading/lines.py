@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.critique_checks import sentence_problem
 from bot.core.grading.guards import MESSAGES
 from bot.core.grading.rubric import PointMatch, RubricResult
 
@@ -22,9 +23,16 @@ def contradiction_line(c: Contradiction) -> str:
     return f'You wrote "{c.quote}", but the reference says: {lower_first(c.reason.rstrip("."))}.'
 
 
+def contradiction_lines(contradictions: Sequence[Contradiction]) -> list[str]:
+    """Code's line for each contradiction, except one that reads as garbled: when the quote repeats the reference's
+    own phrase ("doesn't over-rely on any single" against "discourages over-relying on any single feature") the
+    answer agrees in other words, and the line would say "you wrote X, but the reference says X"."""
+    return [line for line in map(contradiction_line, contradictions) if sentence_problem(line) is None]
+
+
 def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction], injected: bool) -> list[str]:
     """Two or three specific feedback lines from the rubric: contradictions, missed and near-missed points."""
-    lines = [contradiction_line(c) for c in contradictions]
+    lines = contradiction_lines(contradictions)
     contradicted = {c.point for c in contradictions}
     missed = [p for i, p in enumerate(result.points) if not p.covered and i not in contradicted]
     for point in missed[:2]:
