@@ -78,9 +78,9 @@ def collect(grader: Grader, deck: Any, refs: int) -> list[dict[str, Any]]:
             for quality in ("strong", "partial", "wrong"):
                 text = getattr(t, quality)
                 pairs, grade = matched_pairs(grader, t.entry, text)
-                row: dict[str, Any] = {"set": name, "id": t.entry.id, "quality": quality, "rules": bool(grade.contradictions),
-                       "pairs": [{"sentence": s, "point": t.entry.points[p], "p": p, "pos": False}
-                                 for _, s, p in pairs]}
+                row: dict[str, Any] = {
+                    "set": name, "id": t.entry.id, "quality": quality, "rules": bool(grade.contradictions),
+                    "pairs": [{"sentence": s, "point": t.entry.points[p], "p": p, "pos": False} for _, s, p in pairs]}
                 if quality == "wrong" and t.entry.id in lab:
                     claims, point = lab[t.entry.id]
                     for pair in row["pairs"]:
