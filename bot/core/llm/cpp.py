@@ -305,3 +305,27 @@ def perf_eval_counter(llm: Any) -> Iterator[Callable[[], int]]:
 def tokens_of(llm: Any, text: str, special: bool) -> Sequence[int]:
     """Tokens of text, no BOS."""
     return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)) if text else []
+
+
+# -- next-token logits after a prompt (the claim verifier) -----------------------------------------------------------
+
+
+def eval_reusing(llm: Any, tokens: Sequence[int]) -> int:
+    """Evaluate tokens on a plain Llama, reusing the longest prefix it already holds; how many were evaluated.
+    At least the last token is evaluated, so its logits are fresh."""
+    held = llm.input_ids[: llm.n_tokens].tolist()
+    same = 0
+    for a, b in zip(held, tokens, strict=False):
+        if a != b:
+            break
+        same += 1
+    same = min(same, len(tokens) - 1)
+    llm.n_tokens = same  # eval() drops the cells from n_tokens on
+    llm.eval(list(tokens[same:]))
+    return len(tokens) - same
+
+
+def last_logits(llm: Any, ids: Sequence[int]) -> list[float]:
+    """The logits of these token ids after the last evaluated token."""
+    row = module().llama_get_logits_ith(llm.ctx, -1)
+    return [float(row[i]) for i in ids]
