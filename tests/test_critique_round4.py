@@ -114,15 +114,11 @@ def test_repetition_outside_or_inside_a_quotation_is_still_garbled() -> None:
     assert sentence_problem('You wrote "the loss the loss the loss" in one breath.') == "garbled: a phrase repeated"
 
 
-def test_a_contradiction_line_that_reads_as_garbled_is_said_without_its_quote(dropout: Any) -> None:
+def test_a_contradiction_line_that_reads_as_garbled_is_dropped(dropout: Any) -> None:
     stray = Contradiction(2, 'it runs on the 15" laptop at inference', "Dropout is only applied during training.")
     foreign = Contradiction(2, "всегда включён", "Dropout is only applied during training.")
     kept = Contradiction(3, "increases overfitting", "It reduces overfitting by acting like an ensemble.", "opposite")
-    lines = contradiction_lines([stray, foreign, kept])
-    # The score these contradictions lowered is still explained, once, in clean words.
-    assert lines == ["Part of your answer contradicts the reference, which says: dropout is only applied during "
-                     "training.", contradiction_line(kept)]
-    assert all(sentence_problem(line) is None for line in lines)
+    assert contradiction_lines([stray, foreign, kept]) == [contradiction_line(kept)]
 
 
 # -- 3. praise of a flagged sentence in other words ---------------------------------------------------------------

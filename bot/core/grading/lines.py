@@ -24,16 +24,10 @@ def contradiction_line(c: Contradiction) -> str:
 
 
 def contradiction_lines(contradictions: Sequence[Contradiction]) -> list[str]:
-    """Code's line for each contradiction; one that would read as garbled (a stray inch mark, another script in the
-    quote) is said without the quote, so a score lowered by a contradiction is always explained."""
-    lines: list[str] = []
-    for c in contradictions:
-        line = contradiction_line(c)
-        if sentence_problem(line) is not None:
-            line = f'Part of your answer contradicts the reference, which says: {lower_first(c.reason.rstrip("."))}.'
-        if line not in lines:
-            lines.append(line)
-    return lines
+    """Code's line for each contradiction, except one that reads as garbled: when the quote repeats the reference's
+    own phrase ("doesn't over-rely on any single" against "discourages over-relying on any single feature") the
+    answer agrees in other words, and the line would say "you wrote X, but the reference says X"."""
+    return [line for line in map(contradiction_line, contradictions) if sentence_problem(line) is None]
 
 
 def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction], injected: bool) -> list[str]:
