@@ -158,6 +158,10 @@ def _near(side: _Side, position: int, group: int, before: bool | None = None) ->
             between = sum(1 for k in content if lo < k < hi)
             blocked = any(side.stems[k] in W.PUNCT for k in range(lo + 1, hi)
                           if not run[0][0] <= k < run[-1][1])
+            # A describing word (a generic family) after "and" is said of what follows it: in "textures and more
+            # complex features" complex describes the features, not the textures.
+            blocked = blocked or (group >= GENERIC and a > position and
+                                  any(side.stems[k] in ("and", "or") for k in range(position + 1, a)))
             if between < _window(group) and not blocked:
                 distances.append(between)
         if distances:

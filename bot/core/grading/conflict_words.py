@@ -12,6 +12,13 @@ NEGATIVE_VERBS = frozenset({"reduce", "reduces", "prevent", "prevents", "avoid",
                             "remove", "removes", "ignore", "ignores", "stop", "stops", "without", "lack", "lacks",
                             "discourage", "discourages", "discouraging", "deter", "deters", "inhibit", "inhibits",
                             "suppress", "suppresses"})
+# Verbs of losing or harming: denied, they agree with a point that keeps or helps ("you don't lose representational
+# power" restates "preserves the representational capacity").
+LOSS_VERBS = frozenset({"lose", "loses", "losing", "lost", "sacrifice", "sacrifices", "sacrificing", "hurt", "hurts",
+                        "harm", "harms", "degrade", "degrades", "forget", "forgets", "waste", "wastes", "damage",
+                        "damages", "destroy", "destroys", "fail", "fails", "suffer", "suffers"})
+# Words that deny inside a condition ("won't trust a model if nobody can say why": explaining earns the trust).
+CONDITION_DENIALS = frozenset({"nobody", "nothing", "noone"})
 PUNCT = frozenset({",", ";", ":", ".", "(", ")", "!", "?"})
 # Words that open another clause: a negation or a direction word does not reach past them.
 BOUNDARY = PUNCT | {"because", "where", "while", "since", "although", "though", "whereas", "which", "who", "so",

@@ -36,9 +36,15 @@ class Contradiction:
     kind: str = "negation"  # "negation", "opposite" or "number"
 
 
+# Words whose suffix is part of the word: "likely" is not "like", "only" is not "on".
+_UNSTEMMED = frozenset({"likely", "unlikely", "likelier", "likeliest"})
+
+
 def stem(word: str) -> str:
     """A crude stem, enough to match "scaling" with "scaled" and "similarity" with "similar"."""
     word = word.casefold()
+    if word in _UNSTEMMED:
+        return word
     for suffix in W.SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
@@ -96,7 +102,8 @@ def negated(words: Sequence[str]) -> tuple[set[str], set[str], list[tuple[int, i
     while i < len(words):
         start = i
         if words[i] not in W.NEGATIONS or any(tuple(words[i:i + len(idiom)]) == idiom for idiom in W.IDIOMS) \
-                or _relative(words, i) or _compared(words, i):
+                or _relative(words, i) or _compared(words, i) or _yes_no(words, i) or _double(words, i) \
+                or _conditional(words, i):
             i += 1
             continue
         i += 1
@@ -174,6 +181,36 @@ def _relative(words: Sequence[str], index: int) -> bool:
     return j >= 1 and words[j] in _PRONOUNS and bool(_content([words[j - 1]]))
 
 
+def _yes_no(words: Sequence[str], index: int) -> bool:
+    """Whether the "no" is half of "yes/no" or "yes or no" (a kind of answer, not a denial)."""
+    before = list(words[max(0, index - 2):index])
+    return words[index] == "no" and (before[-1:] == ["yes"] or before == ["yes", "or"])
+
+
+def _double(words: Sequence[str], index: int) -> bool:
+    """Whether the negation denies a loss ("you don't lose representational power"): the two agree with a point
+    that keeps or helps."""
+    nxt = [w for w in words[index + 1:index + 4] if w not in _AUX and w not in W.WEAK]
+    return bool(nxt) and nxt[0] in W.LOSS_VERBS
+
+
+def _conditional(words: Sequence[str], index: int) -> bool:
+    """Whether the negation stands in a condition or answers one that is denied ("people won't trust a model if
+    nobody can say why", "unless it is scaled"): it says what a thing needs, it denies nothing the point states."""
+    if "unless" in words:
+        return True
+    for k, word in enumerate(words):
+        if word != "if":
+            continue
+        end = next((j for j in range(k + 1, len(words)) if words[j] in W.PUNCT), len(words))
+        if k < index < end:
+            return True
+        if any(w in W.NEGATIONS or w in W.CONDITION_DENIALS for j, w in enumerate(words[k + 1:end], k + 1)
+               if j != index):
+            return True
+    return False
+
+
 def _compared(words: Sequence[str], index: int) -> bool:
     """Whether the negation opens a comparison ("no better than random", "not faster than a CPU"): it sets a bound on a
     value, it denies nothing the reference states."""
@@ -194,6 +231,9 @@ def _clause_start(words: Sequence[str], index: int) -> int:
     return start
 
 
+_DIRECTED = frozenset(w for pair in W.OPPOSITES for family in pair for w in family)
+
+
 def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, Span, set[str]]]:
     """Each word of the family: its position, its phrase, and the content stems it acts on, within its clause."""
     out = []
@@ -207,7 +247,10 @@ def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, S
         reach = 1 if word in W.COMPARATIVES else _NEAR
         for step in (-1, 1) if word in W.COMPARATIVES | W.ADJECTIVES else (1,):
             j, taken = i + step, 0
-            while 0 <= j < len(words) and taken < reach and words[j] not in W.BOUNDARY:
+            # Looking back, "and" ends the phrase: in "edges, textures and more complex features" complex is said of
+            # the features, not the textures ("smaller and larger elements" share their noun and go on).
+            while 0 <= j < len(words) and taken < reach and words[j] not in W.BOUNDARY and \
+                    not (step < 0 and words[j] in ("and", "or") and j > 0 and words[j - 1] not in _DIRECTED):
                 if _content([words[j]]):
                     near.add(stem(words[j]))
                     taken += 1

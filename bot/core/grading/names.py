@@ -72,6 +72,14 @@ def _content(text: str) -> set[str]:
     return {s for s in text_stems(text)[0] if is_content(s)}
 
 
+def _acronym_given(word: str, said: set[str]) -> bool:
+    """Whether an acronym's singular or plural ("RBM" for "RBMs", "CNNs" for "CNN") is among the stems said."""
+    if len(word) < 2 or not word.rstrip("s").isupper():
+        return False
+    bare = word[:-1] if word.endswith("s") else word
+    return any(set(text_stems(form)[0]) <= said for form in (bare, bare + "s"))
+
+
 def _lost(point: str, said: set[str]) -> set[str]:
     """The stems of the point's names that the answer never gives. Names listed with "or" ("apps like DeepArt or
     Prisma", "AWS, Azure or GCP") are alternatives: giving one gives the list; names listed with "and" ("Word2Vec
@@ -91,6 +99,8 @@ def _lost(point: str, said: set[str]) -> set[str]:
     out: set[str] = set()
     for run, join in zip(runs, joins, strict=True):
         stems = [set(text_stems(w)[0]) for w in run]
+        # "RBMs" is given by "an RBM": an acronym's plural is the same name.
+        stems = [set() if _acronym_given(w, said) else s for w, s in zip(run, stems, strict=True)]
         if re.search(r"\bor\b", join):
             if not any(s <= said for s in stems):
                 out |= set().union(*stems)

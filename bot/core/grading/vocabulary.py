@@ -150,8 +150,10 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
                 if n <= len(entry.points):
                     subjects.add(phrase[-2:] if len(phrase) >= 2 else phrase)
             # "X and Y", "X or Y" name two kinds, but two names joined by "or" are one thing ("Xavier or Glorot").
+            # Coordinated predicates ("more efficient and less likely to overfit") are two claims, not two kinds.
             if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS and \
-                    not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)):
+                    not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)) \
+                    and not (tok.pos_ == tok.head.pos_ == "ADJ" and tok.head.dep_ != "amod"):
                 pairs.append((_phrase(tok.head)[-2:], _phrase(tok)[-2:]))
             if tok.lower_ in ("than", "unlike", "versus", "vs") or \
                     (tok.lower_ == "of" and tok.head.lower_ == "instead"):

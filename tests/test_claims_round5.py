@@ -1,0 +1,92 @@
+"""Scoring v2, round 5: right answers that the claim checks flagged, one test per cause, and wrong ones still caught.
+
+Each cause was found on a strong or partial answer of a development set (a strong answer scored 0 or 10); the
+sentences here are new, written for these tests: a denied loss ("you never lose ..."), "yes/no" read as a denial, a
+denial that states what a condition needs ("won't trust it if nobody can explain it"), an acronym's plural given by
+its singular, "likely" read as "like", two coordinated predicates read as two kinds, and a describing word after
+"and" read as said of the item before it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.grading import conflicts, names
+from bot.core.grading.grader import Grader
+
+
+@pytest.fixture(scope="module")
+def grader(real_embedder) -> Grader:
+    return Grader(real_embedder)
+
+
+def flags(grader: Grader, entry, text: str) -> list[tuple[str, str]]:
+    return [(c.kind, c.quote) for c in grader.rubric_grade(entry, text).contradictions]
+
+
+POINT_KEEP = "The learned scale and shift keep the expressive power of the layer after normalization."
+
+
+def test_a_denied_loss_agrees_with_a_point_that_keeps_something() -> None:
+    assert conflicts.negation_conflict("The learned scale and shift mean the layer does not lose its expressive "
+                                       "power.", POINT_KEEP, set()) is None
+    assert conflicts.negation_conflict("The learned scale and shift do not keep the layer's expressive power.",
+                                       POINT_KEEP, set()) is not None
+
+
+def test_yes_no_is_a_kind_of_answer_not_a_denial() -> None:
+    point = "The output layer produces the prediction, such as a class probability or a real value."
+    assert conflicts.negation_conflict("The output layer produces a yes/no class probability or a real value.",
+                                       point, set()) is None
+    assert conflicts.negation_conflict("The output layer produces no class probability.", point, set()) is not None
+
+
+def test_a_denial_that_says_what_a_condition_needs_is_no_denial() -> None:
+    point = "Explanations build trust in high-stakes areas like medicine."
+    assert conflicts.negation_conflict("In medicine, doctors won't trust a model if nobody can explain its output.",
+                                       point, set()) is None
+    assert conflicts.negation_conflict("Explanations do not build trust in medicine.", point, set()) is not None
+
+
+def test_an_acronyms_singular_gives_its_plural() -> None:
+    points = ["SVMs are used for text classification and image tagging."]
+    known = names.entry_stems(["Where are support vector machines used?", *points])
+    answer = "An SVM is used for text classification and image tagging, as in the Reuters benchmark."
+    assert names.misnamed(answer, points, known, [0], answer) == []
+
+
+def test_likely_is_not_like() -> None:
+    assert conflicts.stem("likely") == "likely"
+    assert conflicts.stem("liked") != "likely"
+
+
+def test_a_describing_word_after_and_is_said_of_what_follows() -> None:
+    point = "Filters detect patterns such as edges, shapes and more complex objects."
+    right = "Early filters pick up edges and simple shapes, later ones more complex objects."
+    assert conflicts.opposite_conflict(right, point) is None
+    # coordinated directions share their noun ("smaller and larger elements") and still agree
+    assert conflicts.opposite_conflict("It splits the items into smaller and larger ones.",
+                                       "It splits the items into those smaller and larger than the pivot.") is None
+
+
+@pytest.mark.parametrize(("entry_id", "text"), [
+    # two coordinated predicates in the reference ("more efficient and less likely to overfit") are two claims
+    ("convolutional-layer-mechanics", "Because one filter of a few weights is reused at every position of the "
+                                      "image, there are far fewer parameters than in a dense layer, which makes the "
+                                      "network cheaper and less likely to overfit."),
+    # "simple" describes the textures, the point's "more complex" the features after its "and"
+    ("convolutional-layer-mechanics", "The first filters respond to edges and simple textures, the deeper filters "
+                                      "to more complex structures."),
+    ("batch-normalization", "After normalizing, a learned gamma and beta rescale and shift the values, so the layer "
+                            "doesn't lose representational power."),
+    ("restricted-boltzmann-machine", "An RBM has a visible and a hidden layer and was used for collaborative "
+                                     "filtering (think of the Netflix challenge) and for feature learning."),
+])
+def test_right_answers_are_not_flagged(grader, real_bank, entry_id, text) -> None:
+    assert flags(grader, real_bank.get(entry_id), text) == []
+
+
+def test_the_same_algorithm_under_different_names_is_still_an_opposite(grader, real_bank) -> None:
+    text = ("Batch, stochastic and mini-batch gradient descent are the same algorithm, just different names for how "
+            "many layers you update.")
+    assert [kind for kind, _ in flags(grader, real_bank.get("gradient-descent"), text)] == ["opposite"]
