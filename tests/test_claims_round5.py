@@ -90,3 +90,21 @@ def test_the_same_algorithm_under_different_names_is_still_an_opposite(grader, r
     text = ("Batch, stochastic and mini-batch gradient descent are the same algorithm, just different names for how "
             "many layers you update.")
     assert [kind for kind, _ in flags(grader, real_bank.get("gradient-descent"), text)] == ["opposite"]
+
+
+# -- values bound to a noun: the same numbers said of the other noun -----------------------------------------------
+
+def test_a_value_said_of_another_noun_contradicts_the_point() -> None:
+    point = "Standardization leaves every feature with zero mean and unit variance."
+    wrong = "After standardization every feature has a variance of zero and a mean of one."
+    assert conflicts.conflict(wrong, point, set()) == ("number", "variance of zero")
+    for right in ("Each feature ends up with a mean of 0 and a variance of 1.",
+                  "Standardizing gives every feature zero mean and a standard deviation of one, so unit variance.",
+                  "One of the features is standardized to zero mean and unit variance."):
+        assert conflicts.conflict(right, point, set()) is None, right
+
+
+def test_a_total_said_of_another_value_contradicts_the_point() -> None:
+    point = "The class probabilities are positive and sum to 1."
+    assert conflicts.conflict("With five classes the class probabilities add up to 5.", point, set()) is not None
+    assert conflicts.conflict("The class probabilities are positive and add up to one.", point, set()) is None

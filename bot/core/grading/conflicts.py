@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.core.grading import conflict_words as W
+from bot.core.grading.bindings import binding_conflict
 
 if TYPE_CHECKING:  # the rubric reads ranges from here
     from bot.core.grading.rubric import RubricResult
@@ -382,7 +383,7 @@ def conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = froze
         if found:
             a, b = found
             return kind, sentence[spans[a][0]:spans[b - 1][1]]
-    chars = number_conflict(sentence, point)
+    chars = number_conflict(sentence, point) or binding_conflict(sentence, point)
     return ("number", sentence[chars[0]:chars[1]].strip()) if chars else None
 
 
