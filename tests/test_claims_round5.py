@@ -108,3 +108,22 @@ def test_a_total_said_of_another_value_contradicts_the_point() -> None:
     point = "The class probabilities are positive and sum to 1."
     assert conflicts.conflict("With five classes the class probabilities add up to 5.", point, set()) is not None
     assert conflicts.conflict("The class probabilities are positive and add up to one.", point, set()) is None
+
+
+# -- a clause-opening pronoun is read as the term the clause before was about ------------------------------------------
+
+def test_a_role_swapped_behind_it_is_caught(grader, real_bank) -> None:
+    entry = real_bank.get("autoencoder-basics")
+    wrong = ("It is trained on unlabeled data. The decoder does the first half of the job: it squeezes the input into "
+             "a lower-dimensional latent representation.")
+    assert ("swap", "decoder") in flags(grader, entry, wrong)
+    right = ("It is trained on unlabeled data. The encoder does the first half of the job: it squeezes the input into "
+             "a lower-dimensional latent representation.")
+    assert flags(grader, entry, right) == []
+
+
+def test_it_after_two_coordinated_names_stays_unread(grader, real_bank) -> None:
+    entry = real_bank.get("weight-initialization")
+    text = ("Xavier or Glorot initialization is what you pick for tanh or sigmoid networks; it scales the variance of "
+            "the weights by the number of input and output units.")
+    assert flags(grader, entry, text) == []

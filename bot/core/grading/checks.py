@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.bank import Entry
-from bot.core.grading import claims, conflicts, mirror, names, parse
+from bot.core.grading import claims, conflicts, mirror, names, parse, pronouns
 from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
@@ -86,10 +86,18 @@ class ClaimCheck:
                                                                      vocabulary) != c.point)}
         short = claims.terse(sentences)
         statements = mirror.statements_of(entry.points, vocabulary)
+        answer = " ".join(sentences)
+        read = pronouns.resolved(sentences, vocabulary) if "swap" in self.kinds and not short else []
         for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
-            for swap in claims.swaps(sentence, entry.points, vocabulary, near, short) if "swap" in self.kinds else ():
-                found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point], "swap"))
+            # "The decoder comes first: it compresses the input" is read as "decoder compresses the input" too.
+            other = read[s] if s < len(read) else None
+            texts = [sentence, *([other] if other else [])]
+            for swap in (w for text in texts for w in claims.swaps(text, entry.points, vocabulary, near, short)) \
+                    if "swap" in self.kinds else ():
+                if swap.quote in answer:
+                    found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point],
+                                                               "swap"))
             # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
             # right one in other words ("first", "end" in a one-line answer).
             if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
