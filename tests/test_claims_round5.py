@@ -127,3 +127,32 @@ def test_it_after_two_coordinated_names_stays_unread(grader, real_bank) -> None:
     text = ("Xavier or Glorot initialization is what you pick for tanh or sigmoid networks; it scales the variance of "
             "the weights by the number of input and output units.")
     assert flags(grader, entry, text) == []
+
+
+# -- the wrong phase said while naming both phases ---------------------------------------------------------------------
+
+TEACHER = "The teacher signal is only used in training; at inference the model feeds back its own predictions."
+
+
+@pytest.mark.parametrize(("text", "wrong"), [
+    ("The teacher signal is used at inference time, never during training.", True),
+    ("The teacher signal is not used during training.", True),
+    ("The teacher signal is used at inference time too.", True),
+    ("At inference, no teacher signal is used.", False),
+    ("The teacher signal is only used during training.", False),
+    # the phase of a relative clause is not the predicate's
+    ("At inference the teacher signal is not used, only the tokens that were generated in training.", False),
+])
+def test_a_phase_given_the_other_sign_contradicts_the_point(text, wrong) -> None:
+    from bot.core.grading import parse, phases
+    found = phases.phase_conflicts(text, [TEACHER], [0], parse.shared())
+    assert bool(found) is wrong, found
+
+
+def test_dropout_applied_at_inference_and_never_in_training_is_caught(grader, real_bank) -> None:
+    entry = real_bank.get("dropout-training-vs-inference")
+    grade = grader.rubric_grade(entry, "Dropout is applied at inference time to all neurons, never during training.")
+    assert grade.score <= 30 and [c.kind for c in grade.contradictions] == ["phase"]
+    right = grader.rubric_grade(entry, "Dropout is only used during training; at inference time every neuron is "
+                                       "kept and the activations are scaled.")
+    assert right.contradictions == [] and right.score >= 40

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.bank import Entry
-from bot.core.grading import claims, conflicts, mirror, names, parse, pronouns
+from bot.core.grading import claims, conflicts, mirror, names, parse, phases, pronouns
 from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
@@ -13,7 +13,7 @@ from bot.core.grading.rubric import FEW_POINTS, RubricResult
 
 # A sentence is checked against a point it is this close to (plain cosine): it is about that point.
 PAIR_FLOOR = 0.45
-KINDS = frozenset({"negation", "opposite", "number", "swap", "entity", "mirror"})
+KINDS = frozenset({"negation", "opposite", "number", "swap", "entity", "mirror", "phase"})
 
 
 def _clause_of(quote: str, sentences: Sequence[str]) -> str:
@@ -46,6 +46,11 @@ class ClaimCheck:
         self.kinds = kinds
         self._known: dict[tuple[str, str], frozenset[str]] = {}
         self._aside: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
+
+    @property
+    def parser(self) -> Parser:
+        """The dependency parser the checks share."""
+        return self.vocabularies.parser or parse.shared()
 
     def prepare(self, entry: Entry) -> None:
         """Parse the entry's question and points now (when the question is shown)."""
@@ -100,6 +105,9 @@ class ClaimCheck:
                                                                "swap"))
             # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
             # right one in other words ("first", "end" in a one-line answer).
+            if "phase" in self.kinds:
+                for point, quote in phases.phase_conflicts(sentence, entry.points, near, self.parser):
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
             if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
                 for mirrored in mirror.mirrors(sentence, entry.points, vocabulary, statements):
                     found.setdefault(mirrored.point, Contradiction(mirrored.point, mirrored.quote,

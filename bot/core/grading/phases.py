@@ -1,0 +1,107 @@
+"""The wrong phase said with both phases: "Dropout is applied at inference time, never during training".
+
+The who-does-what check compares a clause's phase word with the point's (claims.py); a clause that names both phases
+names the point's phase too and passes, though it says the point the other way round. Here each phase a clause names
+gets a sign: plain (+), denied (-: "never during training", "no dropout is applied at inference"), and "only" in
+front of one phase denies the other ("only applied in training": training +, inference -). A clause that says the
+point's predicate (the same main verb and another shared word) and gives a phase the other sign contradicts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.core.grading import conflict_words as W
+from bot.core.grading.parse import Parser
+from bot.core.grading.vocabulary import clauses
+
+TRAIN = frozenset({"train", "training", "fit", "fitting"})
+TEST = frozenset({"inference", "test", "testing", "prediction", "predictions", "predicting", "serving", "deployment",
+                  "production"})
+_PHASES = ((TRAIN, "training"), (TEST, "inference"))
+_DENY = W.NEGATIONS | {"n't", "off", "disabled", "removed", "turned"}
+_WHEN = frozenset({"time", "phase", "stage", "step"})  # "at inference time": the phase names when
+# Words between a denial or "only" and the phase's preposition ("never during training", "only at test time").
+LOCAL = 3
+MIN_SHARED = 2  # content lemmas a clause and the point's clause share, the main verb among them
+
+
+def _phase(token: Any) -> str | None:
+    """The phase a token names, if any."""
+    for words, name in _PHASES:
+        if token.lower_ in words or token.lemma_.lower() in words:
+            return name
+    return None
+
+
+def _verb(token: Any) -> Any:
+    """The verb a token's phrase hangs from (the token's own root when there is none)."""
+    while token.head.i != token.i and token.pos_ not in ("VERB", "AUX"):
+        token = token.head
+    return token
+
+
+def signs(doc: Any) -> tuple[str | None, dict[str, int]]:
+    """The main verb's lemma of a parsed clause and the sign of each phase it names (or implies with "only")."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    verb = root.lemma_.lower() if root is not None else None
+    # the predicate denied ("is not applied", "no dropout is applied"): every phase of the clause with it
+    denied = root is not None and any(t.i < root.i and (t.lower_ in _DENY or t.lower_ == "no") for t in doc)
+    out: dict[str, int] = {}
+    only: str | None = None
+    for token in doc:
+        name = _phase(token)
+        # a phase word that only describes a noun ("the training data") says what a thing is, not when
+        if name is None or token.dep_ in ("compound", "amod") and token.head.pos_ == "NOUN" and \
+                _phase(token.head) is None and token.head.lower_ not in _WHEN:
+            continue
+        # only a phase said of the clause's own predicate ("the units that were dropped in training" is not)
+        if root is not None and _verb(token).i != root.i:
+            continue
+        head = token.head.head if token.head.lower_ in _WHEN else token.head
+        start = head.i if head.dep_ == "prep" or head.pos_ == "ADP" else token.i
+        before = [t.lower_ for t in doc[max(0, start - LOCAL):start]]
+        # a denial of its own after the verb ("..., never during training") turns this phase alone
+        local = any(t.lower_ in _DENY for t in doc[max(0, start - LOCAL):start] if root is None or t.i > root.i)
+        out[name] = -1 if denied != local else 1
+        if "only" in before:
+            only = name
+    if only and len(out) == 1:
+        other = "inference" if only == "training" else "training"
+        out[other] = -out[only]
+    return verb, out
+
+
+def _lemmas(doc: Any) -> set[str]:
+    """The content lemmas of a parsed text."""
+    # verbs count though spaCy lists some as stop words ("used", "made")
+    return {t.lemma_.lower() for t in doc if t.is_alpha and (not t.is_stop or t.pos_ == "VERB") and
+            _phase(t) is None}
+
+
+def phase_conflicts(sentence: str, points: Sequence[str], candidates: Sequence[int], parser: Parser) \
+        -> list[tuple[int, str]]:
+    """(point, quote) for each clause of the sentence that gives a phase of a candidate point's clause the other
+    sign: the quote is the clause."""
+    pieces = [sentence[a:b] for a, b in clauses(sentence)]
+    mine = [(p, d) for p, d in zip(pieces, parser.parse(pieces), strict=True) if any(_phase(t) for t in d)]
+    if not mine:
+        return []
+    found: list[tuple[int, str]] = []
+    for p in candidates:
+        parts = [points[p][a:b] for a, b in clauses(points[p])]
+        theirs = [d for d in parser.parse(parts) if any(_phase(t) for t in d)]
+        for text, doc in mine:
+            verb, said = signs(doc)
+            for other in theirs:
+                their_verb, stated = signs(other)
+                shared = _lemmas(doc) & _lemmas(other)
+                if verb is None or verb != their_verb or verb not in shared or len(shared) < MIN_SHARED:
+                    continue
+                if any(said[k] != stated[k] for k in said.keys() & stated.keys()):
+                    found.append((p, text.strip().rstrip(".")))
+                    break
+            if found and found[-1][0] == p:
+                break
+    return found
