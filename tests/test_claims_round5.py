@@ -138,7 +138,11 @@ TEACHER = "The teacher signal is only used in training; at inference the model f
     ("The teacher signal is used at inference time, never during training.", True),
     ("The teacher signal is not used during training.", True),
     ("The teacher signal is used at inference time too.", True),
+    ("The teacher signal stays on when the model generates text at inference, as in training.", True),
+    ("The teacher signal remains active while the model is serving predictions, so outputs match.", True),
     ("At inference, no teacher signal is used.", False),
+    ("The teacher signal's effect stays the same at inference because the model learned from it.", False),
+    ("At inference the teacher signal is switched off, so the model keeps running on its own outputs.", False),
     ("The teacher signal is only used during training.", False),
     # the phase of a relative clause is not the predicate's
     ("At inference the teacher signal is not used, only the tokens that were generated in training.", False),

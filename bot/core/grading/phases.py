@@ -9,12 +9,12 @@ point's predicate (the same main verb and another shared word) and gives a phase
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from bot.core.grading import conflict_words as W
 from bot.core.grading.parse import Parser
-from bot.core.grading.vocabulary import clauses
 
 TRAIN = frozenset({"train", "training", "fit", "fitting"})
 TEST = frozenset({"inference", "test", "testing", "prediction", "predictions", "predicting", "serving", "deployment",
@@ -24,6 +24,11 @@ _DENY = W.NEGATIONS | {"n't", "off", "disabled", "removed", "turned"}
 _WHEN = frozenset({"time", "phase", "stage", "step"})  # "at inference time": the phase names when
 # Words between a denial or "only" and the phase's preposition ("never during training", "only at test time").
 LOCAL = 3
+_PIECES = re.compile(r";|:|,\s+(?:and|but|whereas|so|because|since|which|thus|hence)\s+", re.IGNORECASE)
+_WHEN_MARKS = frozenset({"when", "whenever", "while", "once"})
+_IN_USE = frozenset({"apply", "use", "enable", "activate", "employ"})
+_PERSIST = frozenset({"stay", "remain", "keep", "continue"})  # "stays active", "keeps doing the same"
+_ACTIVE = frozenset({"active", "on", "enabled", "applied", "same", "running", "working", "used"})
 MIN_SHARED = 2  # content lemmas a clause and the point's clause share, the main verb among them
 
 
@@ -39,13 +44,25 @@ def _verb(token: Any) -> Any:
     """The verb a token's phrase hangs from (the token's own root when there is none)."""
     while token.head.i != token.i and token.pos_ not in ("VERB", "AUX"):
         token = token.head
+    # "stays active when the model makes predictions": a when-clause says when the main predicate holds
+    if token.dep_ in ("advcl", "pcomp") and any(c.dep_ in ("mark", "advmod") and c.lower_ in _WHEN_MARKS
+                                                for c in token.children):
+        return _verb(token.head)
     return token
+
+
+def _predicate(root: Any) -> str:
+    """The main verb's lemma, "apply" for the verbs of being in use ("used", "enabled", "stays active")."""
+    lemma = root.lemma_.lower()
+    if lemma in _PERSIST and any(c.lower_ in _ACTIVE for c in root.subtree if c.i > root.i):
+        return "apply"
+    return "apply" if lemma in _IN_USE else lemma
 
 
 def signs(doc: Any) -> tuple[str | None, dict[str, int]]:
     """The main verb's lemma of a parsed clause and the sign of each phase it names (or implies with "only")."""
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    verb = root.lemma_.lower() if root is not None else None
+    verb = _predicate(root) if root is not None else None
     # the predicate denied ("is not applied", "no dropout is applied"): every phase of the clause with it
     denied = root is not None and any(t.i < root.i and (t.lower_ in _DENY or t.lower_ == "no") for t in doc)
     out: dict[str, int] = {}
@@ -60,6 +77,9 @@ def signs(doc: Any) -> tuple[str | None, dict[str, int]]:
         if root is not None and _verb(token).i != root.i:
             continue
         head = token.head.head if token.head.lower_ in _WHEN else token.head
+        # "as in training", "the same as during training": a comparison, not the phase of the claim
+        if head.head.lower_ in ("as", "like", "than"):
+            continue
         start = head.i if head.dep_ == "prep" or head.pos_ == "ADP" else token.i
         before = [t.lower_ for t in doc[max(0, start - LOCAL):start]]
         # a denial of its own after the verb ("..., never during training") turns this phase alone
@@ -84,20 +104,26 @@ def phase_conflicts(sentence: str, points: Sequence[str], candidates: Sequence[i
         -> list[tuple[int, str]]:
     """(point, quote) for each clause of the sentence that gives a phase of a candidate point's clause the other
     sign: the quote is the clause."""
-    pieces = [sentence[a:b] for a, b in clauses(sentence)]
+    # "..., so the network at inference sees ..." is a claim of its own with its own predicate; "while the model
+    # serves predictions" says when the claim before it holds, and stays with it
+    pieces = [piece for piece in _PIECES.split(sentence) if piece.strip()]
     mine = [(p, d) for p, d in zip(pieces, parser.parse(pieces), strict=True) if any(_phase(t) for t in d)]
     if not mine:
         return []
     found: list[tuple[int, str]] = []
     for p in candidates:
-        parts = [points[p][a:b] for a, b in clauses(points[p])]
+        parts = [piece for piece in _PIECES.split(points[p]) if piece.strip()]
         theirs = [d for d in parser.parse(parts) if any(_phase(t) for t in d)]
         for text, doc in mine:
             verb, said = signs(doc)
             for other in theirs:
                 their_verb, stated = signs(other)
                 shared = _lemmas(doc) & _lemmas(other)
-                if verb is None or verb != their_verb or verb not in shared or len(shared) < MIN_SHARED:
+                subject = next((t.lemma_.lower() for t in doc if t.dep_ in ("nsubj", "nsubjpass")), None)
+                # the same predicate said of the same thing: the main verb and another word shared, or two verbs
+                # of being in use said of the same subject ("dropout stays active" for "dropout is applied")
+                same = (verb in shared and len(shared) >= MIN_SHARED) or (verb == "apply" and subject in shared)
+                if verb is None or verb != their_verb or not same:
                     continue
                 if any(said[k] != stated[k] for k in said.keys() & stated.keys()):
                     found.append((p, text.strip().rstrip(".")))
