@@ -141,6 +141,8 @@ TEACHER = "The teacher signal is only used in training; at inference the model f
     ("The teacher signal stays on when the model generates text at inference, as in training.", True),
     ("The teacher signal remains active while the model is serving predictions, so outputs match.", True),
     ("At inference, no teacher signal is used.", False),
+    # said of another subject: the model, not the teacher signal
+    ("During inference the model is used on its own and no teacher signal is used.", False),
     ("The teacher signal's effect stays the same at inference because the model learned from it.", False),
     ("At inference the teacher signal is switched off, so the model keeps running on its own outputs.", False),
     ("The teacher signal is only used during training.", False),
@@ -160,3 +162,14 @@ def test_dropout_applied_at_inference_and_never_in_training_is_caught(grader, re
     right = grader.rubric_grade(entry, "Dropout is only used during training; at inference time every neuron is "
                                        "kept and the activations are scaled.")
     assert right.contradictions == [] and right.score >= 40
+
+
+def test_a_subject_tagged_as_a_verb_still_names_a_sibling_term(grader, real_bank) -> None:
+    # spaCy tags "set" in "The test set is kept ..." as a verb: the test set was missing from the sibling terms
+    entry = real_bank.get("validation-set-purpose")
+    wrong = ("The data is split in three parts: the test set is the one you tune the hyperparameters like the "
+             "learning rate and layer sizes on, while the validation set stays untouched until the end.")
+    assert any(kind in ("swap", "mirror") for kind, _ in flags(grader, entry, wrong))
+    right = ("The data is split in three parts: the validation set is the one you tune the hyperparameters like the "
+             "learning rate and layer sizes on, while the test set stays untouched until the end.")
+    assert flags(grader, entry, right) == []

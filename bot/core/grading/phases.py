@@ -4,7 +4,7 @@ The who-does-what check compares a clause's phase word with the point's (claims.
 names the point's phase too and passes, though it says the point the other way round. Here each phase a clause names
 gets a sign: plain (+), denied (-: "never during training", "no dropout is applied at inference"), and "only" in
 front of one phase denies the other ("only applied in training": training +, inference -). A clause that says the
-point's predicate (the same main verb and another shared word) and gives a phase the other sign contradicts it.
+point's predicate (the same main verb, said of the same subject) and gives a phase the other sign contradicts it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ _WHEN_MARKS = frozenset({"when", "whenever", "while", "once"})
 _IN_USE = frozenset({"apply", "use", "enable", "activate", "employ"})
 _PERSIST = frozenset({"stay", "remain", "keep", "continue"})  # "stays active", "keeps doing the same"
 _ACTIVE = frozenset({"active", "on", "enabled", "applied", "same", "running", "working", "used"})
-MIN_SHARED = 2  # content lemmas a clause and the point's clause share, the main verb among them
 
 
 def _phase(token: Any) -> str | None:
@@ -93,11 +92,12 @@ def signs(doc: Any) -> tuple[str | None, dict[str, int]]:
     return verb, out
 
 
-def _lemmas(doc: Any) -> set[str]:
-    """The content lemmas of a parsed text."""
-    # verbs count though spaCy lists some as stop words ("used", "made")
-    return {t.lemma_.lower() for t in doc if t.is_alpha and (not t.is_stop or t.pos_ == "VERB") and
-            _phase(t) is None}
+def _subject(doc: Any) -> str | None:
+    """The lemma of the main verb's subject ("dropout"), or None when it has none or it is a pronoun."""
+    for token in doc:
+        if token.dep_ in ("nsubj", "nsubjpass") and token.head.dep_ == "ROOT" and token.pos_ != "PRON":
+            return token.lemma_.lower()
+    return None
 
 
 def phase_conflicts(sentence: str, points: Sequence[str], candidates: Sequence[int], parser: Parser) \
@@ -118,12 +118,9 @@ def phase_conflicts(sentence: str, points: Sequence[str], candidates: Sequence[i
             verb, said = signs(doc)
             for other in theirs:
                 their_verb, stated = signs(other)
-                shared = _lemmas(doc) & _lemmas(other)
-                subject = next((t.lemma_.lower() for t in doc if t.dep_ in ("nsubj", "nsubjpass")), None)
-                # the same predicate said of the same thing: the main verb and another word shared, or two verbs
-                # of being in use said of the same subject ("dropout stays active" for "dropout is applied")
-                same = (verb in shared and len(shared) >= MIN_SHARED) or (verb == "apply" and subject in shared)
-                if verb is None or verb != their_verb or not same:
+                # the same predicate said of the same subject ("dropout stays active" for "dropout is applied";
+                # "all neurons are used" is said of the neurons, not of dropout)
+                if verb is None or verb != their_verb or _subject(doc) is None or _subject(doc) != _subject(other):
                     continue
                 if any(said[k] != stated[k] for k in said.keys() & stated.keys()):
                     found.append((p, text.strip().rstrip(".")))

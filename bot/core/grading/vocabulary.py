@@ -143,7 +143,8 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
     pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     for n, doc in enumerate(docs):
         for tok in doc:
-            if tok.pos_ in ("NOUN", "PROPN"):
+            # a subject tagged as a verb is a noun mis-tagged ("The test set is kept ...": "set" VERB, nsubjpass)
+            if tok.pos_ in ("NOUN", "PROPN") or (tok.pos_ == "VERB" and tok.dep_ in ("nsubj", "nsubjpass")):
                 phrase = _phrase(tok)
                 if len(phrase) >= 2:
                     heads.setdefault(phrase[-1], set()).add(phrase[-2:])
