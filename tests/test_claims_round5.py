@@ -141,6 +141,8 @@ TEACHER = "The teacher signal is only used in training; at inference the model f
     ("The teacher signal stays on when the model generates text at inference, as in training.", True),
     ("The teacher signal remains active while the model is serving predictions, so outputs match.", True),
     ("At inference, no teacher signal is used.", False),
+    # "off" of a phrasal verb denies nothing
+    ("The teacher signal cuts off the model's own guesses during training.", False),
     # said of another subject: the model, not the teacher signal
     ("During inference the model is used on its own and no teacher signal is used.", False),
     ("The teacher signal's effect stays the same at inference because the model learned from it.", False),

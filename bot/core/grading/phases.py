@@ -53,6 +53,8 @@ def _verb(token: Any) -> Any:
 def _predicate(root: Any) -> str:
     """The main verb's lemma, "apply" for the verbs of being in use ("used", "enabled", "stays active")."""
     lemma = root.lemma_.lower()
+    # "turn off" is another predicate than "turn"
+    lemma = " ".join([lemma, *(c.lower_ for c in root.children if c.dep_ == "prt")])
     if lemma in _PERSIST and any(c.lower_ in _ACTIVE for c in root.subtree if c.i > root.i):
         return "apply"
     return "apply" if lemma in _IN_USE else lemma
@@ -82,7 +84,9 @@ def signs(doc: Any) -> tuple[str | None, dict[str, int]]:
         start = head.i if head.dep_ == "prep" or head.pos_ == "ADP" else token.i
         before = [t.lower_ for t in doc[max(0, start - LOCAL):start]]
         # a denial of its own after the verb ("..., never during training") turns this phase alone
-        local = any(t.lower_ in _DENY for t in doc[max(0, start - LOCAL):start] if root is None or t.i > root.i)
+        # ("turns off neurons during training": "off" belongs to the verb, it denies nothing)
+        local = any(t.lower_ in _DENY and t.dep_ != "prt" for t in doc[max(0, start - LOCAL):start]
+                    if root is None or t.i > root.i)
         out[name] = -1 if denied != local else 1
         if "only" in before:
             only = name
