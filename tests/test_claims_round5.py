@@ -175,3 +175,9 @@ def test_a_subject_tagged_as_a_verb_still_names_a_sibling_term(grader, real_bank
     right = ("The data is split in three parts: the validation set is the one you tune the hyperparameters like the "
              "learning rate and layer sizes on, while the test set stays untouched until the end.")
     assert flags(grader, entry, right) == []
+
+
+def test_a_coefficient_of_a_formula_is_no_claimed_value() -> None:
+    point = "Lower-order terms are dropped: 4n^2 + 50n + 3 grows like n^2."
+    assert conflicts.number_conflict("Smaller terms go: 7n^2 + 300n is essentially n^2 for big n.", point) is None
+    assert conflicts.numbers("The dropout rate is usually 0.5, with 3x more epochs.") == [0.5]

@@ -290,7 +290,8 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|percent)?")
 # A number inside a formula ("1/(1-p)", "2^n", "x*2") is not a claimed value: its run of non-spaces has an operator.
-_FORMULA_CHUNK = re.compile(r"[/^*=]|\d-[A-Za-z]|[A-Za-z]-\d")
+# A number glued to a variable ("200n", "3x") is a coefficient of a formula too.
+_FORMULA_CHUNK = re.compile(r"[/^*=]|\d-[A-Za-z]|[A-Za-z]-\d|\d[A-Za-z]\b")
 
 
 def _claimed(text: str) -> list[re.Match[str]]:
