@@ -181,3 +181,35 @@ def test_a_coefficient_of_a_formula_is_no_claimed_value() -> None:
     point = "Lower-order terms are dropped: 4n^2 + 50n + 3 grows like n^2."
     assert conflicts.number_conflict("Smaller terms go: 7n^2 + 300n is essentially n^2 for big n.", point) is None
     assert conflicts.numbers("The dropout rate is usually 0.5, with 3x more epochs.") == [0.5]
+
+
+COMPARISON_DECK = """\
+deck: os
+title: Operating systems
+questions:
+  - id: os-threads
+    question: How do processes and threads differ?
+    topics: [processes]
+    difficulty: 1
+    kind: concept
+    answer: |
+      Processes versus threads: separate memory versus shared memory. A process has its own address
+      space; threads of one process share it, so switching between threads is cheaper.
+"""
+
+
+def test_a_reference_with_a_verbless_comparison_is_graded_and_does_not_hang(grader, tmp_path) -> None:
+    # the sibling-term reader walked up from "versus" to a root that is no verb and never stopped
+    import threading
+
+    from bot.core.bank import load_bank
+    (tmp_path / "os.yaml").write_text(COMPARISON_DECK)
+    entry = load_bank(tmp_path).get("os-threads")
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(grader.rubric_grade(
+        entry, "A process has its own address space, and the threads of a process share it, so switching threads "
+               "is cheaper.").score),
+        daemon=True)
+    worker.start()
+    worker.join(120)
+    assert result and result[0] >= 40, result

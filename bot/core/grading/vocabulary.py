@@ -190,7 +190,8 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
 def _subjects(tok: Any) -> list[Any]:
     """The noun subjects of the clause a token stands in (through coordinated verbs: "X runs and trains faster")."""
     verb = tok.head
-    while verb.head is not verb:
+    # spaCy makes a new Token object on each access: compare positions, not identity (a root that is no verb looped)
+    while verb.head.i != verb.i:
         found = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
         if found:
             return found
