@@ -213,3 +213,9 @@ def test_a_reference_with_a_verbless_comparison_is_graded_and_does_not_hang(grad
     worker.start()
     worker.join(120)
     assert result and result[0] >= 40, result
+
+
+def test_a_value_inside_the_points_range_is_no_number_conflict() -> None:
+    point = "The logistic function squashes its input into a range between 0 and 1."
+    assert conflicts.number_conflict("Dead units of the logistic layer output exactly 0 for any input.", point) is None
+    assert conflicts.number_conflict("The logistic function squashes its input into a range of 5.", point) is not None

@@ -367,6 +367,9 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
         said = [n / 100 if 1 < n <= 100 else n for n in said]
     if not said or not stated or any(min(stated) / NUMBER_SLACK <= n <= max(stated) * NUMBER_SLACK for n in said):
         return None
+    # a value the point gives, or one inside the point's range ("max(0, x)" against "between 0 and 1")
+    if any(n in numbers(point) or any(min(a, b) <= n <= max(a, b) for a, b, _ in ranges(point)) for n in said):
+        return None
     found = _claimed(sentence)
     if not found:
         return None
