@@ -219,3 +219,19 @@ def test_a_value_inside_the_points_range_is_no_number_conflict() -> None:
     point = "The logistic function squashes its input into a range between 0 and 1."
     assert conflicts.number_conflict("Dead units of the logistic layer output exactly 0 for any input.", point) is None
     assert conflicts.number_conflict("The logistic function squashes its input into a range of 5.", point) is not None
+
+
+def test_an_acronym_inside_a_run_of_words_gives_all_its_letters(grader, real_bank) -> None:
+    entry = real_bank.get("pytorch-overview")
+    text = "It is an open-source deep learning framework built at Facebook's AI Research lab (FAIR)."
+    assert flags(grader, entry, text) == []
+    assert names.entry_stems(["Facebook's AI Research lab"]) >= {"fair", "far"}
+
+
+def test_a_possessive_before_its_terms_says_whose_they_are(grader, real_bank) -> None:
+    entry = real_bank.get("rnn-lstm-gru-comparison")
+    text = "GRUs are lighter: an update gate does the job of the LSTM's forget and input gates combined."
+    assert flags(grader, entry, text) == []
+    # a swapped role is still one: the GRU said to add the LSTM's gates
+    wrong = "LSTMs merge the forget and input gates into a single update gate."
+    assert any(kind in ("swap", "mirror") for kind, _ in flags(grader, entry, wrong))

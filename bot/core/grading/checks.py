@@ -10,6 +10,7 @@ from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
 from bot.core.grading.rubric import FEW_POINTS, RubricResult
+from bot.core.grading.vocabulary import GENERIC, text_stems
 
 # A sentence is checked against a point it is this close to (plain cosine): it is about that point.
 PAIR_FLOOR = 0.45
@@ -36,6 +37,16 @@ def set_aside(quote: str, sentences: Sequence[str]) -> bool:
             start = max(sentence.rfind(mark, 0, at) for mark in ",;:.")
             return bool(W.CONTRAST.search(sentence[start + 1:at]))
     return False
+
+
+def _owner(quote: str, sentence: str, vocabulary: claims.Vocabulary) -> bool:
+    """Whether the quote is a possessive naming whose terms follow ("the LSTM's forget and input gates" in an answer
+    about GRUs): it says whose gates they are, not which term does what."""
+    at = sentence.find(quote)
+    if at < 0 or not quote.endswith(("'s", "’s")):
+        return False
+    following = text_stems(" ".join(sentence[at + len(quote):].split()[:4]))[0]
+    return any(0 <= t.group < GENERIC for _, _, t in vocabulary.find(following))
 
 
 class ClaimCheck:
@@ -100,7 +111,7 @@ class ClaimCheck:
             texts = [sentence, *([other] if other else [])]
             for swap in (w for text in texts for w in claims.swaps(text, entry.points, vocabulary, near, short)) \
                     if "swap" in self.kinds else ():
-                if swap.quote in answer:
+                if swap.quote in answer and not _owner(swap.quote, answer, vocabulary):
                     found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point],
                                                                "swap"))
             # A terse reference (one or two points) has too few statements to tell a mirrored clause from a

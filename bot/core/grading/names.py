@@ -41,9 +41,13 @@ def entry_stems(texts: Sequence[str]) -> frozenset[str]:
     stems |= {s for text in texts for w in re.findall(r"[\w-]+", text) if "-" in w
               for part in w.split("-") if part for s in text_stems(part)[0]}
     for text in texts:
-        words = [w for w in re.findall(r"[A-Za-z]+", text)]
+        # "Facebook's AI Research" gives "FAIR": a possessive ending is no word of its own
+        words = [w for w in re.findall(r"[A-Za-z]+", re.sub(r"['’]s\b", "", text))]
         for n in range(2, 6):
             stems |= {"".join(w[0] for w in words[i:i + n]).casefold() for i in range(len(words) - n + 1)}
+            # an acronym inside the run gives all its letters ("Facebook AI Research": "FAIR")
+            stems |= {"".join(w if w.isupper() and len(w) <= 4 else w[0] for w in words[i:i + n]).casefold()
+                      for i in range(len(words) - n + 1)}
     return frozenset(stems)
 
 
