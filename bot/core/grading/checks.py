@@ -114,11 +114,11 @@ class ClaimCheck:
                 if swap.quote in answer and not _owner(swap.quote, answer, vocabulary):
                     found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point],
                                                                "swap"))
-            # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
-            # right one in other words ("first", "end" in a one-line answer).
             if "phase" in self.kinds:
                 for point, quote in phases.phase_conflicts(sentence, entry.points, near, self.parser):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
+            # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
+            # right one in other words ("first", "end" in a one-line answer).
             if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
                 for mirrored in mirror.mirrors(sentence, entry.points, vocabulary, statements):
                     found.setdefault(mirrored.point, Contradiction(mirrored.point, mirrored.quote,
