@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.bank import Entry
+from bot.core.embedder import Embedder
 from bot.core.grading import claims, conflicts, mirror, names, parse, phases, pronouns
 from bot.core.grading import conflict_words as W
+from bot.core.grading.attribution import Attribution
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
 from bot.core.grading.rubric import FEW_POINTS, RubricResult
@@ -52,9 +54,12 @@ def _owner(quote: str, sentence: str, vocabulary: claims.Vocabulary) -> bool:
 class ClaimCheck:
     """Denials, opposites and numbers (conflicts.py) and swapped terms (claims.py), one finding per point."""
 
-    def __init__(self, parser: Parser | None = None, kinds: frozenset[str] = KINDS) -> None:
+    def __init__(self, parser: Parser | None = None, kinds: frozenset[str] = KINDS,
+                 embedder: Embedder | None = None) -> None:
         self.vocabularies = claims.Vocabularies(parser)
         self.kinds = kinds
+        # Without an embedder the predicates are compared by words only (claims.py), not also by meaning.
+        self.attribution = Attribution(embedder) if embedder is not None else None
         self._known: dict[tuple[str, str], frozenset[str]] = {}
         self._aside: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
 
@@ -65,7 +70,9 @@ class ClaimCheck:
 
     def prepare(self, entry: Entry) -> None:
         """Parse the entry's question and points now (when the question is shown)."""
-        self.vocabularies.of(entry)
+        vocabulary = self.vocabularies.of(entry)
+        if self.attribution is not None:
+            self.attribution.texts(entry, vocabulary)
         self.known(entry)
         self.aside(entry)
 
@@ -127,4 +134,7 @@ class ClaimCheck:
                 for wrong in names.misnamed(sentence, entry.points, self.known(entry), near, " ".join(sentences)):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
                                                                 "entity"))
+        if "swap" in self.kinds and self.attribution is not None and not short:
+            for point, quote in self.attribution.find(entry, sentences, vocabulary):
+                found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
         return [found[p] for p in sorted(found) if not set_aside(found[p].quote, sentences)]

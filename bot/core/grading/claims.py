@@ -71,8 +71,8 @@ class Swap:
 
 def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> int | None:
     """The key point a clause shares most words and terms with (None when none stands out)."""
-    side = _side(clause, vocabulary)
-    scored = sorted(((_overlap(side, _point_side(p, vocabulary)), i) for i, p in enumerate(points)), reverse=True)
+    side = text_side(clause, vocabulary)
+    scored = sorted(((_overlap(side, point_side(p, vocabulary)), i) for i, p in enumerate(points)), reverse=True)
     if not scored or scored[0][0][0] == 0 or (len(scored) > 1 and scored[1][0][0] == scored[0][0][0]):
         return None
     return scored[0][1]
@@ -99,15 +99,15 @@ class _Side:
 _LEADING_PRONOUN = re.compile(r"^(?:It|They|This|These)\b(?!\s+(?:is|are)\s+(?:a|an|the)\b)")
 
 
-def _point_side(text: str, vocabulary: Vocabulary) -> _Side:
+def point_side(text: str, vocabulary: Vocabulary) -> _Side:
     """A key point as stems; a leading "It" or "They" stands for what the question asks about."""
     # "This Person Does Not Exist uses GANs": "This" is a determiner there, it stands for nothing.
     if vocabulary.topic and _LEADING_PRONOUN.match(text) and anchors.pronoun_first(text):
         text = _LEADING_PRONOUN.sub(vocabulary.topic, text, count=1)
-    return _side(text, vocabulary)
+    return text_side(text, vocabulary)
 
 
-def _side(text: str, vocabulary: Vocabulary) -> _Side:
+def text_side(text: str, vocabulary: Vocabulary) -> _Side:
     """A text as stems with its term occurrences."""
     stems, spans = text_stems(text)
     # "-1": the sign is not a token of its own.
@@ -224,7 +224,7 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
           short: bool = False) -> list[Swap]:
     """The clauses of a sentence that put a sibling term where the point they restate has another one; a short
     answer's terms are checked against the point's term of the same group directly."""
-    sides = {p: _point_side(points[p], vocabulary) for p in candidates}
+    sides = {p: point_side(points[p], vocabulary) for p in candidates}
     found: list[Swap] = []
     spans = clauses(sentence)
     # Predicates joined under one subject are claims of their own ("merge the input and output gates into one and
@@ -232,13 +232,13 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
     if not short:
         spans += [p for a, b in spans for p in anchors.predicates(sentence, (a, b))]
     for a, b in spans:
-        clause = _side(sentence[a:b], vocabulary)
+        clause = text_side(sentence[a:b], vocabulary)
         if not clause.occurrences:
             continue
         if stated(sentence[a:b], vocabulary):
             continue
         if short:
-            found += _terse_conflicts(sentence, a, clause, [_point_side(p, vocabulary) for p in points])
+            found += _terse_conflicts(sentence, a, clause, [point_side(p, vocabulary) for p in points])
             continue
         phased = _phase_conflicts(sentence, a, clause, points, candidates, vocabulary)
         if phased:
@@ -270,7 +270,7 @@ def _phase_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence
     flipped = any(s in _FLIP_STEMS for s in clause.stems)
     for p in candidates:
         for pa, pb in clauses(points[p]):
-            part = _point_side(points[p][pa:pb], vocabulary)
+            part = point_side(points[p][pa:pb], vocabulary)
             theirs = [t for _, _, t in part.occurrences if t.group == SCOPED]
             needed = {part.stems[k] for k in part.content()}
             if len({t.cls for t in theirs}) != 1 or theirs[0].cls == mine[0][2].cls or len(needed) < PHASE_WORDS \
@@ -298,7 +298,7 @@ def _subject_conflict(sentence: str, offset: int, clause: _Side, point: _Side, i
     start, end, term = named[0]
     placed = [(a, t) for a, _, t in point.occurrences if t.group == term.group and t.stems not in heads]
     # Both terms must stand where the subject does, at the start ("than a single attention mechanism" is not one).
-    if not placed or not _leading(clause, start) or not _leading(point, placed[0][0]):
+    if not placed or not leading(clause, start) or not leading(point, placed[0][0]):
         return []
     theirs = [t for _, t in placed]
     if _agrees(term, theirs[0]) or any(t.group == term.group and t.cls == theirs[0].cls
@@ -308,7 +308,7 @@ def _subject_conflict(sentence: str, offset: int, clause: _Side, point: _Side, i
     return [Swap(index, sentence[a:b], " ".join(term.stems), " ".join(theirs[0].stems), term.group)]
 
 
-def _leading(side: _Side, position: int) -> bool:
+def leading(side: _Side, position: int) -> bool:
     """Whether at most SUBJECT_AFTER content words stand before this position."""
     return sum(1 for k in range(position) if is_content(side.stems[k])) <= SUBJECT_AFTER
 

@@ -156,7 +156,7 @@ class Grader:
     def __init__(self, embedder: Embedder, llm: LLM | None = None, related: Related | None = None, *,
                  prompts_dir: Path | None = None, defend: bool = True, probes: ProbeDrafts | None = None) -> None:
         self.rubric = Rubric(embedder)
-        self.claims = ClaimCheck()
+        self.claims = ClaimCheck(embedder=embedder)
         self.llm = llm
         self.related = related
         self.prompts_dir = prompts_dir

@@ -1,0 +1,77 @@
+"""Scoring v2, round 6: a clause that says of one sibling term what the reference says of another, read by meaning.
+
+The sentences are new, written for these tests in the reference's own words (the way the subtle-error sets' wrong
+answers are): the word-aligned check (claims.py) misses the first two, because the clause shares too few words with
+the point it takes its claim from; the masked-subject comparison (attribution.py) catches them, and leaves the same
+clause with the right subject alone.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.grading import attribution
+from bot.core.grading.grader import Grader
+
+
+@pytest.fixture(scope="module")
+def grader(real_embedder) -> Grader:
+    return Grader(real_embedder)
+
+
+@pytest.fixture(scope="module")
+def words_only(real_embedder) -> Grader:
+    plain = Grader(real_embedder)
+    plain.claims.attribution = None
+    return plain
+
+
+def flags(grader: Grader, entry, text: str) -> list[tuple[str, int, str]]:
+    return [(c.kind, c.point, c.quote) for c in grader.rubric_grade(entry, text).contradictions]
+
+
+@pytest.mark.parametrize(("wrong", "right", "point"), [
+    ("Supervised learning works on unlabeled data and finds the underlying structure.",
+     "Unsupervised learning works on unlabeled data and finds the underlying structure.", 2),
+    ("Unsupervised learning trains on a labeled dataset, each input paired with the correct output.",
+     "Supervised learning trains on a labeled dataset, each input paired with the correct output.", 0),
+])
+def test_a_definition_given_to_the_sibling_is_flagged_and_scores_zero(grader, words_only, real_bank, wrong, right,
+                                                                      point) -> None:
+    entry = real_bank.get("learning-paradigms")
+    assert flags(words_only, entry, wrong) == []          # what the word-aligned check alone gave
+    found = flags(grader, entry, wrong)
+    assert [(k, p) for k, p, _ in found] == [("swap", point)]
+    assert found[0][2].split()[0] in ("Supervised", "Unsupervised")   # the quote names the wrong subject
+    assert grader.rubric_grade(entry, wrong).score == 0
+    assert flags(grader, entry, right) == []
+    assert grader.rubric_grade(entry, right).score >= 15
+
+
+def test_every_reference_sentence_of_the_deck_graded_alone_is_never_flagged_by_it(grader, real_bank) -> None:
+    checked = 0
+    for entry in real_bank.entries.values():
+        vocabulary = grader.claims.vocabularies.of(entry)
+        found = grader.claims.attribution.find(entry, list(vocabulary.stated_texts), vocabulary)
+        assert found == [], entry.id
+        checked += len(vocabulary.stated_texts)
+    assert checked > 500
+
+
+@pytest.mark.parametrize("text", [
+    "Unsupervised learning also works on data, like supervised learning does.",   # relates the two
+    "- Forget gate\n- Output gate",                                               # labels state nothing
+])
+def test_relating_clauses_and_bare_labels_are_not_read_as_claims(grader, real_bank, text) -> None:
+    for qid in ("learning-paradigms", "lstm-gates"):
+        entry = real_bank.get(qid)
+        vocabulary = grader.claims.vocabularies.of(entry)
+        assert grader.claims.attribution.find(entry, [text], vocabulary) == []
+
+
+def test_the_subject_is_the_leading_term_after_an_article_only(grader, real_bank) -> None:
+    vocabulary = grader.claims.vocabularies.of(real_bank.get("gan-adversarial-training"))
+    said = attribution.subject("The generator creates fake data from random noise.", vocabulary)
+    assert said is not None and said.masked.startswith("it creates fake data")
+    # after a preposition the term is not what the clause is about ("of one process share ...")
+    assert attribution.subject("of the generator creates fake data from random noise.", vocabulary) is None
