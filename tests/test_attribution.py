@@ -1,5 +1,7 @@
 """Scoring v2, round 6: a clause that says of one sibling term what the reference says of another, read by meaning.
 
+The last two tests: two sibling terms that trade the words beside them (crossing.py).
+
 The sentences are new, written for these tests in the reference's own words (the way the subtle-error sets' wrong
 answers are): the word-aligned check (claims.py) misses the first two, because the clause shares too few words with
 the point it takes its claim from; the masked-subject comparison (attribution.py) catches them, and leaves the same
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.grading import attribution
+from bot.core.grading import attribution, claims, crossing
 from bot.core.grading.grader import Grader
 
 
@@ -75,3 +77,25 @@ def test_the_subject_is_the_leading_term_after_an_article_only(grader, real_bank
     assert said is not None and said.masked.startswith("it creates fake data")
     # after a preposition the term is not what the clause is about ("of one process share ...")
     assert attribution.subject("of the generator creates fake data from random noise.", vocabulary) is None
+
+
+def test_two_siblings_that_trade_the_words_beside_them_are_flagged(grader, real_bank) -> None:
+    entry = real_bank.get("imbalanced-dataset-handling")
+    vocabulary = grader.claims.vocabularies.of(entry)
+    wrong = "With skewed classes I rebalance by oversampling the majority class or undersampling the minority class."
+    right = "With skewed classes I rebalance by oversampling the minority class or undersampling the majority class."
+    # The word-aligned check lets either class agree: both are within reach of both verbs in the point.
+    assert claims.swaps(wrong, entry.points, vocabulary, [0]) == []
+    assert crossing.crossed(wrong, entry.points, vocabulary, [0]) == [(0, wrong)]
+    grade = grader.rubric_grade(entry, wrong)
+    assert [(c.kind, c.point) for c in grade.contradictions] == [("swap", 0)] and grade.score <= 10
+    assert crossing.crossed(right, entry.points, vocabulary, [0]) == []
+    assert grader.rubric_grade(entry, right).contradictions == []
+
+
+def test_a_point_with_one_word_for_both_siblings_is_no_crossing(grader, real_bank) -> None:
+    # "Classification and regression are typical supervised learning tasks": nothing beside each term of its own.
+    entry = real_bank.get("learning-paradigms")
+    vocabulary = grader.claims.vocabularies.of(entry)
+    assert crossing.crossed("Regression and classification are typical supervised learning tasks.", entry.points,
+                            vocabulary, range(len(entry.points))) == []

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
-from bot.core.grading import claims, conflicts, mirror, names, parse, phases, pronouns
+from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns
 from bot.core.grading import conflict_words as W
 from bot.core.grading.attribution import Attribution
 from bot.core.grading.conflicts import Contradiction
@@ -121,6 +121,9 @@ class ClaimCheck:
                 if swap.quote in answer and not _owner(swap.quote, answer, vocabulary):
                     found.setdefault(swap.point, Contradiction(swap.point, swap.quote, entry.points[swap.point],
                                                                "swap"))
+            if "swap" in self.kinds and not short:
+                for point, quote in crossing.crossed(sentence, entry.points, vocabulary, near):
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
             if "phase" in self.kinds:
                 for point, quote in phases.phase_conflicts(sentence, entry.points, near, self.parser):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))

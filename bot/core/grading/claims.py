@@ -79,7 +79,7 @@ def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> in
 
 
 @dataclass
-class _Side:
+class Side:
     """A text as stems, its content positions and its term occurrences."""
 
     stems: list[str]
@@ -99,7 +99,7 @@ class _Side:
 _LEADING_PRONOUN = re.compile(r"^(?:It|They|This|These)\b(?!\s+(?:is|are)\s+(?:a|an|the)\b)")
 
 
-def point_side(text: str, vocabulary: Vocabulary) -> _Side:
+def point_side(text: str, vocabulary: Vocabulary) -> Side:
     """A key point as stems; a leading "It" or "They" stands for what the question asks about."""
     # "This Person Does Not Exist uses GANs": "This" is a determiner there, it stands for nothing.
     if vocabulary.topic and _LEADING_PRONOUN.match(text) and anchors.pronoun_first(text):
@@ -107,7 +107,7 @@ def point_side(text: str, vocabulary: Vocabulary) -> _Side:
     return text_side(text, vocabulary)
 
 
-def text_side(text: str, vocabulary: Vocabulary) -> _Side:
+def text_side(text: str, vocabulary: Vocabulary) -> Side:
     """A text as stems with its term occurrences."""
     stems, spans = text_stems(text)
     # "-1": the sign is not a token of its own.
@@ -115,7 +115,7 @@ def text_side(text: str, vocabulary: Vocabulary) -> _Side:
              else s for s, (a, _) in zip(stems, spans, strict=True)]
     occurrences = vocabulary.find(stems) + [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems)
                                             if NUMBER.fullmatch(s)]
-    return _Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds, text)
+    return Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds, text)
 
 
 _GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
@@ -131,7 +131,7 @@ def _window(group: int) -> int:
     return 1 if group >= GENERIC else WINDOW
 
 
-def _lists(side: _Side, group: int) -> list[list[tuple[int, int, Term]]]:
+def _lists(side: Side, group: int) -> list[list[tuple[int, int, Term]]]:
     """The group's occurrences in runs joined only by commas, "and", "or" ("edges, shapes and textures")."""
     runs: list[list[tuple[int, int, Term]]] = []
     for occurrence in [o for o in side.occurrences if o[2].group == group]:
@@ -143,7 +143,7 @@ def _lists(side: _Side, group: int) -> list[list[tuple[int, int, Term]]]:
     return runs
 
 
-def _near(side: _Side, position: int, group: int, before: bool | None = None) -> list[tuple[int, Term]]:
+def _near(side: Side, position: int, group: int, before: bool | None = None) -> list[tuple[int, Term]]:
     """Terms of a group within reach of a position, with their distance; only those before it (or after it) when
     asked: a named term keeps its side of the shared word ("GPUs are faster than CPUs"). Every item of a list is
     as near as its nearest item."""
@@ -169,7 +169,7 @@ def _near(side: _Side, position: int, group: int, before: bool | None = None) ->
     return sorted(out, key=lambda x: x[0])
 
 
-def _scoped_conflict(clause: _Side, point: _Side) -> Term | None:
+def _scoped_conflict(clause: Side, point: Side) -> Term | None:
     """The point's phase when the clause names only another one ("applied at inference" for "during training"):
     a phase is said of the whole claim, not of a neighbouring word."""
     mine = {t.cls for _, _, t in clause.occurrences if t.group == SCOPED}
@@ -184,7 +184,7 @@ _FLIP_STEMS = frozenset({stem(w) for w in _FLIPS} | _FLIPS)
 FLIP_REACH = 4   # words either side of a term that a turning word acts from
 
 
-def _flips(side: _Side, start: int, end: int) -> int:
+def _flips(side: Side, start: int, end: int) -> int:
     """Turning words ("not", "prevents", "penalty") within FLIP_REACH words of a term, inside its clause piece."""
     count = 0
     for step, origin in ((-1, start - 1), (1, end)):
@@ -203,7 +203,7 @@ def _agrees(said: Term, expected: Term) -> bool:
     return said.cls == expected.cls
 
 
-def _overlap(a: _Side, b: _Side, terms: bool = True) -> tuple[int, float]:
+def _overlap(a: Side, b: Side, terms: bool = True) -> tuple[int, float]:
     """Content words and terms of a that b has too, and their share of b's: words match by stem (one may contain
     the other), terms only exactly ("labeled" is not "unlabeled")."""
     words = {a.stems[k] for k in a.content()}
@@ -257,7 +257,7 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
     return found
 
 
-def _phase_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence[str], candidates: Sequence[int],
+def _phase_conflicts(sentence: str, offset: int, clause: Side, points: Sequence[str], candidates: Sequence[int],
                      vocabulary: Vocabulary) -> list[Swap]:
     """The clause against each clause of a point: "Dropout is applied only at inference" says every word of the
     point's clause "Dropout is only applied in training" with the other phase (a point of two clauses names both
@@ -282,7 +282,7 @@ def _phase_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence
     return []
 
 
-def _subject_conflict(sentence: str, offset: int, clause: _Side, point: _Side, index: int,
+def _subject_conflict(sentence: str, offset: int, clause: Side, point: Side, index: int,
                       vocabulary: Vocabulary) -> list[Swap]:
     """The clause's first named term against the point's first term of its group: "Feature selection transforms the
     data into a new feature space" restates "Feature extraction creates new features by transforming data into a new
@@ -308,17 +308,17 @@ def _subject_conflict(sentence: str, offset: int, clause: _Side, point: _Side, i
     return [Swap(index, sentence[a:b], " ".join(term.stems), " ".join(theirs[0].stems), term.group)]
 
 
-def leading(side: _Side, position: int) -> bool:
+def leading(side: Side, position: int) -> bool:
     """Whether at most SUBJECT_AFTER content words stand before this position."""
     return sum(1 for k in range(position) if is_content(side.stems[k])) <= SUBJECT_AFTER
 
 
-def share_of(clause: _Side, point: _Side) -> float:
+def share_of(clause: Side, point: Side) -> float:
     """The share of the point's content words and terms that the clause says."""
     return _overlap(clause, point)[1]
 
 
-def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence[_Side]) -> list[Swap]:
+def _terse_conflicts(sentence: str, offset: int, clause: Side, points: Sequence[Side]) -> list[Swap]:
     """A terse clause's one term of a group against a point whose only term of that group is of another class."""
     out = []
     for start, end, term in clause.occurrences:
@@ -334,7 +334,7 @@ def _terse_conflicts(sentence: str, offset: int, clause: _Side, points: Sequence
     return out
 
 
-def _coordinated(point: _Side, said: Term, expected: Term) -> bool:
+def _coordinated(point: Side, said: Term, expected: Term) -> bool:
     """Whether the point names both terms as conjuncts ("traverse the left subtree, then the root, then the right
     subtree"): what it says next to one it says of both, so naming either is no swap."""
     places = [next(((a, b) for a, b, t in point.occurrences if t.stems == x.stems), None) for x in (said, expected)]
@@ -345,7 +345,7 @@ def _coordinated(point: _Side, said: Term, expected: Term) -> bool:
                                (point.spans[c][0], point.spans[d - 1][1]))
 
 
-def _slot_conflicts(sentence: str, offset: int, clause: _Side, point: _Side, index: int, text: str) -> list[Swap]:
+def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index: int, text: str) -> list[Swap]:
     """Each term of the clause against the point's term next to the same shared words."""
     out = []
     in_point = {t.stems for _, _, t in point.occurrences}
