@@ -61,12 +61,30 @@ def bindings(text: str) -> list[tuple[str, float, tuple[int, int]]]:
     return out
 
 
+_WORD = re.compile(r"[a-z]{3,}")
+_STOP = frozenset({"the", "and", "its", "their", "each", "only", "can", "are", "has", "have", "for", "with", "that",
+                   "this", "from", "into", "than", "then", "all", "any", "per", "not", "but", "was", "were", "been"})
+
+
+def _context(text: str, span: tuple[int, int]) -> set[str]:
+    """The words of the clause around a span (between punctuation or brackets), plurals folded."""
+    start = max(text.rfind(mark, 0, span[0]) for mark in ",;:.()") + 1
+    ends = [e for e in (text.find(mark, span[1]) for mark in ",;:.()") if e >= 0]
+    part = text[start:min(ends) if ends else len(text)].casefold()
+    found = {w for w in _WORD.findall(part) if w not in _STOP and w not in _WORDS}
+    return found | {_noun(w) for w in found}
+
+
 def binding_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     """The sentence's words that bind a noun of the point to another value ("a mean of one" for "zero mean"), when
     the sentence never gives the point's value for that noun."""
     theirs: dict[str, set[float]] = {}
-    for noun, value, _ in bindings(point):
-        theirs.setdefault(noun, set()).add(value)
+    words = {f for w in _WORD.findall(sentence.casefold()) for f in (w, _noun(w))}
+    for noun, value, span in bindings(point):
+        # Only a binding whose own clause the sentence speaks of: "two threads each hold a lock" says how many
+        # threads a deadlock takes, not how many may hold a resource ("held by only one thread at a time").
+        if _context(point, span) - {noun} & words:
+            theirs.setdefault(noun, set()).add(value)
     if not theirs:
         return None
     mine = bindings(sentence)

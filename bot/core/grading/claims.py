@@ -113,9 +113,20 @@ def text_side(text: str, vocabulary: Vocabulary) -> Side:
     # "-1": the sign is not a token of its own.
     stems = [f"-{s}" if NUMBER.fullmatch(s) and a > 0 and text[a - 1] == "-" and (a == 1 or not text[a - 2].isalnum())
              else s for s, (a, _) in zip(stems, spans, strict=True)]
-    occurrences = vocabulary.find(stems) + [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems)
-                                            if NUMBER.fullmatch(s)]
+    occurrences = [o for o in vocabulary.find(stems) if not _owned(stems, o, vocabulary)] + \
+        [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems) if NUMBER.fullmatch(s)]
     return Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds, text)
+
+
+_BACK_REFERENCES = frozenset({"its", "their", "his", "her"})
+
+
+def _owned(stems: Sequence[str], occurrence: tuple[int, int, Term], vocabulary: Vocabulary) -> bool:
+    """Whether a term that is another term's modifier stands after "its" ("a weighted sum of its inputs" is no input
+    layer): it names what something has, not the sibling."""
+    a, b, term = occurrence
+    return a > 0 and stems[a - 1] in _BACK_REFERENCES and b - a == 1 and any(
+        u.group == term.group and term.stems[0] in u.stems[:-1] for u in vocabulary.terms)
 
 
 _GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
@@ -179,7 +190,6 @@ def _scoped_conflict(clause: Side, point: Side) -> Term | None:
     return None
 
 
-_BACK_REFERENCES = frozenset({"its", "their", "his", "her"})
 _FLIP_STEMS = frozenset({stem(w) for w in _FLIPS} | _FLIPS)
 FLIP_REACH = 4   # words either side of a term that a turning word acts from
 
@@ -364,11 +374,14 @@ def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index
         clause_content = clause.content(term.group)
         votes: list[bool] = []
         expected: Term | None = None
+        # The commas of the term's own list ("training, validation and test sets") do not end its phrase.
+        run = next(((r[0][0], r[-1][1]) for r in _lists(clause, term.group) if r[0][0] <= start < r[-1][1]),
+                   (start, end))
         for k in clause_content:
             lo, hi = min(k, start), max(k, end - 1)
             distance = sum(1 for j in clause_content if lo < j < hi)
             if distance >= _window(term.group) or clause.stems[k] not in point_content or \
-                    any(clause.stems[j] in W.PUNCT for j in range(lo + 1, hi)):
+                    any(clause.stems[j] in W.PUNCT and not run[0] <= j < run[1] for j in range(lo + 1, hi)):
                 continue
             side = None if _generic(term) else start < k
             near = [n for q in point_content[clause.stems[k]] for n in _near(point, q, term.group, side)]

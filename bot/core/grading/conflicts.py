@@ -162,13 +162,31 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
     if (W.NEGATIVE_VERBS | W.NEGATIONS) & set(p_words):
         return None
     p_plain = negated(p_words)[1] - set(aside)
+    allowed = _allowed_only(p_words)
     for a, b in negated(words)[2]:
+        # "only kernel mode may touch hardware": "user code can't touch hardware" agrees, unless it denies it of
+        # kernel mode itself.
+        if allowed and not allowed <= {stem(w) for w in words[max(0, a - 8):a]}:
+            continue
         inside = {stem(w) for w in _content(words[a:b])}
         hit = [s for s in _hits(inside, p_plain, topic) if not any(_related(s, o) for o in plain)]
         if hit:
             # "doesn't support": the quote starts at "does", the token before the split-off "not".
             return a - (a > 0 and words[a] == "not" and words[a - 1] in _AUX), b
     return None
+
+
+_MODALS = frozenset({"may", "can", "could", "might"})
+
+
+def _allowed_only(words: Sequence[str]) -> set[str]:
+    """Who a point allows something to alone ("only kernel mode may ..."): the stems between "only" and its modal."""
+    for i, word in enumerate(words):
+        if word == "only":
+            modal = next((j for j in range(i + 1, min(i + 5, len(words))) if words[j] in _MODALS), None)
+            if modal is not None:
+                return {stem(w) for w in _content(words[i + 1:modal])}
+    return set()
 
 
 def _relative(words: Sequence[str], index: int) -> bool:
@@ -233,6 +251,7 @@ def _clause_start(words: Sequence[str], index: int) -> int:
 
 
 _DIRECTED = frozenset(w for pair in W.OPPOSITES for family in pair for w in family)
+_DESCRIBERS = _DIRECTED | {"large", "small", "big", "high", "low", "long", "short", "tiny", "huge"}
 
 
 def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, Span, set[str]]]:
@@ -252,6 +271,10 @@ def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, S
             # the features, not the textures ("smaller and larger elements" share their noun and go on).
             while 0 <= j < len(words) and taken < reach and words[j] not in W.BOUNDARY and \
                     not (step < 0 and words[j] in ("and", "or") and j > 0 and words[j - 1] not in _DIRECTED):
+                # Looking back, a noun with a describing word of its own ("large batches do fewer updates") is what
+                # that word describes: the comparative is said of what follows it.
+                if step < 0 and j > 0 and words[j - 1] in _DESCRIBERS and _content([words[j]]):
+                    break
                 if _content([words[j]]):
                     near.add(stem(words[j]))
                     taken += 1

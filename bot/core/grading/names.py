@@ -71,6 +71,21 @@ def _names(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+_EXAMPLES = re.compile(r"\b(?:e\.g\.|eg|such as|like|for example|for instance|say)\s*,?\s*$", re.IGNORECASE)
+
+
+def _example(clause: str, at: int) -> bool:
+    """Whether the name at this position is one of several examples ("a REST endpoint (Flask or FastAPI)", "such as
+    Flask"): an example beside the point's words names a tool, it does not replace the point's entity."""
+    opened = clause.rfind("(", 0, at)
+    if opened > clause.rfind(")", 0, at):
+        closed = clause.find(")", at)
+        inside = clause[opened + 1:closed if closed > 0 else len(clause)]
+        if re.search(r"\bor\b|/|,|\be\.g\.", inside):
+            return True
+    return bool(_EXAMPLES.search(clause[:at]))
+
+
 def _content(text: str) -> set[str]:
     """The content stems of a text."""
     return {s for s in text_stems(text)[0] if is_content(s)}
@@ -121,7 +136,7 @@ def misnamed(sentence: str, points: Sequence[str], known: frozenset[str], candid
     said = set(text_stems(answer or sentence)[0])
     for a, b in clauses(sentence):
         clause = sentence[a:b]
-        novel = [(w, x, y) for w, x, y in _names(clause) if not _known(w, known)]
+        novel = [(w, x, y) for w, x, y in _names(clause) if not _known(w, known) and not _example(clause, x)]
         if not novel:
             continue
         mine = _content(clause)

@@ -133,6 +133,19 @@ def _phrase(tok: object) -> tuple[str, ...]:
     span = tok.doc[start: tok.i + 1]  # type: ignore[attr-defined]
     return tuple(stem(t.lower_) for t in span if t.is_alpha or t.like_num)
 
+# Verbs the small pipeline reads as plural nouns after a noun ("Mean squared error suits regression" gives the
+# term "error suits"): followed by what could be their object, they are verbs.
+_VERBISH = frozenset({"suits", "means", "uses", "needs", "helps", "works", "requires", "lets", "gives", "makes"})
+
+
+def _verb_read_as_noun(tok: Any) -> bool:
+    """Whether a token tagged as a noun is one of _VERBISH followed by a word that can be its object."""
+    if tok.lower_ not in _VERBISH or tok.i + 1 >= len(tok.doc):
+        return False
+    after = tok.doc[tok.i + 1]
+    return bool(after.is_alpha) and after.pos_ not in ("AUX", "ADP", "CCONJ", "PUNCT", "PART")
+
+
 def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...]]], set[tuple[str, str]]]:
     """Sibling groups read from the entry: terms the question names together, coordinated or compared terms,
     and terms sharing a head noun when each is the subject of a statement ("the input gate decides ...")."""
@@ -144,6 +157,8 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
     for n, doc in enumerate(docs):
         for tok in doc:
             # a subject tagged as a verb is a noun mis-tagged ("The test set is kept ...": "set" VERB, nsubjpass)
+            if _verb_read_as_noun(tok):
+                continue
             if tok.pos_ in ("NOUN", "PROPN") or (tok.pos_ == "VERB" and tok.dep_ in ("nsubj", "nsubjpass")):
                 phrase = _phrase(tok)
                 if len(phrase) >= 2:
