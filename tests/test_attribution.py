@@ -99,3 +99,13 @@ def test_a_point_with_one_word_for_both_siblings_is_no_crossing(grader, real_ban
     vocabulary = grader.claims.vocabularies.of(entry)
     assert crossing.crossed("Regression and classification are typical supervised learning tasks.", entry.points,
                             vocabulary, range(len(entry.points))) == []
+
+
+def test_the_finding_quotes_the_point_that_says_what_the_clause_gives_away(grader, real_bank) -> None:
+    # The clause gives "sigmoid layers" to He initialization: the point to quote is the one about Xavier or Glorot
+    # with sigmoid, not another point about Xavier; its names keep their capitals after the colon.
+    entry = real_bank.get("weight-initialization")
+    grade = grader.rubric_grade(entry, "He initialization is only meant for sigmoid layers.")
+    assert [(c.kind, c.point) for c in grade.contradictions] == [("swap", 0)]
+    assert "sigmoid" in entry.points[0]
+    assert any("the reference says: Xavier or Glorot initialization" in line for line in grade.feedback)

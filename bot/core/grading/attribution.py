@@ -71,6 +71,21 @@ def subject(text: str, vocabulary: Vocabulary, point: bool = False) -> Subject |
     return Subject(term, masked, words)
 
 
+def _named(point: str, vocabulary: Vocabulary) -> frozenset[tuple[int, int]]:
+    """The (group, class) of each term a point names, in full or by the words that set it apart from its siblings
+    ("Xavier or Glorot initialization" names Xavier initialization)."""
+    stems = set(text_stems(point)[0])
+    out = set()
+    for term in vocabulary.terms:
+        if not 0 <= term.group < GENERIC:
+            continue
+        shared = set.intersection(*(set(t.stems) for t in vocabulary.terms if t.group == term.group))
+        own = set(term.stems) - shared
+        if own and own <= stems:
+            out.add((term.group, term.cls))
+    return frozenset(out)
+
+
 @dataclass(frozen=True)
 class Texts:
     """An entry's points and reference clauses with a named subject, masked, and their vectors."""
@@ -78,6 +93,8 @@ class Texts:
     points: tuple[Subject | None, ...]
     references: tuple[Subject, ...]
     vectors: dict[str, np.ndarray]
+    named: tuple[frozenset[tuple[int, int]], ...] = ()   # each point's (group, class) of the terms it names
+    plain: np.ndarray | None = None                       # each point's own vector
 
 
 class Attribution:
@@ -96,7 +113,8 @@ class Attribution:
                                if (s := subject(text[a:b], vocabulary)) is not None)
             masked = sorted({s.masked for s in (*points, *references) if s is not None})
             vectors = dict(zip(masked, self.embedder.embed(masked), strict=True)) if masked else {}
-            self._texts[key] = Texts(points, references, vectors)
+            named = tuple(_named(p, vocabulary) for p in entry.points)
+            self._texts[key] = Texts(points, references, vectors, named, self.embedder.embed(list(entry.points)))
         return self._texts[key]
 
     def find(self, entry: Entry, sentences: Sequence[str], vocabulary: Vocabulary) -> list[tuple[int, str]]:
@@ -141,6 +159,13 @@ class Attribution:
 
     @staticmethod
     def _point(known: Texts, term: Term, theirs: Sequence[Subject], vector: np.ndarray) -> int:
-        """The sibling's key point the clause is nearest to: the one the finding quotes."""
-        indices = [i for i, p in enumerate(known.points) if p is not None and p in theirs]
-        return max(indices, key=lambda i: float(known.vectors[known.points[i].masked] @ vector))  # type: ignore[union-attr]
+        """The key point the finding quotes: of those naming the sibling and not the clause's own subject, the one
+        nearest the clause ("only meant for sigmoid layers" quotes "Xavier ... is used with sigmoid or tanh")."""
+        classes = {t.term.cls for t in theirs}
+        indices = [i for i, named in enumerate(known.named)
+                   if any((term.group, c) in named for c in classes) and (term.group, term.cls) not in named]
+        if not indices or known.plain is None:
+            indices = [i for i, p in enumerate(known.points) if p is not None and p in theirs]
+            return max(indices, key=lambda i: float(known.vectors[known.points[i].masked] @ vector))  # type: ignore[union-attr]
+        plain = known.plain
+        return max(indices, key=lambda i: float(plain[i] @ vector))

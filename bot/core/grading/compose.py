@@ -9,6 +9,7 @@ from bot.core.bank import Entry
 from bot.core.grading import critique as cq
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.critique_checks import DANGLING, UNSUPPORTED, Checks, unsupported
+from bot.core.grading.lines import lower_first
 from bot.core.grading.rubric import RubricResult
 
 
@@ -22,12 +23,6 @@ class Composed:
     improvements: list[str]
     asked: tuple[str, ...]
     kept: tuple[str, ...]
-
-
-def lower_first(text: str) -> str:
-    """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay."""
-    first = text.split(" ", 1)[0]
-    return text[:1].lower() + text[1:] if first[1:].islower() else text
 
 
 def _quote(text: str, limit: int = 24) -> str:

@@ -13,9 +13,16 @@ MAX_FEEDBACK = 3
 
 
 def lower_first(text: str) -> str:
-    """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay."""
-    first = text.split(" ", 1)[0]
-    return text[:1].lower() + text[1:] if first[1:].islower() else text
+    """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay, and so do
+    names beside other names ("Xavier or Glorot initialization", "Google Brain")."""
+    words = text.split()
+    if not words or not words[0][1:].islower():
+        return text
+    # A name is followed by another capitalised word, directly or after "or"/"and".
+    following = [w for w in words[1:3] if w not in ("or", "and", "&")][:1]
+    if following and following[0][:1].isupper() and words[1] in ("or", "and", "&", following[0]):
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def contradiction_line(c: Contradiction) -> str:
