@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.bank import load_bank
-from bot.core.grading import conflicts, names
+from bot.core.grading import names, values
 from bot.core.grading.grader import CONTRADICTED_CAP, Grader
 from bot.core.grading.rubric import TERSE_CAP
 
@@ -87,9 +87,9 @@ def test_one_or_two_words_naming_the_topic_earn_15_at_most(grader) -> None:
 
 
 def test_a_formula_is_no_claimed_number_and_ranges_compare_whole() -> None:
-    assert conflicts.numbers("scaled by 1/(1-p) during training") == []
-    assert conflicts.range_conflict("outputs lie between -1 and 1", "Softmax outputs lie between 0 and 1.")
-    assert conflicts.range_conflict("20 to 50 percent of the units", "commonly set between 0.2 and 0.5") is None
+    assert values.numbers("scaled by 1/(1-p) during training") == []
+    assert values.range_conflict("outputs lie between -1 and 1", "Softmax outputs lie between 0 and 1.")
+    assert values.range_conflict("20 to 50 percent of the units", "commonly set between 0.2 and 0.5") is None
 
 
 def test_acronyms_the_entry_spells_out_are_known_names() -> None:

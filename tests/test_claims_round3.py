@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.bank import load_bank
-from bot.core.grading import conflicts
+from bot.core.grading import values
 from bot.core.grading.grader import Grader
 
 DROPOUT = "dropout-training-vs-inference"
@@ -86,8 +86,8 @@ def test_a_percentage_counts_as_the_fraction_a_point_gives(grader, real_bank) ->
     answer = "Dropout zeroes a random subset of activations at each training step, typically 20 to 50 percent."
     result = grade(grader, real_bank, DROPOUT, answer)
     assert result.key_points[2].covered, result.key_points[2]
-    assert conflicts.range_agrees("typically 20 to 50 percent", "commonly set between 0.2 and 0.5")
-    assert not conflicts.range_agrees("typically 70 to 90 percent", "commonly set between 0.2 and 0.5")
+    assert values.range_agrees("typically 20 to 50 percent", "commonly set between 0.2 and 0.5")
+    assert not values.range_agrees("typically 70 to 90 percent", "commonly set between 0.2 and 0.5")
 
 
 # -- B: a wrong answer that swaps the phases inside one sentence, and gives another range ---------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.grading import conflicts, names
+from bot.core.grading import conflicts, names, values
 from bot.core.grading.grader import Grader
 
 
@@ -179,8 +179,8 @@ def test_a_subject_tagged_as_a_verb_still_names_a_sibling_term(grader, real_bank
 
 def test_a_coefficient_of_a_formula_is_no_claimed_value() -> None:
     point = "Lower-order terms are dropped: 4n^2 + 50n + 3 grows like n^2."
-    assert conflicts.number_conflict("Smaller terms go: 7n^2 + 300n is essentially n^2 for big n.", point) is None
-    assert conflicts.numbers("The dropout rate is usually 0.5, with 3x more epochs.") == [0.5]
+    assert values.number_conflict("Smaller terms go: 7n^2 + 300n is essentially n^2 for big n.", point) is None
+    assert values.numbers("The dropout rate is usually 0.5, with 3x more epochs.") == [0.5]
 
 
 COMPARISON_DECK = """\
@@ -217,8 +217,8 @@ def test_a_reference_with_a_verbless_comparison_is_graded_and_does_not_hang(grad
 
 def test_a_value_inside_the_points_range_is_no_number_conflict() -> None:
     point = "The logistic function squashes its input into a range between 0 and 1."
-    assert conflicts.number_conflict("Dead units of the logistic layer output exactly 0 for any input.", point) is None
-    assert conflicts.number_conflict("The logistic function squashes its input into a range of 5.", point) is not None
+    assert values.number_conflict("Dead units of the logistic layer output exactly 0 for any input.", point) is None
+    assert values.number_conflict("The logistic function squashes its input into a range of 5.", point) is not None
 
 
 def test_an_acronym_inside_a_run_of_words_gives_all_its_letters(grader, real_bank) -> None:

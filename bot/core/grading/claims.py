@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 from bot.core.grading import anchors
 from bot.core.grading import conflict_words as W
-from bot.core.grading.conflicts import NUMBER_SLACK, stem
+from bot.core.grading.conflicts import stem
+from bot.core.grading.values import NUMBER_SLACK
 from bot.core.grading.vocabulary import (
+    BACK_REFERENCES,
     GENERIC,
     NUMBER,
     Term,
@@ -113,20 +115,11 @@ def text_side(text: str, vocabulary: Vocabulary) -> Side:
     # "-1": the sign is not a token of its own.
     stems = [f"-{s}" if NUMBER.fullmatch(s) and a > 0 and text[a - 1] == "-" and (a == 1 or not text[a - 2].isalnum())
              else s for s, (a, _) in zip(stems, spans, strict=True)]
-    occurrences = [o for o in vocabulary.find(stems) if not _owned(stems, o, vocabulary)] + \
+    occurrences = vocabulary.find(stems, owned=False) + \
         [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems) if NUMBER.fullmatch(s)]
     return Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds, text)
 
 
-_BACK_REFERENCES = frozenset({"its", "their", "his", "her"})
-
-
-def _owned(stems: Sequence[str], occurrence: tuple[int, int, Term], vocabulary: Vocabulary) -> bool:
-    """Whether a term that is another term's modifier stands after "its" ("a weighted sum of its inputs" is no input
-    layer): it names what something has, not the sibling."""
-    a, b, term = occurrence
-    return a > 0 and stems[a - 1] in _BACK_REFERENCES and b - a == 1 and any(
-        u.group == term.group and term.stems[0] in u.stems[:-1] for u in vocabulary.terms)
 
 
 _GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
@@ -369,7 +362,7 @@ def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index
         point_content: dict[str, list[int]] = {}
         for k in point.content(term.group):
             # "feedback from the discriminator about its samples": the samples are the generator's, said back.
-            if k == 0 or point.stems[k - 1] not in _BACK_REFERENCES:
+            if k == 0 or point.stems[k - 1] not in BACK_REFERENCES:
                 point_content.setdefault(point.stems[k], []).append(k)
         clause_content = clause.content(term.group)
         votes: list[bool] = []

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING
 
 from bot.core.grading import conflict_words as W
 from bot.core.grading.bindings import binding_conflict
+from bot.core.grading.values import number_conflict, range_apart, ranges
 
-if TYPE_CHECKING:  # the rubric reads ranges from here
+if TYPE_CHECKING:
     from bot.core.grading.rubric import RubricResult
 
 # How many content words after a negation it reaches ("no notion of similarity": notion, similarity).
 _SCOPE = 2
-# A number within this factor of the point's range agrees with it ("about 0.6" for "between 0.2 and 0.5").
-NUMBER_SLACK = 1.5
 # A word in this many key points names the topic ("gates" of an LSTM question).
 TOPIC_POINTS = 3
 # A sentence is checked against the points it matches best, within this much similarity of its best one.
@@ -309,96 +308,6 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
                 if _hits(near, stated, set()) and not _hits(near, agreed, set()):
                     return phrase
     return None
-
-
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|percent)?")
-# A number inside a formula ("1/(1-p)", "2^n", "x*2") is not a claimed value: its run of non-spaces has an operator.
-# A number glued to a variable ("200n", "3x") is a coefficient of a formula too.
-_FORMULA_CHUNK = re.compile(r"[/^*=]|\d-[A-Za-z]|[A-Za-z]-\d|\d[A-Za-z]\b")
-
-
-def _claimed(text: str) -> list[re.Match[str]]:
-    """The numbers of a text that are claimed values, not parts of a formula."""
-    out = []
-    for match in _NUMBER.finditer(text):
-        a, b = match.start(1), match.end(1)
-        while a > 0 and not text[a - 1].isspace():
-            a -= 1
-        while b < len(text) and not text[b].isspace():
-            b += 1
-        if not _FORMULA_CHUNK.search(text[a:b]):
-            out.append(match)
-    return out
-
-
-def numbers(text: str) -> list[float]:
-    """The numbers of a text, percentages as fractions."""
-    return [float(m.group(1)) / (100 if m.group(2) else 1) for m in _claimed(text.replace(",", ""))]
-
-
-_RANGE = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(%|percent)?\s*(?:and|to|-|–)\s*(-?\d+(?:\.\d+)?)\s*(%|percent)?"
-                    r"(?![\w.]*\d)")
-
-
-def ranges(text: str) -> list[tuple[float, float, tuple[int, int]]]:
-    """The ranges a text gives ("between -1 and 1", "0 to 255", "20-50%"), percentages as fractions, with spans."""
-    out = []
-    for m in _RANGE.finditer(text.replace("−", "-")):
-        scale = 100 if (m.group(2) or m.group(4)) else 1
-        out.append((float(m.group(1)) / scale, float(m.group(3)) / scale, m.span()))
-    return out
-
-
-def _close(a: float, b: float) -> bool:
-    """Two range ends that agree: equal, or of one sign within NUMBER_SLACK of each other."""
-    return a == b or (a * b > 0 and max(abs(a), abs(b)) / min(abs(a), abs(b)) <= NUMBER_SLACK)
-
-
-def range_agrees(sentence: str, point: str) -> bool:
-    """Whether the sentence gives the point's range, a percentage for a fraction ("20 to 50 percent" for "between
-    0.2 and 0.5"), each end within NUMBER_SLACK."""
-    return any(_close(a, c) and _close(b, d) for a, b, _ in ranges(sentence) for c, d, _ in ranges(point))
-
-
-def range_apart(sentence: str, point: str) -> tuple[int, int] | None:
-    """The sentence's first range when none of its ranges overlaps any of the point's ("0.7 to 0.9" for "between 0.2
-    and 0.5"): wrong even where the sentence is only loosely about the point."""
-    mine, theirs = ranges(sentence), [(min(a, b), max(a, b)) for a, b, _ in ranges(point)]
-    if not mine or not theirs or any(min(a, b) <= d and c <= max(a, b) for a, b, _ in mine for c, d in theirs):
-        return None
-    return mine[0][2]
-
-
-def range_conflict(sentence: str, point: str) -> tuple[int, int] | None:
-    """The sentence's range when the point gives another one ("-1 to 1" for "between 0 and 1")."""
-    theirs = [(a, b) for a, b, _ in ranges(point)]
-    mine = ranges(sentence)
-    if not theirs or not mine or any((a, b) in theirs for a, b, _ in mine):
-        return None
-    return mine[0][2]
-
-
-def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
-    """The character span of the sentence's first number when the point gives a range and none is near it.
-
-    "80 to 90 percent" against "between 0.2 and 0.5": the percent sign of a range is often written once.
-    """
-    if found_range := range_conflict(sentence, point):
-        return found_range
-    said, stated = numbers(sentence), [n for n in numbers(point) if n > 0]
-    if re.search(r"%|\bpercent\b", sentence) and stated and max(stated) <= 1:
-        said = [n / 100 if 1 < n <= 100 else n for n in said]
-    if not said or not stated or any(min(stated) / NUMBER_SLACK <= n <= max(stated) * NUMBER_SLACK for n in said):
-        return None
-    # a value the point gives, or one inside the point's range ("max(0, x)" against "between 0 and 1")
-    if any(n in numbers(point) or any(min(a, b) <= n <= max(a, b) for a, b, _ in ranges(point)) for n in said):
-        return None
-    found = _claimed(sentence)
-    if not found:
-        return None
-    # A range written "0-255000" or "80 to 90 percent" is quoted whole.
-    last = max((m for m in found if m.start() - found[0].start() <= 25), key=lambda m: m.end())
-    return found[0].start(), last.end()
 
 
 def conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = frozenset(),

@@ -25,8 +25,8 @@ import numpy as np
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder, Encoded
 from bot.core.grading import spoken
-from bot.core.grading.conflicts import range_agrees
 from bot.core.grading.parse import question_terms
+from bot.core.grading.values import range_agrees
 
 # Full credit at the threshold, none at threshold - band. With three points or more (THRESHOLD, BAND: chosen on our
 # labeled answers, benchmarks/calibrate_rubric.py) a point the answer only brushes earns nothing. With one or two

@@ -55,6 +55,11 @@ class Term:
     group: int
     cls: int
 
+
+# Words that say whose a thing is: "its inputs" names what something has.
+BACK_REFERENCES = frozenset({"its", "their", "his", "her"})
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """An entry's sibling terms, longest first, and its compounds (stem pairs read as one word: "learning rate")."""
@@ -72,11 +77,13 @@ class Vocabulary:
             index.setdefault(term.stems[0], []).append(term)
         self.by_first.update({k: tuple(v) for k, v in index.items()})
 
-    def find(self, stems: Sequence[str]) -> list[tuple[int, int, Term]]:
+    def find(self, stems: Sequence[str], owned: bool = True) -> list[tuple[int, int, Term]]:
         """(start, end, term) of each term occurrence in a stem sequence, longest match first.
 
         The entry's own terms do not overlap one another, nor do the generic words; a generic word may sit inside an
-        entry term ("the early layers": "early" against "last")."""
+        entry term ("the early layers": "early" against "last"). Without owned, a term that is another term's
+        modifier is left out after "its" ("a weighted sum of its inputs" is no input layer: it names what
+        something has, not the sibling)."""
         out: list[tuple[int, int, Term]] = []
         for generic in (False, True):
             i = 0
@@ -87,6 +94,10 @@ class Vocabulary:
                         i += len(term.stems) - 1
                         break
                 i += 1
+        if not owned:
+            out = [(a, b, t) for a, b, t in out if not (
+                a > 0 and stems[a - 1] in BACK_REFERENCES and b - a == 1 and
+                any(u.group == t.group and t.stems[0] in u.stems[:-1] for u in self.terms))]
         return sorted(out, key=lambda x: x[0])
 
 def text_stems(text: str) -> tuple[list[str], list[tuple[int, int]]]:
