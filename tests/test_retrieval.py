@@ -59,17 +59,18 @@ def _recall(index, path: Path) -> tuple[float, float]:
 
 
 @pytest.mark.xfail(strict=True, reason="measured once, before any tuning: recall@1 0.867, recall@3 0.933 (MiniLM as "
-                                       "before: 0.733); 0.933 with the crowding correction (dev set since): the misses "
-                                       "are neighbours (loss vs optimizer, loss vs gradient descent)")
+                                       "before: 0.733); 0.933 with the crowding correction (dev set since), 0.900 / "
+                                       "0.967 with the answer's sentences: the misses are neighbours (loss vs "
+                                       "optimizer, loss vs gradient descent, interpretability vs ethics)")
 def test_recall_on_new_paraphrases_written_for_mpnet(index) -> None:
     """Thirty queries written after the model was chosen and never tuned on (tests/data/paraphrases_round2.yaml)."""
     top1, top3 = _recall(index, DATA / "paraphrases_round2.yaml")
     assert top1 >= 0.95 and top3 == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="measured recall@1 0.800 (tests/data/paraphrases_far.yaml, queries without the "
-                                       "questions' words; 0.825 before the crowding correction) and 0.969 (held-out, "
-                                       "162 queries written blind)")
+@pytest.mark.xfail(strict=True, reason="measured recall@1 0.825 (tests/data/paraphrases_far.yaml, queries without the "
+                                       "questions' words; 0.800 before the answer's sentences were embedded) and 0.975 "
+                                       "(held-out, 162 queries written blind; 0.969 before)")
 def test_recall_on_paraphrases_that_share_no_words(index) -> None:
     far, _ = _recall(index, DATA / "paraphrases_far.yaml")
     heldout, _ = _recall(index, DATA / "heldout" / "paraphrases_heldout.yaml")
@@ -80,11 +81,25 @@ def test_recall_on_paraphrases_that_share_no_words(index) -> None:
 LOOK_ALIKES = [
     ("cnn-overview", "give me the big picture of the network family built for photos, and why it beats a plain net"),
     ("convolutional-layer-mechanics", "what exactly happens inside a single filter layer as it moves over the pixels"),
-    pytest.param("momentum-optimization", "keeping a running average of past steps so the optimizer rolls through "
-                 "narrow ravines", marks=pytest.mark.xfail(
-                     strict=True, reason="written before measuring; optimizer-role comes first, momentum second")),
+    # optimizer-role came first before the answer's sentences were embedded: one of them now puts momentum first.
+    ("momentum-optimization", "keeping a running average of past steps so the optimizer rolls through narrow ravines"),
     pytest.param("gd-vs-sgd", "is it better to update after one sample at a time or only after a full sweep over the "
                  "data", marks=pytest.mark.xfail(strict=True, reason="written before measuring: a neighbour is first")),
+    # Written for the answer-sentence change before it was measured (main ranked the first one second, after
+    # attention-mechanism; the branch ranks it first). The misses stay as strict xfails with what was measured.
+    ("multi-head-attention", "why would a transformer split its focus into several parallel pieces and then glue "
+     "their outputs back together"),
+    pytest.param("vanishing-gradient-remedies", "which tricks keep the learning signal alive in the first layers of a "
+                 "very deep net, like skip connections or a different activation", marks=pytest.mark.xfail(
+                     strict=True, reason="measured: deep-network-training-challenges first, the entry third")),
+    ("transfer-learning-small-image-dataset", "I only have a few hundred labelled photos: how would I start from a "
+     "network trained on ImageNet to classify them"),
+    ("backpropagation-step-by-step", "trace the path from a wrong output back to each weight change, one stage after "
+     "another"),
+    ("batchnorm-vs-layernorm", "normalising across the samples of a mini-batch versus across the features of one "
+     "sample: when is each one preferred"),
+    ("loss-function-role", "mean squared error for regression or cross-entropy for classes: why does that pick "
+     "change what the model learns"),
 ]
 
 

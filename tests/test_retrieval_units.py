@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bot.core import packaged_mpnet, retrieval
-from bot.core.bank import load_bank
+from bot.core.bank import Bank, Entry, load_bank
 from bot.core.embedder import HashEmbedder
 from bot.core.index import ChromaIndex, MemoryIndex
 from bot.core.query_words import normalise_query
@@ -41,6 +41,48 @@ def test_abbreviations_and_shorthand_are_spelled_out() -> None:
         "deep learning versus machine learning, how do you tune hyperparameters with stochastic gradient descent?")
     # Only whole words: a word that merely contains an abbreviation, and an unknown one, stay as typed.
     assert normalise_query("mlops for html and ReLU") == "mlops for html and ReLU"
+
+
+def test_chat_shorthand_of_the_field_is_spelled_out() -> None:
+    assert normalise_query("grads too small b4 training?") == "gradients too small before training?"
+    assert normalise_query("tuning hparams w/ a lower lr, is it any gud") == (
+        "tuning hyperparameters with a lower learning rate, is it any good")
+    assert normalise_query("b4x and grade stay") == "b4x and grade stay"   # only whole words
+
+
+def test_an_answer_is_embedded_sentence_by_sentence() -> None:
+    answer = ("Dropout turns off random neurons\nduring each training step. It is off at inference.\n\n"
+              "- It acts like an ensemble of thinned networks\n- Short one\n")
+    assert retrieval.answer_sentences(answer) == [
+        "Dropout turns off random neurons during each training step.",   # a wrapped line is joined, not split
+        "It is off at inference.", "- It acts like an ensemble of thinned networks"]
+    assert retrieval.answer_sentences("Too short.") == ["Too short."]   # never an entry without a sentence
+
+
+def _attention_bank() -> Bank:
+    attention = Entry(id="attention", question="What is attention in a transformer, and why does it matter?",
+                      topics=("nlp",), difficulty=1, answer="Attention weighs every input token by its relevance to "
+                      "the current one.\nIt lets a transformer keep long-range context.")
+    multi_head = Entry(id="multi-head", question="What is multi-head attention?", topics=("nlp",), difficulty=2,
+                       answer="Multi-head attention runs the attention mechanism several times.\n\nThe heads run side "
+                       "by side in parallel, and their outputs are concatenated and projected.")
+    return Bank({e.id: e for e in (attention, multi_head)}, {})
+
+
+def test_a_query_restating_a_sentence_deep_in_an_answer_finds_its_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = MemoryIndex(HashEmbedder())
+    index.sync(_attention_bank())
+    query = "why do the heads run side by side in parallel with their outputs concatenated and projected"
+    assert [h.entry.id for h in index.search(query, 2)] == ["multi-head", "attention"]
+    # The sentence is in neither the question nor the answer's first line: without its own vector the
+    # look-alike whose question shares the query's words comes first.
+    monkeypatch.setattr(retrieval, "SENTENCE_WEIGHT", 0.0)
+    assert index.search(query, 1)[0].entry.id == "attention"
+
+
+def test_keywords_match_other_forms_of_a_word() -> None:
+    keywords = retrieval.KeywordIndex(list(_attention_bank().entries.values()))
+    assert set(keywords.scores("concatenating projections")) == {"multi-head"}   # "concatenated and projected"
 
 
 def test_an_abbreviated_query_finds_the_spelled_out_question(monkeypatch: pytest.MonkeyPatch) -> None:

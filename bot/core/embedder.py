@@ -176,7 +176,9 @@ def retrieval_embedder(model: str | None = None) -> SentenceEmbedder:
 
     if model:
         return SentenceEmbedder(model)
-    return SentenceEmbedder(packaged=packaged_mpnet_path, name="all-mpnet-base-v2", dim=768)
+    # Batches of 16: the index's texts range from one sentence to a paragraph, and a batch pads to its longest;
+    # measured on the 81-entry deck (908 texts) against 64: 99 s instead of 142 s, peak RSS 1.19 GB instead of 1.72.
+    return SentenceEmbedder(packaged=packaged_mpnet_path, name="all-mpnet-base-v2", dim=768, batch_size=16)
 
 
 def _torch_threads(n: int) -> None:

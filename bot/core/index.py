@@ -85,7 +85,8 @@ class ChromaIndex(Searchable):
         temporary = self.path / f".{SNAPSHOT}.{os.getpid()}.npz"
         np.savez(temporary, vectors=vectors.reshape(len(metas), -1),
                  entry_ids=np.array([m.get("entry_id", "") for m in metas]),
-                 hashes=np.array([m.get("hash", "") for m in metas]), signature=np.array(json.dumps(self._signature())))
+                 hashes=np.array([m.get("hash", "") for m in metas]),
+                 kinds=np.array([m.get("kind", "") for m in metas]), signature=np.array(json.dumps(self._signature())))
         os.replace(temporary, self.path / SNAPSHOT)
 
     def _load_embedder(self) -> None:
@@ -199,33 +200,21 @@ class ChromaIndex(Searchable):
         self.collection()
         self._use_bank(bank)
 
-    def _stored_vectors(self) -> dict[str, np.ndarray]:
+    def _stored_rows(self) -> dict[str, tuple[np.ndarray, list[str]]]:
         with damage_guard(self.path):
             got = self.collection().get(include=["embeddings", "metadatas"])
-        rows: dict[str, list[np.ndarray]] = {}
+        rows: dict[str, list[tuple[np.ndarray, str]]] = {}
         found = got["embeddings"] if got["embeddings"] is not None else []
         for meta, vector in zip(got["metadatas"] or [], found, strict=True):
             if meta:
-                rows.setdefault(str(meta["entry_id"]), []).append(np.asarray(vector, dtype=np.float32))
-        return {i: np.stack(v) for i, v in rows.items()}
+                rows.setdefault(str(meta["entry_id"]), []).append(
+                    (np.asarray(vector, dtype=np.float32), str(meta.get("kind", ""))))
+        return {i: (np.stack([v for v, _ in r]), [k for _, k in r]) for i, r in rows.items()}
 
     def _entry_vector(self, entry_id: str) -> np.ndarray | None:
         got = self.collection().get(ids=[f"{entry_id}::q"], include=["embeddings"])
         found = got.get("embeddings")
         return None if found is None or not len(found) else np.asarray(found[0], dtype=np.float32)
-
-    def _vector_scores(self, vector: np.ndarray, n: int) -> dict[str, float]:
-        col = self.collection()
-        count = col.count()
-        if count == 0:
-            return {}
-        res = col.query(query_embeddings=[vector.tolist()], n_results=min(n, count), include=["metadatas", "distances"])
-        best: dict[str, float] = {}
-        for meta, dist in zip(res["metadatas"][0], res["distances"][0], strict=True):
-            sim = 1.0 - float(dist)
-            eid = meta["entry_id"]
-            best[eid] = max(best.get(eid, -1.0), sim)
-        return best
 
     def freshness(self, bank: Bank) -> dict[str, Any]:
         """How the index compares with the bank, for `doctor`: reads only, never creates or deletes anything."""

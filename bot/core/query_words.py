@@ -24,13 +24,18 @@ ABBREVIATIONS = {
     "batchnorm": "batch normalization", "layernorm": "layer normalization",
     "pca": "principal component analysis", "mse": "mean squared error",
     "svm": "support vector machine", "svms": "support vector machines", "knn": "k-nearest neighbours",
+    "grad": "gradient", "grads": "gradients", "hparam": "hyperparameter", "hparams": "hyperparameters",
+    "param": "parameter", "params": "parameters", "init": "initialization", "val": "validation",
+    "acc": "accuracy", "attn": "attention", "conv": "convolution", "convs": "convolutions", "seq": "sequence",
+    "seqs": "sequences", "bn": "batch normalization", "img": "image", "imgs": "images",
 }
 SHORTHAND = {
     "u": "you", "ur": "your", "whats": "what is", "wats": "what is", "wat": "what", "pls": "please",
     "plz": "please", "thru": "through", "w/": "with", "w/o": "without", "b/w": "between", "vs": "versus",
-    "abt": "about", "bc": "because", "cuz": "because", "ppl": "people", "diff": "difference",
+    "abt": "about", "bc": "because", "cuz": "because", "ppl": "people", "diff": "difference", "b4": "before",
+    "gud": "good", "tho": "though", "ya": "you", "yr": "your", "btw": "by the way",
 }
-_TOKEN = re.compile(r"\b(?:w/o|w/|b/w)|[A-Za-z][A-Za-z'-]*")
+_TOKEN = re.compile(r"\bb4\b|\b(?:w/o|w/|b/w)|[A-Za-z][A-Za-z'-]*")
 
 
 def normalise_query(text: str) -> str:
