@@ -80,3 +80,17 @@ def test_a_count_bound_to_a_noun_in_another_clause_is_no_conflict() -> None:
     assert bindings.binding_conflict("A deadlock is when two threads each wait for a lock the other has.",
                                      POINT_HELD) is None
     assert bindings.binding_conflict("A resource can be held by two threads at a time.", POINT_HELD) is not None
+
+
+def test_the_size_word_after_than_is_what_the_point_is_compared_with(grader, real_bank) -> None:
+    # found on part 7 after its blind run: "big errors get penalized much more than small ones" says the point
+    entry = real_bank.get("loss-function-role")
+    assert flags(grader, entry, "For regression I take MSE; squaring means big errors are penalized much more than "
+                                "small ones.") == []
+
+
+def test_a_word_describes_its_own_noun_not_the_one_after_of() -> None:
+    point = "Multi-head attention runs several attention heads in parallel on the same input."
+    assert conflicts.opposite_conflict("Several heads run side by side, and each one can attend to different parts of "
+                                       "the input.", point) is None
+    assert conflicts.opposite_conflict("The heads run in parallel on different inputs.", point) is not None

@@ -385,6 +385,12 @@ def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index
             if not agree and expected is None:
                 expected = min(near, key=lambda n: n[0])[1]
         said_too = expected is not None and any(t.stems == expected.stems for _, _, t in clause.occurrences)
+        # "big errors get penalized much more than small ones": the word after "than" is what the point's is
+        # compared with, when the clause gives the point's side before it.
+        than = [k for k in range(max(0, start - 2), start) if clause.stems[k] == "than"]
+        if expected is not None and _generic(term) and than and any(
+                t.group == expected.group and t.cls == expected.cls for a, _, t in clause.occurrences if a < than[0]):
+            continue
         # A term the point also has, elsewhere: the two swapped places ("CPUs train faster than GPUs") only when
         # two shared words say so, and the clause names the other term too.
         needed = ROLE_VOTES if term.stems in in_point else 1

@@ -274,6 +274,9 @@ def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, S
                 # that word describes: the comparative is said of what follows it.
                 if step < 0 and j > 0 and words[j - 1] in _DESCRIBERS and _content([words[j]]):
                     break
+                # Looking ahead, the noun after "of" is not what the word describes ("different parts of the input").
+                if step > 0 and taken and (words[j] == "of" or words[j] in W.PREPOSITIONS):
+                    break
                 if _content([words[j]]):
                     near.add(stem(words[j]))
                     taken += 1
