@@ -253,8 +253,9 @@ _DIRECTED = frozenset(w for pair in W.OPPOSITES for family in pair for w in fami
 _DESCRIBERS = _DIRECTED | {"large", "small", "big", "high", "low", "long", "short", "tiny", "huge"}
 
 
-def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, Span, set[str]]]:
-    """Each word of the family: its position, its phrase, and the content stems it acts on, within its clause."""
+def _directed(words: Sequence[str], family: frozenset[str], strict: bool = False) -> list[tuple[int, Span, set[str]]]:
+    """Each word of the family: its position, its phrase, and the content stems it acts on, within its clause; strict
+    (for the word that would contradict) stops ahead at "of" or a preposition."""
     out = []
     for i, word in enumerate(words):
         if word not in family:
@@ -275,7 +276,7 @@ def _directed(words: Sequence[str], family: frozenset[str]) -> list[tuple[int, S
                 if step < 0 and j > 0 and words[j - 1] in _DESCRIBERS and _content([words[j]]):
                     break
                 # Looking ahead, the noun after "of" is not what the word describes ("different parts of the input").
-                if step > 0 and taken and (words[j] == "of" or words[j] in W.PREPOSITIONS):
+                if strict and step > 0 and taken and (words[j] == "of" or words[j] in W.PREPOSITIONS):
                     break
                 if _content([words[j]]):
                     near.add(stem(words[j]))
@@ -307,7 +308,7 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
     for one, other in W.OPPOSITES:
         for mine, theirs in ((one, other), (other, one)):
             stated, agreed = _targets(p_words, theirs, False), _targets(p_words, mine) | _targets(words, theirs)
-            for _, phrase, near in _directed(words, mine):
+            for _, phrase, near in _directed(words, mine, strict=True):
                 if _hits(near, stated, set()) and not _hits(near, agreed, set()):
                     return phrase
     return None
