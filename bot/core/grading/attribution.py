@@ -41,6 +41,7 @@ class Subject:
     term: Term
     masked: str
     words: frozenset[str]
+    named: frozenset[tuple[int, int]] = frozenset()   # the (group, class) of every term the text names
 
 
 def _heads(vocabulary: Vocabulary) -> set[tuple[str, ...]]:
@@ -49,10 +50,12 @@ def _heads(vocabulary: Vocabulary) -> set[tuple[str, ...]]:
             if t.group == u.group and t != u and set(t.stems) < set(u.stems)}
 
 
-def subject(text: str, vocabulary: Vocabulary, point: bool = False) -> Subject | None:
-    """The text's leading named term and the text with its subject phrase masked (None without one)."""
+def subject(text: str, vocabulary: Vocabulary, point: bool = False,
+            heads: set[tuple[str, ...]] | None = None) -> Subject | None:
+    """The text's leading named term and the text with its subject phrase masked (None without one); heads: the
+    vocabulary's head terms when the caller has them already."""
     side = claims.point_side(text, vocabulary) if point else claims.text_side(text, vocabulary)
-    heads = _heads(vocabulary)
+    heads = _heads(vocabulary) if heads is None else heads
     named = [(a, b, t) for a, b, t in side.occurrences if 0 <= t.group < GENERIC and t.stems not in heads]
     if not named or not claims.leading(side, named[0][0]):
         return None
@@ -68,7 +71,7 @@ def subject(text: str, vocabulary: Vocabulary, point: bool = False) -> Subject |
     lo = side.spans[first][0] if first < a else side.spans[a][0]
     masked = side.text[:lo] + MASK + side.text[side.spans[b - 1][1]:]
     words = frozenset(w for w in text_stems(masked)[0] if is_content(w)) - {MASK}
-    return Subject(term, masked, words)
+    return Subject(term, masked, words, frozenset((t.group, t.cls) for _, _, t in side.occurrences))
 
 
 def _named(point: str, vocabulary: Vocabulary) -> frozenset[tuple[int, int]]:
@@ -93,8 +96,9 @@ class Texts:
     points: tuple[Subject | None, ...]
     references: tuple[Subject, ...]
     vectors: dict[str, np.ndarray]
-    named: tuple[frozenset[tuple[int, int]], ...] = ()   # each point's (group, class) of the terms it names
-    plain: np.ndarray | None = None                       # each point's own vector
+    named: tuple[frozenset[tuple[int, int]], ...]   # each point's (group, class) of the terms it names
+    plain: np.ndarray                               # each point's own vector
+    heads: set[tuple[str, ...]]                     # the vocabulary's head terms (see _heads)
 
 
 class Attribution:
@@ -108,13 +112,15 @@ class Attribution:
         """The entry's masked points and reference clauses, embedded once."""
         key = (entry.id, entry.content_hash())
         if key not in self._texts:
-            points = tuple(subject(p, vocabulary, point=True) for p in entry.points)
+            heads = _heads(vocabulary)
+            points = tuple(subject(p, vocabulary, True, heads) for p in entry.points)
             references = tuple(s for text in vocabulary.stated_texts for a, b in clauses(text)
-                               if (s := subject(text[a:b], vocabulary)) is not None)
+                               if (s := subject(text[a:b], vocabulary, False, heads)) is not None)
             masked = sorted({s.masked for s in (*points, *references) if s is not None})
             vectors = dict(zip(masked, self.embedder.embed(masked), strict=True)) if masked else {}
             named = tuple(_named(p, vocabulary) for p in entry.points)
-            self._texts[key] = Texts(points, references, vectors, named, self.embedder.embed(list(entry.points)))
+            self._texts[key] = Texts(points, references, vectors, named, self.embedder.embed(list(entry.points)),
+                                     heads)
         return self._texts[key]
 
     def find(self, entry: Entry, sentences: Sequence[str], vocabulary: Vocabulary) -> list[tuple[int, str]]:
@@ -143,10 +149,10 @@ class Attribution:
         """A clause worth embedding: its subject's siblings have texts that share more of its words than its own."""
         if _RELATING.search(quote):
             return None
-        said = subject(quote, vocabulary)
+        said = subject(quote, vocabulary, False, known.heads)
         if said is None or len(said.words) < MIN_WORDS:
             return None
-        named = {(t.group, t.cls) for _, _, t in claims.text_side(quote, vocabulary).occurrences}
+        named = said.named
         texts = [s for s in (*known.points, *known.references) if s is not None and s.term.group == said.term.group]
         theirs = [s for s in texts if s.term.cls != said.term.cls and (s.term.group, s.term.cls) not in named]
         own = [s for s in texts if s.term.cls == said.term.cls]
@@ -164,8 +170,6 @@ class Attribution:
         classes = {t.term.cls for t in theirs}
         indices = [i for i, named in enumerate(known.named)
                    if any((term.group, c) in named for c in classes) and (term.group, term.cls) not in named]
-        if not indices or known.plain is None:
-            indices = [i for i, p in enumerate(known.points) if p is not None and p in theirs]
-            return max(indices, key=lambda i: float(known.vectors[known.points[i].masked] @ vector))  # type: ignore[union-attr]
-        plain = known.plain
-        return max(indices, key=lambda i: float(plain[i] @ vector))
+        # (a sibling named only by words it shares with the others: the points it leads)
+        indices = indices or [i for i, p in enumerate(known.points) if p is not None and p in theirs]
+        return max(indices, key=lambda i: float(known.plain[i] @ vector))

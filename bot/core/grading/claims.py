@@ -120,8 +120,6 @@ def text_side(text: str, vocabulary: Vocabulary) -> Side:
     return Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds, text)
 
 
-
-
 _GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
 
 
