@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
-from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns
+from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns, timeline
 from bot.core.grading import conflict_words as W
 from bot.core.grading.attribution import Attribution
 from bot.core.grading.conflicts import Contradiction
@@ -62,6 +62,7 @@ class ClaimCheck:
         self.attribution = Attribution(embedder) if embedder is not None else None
         self._known: dict[tuple[str, str], frozenset[str]] = {}
         self._aside: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
+        self._times: dict[tuple[str, str], list[timeline.Placed]] = {}
 
     @property
     def parser(self) -> Parser:
@@ -75,6 +76,7 @@ class ClaimCheck:
             self.attribution.texts(entry, vocabulary)
         self.known(entry)
         self.aside(entry)
+        self.times(entry)
 
     def known(self, entry: Entry) -> frozenset[str]:
         """Every stem the entry uses: a name outside them is one the reference never gives."""
@@ -92,6 +94,26 @@ class ClaimCheck:
             self._aside[key] = tuple(frozenset(conflicts.stem(w) for w in parse.modifier_words(p, parser))
                                      for p in entry.points)
         return self._aside[key]
+
+    def times(self, entry: Entry) -> list[timeline.Placed]:
+        """The reference's sentences that place a step in time (key points, then the reference answer's clauses)."""
+        key = (entry.id, entry.content_hash())
+        if key not in self._times:
+            self._times[key] = timeline.reference(entry.points, entry.answer, self.parser)
+        return self._times[key]
+
+    def _timed(self, entry: Entry, sentence: str, near: Sequence[int]) -> list[Contradiction]:
+        """The sentence's steps placed at a time the reference rules out, each against the point it is about."""
+        out = []
+        for quote, said in timeline.misplaced(sentence, self.times(entry), self.parser):
+            # the point the reference's sentence states, else the point that shares most of its words
+            stems = [frozenset(conflicts.stem(w) for w in conflicts.tokens(p)) for p in entry.points]
+            theirs = frozenset(conflicts.stem(w) for w in conflicts.tokens(said))
+            point = entry.points.index(said) if said in entry.points else \
+                max(range(len(stems)), key=lambda p: (len(stems[p] & theirs), p in near), default=None)
+            if point is not None:
+                out.append(Contradiction(point, quote, said, "phase"))
+        return out
 
     def find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
         """The answer's statements that contradict a key point: at most one per point, each with its quote."""
@@ -127,6 +149,8 @@ class ClaimCheck:
             if "phase" in self.kinds:
                 for point, quote in phases.phase_conflicts(sentence, entry.points, near, self.parser):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
+                for timed in self._timed(entry, sentence, near):
+                    found.setdefault(timed.point, timed)
             # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
             # right one in other words ("first", "end" in a one-line answer).
             if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
