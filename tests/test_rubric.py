@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.core.embedder import HashEmbedder
+from bot.core.grading.grader import Grader
 from bot.core.grading.guards import screen
 from bot.core.grading.rubric import (
     BAND,
     BAND_FEW,
+    OFF_TOPIC,
     THRESHOLD,
     THRESHOLD_FEW,
     Rubric,
@@ -108,3 +110,19 @@ def test_real_encoder_words_are_whole_words(real_embedder) -> None:
     assert encoded.word_vectors.shape == (5, real_embedder.dim)
     assert float(encoded.vector @ real_embedder.embed(["Dropout regularizes overparameterized networks."])[0]) \
         == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_terse_right_answer_in_the_reference_words_is_not_told_it_is_off_topic(real_bank, real_embedder) -> None:
+    # A list of the gates matches no point's sentence (similarity below the floor), but every word of it is the
+    # reference's: the user is graded, not told the answer is about something else.
+    grader = Grader(real_embedder)
+    entry = real_bank.get("lstm-gates")
+    listed = grader.rubric_grade(entry, "An LSTM has three gates, the input, forget and output gates.")
+    assert listed.relevance < OFF_TOPIC
+    assert listed.guard != "off_topic"
+    # an answer to another question of the deck, a non-answer and a stray fact still are
+    for text in ("Transfer learning means starting from a model pre-trained on ImageNet and fine-tuning it.",
+                 "one", "The capital of France is Paris."):
+        graded = grader.rubric_grade(entry, text)
+        assert graded.guard in ("off_topic", "dont_know", "empty", "gibberish"), text
+        assert graded.score == 0, text

@@ -44,6 +44,16 @@ COVERED_AT = 0.50
 # one or two points the floor is lower: a terse answer to a terse reference is often right in other words.
 OFF_TOPIC = 0.45
 OFF_TOPIC_FEW = 0.15
+# ... unless most of its own words are the reference's: "An LSTM has three gates, the input, forget and output gates"
+# stays below the floor (a list matches no point's sentence) but says the reference's words. Answers to other
+# questions of the deck share at most 0.23 of their words with the reference (the labeled set), right partial answers
+# at least 0.2 and mostly over 0.4 (every scoring set): an answer below the floor is off-topic when under GROUNDED.
+GROUNDED = 0.4
+# Words that carry no topic of their own, left out of that share.
+_FILLERS = frozenset({"also", "very", "just", "even", "still", "one", "two", "each", "every", "you", "your", "our",
+                      "we", "i", "my", "me", "such", "more", "most", "much", "many", "some", "any", "all", "only",
+                      "who", "here", "being", "might", "it's", "i'd", "i'm", "basically", "really", "like", "get",
+                      "gets", "make", "makes", "thing", "things", "way", "lot", "answer", "idea", "know", "sure"})
 CACHE_SIZE = 512
 # A point whose range an answer sentence gives ("20 to 50 percent" for "between 0.2 and 0.5") is stated when the
 # sentence is at least this close to it (plain cosine; a long sentence that gives it in passing stays far): the range
@@ -115,11 +125,14 @@ class RubricResult:
     by_sentence: tuple[tuple[float, ...], ...] = field(default=(), compare=False, repr=False)
     # Content words of the answer that the question does not already say.
     novel: int = 0
+    # The share of those words that the reference says too (points and reference answer), fillers left out.
+    grounded: float = 0.0
 
     @property
     def off_topic(self) -> bool:
         """Whether the answer is about something else: no point comes near it."""
-        return self.relevance < (OFF_TOPIC_FEW if len(self.points) <= FEW_POINTS else OFF_TOPIC)
+        return self.relevance < (OFF_TOPIC_FEW if len(self.points) <= FEW_POINTS else OFF_TOPIC) \
+            and self.grounded < GROUNDED
 
     @property
     def echo(self) -> bool:
@@ -137,6 +150,7 @@ class EntryVectors:
     content: tuple[tuple[tuple[str, ...], np.ndarray], ...]  # each point's content words and their vectors
     asked: frozenset[str]
     wording: spoken.Wording = spoken.Wording({}, ())   # acronyms and question terms, for the answer's own words
+    said: frozenset[str] = frozenset()                 # stems of the reference's words (points, reference answer)
 
     def read(self, sentences: Sequence[str]) -> list[str]:
         """The answer's sentences as the rubric compares them: in the entry's words (spoken.py)."""
@@ -204,8 +218,10 @@ class Rubric:
         for e in encoded:
             mask = content_mask(e.words, asked)
             content.append((tuple(w for w, m in zip(e.words, mask, strict=True) if m), e.word_vectors[mask]))
+        said = frozenset(_stem(w) for text in (*entry.points, entry.answer)
+                         for w in re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower()))
         cached = EntryVectors(encoded, np.stack([e.vector for e in encoded]),
-                              tuple(_pool(v) for _, v in content), tuple(content), asked, words)
+                              tuple(_pool(v) for _, v in content), tuple(content), asked, words, said)
         with self._lock:
             self._cache[key] = cached
             while len(self._cache) > CACHE_SIZE:
@@ -230,7 +246,9 @@ class Rubric:
         novel = {w for e in encoded for w, m in zip(e.words, content_mask(e.words, vectors.asked), strict=True) if m}
         by_sentence = tuple(tuple(round(float(v), 4) for v in row) for row in plain)
         score = terse_capped(score_of([p.credit for p in points]), len(points), sentences)
-        return RubricResult(points, round(float(sims.max()), 4), score, by_sentence, len(novel))
+        own = [w for w in novel if w not in _FILLERS]
+        grounded = sum(_stem(w) in vectors.said for w in own) / len(own) if own else 0.0
+        return RubricResult(points, round(float(sims.max()), 4), score, by_sentence, len(novel), round(grounded, 4))
 
     def signals(self, vectors: EntryVectors, encoded: Sequence[Encoded]) -> tuple[np.ndarray, list[int]]:
         """Each point's similarity (mean of plain, lifted, recall) and the index of its evidence sentence."""
