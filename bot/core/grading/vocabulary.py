@@ -25,7 +25,9 @@ from bot.core.text import split_sentences
 GENERIC = 10_000  # group numbers of the generic families start here
 
 # Clause boundaries inside a sentence: a new clause starts after these ("X does A, and Y does B").
-_CLAUSE = re.compile(r";|:|,\s+(?:and|but|while|whereas|whilst)\s+|\s+(?:while|whereas|whilst)\s+", re.IGNORECASE)
+# ", which is why ...", ", which means ..." say a consequence of the whole clause before: a claim of its own.
+_CLAUSE = re.compile(r";|:|,\s+(?:and|but|while|whereas|whilst)\s+|\s+(?:while|whereas|whilst)\s+|"
+                     r",\s+which\s+(?:is\s+why|means|makes|leads\s+to)\s+", re.IGNORECASE)
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -181,7 +183,11 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
             if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS and \
                     not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)) \
                     and not (tok.pos_ == tok.head.pos_ == "ADJ" and tok.head.dep_ != "amod"):
-                pairs.append((_phrase(tok.head)[-2:], _phrase(tok)[-2:]))
+                # two words name the term unless that leaves the two the same ("gradient descent and stochastic
+                # gradient descent": the third word from the end tells them apart)
+                first, second = _phrase(tok.head), _phrase(tok)
+                short = (first[-2:], second[-2:])
+                pairs.append(short if short[0] != short[1] else (first[-3:], second[-3:]))
             if tok.lower_ in ("than", "unlike", "versus", "vs") or \
                     (tok.lower_ == "of" and tok.head.lower_ == "instead"):
                 objects = [c for c in tok.children if c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN")]
