@@ -41,3 +41,13 @@ def test_a_consequence_after_which_is_why_is_a_claim_of_its_own(grader, real_ban
     right = ("Standard gradient descent computes the gradient over the entire dataset for every update, "
              "which means each step is precise but slow on large datasets.")
     assert flags(grader, entry, right) == []
+
+
+def test_a_hyphenated_term_is_one_word_to_the_parser(grader, real_bank) -> None:
+    # The small pipeline splits "cross-entropy" into three adjectives; joined, it is the noun that names the term,
+    # and "mean squared error" and "cross-entropy" become siblings.
+    entry = real_bank.get("loss-function-definition")
+    wrong = "Mean squared error is the usual loss for classification models that output a probability."
+    assert [k for k, _ in flags(grader, entry, wrong)] == ["swap"]
+    right = "Cross-entropy is the usual loss for classification models that output a probability."
+    assert flags(grader, entry, right) == []

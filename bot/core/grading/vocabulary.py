@@ -144,7 +144,19 @@ def _phrase(tok: object) -> tuple[str, ...]:
             and (t.pos_ in _POS_TERMS or t.text[:1].isupper()) and t.lower_ not in _QUANTIFIERS]
     start = min([t.i for t in left] + [tok.i])  # type: ignore[attr-defined]
     span = tok.doc[start: tok.i + 1]  # type: ignore[attr-defined]
-    return tuple(stem(t.lower_) for t in span if t.is_alpha or t.like_num)
+    return tuple(stem(t.lower_.replace(_JOIN, "-")) for t in span if t.is_alpha or t.like_num or _joined(t.text))
+
+
+# A hyphenated word ("cross-entropy", "mini-batch") is parsed as one token: the small pipeline splits it into three
+# and tags the pieces as adjectives, so "cross-entropy" was no noun and named no term.
+_JOIN = "_"
+_HYPHENATED = re.compile(r"(?<=[A-Za-z0-9])-(?=[A-Za-z])")
+
+
+def _joined(word: str) -> bool:
+    """Whether a token is a hyphenated word joined for the parser."""
+    return _JOIN in word and all(part.isalnum() for part in word.split(_JOIN))
+
 
 # Verbs the small pipeline reads as plural nouns after a noun ("Mean squared error suits regression" gives the
 # term "error suits"): followed by what could be their object, they are verbs.
@@ -163,7 +175,7 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
     """Sibling groups read from the entry: terms the question names together, coordinated or compared terms,
     and terms sharing a head noun when each is the subject of a statement ("the input gate decides ...")."""
     texts = [entry.question, *entry.points, *(p for p in re.split(r"\n\s*\n", entry.answer) if p.strip())]
-    docs = parser.parse(texts)
+    docs = parser.parse([_HYPHENATED.sub(_JOIN, t) for t in texts])
     heads: dict[str, set[tuple[str, ...]]] = {}
     subjects: set[tuple[str, ...]] = set()
     pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
