@@ -195,11 +195,7 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
             if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS and \
                     not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)) \
                     and not (tok.pos_ == tok.head.pos_ == "ADJ" and tok.head.dep_ != "amod"):
-                # two words name the term unless that leaves the two the same ("gradient descent and stochastic
-                # gradient descent": the third word from the end tells them apart)
-                first, second = _phrase(tok.head), _phrase(tok)
-                short = (first[-2:], second[-2:])
-                pairs.append(short if short[0] != short[1] else (first[-3:], second[-3:]))
+                pairs.append(_named(_phrase(tok.head), _phrase(tok)))
             if tok.lower_ in ("than", "unlike", "versus", "vs") or \
                     (tok.lower_ == "of" and tok.head.lower_ == "instead"):
                 objects = [c for c in tok.children if c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN")]
@@ -230,6 +226,13 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
                 groups.append({(word[len(prefix):],), (word,)})
     compounds = {(t[-2], t[-1]) for terms in heads.values() for t in terms}
     return groups, compounds
+
+def _named(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Two sibling phrases by their last two words ("sparse high-dimensional one-hot vectors" is "one-hot vectors"),
+    or three when two leave them the same ("gradient descent and stochastic gradient descent")."""
+    short = (first[-2:], second[-2:])
+    return short if short[0] != short[1] else (first[-3:], second[-3:])
+
 
 def _subjects(tok: Any) -> list[Any]:
     """The noun subjects of the clause a token stands in (through coordinated verbs: "X runs and trains faster")."""
