@@ -51,3 +51,32 @@ def test_a_hyphenated_term_is_one_word_to_the_parser(grader, real_bank) -> None:
     assert [k for k, _ in flags(grader, entry, wrong)] == ["swap"]
     right = "Cross-entropy is the usual loss for classification models that output a probability."
     assert flags(grader, entry, right) == []
+
+
+def test_notation_is_no_value_a_slash_or_a_dotted_address_is_not_a_count() -> None:
+    from bot.core.grading.bindings import binding_conflict
+    from bot.core.grading.values import number_conflict
+
+    point = "A /22 block can be cut into four networks, each a /24 of 256 addresses."
+    # "/24 networks" names the networks' prefix length; "four networks" agrees with the point's four
+    assert binding_conflict("Splitting the /22 gives four networks.", point) is None
+    assert binding_conflict("Splitting the /22 gives eight networks.", point) is not None
+    # dotted addresses and versions are no numbers of the claim
+    ranges = "Private hosts use ranges such as 172.16.0.0/12 or 10.0.0.0/8 behind one public address."
+    assert number_conflict("Private hosts get 172.16.x.x or 10.x.x.x addresses behind one public one.", ranges) is None
+    # a number the point gives in words agrees with the same number in digits
+    assert number_conflict("The prefix leaves 8 bits for hosts.", "Eight host bits give 256 addresses.") is None
+    assert number_conflict("The prefix leaves 3 bits for hosts.", "Eight host bits give 256 addresses.") is not None
+
+
+def test_names_a_point_gives_as_examples_and_names_joined_to_a_plain_word_are_no_entity(grader, real_bank) -> None:
+    from bot.core.grading import names
+
+    known = names.entry_stems(["Train on GPU instances in the cloud."])
+    assert names._known("GPU-backed", known)
+    assert not names._known("TPU-backed", known)
+    # "Architectures like AlexNet, VGG and ResNet": leaving the examples out loses no entity of the point
+    entry = real_bank.get("image-recognition-cnn")
+    text = ("Pretrained CNN architectures, reused through transfer learning after training on ImageNet, reach "
+            "state-of-the-art results.")
+    assert [k for k, _ in flags(grader, entry, text) if k == "entity"] == []

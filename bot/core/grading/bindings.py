@@ -17,7 +17,8 @@ _NUM = r"(?:\d+(?:\.\d+)?|zero|one|two|three|four|five|six|seven|eight|nine|ten|
 # "one half" is a half; "a half" too.
 _HALF = re.compile(r"\b(?:one|a)\s+half\b", re.IGNORECASE)
 _NOUN = r"([a-z][a-z-]{2,})"
-_BEFORE = re.compile(rf"(?<![\w.-])({_NUM})\s+{_NOUN}\b", re.IGNORECASE)
+# a number after a slash is notation, not a count ("/26 subnets" is a prefix length, "1/2" a fraction)
+_BEFORE = re.compile(rf"(?<![\w./-])({_NUM})\s+{_NOUN}\b", re.IGNORECASE)
 _OF = re.compile(rf"\b{_NOUN}\s+of\s+(?:exactly\s+|about\s+|roughly\s+)?({_NUM})\b(?![\w.-]*\d)(?!\s+of\b)",
                  re.IGNORECASE)
 _TOTAL = re.compile(rf"\b(sum|sums|summing|add\s+up|adds\s+up|adding\s+up|total|totals)\s+(?:exactly\s+)?to\s+"
@@ -27,7 +28,7 @@ _NOT_NOUNS = frozenset({"of", "or", "and", "by", "to", "more", "less", "than", "
                         "at", "in", "on", "for", "with", "another", "other", "others", "way", "ways", "time", "times",
                         "step", "steps", "thing", "things", "point", "side", "reason", "example", "hand", "kind",
                         "type", "day", "days", "minute", "minutes", "second", "seconds", "hour", "hours", "year",
-                        "years"})
+                        "years", "over", "divided", "plus", "minus", "squared", "cubed"})
 _TOTALS = "sum"
 
 
@@ -52,8 +53,10 @@ def bindings(text: str) -> list[tuple[str, float, tuple[int, int]]]:
         # "unit" only counts before a noun it measures ("unit variance"), never as a noun of its own
         if noun not in _NOT_NOUNS and not (m.group(1).casefold() == "unit" and noun in _WORDS):
             out.append((_noun(noun), _value(m.group(1)), m.span()))
+    counted = {m.start(1) for m in _BEFORE.finditer(text) if m.group(2).casefold() not in _NOT_NOUNS}
     for m in _OF.finditer(text):
-        if m.group(1).casefold() not in _NOT_NOUNS and m.group(2).casefold() != "unit":
+        # "networks of 256 addresses": the number counts the noun after it, not the one before "of"
+        if m.group(1).casefold() not in _NOT_NOUNS and m.group(2).casefold() != "unit" and m.start(2) not in counted:
             out.append((_noun(m.group(1)), _value(m.group(2)), m.span()))
     for m in _TOTAL.finditer(text):
         if m.group(2).casefold() != "unit":

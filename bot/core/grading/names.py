@@ -53,7 +53,11 @@ def entry_stems(texts: Sequence[str]) -> frozenset[str]:
 
 def _known(name: str, known: frozenset[str]) -> bool:
     """Whether the entry uses this name, or each part of it ("ROC-AUC"), or spells out its initials ("CNNs")."""
-    for part in re.split(r"[-/]", name):
+    parts = re.split(r"[-/]", name)
+    for part in parts:
+        # "GPU-backed": a plain word joined to a name is no name of its own
+        if len(parts) > 1 and not _NAME.match(part):
+            continue
         bare = part[:-1] if len(part) > 2 and part.endswith("s") and part[:-1].isupper() else part
         forms = (part, bare, bare + "s")
         if part and not any(set(text_stems(f)[0]) <= known or f.casefold() in known for f in forms):
@@ -105,6 +109,7 @@ def _lost(point: str, said: set[str]) -> set[str]:
     and GloVe") are each claimed."""
     runs: list[list[str]] = []
     joins: list[str] = []
+    examples: list[bool] = []
     end = -1
     for word, a, b in _names(point):
         between = point[end:a] if end >= 0 else ""
@@ -114,9 +119,13 @@ def _lost(point: str, said: set[str]) -> set[str]:
         else:
             runs.append([word])
             joins.append("")
+            # "Architectures like AlexNet, VGG and ResNet": names the point gives as examples are not claimed
+            examples.append(bool(_EXAMPLES.search(point[:a])))
         end = b
     out: set[str] = set()
-    for run, join in zip(runs, joins, strict=True):
+    for run, join, example in zip(runs, joins, examples, strict=True):
+        if example:
+            continue
         stems = [set(text_stems(w)[0]) for w in run]
         # "RBMs" is given by "an RBM": an acronym's plural is the same name.
         stems = [set() if _acronym_given(w, said) else s for w, s in zip(run, stems, strict=True)]

@@ -11,7 +11,8 @@ NUMBER_SLACK = 1.5
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|percent)?")
 # A number inside a formula ("1/(1-p)", "2^n", "x*2") is not a claimed value: its run of non-spaces has an operator.
 # A number glued to a variable ("200n", "3x") is a coefficient of a formula too.
-_FORMULA_CHUNK = re.compile(r"[/^*=]|\d-[A-Za-z]|[A-Za-z]-\d|\d[A-Za-z]\b")
+# A dotted address or version ("192.168.0.1", "10.x.x.x", "3.8.0") is no value either.
+_FORMULA_CHUNK = re.compile(r"[/^*=]|\d-[A-Za-z]|[A-Za-z]-\d|\d[A-Za-z]\b|\d\.\d+\.[\dxX]|\d\.[xX]\b")
 
 
 def _claimed(text: str) -> list[re.Match[str]]:
@@ -26,6 +27,10 @@ def _claimed(text: str) -> list[re.Match[str]]:
         if not _FORMULA_CHUNK.search(text[a:b]):
             out.append(match)
     return out
+
+
+_WORDS = {"zero": 0.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0, "seven": 7.0,
+          "eight": 8.0, "nine": 9.0, "ten": 10.0, "twelve": 12.0, "hundred": 100.0, "thousand": 1000.0}
 
 
 def numbers(text: str) -> list[float]:
@@ -87,8 +92,10 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
         said = [n / 100 if 1 < n <= 100 else n for n in said]
     if not said or not stated or any(min(stated) / NUMBER_SLACK <= n <= max(stated) * NUMBER_SLACK for n in said):
         return None
-    # a value the point gives, or one inside the point's range ("max(0, x)" against "between 0 and 1")
-    if any(n in numbers(point) or any(min(a, b) <= n <= max(a, b) for a, b, _ in ranges(point)) for n in said):
+    # a value the point gives, in digits or words ("6 bits" for "Six host bits"), or one inside the point's range
+    # ("max(0, x)" against "between 0 and 1")
+    given = numbers(point) + [_WORDS[w] for w in re.findall(r"[a-z]+", point.lower()) if w in _WORDS]
+    if any(n in given or any(min(a, b) <= n <= max(a, b) for a, b, _ in ranges(point)) for n in said):
         return None
     found = _claimed(sentence)
     if not found:

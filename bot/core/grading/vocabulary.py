@@ -168,7 +168,7 @@ def _verb_read_as_noun(tok: Any) -> bool:
     if tok.lower_ not in _VERBISH or tok.i + 1 >= len(tok.doc):
         return False
     after = tok.doc[tok.i + 1]
-    return bool(after.is_alpha) and after.pos_ not in ("AUX", "ADP", "CCONJ", "PUNCT", "PART")
+    return bool(after.is_alpha or _joined(after.text)) and after.pos_ not in ("AUX", "ADP", "CCONJ", "PUNCT", "PART")
 
 
 def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...]]], set[tuple[str, str]]]:
