@@ -80,3 +80,11 @@ def test_names_a_point_gives_as_examples_and_names_joined_to_a_plain_word_are_no
     text = ("Pretrained CNN architectures, reused through transfer learning after training on ImageNet, reach "
             "state-of-the-art results.")
     assert [k for k, _ in flags(grader, entry, text) if k == "entity"] == []
+
+
+def test_the_word_after_than_is_compared_not_claimed() -> None:
+    from bot.core.grading.conflicts import opposite_conflict
+
+    point = "Activation functions make the mapping non-linear."
+    assert opposite_conflict("With activations the network can represent more than a linear mapping.", point) is None
+    assert opposite_conflict("Activation functions make the mapping linear.", point) is not None

@@ -308,7 +308,10 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
     for one, other in W.OPPOSITES:
         for mine, theirs in ((one, other), (other, one)):
             stated, agreed = _targets(p_words, theirs, False), _targets(p_words, mine) | _targets(words, theirs)
-            for _, phrase, near in _directed(words, mine, strict=True):
+            for i, phrase, near in _directed(words, mine, strict=True):
+                # "learns more than a linear function": the word after "than" is what is compared, not claimed
+                if "than" in words[max(0, i - 2):i]:
+                    continue
                 if _hits(near, stated, set()) and not _hits(near, agreed, set()):
                     return phrase
     return None
