@@ -88,3 +88,17 @@ def test_the_word_after_than_is_compared_not_claimed() -> None:
     point = "Activation functions make the mapping non-linear."
     assert opposite_conflict("With activations the network can represent more than a linear mapping.", point) is None
     assert opposite_conflict("Activation functions make the mapping linear.", point) is not None
+
+
+@pytest.mark.parametrize(("entry_id", "text"), [
+    # "more timely and accurate diagnoses": qualities of one thing, not two kinds ("timely" is no form of "time")
+    ("dl-impact-medical-imaging", "CNNs find tumors and fractures faster, which gives doctors more timely diagnoses "
+                                  "and better patient outcomes."),
+    # "enough RAM" and "ample RAM" say how much, not which kind
+    ("hardware-impact-training", "Ample RAM and VRAM avoid memory bottlenecks with large datasets and complex models."),
+    # "unseen data" and "test data" are the same data
+    ("overfitting-definition-remedies", "The model learns the training data too well, noise and all, so it performs "
+                                        "poorly on unseen test data."),
+])
+def test_qualities_and_amounts_are_no_sibling_kinds(grader, real_bank, entry_id, text) -> None:
+    assert flags(grader, real_bank.get(entry_id), text) == []

@@ -37,7 +37,9 @@ class Contradiction:
 
 
 # Words whose suffix is part of the word: "likely" is not "like", "only" is not "on".
-_UNSTEMMED = frozenset({"likely", "unlikely", "likelier", "likeliest"})
+# "timely" is no form of "time", nor "costly" of "cost".
+_UNSTEMMED = frozenset({"likely", "unlikely", "likelier", "likeliest", "timely", "costly", "early", "daily", "weekly",
+                        "monthly", "yearly", "friendly", "orderly"})
 
 
 def stem(word: str) -> str:

@@ -35,7 +35,9 @@ _POS_TERMS = frozenset({"NOUN", "PROPN", "ADJ"})
 
 # Modifiers that quantify rather than name a kind ("much data", "other layers"): never a sibling term.
 _QUANTIFIERS = frozenset({"much", "many", "more", "most", "some", "any", "other", "such", "same", "each", "every",
-                          "several", "few", "little", "own", "certain", "various", "whole", "entire", "new", "old"})
+                          "several", "few", "little", "own", "certain", "various", "whole", "entire", "new", "old",
+                          # how much, not which kind ("enough RAM", "ample RAM"), and data a model has not seen
+                          "enough", "ample", "sufficient", "adequate", "plenty", "unseen"})
 
 # A clause that opens with one of these is the condition of the next one ("When it is too low, training diverges").
 _CONDITION = re.compile(r"(?:when|whenever|if|once|unless|because|since|although|though|after|before|as)\b",
@@ -163,6 +165,16 @@ def _joined(word: str) -> bool:
 _VERBISH = frozenset({"suits", "means", "uses", "needs", "helps", "works", "requires", "lets", "gives", "makes"})
 
 
+# Degree words before coordinated adjectives make them qualities of one thing ("more timely and accurate diagnoses"),
+# not two kinds of it ("supervised and unsupervised learning").
+_GRADED = frozenset({"more", "most", "less", "least", "very", "highly", "fairly", "quite", "extremely", "really"})
+
+
+def _graded(tok: Any) -> bool:
+    """Whether a degree word stands before an adjective ("more timely")."""
+    return any(c.lower_ in _GRADED for c in tok.children)
+
+
 def _verb_read_as_noun(tok: Any) -> bool:
     """Whether a token tagged as a noun is one of _VERBISH followed by a word that can be its object."""
     if tok.lower_ not in _VERBISH or tok.i + 1 >= len(tok.doc):
@@ -194,7 +206,7 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
             # Coordinated predicates ("more efficient and less likely to overfit") are two claims, not two kinds.
             if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS and \
                     not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)) \
-                    and not (tok.pos_ == tok.head.pos_ == "ADJ" and tok.head.dep_ != "amod"):
+                    and not (tok.pos_ == tok.head.pos_ == "ADJ" and (tok.head.dep_ != "amod" or _graded(tok.head))):
                 pairs.append(_named(_phrase(tok.head), _phrase(tok)))
             if tok.lower_ in ("than", "unlike", "versus", "vs") or \
                     (tok.lower_ == "of" and tok.head.lower_ == "instead"):
