@@ -86,6 +86,15 @@ def real_retrieval_embedder():
 
 
 @pytest.fixture(scope="session")
+def grader(real_embedder):
+    """The rubric grader on the real embedder, shared by the claim-check tests (modules with a grader of their own,
+    a fake LLM's or a cached embedder's, define it locally)."""
+    from bot.core.grading.grader import Grader
+
+    return Grader(real_embedder)
+
+
+@pytest.fixture(scope="session")
 def real_bank():
     """The real bank of knowledge/."""
     from bot.core.bank import load_bank

@@ -17,11 +17,6 @@ from bot.core.grading.grader import Grader
 
 
 @pytest.fixture(scope="module")
-def grader(real_embedder) -> Grader:
-    return Grader(real_embedder)
-
-
-@pytest.fixture(scope="module")
 def words_only(real_embedder) -> Grader:
     plain = Grader(real_embedder)
     plain.claims.attribution = None

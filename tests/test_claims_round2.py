@@ -19,11 +19,6 @@ from bot.core.grading.rubric import TERSE_CAP
 USER_DECK = Path(__file__).resolve().parent / "data" / "user_deck"
 
 
-@pytest.fixture(scope="module")
-def grader(real_embedder) -> Grader:
-    return Grader(real_embedder)
-
-
 def flags(grader: Grader, real_bank, entry_id: str, text: str) -> list[tuple[str, str]]:
     """(kind, quote) of every contradiction found in an answer."""
     grade = grader.rubric_grade(real_bank.get(entry_id), text)

@@ -34,11 +34,6 @@ questions:
 
 
 @pytest.fixture(scope="module")
-def grader(real_embedder) -> Grader:
-    return Grader(real_embedder)
-
-
-@pytest.fixture(scope="module")
 def acid(tmp_path_factory):
     folder = tmp_path_factory.mktemp("decks")
     (folder / "databases.yaml").write_text(ACID_DECK)

@@ -13,7 +13,7 @@ import pytest
 
 from bot.core.bank import load_bank
 from bot.core.grading import anchors, checks, conflicts, names
-from bot.core.grading.grader import Grader
+from tests.flagging import flags
 
 TRAVERSAL_DECK = """\
 deck: trees
@@ -26,15 +26,6 @@ questions:
     kind: concept
     answer: Traverse the left subtree, then the root, then the right subtree.
 """
-
-
-@pytest.fixture(scope="module")
-def grader(real_embedder) -> Grader:
-    return Grader(real_embedder)
-
-
-def flags(grader: Grader, entry, text: str) -> list[tuple[str, str]]:
-    return [(c.kind, c.quote) for c in grader.rubric_grade(entry, text).contradictions]
 
 
 # -- the dependency helpers ----------------------------------------------------------------------------------------

@@ -12,17 +12,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.grading import conflicts, names, values
-from bot.core.grading.grader import Grader
-
-
-@pytest.fixture(scope="module")
-def grader(real_embedder) -> Grader:
-    return Grader(real_embedder)
-
-
-def flags(grader: Grader, entry, text: str) -> list[tuple[str, str]]:
-    return [(c.kind, c.quote) for c in grader.rubric_grade(entry, text).contradictions]
-
+from tests.flagging import flags
 
 POINT_KEEP = "The learned scale and shift keep the expressive power of the layer after normalization."
 

@@ -7,19 +7,8 @@ that the wrong claim of the same shape is still caught.
 
 from __future__ import annotations
 
-import pytest
-
 from bot.core.grading import bindings, conflicts
-from bot.core.grading.grader import Grader
-
-
-@pytest.fixture(scope="module")
-def grader(real_embedder) -> Grader:
-    return Grader(real_embedder)
-
-
-def flags(grader: Grader, entry, text: str) -> list[tuple[str, str]]:
-    return [(c.kind, c.quote) for c in grader.rubric_grade(entry, text).contradictions]
+from tests.flagging import flags
 
 
 def test_a_term_after_its_is_what_something_has_not_the_sibling(grader, real_bank) -> None:

@@ -7,17 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.grading.grader import Grader
 from bot.core.grading.vocabulary import clauses
-
-
-@pytest.fixture(scope="module")
-def grader(real_embedder) -> Grader:
-    return Grader(real_embedder)
-
-
-def flags(grader: Grader, entry, text: str) -> list[tuple[str, str]]:
-    return [(c.kind, c.quote) for c in grader.rubric_grade(entry, text).contradictions]
+from tests.flagging import flags
 
 
 def test_stochastic_and_standard_gradient_descent_are_two_terms_though_they_end_alike(grader, real_bank) -> None:

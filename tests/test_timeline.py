@@ -13,11 +13,6 @@ from bot.core.grading import parse, timeline
 from bot.core.grading.grader import Grader
 
 
-@pytest.fixture(scope="module")
-def grader(real_embedder) -> Grader:
-    return Grader(real_embedder)
-
-
 def flags(grader: Grader, entry, text: str) -> list[tuple[str, str, str]]:
     return [(c.kind, c.quote, c.reason) for c in grader.rubric_grade(entry, text).contradictions]
 
