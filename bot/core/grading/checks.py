@@ -158,7 +158,9 @@ class ClaimCheck:
                     found.setdefault(mirrored.point, Contradiction(mirrored.point, mirrored.quote,
                                                                    entry.points[mirrored.point], "mirror"))
             if "entity" in self.kinds and len(entry.points) > FEW_POINTS:
-                for wrong in names.misnamed(sentence, entry.points, self.known(entry), near, " ".join(sentences)):
+                # The question's own names are given: "NAT" need not be repeated in an answer to "How does NAT ...".
+                for wrong in names.misnamed(sentence, entry.points, self.known(entry), near,
+                                            " ".join([*sentences, entry.question])):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
                                                                 "entity"))
         if "swap" in self.kinds and self.attribution is not None and not short:

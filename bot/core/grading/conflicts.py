@@ -169,6 +169,8 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
         # kernel mode itself.
         if allowed and not allowed <= {stem(w) for w in words[max(0, a - 8):a]}:
             continue
+        if _bounded(words, a, p_words):
+            continue
         inside = {stem(w) for w in _content(words[a:b])}
         hit = [s for s in _hits(inside, p_plain, topic) if not any(_related(s, o) for o in plain)]
         if hit:
@@ -178,6 +180,17 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
 
 
 _MODALS = frozenset({"may", "can", "could", "might"})
+_BOUND = re.compile(r"\b(?:at most|up to|no more than|maximum|max|limit\w*|caps?|capped|smaller of|minimum of)\b")
+
+
+def _bounded(words: Sequence[str], start: int, point: Sequence[str]) -> bool:
+    """Whether a denied comparison ("never has more than the smaller of the two") restates a bound the point sets
+    ("at most the smaller of"); a bound the point does not set ("cannot handle more than 10,000 rows") is a claim."""
+    at = next((k for k in range(start, min(start + 3, len(words))) if words[k] in W.NEGATIONS), None)
+    if at is None or not _BOUND.search(" ".join(point)):
+        return False
+    return any(words[k] in W.COMPARATIVES and "than" in words[k + 1:k + 3] for k in (at + 1, at + 2)
+               if k < len(words))
 
 
 def _allowed_only(words: Sequence[str]) -> set[str]:

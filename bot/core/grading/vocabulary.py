@@ -25,9 +25,11 @@ from bot.core.text import split_sentences
 GENERIC = 10_000  # group numbers of the generic families start here
 
 # Clause boundaries inside a sentence: a new clause starts after these ("X does A, and Y does B").
-# ", which is why ...", ", which means ..." say a consequence of the whole clause before: a claim of its own.
+# ", which is why ...", ", which means ..." say a consequence of the whole clause before: a claim of its own; so does
+# a purpose clause (", to prototype RNNs quickly"), whose object is no replacement for the words before the comma.
 _CLAUSE = re.compile(r";|:|,\s+(?:and|but|while|whereas|whilst)\s+|\s+(?:while|whereas|whilst)\s+|"
-                     r",\s+which\s+(?:is\s+why|means|makes|leads\s+to)\s+", re.IGNORECASE)
+                     r",\s+which\s+(?:is\s+why|means|makes|leads\s+to)\s+|"
+                     r",\s+(?=(?:in\s+order\s+)?to\s+[a-z]+\b)", re.IGNORECASE)
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -293,7 +295,9 @@ def build(entry: Entry, parser: Parser) -> Vocabulary:
         if term.stems not in seen:
             seen.add(term.stems)
             unique.append(term)
-    topic = next(iter(question_terms(entry.question, parser)), "")
+    # A drafted point is a sentence of the reference, whose leading "It" is the sentence before's subject ("It asks
+    # a root server": the resolver), not what the question asks about (the client resolving a name).
+    topic = next(iter(question_terms(entry.question, parser)), "") if entry.key_points else ""
     vocabulary = Vocabulary(tuple(unique), frozenset(compounds), topic)
     texts = tuple(s[a:b] for s in split_sentences(unwrap(entry.answer)) for a, b in clauses(s))
     return dataclasses.replace(vocabulary, stated=tuple(frozenset(text_stems(t)[0]) for t in texts), stated_texts=texts)
