@@ -1,9 +1,10 @@
 """Scoring v2, session 10: right answers the claim check flagged, on the seed deck and on a deck without key points.
 
-A purpose clause (", to prototype RNNs") is a clause of its own; on a deck without key points a reference sentence's
-leading "It" is the sentence before's subject, not what the question asks about; a denied comparison ("never has more
-than") restates a bound the point sets; a name the question gives need not be repeated. The sentences and the deck
-were written for these tests, not taken from the evaluation sets; each right one was flagged before the change.
+A purpose clause (", to prototype RNNs") is a clause of its own; a denial in a relative clause without "that" ("a test
+set the model never sees") describes a noun; on a deck without key points a reference sentence's leading "It" is the
+sentence before's subject, not what the question asks about; a denied comparison ("never has more than") restates a
+bound the point sets; a name the question gives need not be repeated. The sentences and the deck were written for
+these tests, not taken from the evaluation sets; each right one was flagged before the change.
 """
 
 from __future__ import annotations
@@ -110,3 +111,13 @@ def test_the_questions_own_name_need_not_be_repeated(grader, networks) -> None:
     right = ("Without a forwarded port, games and VoIP calls behind the router need STUN or TURN relays, because "
              "inside hosts are unreachable from outside.")
     assert flags(grader, entry, right) == []
+
+
+def test_a_denial_inside_a_relative_clause_without_that_describes_a_noun(grader, real_bank) -> None:
+    entry = real_bank.get("model-validation")
+    # "a test set the model never sees": which test set, not a denial of a point
+    assert flags(grader, entry, "I keep back a test set the model never sees and measure accuracy, precision and "
+                                "recall on it.") == []
+    # a denial in the main clause is still one
+    assert flags(grader, entry, "I never split the data into training, validation and test sets.") == [
+        ("negation", "never split the data")]

@@ -115,6 +115,20 @@ class ClaimCheck:
                 out.append(Contradiction(point, quote, said, "phase"))
         return out
 
+    def _describes(self, quote: str, sentences: Sequence[str]) -> bool:
+        """Whether a denial stands in a relative clause without a relative word ("a test set the model never sees"):
+        it describes a noun, it does not deny a point ("that"/"which" clauses are told apart by conflicts.py)."""
+        sentence = next((s for s in sentences if quote in s), None)
+        if sentence is None:
+            return False
+        start = sentence.find(quote)
+        doc = self.parser.parse([sentence])[0]
+        for token in doc:
+            if token.dep_ == "neg" and start <= token.idx < start + len(quote):
+                head = token.head
+                return head.dep_ == "relcl" and not any(c.tag_ in ("WDT", "WP", "WP$") for c in head.children)
+        return False
+
     def find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
         """The answer's statements that contradict a key point: at most one per point, each with its quote."""
         vocabulary = self.vocabularies.of(entry)
@@ -125,7 +139,8 @@ class ClaimCheck:
         found = {c.point: c for c in conflicts.find(entry.question, entry.points, result, sentences, PAIR_FLOOR,
                                                   self.aside(entry))
                  if c.kind in kinds and not claims.stated(_clause_of(c.quote, sentences), vocabulary)
-                 and not (c.kind == "negation" and claims.denied_too(c.quote, vocabulary))
+                 and not (c.kind == "negation" and (claims.denied_too(c.quote, vocabulary)
+                                                    or self._describes(c.quote, sentences)))
                  # an opposite word counts only in a clause that restates that point, not a neighbouring one
                  and not (c.kind == "opposite" and claims.best_point(_clause_of(c.quote, sentences), entry.points,
                                                                      vocabulary) != c.point)}
