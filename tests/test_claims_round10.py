@@ -3,8 +3,9 @@
 A purpose clause (", to prototype RNNs") is a clause of its own; a denial in a relative clause without "that" ("a test
 set the model never sees") describes a noun; on a deck without key points a reference sentence's leading "It" is the
 sentence before's subject, not what the question asks about; a denied comparison ("never has more than") restates a
-bound the point sets; a name the question gives need not be repeated. The sentences and the deck were written for
-these tests, not taken from the evaluation sets; each right one was flagged before the change.
+bound the point sets; a name the question gives need not be repeated; "different parts", as the reference says it,
+turns no point around. The sentences and the deck were written for these tests, not taken from the evaluation sets;
+each right one was flagged before the change.
 """
 
 from __future__ import annotations
@@ -121,3 +122,14 @@ def test_a_denial_inside_a_relative_clause_without_that_describes_a_noun(grader,
     # a denial in the main clause is still one
     assert flags(grader, entry, "I never split the data into training, validation and test sets.") == [
         ("negation", "never split the data")]
+
+
+def test_a_generic_word_said_with_the_references_own_next_word_is_no_mirror(grader, real_bank) -> None:
+    # "different parts" is the reference's own phrase (heads focus on different parts of the sequence); the point
+    # "runs several heads in parallel on the same input" is not turned around by it.
+    entry = real_bank.get("multi-head-attention")
+    for right in ("Multi-head attention runs a few heads in parallel so each one can look at different parts of the "
+                  "input.", "Several heads run in parallel so each head attends to different parts of the input."):
+        assert flags(grader, entry, right) == [], right
+    assert ("mirror", "different") in flags(grader, entry, "All heads run in parallel on different inputs, one input "
+                                                           "per head.")

@@ -94,6 +94,20 @@ def _anchored(clause: str, span: tuple[int, int], statement: Statement, term: Te
     return mine & theirs
 
 
+def _phrased_alike(stems: Sequence[str], start: int, end: int, term: Term, statements: Sequence[Statement]) -> bool:
+    """Whether a statement of the reference says the generic word with the same word after it ("focusing on different
+    parts of the sequence" for "focus on different parts of the input"): the clause uses it as the reference does."""
+    after = next((s for s in stems[end:end + 2] if is_content(s)), None)
+    if after is None:
+        return False
+    for statement in statements:
+        own = text_stems(statement.text)[0]
+        n = len(term.stems)
+        if any(tuple(own[k:k + n]) == term.stems and after in own[k + n:k + n + 2] for k in range(len(own) - n + 1)):
+            return True
+    return False
+
+
 def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, clause_text: str, vocabulary: Vocabulary,
               statements: Sequence[Statement], point_stems: Sequence[frozenset[str]], found: list[Mirror]) -> bool:
     """Append the clause's first mirrored term to found; whether there was one."""
@@ -111,6 +125,8 @@ def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, claus
         span = (spans[start][0], spans[end - 1][1])
         # "the trained model": a phase word that only describes a noun says what the thing is, not when it happens.
         if term.group == _PHASE and anchors.modifies_noun(clause_text, span):
+            continue
+        if term.group >= GENERIC and term.group != _PHASE and _phrased_alike(stems, start, end, term, statements):
             continue
         inside = {s for t in group for s in t.stems}
         content = {s for s in stems if is_content(s) and s not in inside and s not in named}
