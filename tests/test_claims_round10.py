@@ -4,8 +4,8 @@ A purpose clause (", to prototype RNNs") is a clause of its own; a denial in a r
 set the model never sees") describes a noun; on a deck without key points a reference sentence's leading "It" is the
 sentence before's subject, not what the question asks about; a denied comparison ("never has more than") restates a
 bound the point sets; a name the question gives need not be repeated; "different parts", as the reference says it,
-turns no point around. The sentences and the deck were written for these tests, not taken from the evaluation sets;
-each right one was flagged before the change.
+turns no point around; "much faster" training is "reduced training time". The sentences and the deck were written
+for these tests, not taken from the evaluation sets; each right one was flagged before the change.
 """
 
 from __future__ import annotations
@@ -133,3 +133,18 @@ def test_a_generic_word_said_with_the_references_own_next_word_is_no_mirror(grad
         assert flags(grader, entry, right) == [], right
     assert ("mirror", "different") in flags(grader, entry, "All heads run in parallel on different inputs, one input "
                                                            "per head.")
+
+
+def test_speed_and_time_taken_are_inverse_directions(grader, real_bank) -> None:
+    from bot.core.grading.conflicts import opposite_conflict
+
+    point = "Reusing already learned knowledge significantly reduces training time."
+    # "much faster" training is "reduced training time", not its opposite
+    assert opposite_conflict("The main gain: training is much faster since the model does not start from scratch.",
+                             point) is None
+    assert opposite_conflict("Reusing learned knowledge increases training time a lot.", point) is not None
+    # slower training is the opposite of reduced training time, though both words point down (missed before)
+    entry = real_bank.get("transfer-learning-benefits")
+    assert ("opposite", "training much slower") in flags(
+        grader, entry, "Reusing a pretrained model makes training much slower, but it needs far less labelled data.")
+    assert opposite_conflict("It increases the training time.", "Pretrained weights make training faster.") is not None

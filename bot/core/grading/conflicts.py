@@ -312,6 +312,18 @@ def _targets(words: Sequence[str], family: frozenset[str], relations: bool = Tru
             if relations or i + 1 >= len(words) or words[i + 1] != "than"}
 
 
+_SPEED = frozenset({"faster", "slower", "speed", "speeds", "accelerate", "accelerates", "slow", "slows", "quicker"})
+_DURATION = frozenset({"time", "durat", "latenc", "hour", "minut", "second", "day", "week", "wait"})
+
+
+def _inverse(word: str, near: set[str], said: list[tuple[int, Span, set[str]]], p_words: Sequence[str]) -> bool:
+    """Whether one side speaks of speed and the other of the time taken: their directions are opposite words for
+    the same claim ("much faster" training, "reduces training time")."""
+    if word in _SPEED:
+        return any(_DURATION & stems for _, _, stems in said)
+    return bool(_DURATION & near) and any(p_words[k] in _SPEED for k, _, _ in said)
+
+
 def opposite_conflict(sentence: str, point: str) -> Span | None:
     """The phrase if the sentence says the opposite of the point about one thing ("increases the oscillations").
 
@@ -323,11 +335,31 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
     for one, other in W.OPPOSITES:
         for mine, theirs in ((one, other), (other, one)):
             stated, agreed = _targets(p_words, theirs, False), _targets(p_words, mine) | _targets(words, theirs)
+            said = _directed(p_words, theirs)
             for i, phrase, near in _directed(words, mine, strict=True):
                 # "learns more than a linear function": the word after "than" is what is compared, not claimed
                 if "than" in words[max(0, i - 2):i]:
                     continue
+                # "training is much faster" agrees with "reduces training time": speed and time are inverse
+                if _inverse(words[i], near, said, p_words):
+                    continue
                 if _hits(near, stated, set()) and not _hits(near, agreed, set()):
+                    return phrase
+    return _inverted(words, p_words)
+
+
+def _inverted(words: Sequence[str], p_words: Sequence[str]) -> Span | None:
+    """Speed said the same way as the point's time, of the same thing: "makes training slower" against "reduces
+    training time", "increases the training time" against "makes training faster"."""
+    for family in (W.UP, W.DOWN):
+        theirs = _directed(p_words, family)
+        for i, phrase, near in _directed(words, family, strict=True):
+            if "than" in words[max(0, i - 2):i]:
+                continue
+            for k, _, stems in theirs:
+                speed_here, speed_there = words[i] in _SPEED, p_words[k] in _SPEED
+                if speed_here != speed_there and _DURATION & (stems if speed_here else near) and \
+                        _hits(near - _DURATION, stems - _DURATION, set()):
                     return phrase
     return None
 
