@@ -4,8 +4,9 @@ A purpose clause (", to prototype RNNs") is a clause of its own; a denial in a r
 set the model never sees") describes a noun; on a deck without key points a reference sentence's leading "It" is the
 sentence before's subject, not what the question asks about; a denied comparison ("never has more than") restates a
 bound the point sets; a name the question gives need not be repeated; "different parts", as the reference says it,
-turns no point around; "much faster" training is "reduced training time". The sentences and the deck were written
-for these tests, not taken from the evaluation sets; each right one was flagged before the change.
+turns no point around; "much faster" training is "reduced training time"; "never notices" says "barely noticeable"
+again. The sentences and the deck were written for these tests, not taken from the evaluation sets; each right one
+was flagged before the change.
 """
 
 from __future__ import annotations
@@ -148,3 +149,13 @@ def test_speed_and_time_taken_are_inverse_directions(grader, real_bank) -> None:
     assert ("opposite", "training much slower") in flags(
         grader, entry, "Reusing a pretrained model makes training much slower, but it needs far less labelled data.")
     assert opposite_conflict("It increases the training time.", "Pretrained weights make training faster.") is not None
+
+
+def test_a_denial_agrees_with_a_point_that_hedges_to_almost_nothing() -> None:
+    from bot.core.grading.conflicts import negation_conflict
+
+    answer = "A user logging in never notices the few hundred milliseconds a hash takes."
+    hedged = "Each hash should take a few hundred milliseconds, which is barely noticeable when a user logs in."
+    assert negation_conflict(answer, hedged, set()) is None
+    # without the hedge the denial contradicts the point
+    assert negation_conflict(answer, hedged.replace("barely ", ""), set()) is not None

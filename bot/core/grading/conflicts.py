@@ -160,7 +160,8 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
     """
     words = tokens(sentence)
     p_words = tokens(point)
-    if (W.NEGATIVE_VERBS | W.NEGATIONS) & set(p_words):
+    # "barely noticeable at login": a point that hedges to almost nothing is said again by "never notices"
+    if (W.NEGATIVE_VERBS | W.NEGATIONS | _HEDGES) & set(p_words):
         return None
     p_plain = negated(p_words)[1] - set(aside)
     allowed = _allowed_only(p_words)
@@ -180,6 +181,7 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
 
 
 _MODALS = frozenset({"may", "can", "could", "might"})
+_HEDGES = frozenset({"barely", "hardly", "scarcely", "seldom", "rarely"})
 _BOUND = re.compile(r"\b(?:at most|up to|no more than|maximum|max|limit\w*|caps?|capped|smaller of|minimum of)\b")
 
 
