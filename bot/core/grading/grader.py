@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 CONTRADICTION_PENALTY = 35
 # ... and the whole answer earns at most CONTRADICTED_CAP, in the no-credit band of the scale with one-word answers:
 # a confidently wrong claim is not outweighed by the right ones around it, and must land below a one-line partial
-# answer (those score from about 15 up; benchmarks/scoring_targets).
-CONTRADICTED_CAP = 10
+# answer (those mostly score from about 15 up, but terse right ones as low as 9 on blind part 9, which tied a flagged
+# answer at 10; benchmarks/scoring_targets).
+CONTRADICTED_CAP = 5
 Related = Callable[[Entry], Sequence[Entry]]
 
 
