@@ -5,8 +5,8 @@ set the model never sees") describes a noun; on a deck without key points a refe
 sentence before's subject, not what the question asks about; a denied comparison ("never has more than") restates a
 bound the point sets; a name the question gives need not be repeated; "different parts", as the reference says it,
 turns no point around; "much faster" training is "reduced training time"; "never notices" says "barely noticeable"
-again. The sentences and the deck were written for these tests, not taken from the evaluation sets; each right one
-was flagged before the change.
+again; a count set against the point's own ("one round trip versus two") is a comparison. The sentences and the deck
+were written for these tests, not taken from the evaluation sets; each right one was flagged before the change.
 """
 
 from __future__ import annotations
@@ -159,3 +159,13 @@ def test_a_denial_agrees_with_a_point_that_hedges_to_almost_nothing() -> None:
     assert negation_conflict(answer, hedged, set()) is None
     # without the hedge the denial contradicts the point
     assert negation_conflict(answer, hedged.replace("barely ", ""), set()) is not None
+
+
+def test_a_count_set_against_the_points_own_count_is_a_comparison() -> None:
+    from bot.core.grading.bindings import binding_conflict
+
+    point = "HTTP/1.1 needed six connections per host to load resources in parallel;"
+    assert binding_conflict("HTTP/2 uses one connection per host versus six in HTTP/1.1.", point) is None
+    # still a wrong count: the point's value is not what the answer sets against its own
+    assert binding_conflict("HTTP/1.1 used two connections per host versus one in HTTP/2.", point) is not None
+    assert binding_conflict("HTTP/1.1 used one connection per host.", point) is not None

@@ -92,7 +92,19 @@ def binding_conflict(sentence: str, point: str) -> tuple[int, int] | None:
         return None
     mine = bindings(sentence)
     said = {(noun, value) for noun, value, _ in mine}
+    compared = bool(_VERSUS.search(sentence))
     for noun, value, span in mine:
-        if noun in theirs and value not in theirs[noun] and not any((noun, v) in said for v in theirs[noun]):
+        if noun in theirs and value not in theirs[noun] and not any((noun, v) in said for v in theirs[noun]) \
+                and not (compared and theirs[noun] <= _values(sentence)):
             return span
     return None
+
+
+# "one round trip in 1.3 versus two in 1.2": both values, set against each other
+_VERSUS = re.compile(r"\b(?:versus|vs\.?|compared (?:to|with)|as against|whereas)\b", re.IGNORECASE)
+
+
+def _values(text: str) -> set[float]:
+    """Every number a text gives, in digits or in words."""
+    found = {_WORDS[w] for w in re.findall(r"[a-z]+", text.casefold()) if w in _WORDS and w != "unit"}
+    return found | {float(n) for n in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]*\d)", text)}
