@@ -5,8 +5,9 @@ set the model never sees") describes a noun; on a deck without key points a refe
 sentence before's subject, not what the question asks about; a denied comparison ("never has more than") restates a
 bound the point sets; a name the question gives need not be repeated; "different parts", as the reference says it,
 turns no point around; "much faster" training is "reduced training time"; "never notices" says "barely noticeable"
-again; a count set against the point's own ("one round trip versus two") is a comparison. The sentences and the deck
-were written for these tests, not taken from the evaluation sets; each right one was flagged before the change.
+again; a count set against the point's own ("one round trip versus two") is a comparison; a term after "than"
+stands against the point's side of "than". The sentences and the deck were written for these tests, not taken from
+the evaluation sets; each right one was flagged before the change.
 """
 
 from __future__ import annotations
@@ -169,3 +170,13 @@ def test_a_count_set_against_the_points_own_count_is_a_comparison() -> None:
     # still a wrong count: the point's value is not what the answer sets against its own
     assert binding_conflict("HTTP/1.1 used two connections per host versus one in HTTP/2.", point) is not None
     assert binding_conflict("HTTP/1.1 used one connection per host.", point) is not None
+
+
+def test_the_term_after_than_stands_against_the_points_side_of_than(grader, real_bank) -> None:
+    # the point: "Multiple heads give richer representations than a single attention mechanism"; the answer sets
+    # "a single attention head" after "than" too, so it is not put in the place of "multiple heads"
+    entry = real_bank.get("multi-head-attention")
+    for right in ("The representation is richer than what a single attention head gives you.",
+                  "Each head sees the sequence differently, so the representation is richer than a single attention "
+                  "head would give."):
+        assert flags(grader, entry, right) == [], right

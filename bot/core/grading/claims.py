@@ -346,6 +346,16 @@ def _coordinated(point: Side, said: Term, expected: Term) -> bool:
                                (point.spans[c][0], point.spans[d - 1][1]))
 
 
+def _after_than(stems: Sequence[str], start: int) -> bool:
+    """Whether "than" stands at most four words before this position, with no clause mark between."""
+    for k in range(start - 1, max(-1, start - 5), -1):
+        if stems[k] in W.PUNCT:
+            return False
+        if stems[k] == "than":
+            return True
+    return False
+
+
 def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index: int, text: str) -> list[Swap]:
     """Each term of the clause against the point's term next to the same shared words."""
     out = []
@@ -388,6 +398,12 @@ def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index
         than = [k for k in range(max(0, start - 2), start) if clause.stems[k] == "than"]
         if expected is not None and _generic(term) and than and any(
                 t.group == expected.group and t.cls == expected.cls for a, _, t in clause.occurrences if a < than[0]):
+            continue
+        # "richer than what a single attention head gives": the term compared with stands against the point's own
+        # side of "than" ("a single attention mechanism"), not its subject ("multiple heads").
+        if expected is not None and not _generic(term) and _after_than(clause.stems, start) and \
+                any(point.stems[k] == "than" and k > a for a, _, t in point.occurrences if t == expected
+                    for k in range(a, len(point.stems))):
             continue
         # A term the point also has, elsewhere: the two swapped places ("CPUs train faster than GPUs") only when
         # two shared words say so, and the clause names the other term too.
