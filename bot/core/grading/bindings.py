@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from bot.core.grading.values import numbers
+
 _WORDS = {"zero": 0.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0, "seven": 7.0,
           "eight": 8.0, "nine": 9.0, "ten": 10.0, "half": 0.5, "unit": 1.0}
 _NUM = r"(?:\d+(?:\.\d+)?|zero|one|two|three|four|five|six|seven|eight|nine|ten|half|unit)"
@@ -107,4 +109,4 @@ _VERSUS = re.compile(r"\b(?:versus|vs\.?|compared (?:to|with)|as against|whereas
 def _values(text: str) -> set[float]:
     """Every number a text gives, in digits or in words."""
     found = {_WORDS[w] for w in re.findall(r"[a-z]+", text.casefold()) if w in _WORDS and w != "unit"}
-    return found | {float(n) for n in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]*\d)", text)}
+    return found | set(numbers(text))
