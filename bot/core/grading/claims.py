@@ -254,7 +254,8 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         if _overlap(clause, sides[point], terms=False)[0] < MIN_WORDS:
             continue
         slots = _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
-        found += slots or _subject_conflict(sentence, a, clause, sides[point], point, vocabulary)
+        found += [swap for swap in slots or _subject_conflict(sentence, a, clause, sides[point], point, vocabulary)
+                  if not _names_expected(clause, swap, vocabulary)]
     return found
 
 
@@ -344,6 +345,25 @@ def _coordinated(point: Side, said: Term, expected: Term) -> bool:
     (a, b), (c, d) = places[0], places[1]
     return anchors.coordinated(point.text, (point.spans[a][0], point.spans[b - 1][1]),
                                (point.spans[c][0], point.spans[d - 1][1]))
+
+
+def _names_expected(clause: Side, swap: Swap, vocabulary: Vocabulary) -> bool:
+    """Whether the clause joins the point's term to the one it says with "or" ("Xavier or Glorot initialization" for
+    "Xavier initialization", by a word no sibling has): two names for one role, neither swapped in."""
+    others = {s for t in vocabulary.terms if t.group == swap.group and " ".join(t.stems) != swap.expected
+              for s in t.stems}
+    own = set(swap.expected.split()) - others
+    at = clause.text.find(swap.quote) if clause.text else -1
+    first = next((k for k, (a, _) in enumerate(clause.spans) if a == at), None)
+    if not own or first is None:
+        return False
+    last = first + len(swap.said.split()) - 1
+    for k, s in enumerate(clause.stems):
+        if s in own:
+            between = clause.stems[k + 1:first] if k < first else clause.stems[last + 1:k]
+            if 0 < len(between) <= 2 and set(between) <= {"or", "/", ",", "(", "aka"} and "or" in between:
+                return True
+    return False
 
 
 def _after_than(stems: Sequence[str], start: int) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.grading import conflict_words as W
 from bot.core.grading.bindings import binding_conflict
-from bot.core.grading.values import number_conflict, range_apart, ranges
+from bot.core.grading.values import number_conflict, numbers, range_apart, ranges
 
 if TYPE_CHECKING:
     from bot.core.grading.rubric import RubricResult
@@ -49,8 +49,15 @@ def stem(word: str) -> str:
         return word
     for suffix in W.SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
+            base = word[: -len(suffix)]
+            # "offsetting" and "offsets", "dropped" and "drop": a consonant doubled before -ing or -ed
+            if suffix in ("ing", "ings", "ed") and base[-1] == base[-2] and base[-1] in _DOUBLED:
+                return base[:-1]
+            return base
     return word
+
+
+_DOUBLED = frozenset("bdgmnprt")
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-.'’][A-Za-z0-9]+)*|[,;:.()!?]")
@@ -105,7 +112,7 @@ def negated(words: Sequence[str]) -> tuple[set[str], set[str], list[tuple[int, i
         start = i
         if words[i] not in W.NEGATIONS or any(tuple(words[i:i + len(idiom)]) == idiom for idiom in W.IDIOMS) \
                 or _relative(words, i) or _compared(words, i) or _yes_no(words, i) or _double(words, i) \
-                or _conditional(words, i):
+                or _conditional(words, i) or _needed(words, i):
             i += 1
             continue
         i += 1
@@ -163,7 +170,7 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
     # "barely noticeable at login": a point that hedges to almost nothing is said again by "never notices"
     if (W.NEGATIVE_VERBS | W.NEGATIONS | _HEDGES) & set(p_words):
         return None
-    p_plain = negated(p_words)[1] - set(aside)
+    p_plain = negated(p_words)[1] - set(aside) - _guarded(p_words)
     allowed = _allowed_only(p_words)
     for a, b in negated(words)[2]:
         # "only kernel mode may touch hardware": "user code can't touch hardware" agrees, unless it denies it of
@@ -174,9 +181,45 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
             continue
         inside = {stem(w) for w in _content(words[a:b])}
         hit = [s for s in _hits(inside, p_plain, topic) if not any(_related(s, o) for o in plain)]
-        if hit:
+        # What the negation denies is the first word it reaches that is not the topic ("didn't hand-engineer word
+        # features" denies hand-engineering, not the point's "word embeddings").
+        first = _denied_word(words, a, b, topic)
+        if hit and first in hit:
             # "doesn't support": the quote starts at "does", the token before the split-off "not".
             return a - (a > 0 and words[a] == "not" and words[a - 1] in _AUX), b
+    return None
+
+
+_GUARDS = frozenset({"protect", "protects", "protecting", "shield", "shields", "guard", "guards", "safe", "safeguard",
+                     "safeguards"})
+
+
+def _guarded(words: Sequence[str]) -> set[str]:
+    """Stems a point guards against ("to protect the service from overload and abuse"): denied, they agree."""
+    out: set[str] = set()
+    for i, word in enumerate(words):
+        if word in ("from", "against") and any(w in _GUARDS for w in words[max(0, i - 6):i]):
+            end = next((j for j in range(i + 1, len(words)) if words[j] in W.BOUNDARY), len(words))
+            out |= {stem(w) for w in _content(words[i + 1:end])}
+    return out
+
+
+# Verbs that say little of their own: a negation of one denies what follows ("does not mean a better model").
+_LIGHT = frozenset(stem(w) for w in ("mean", "means", "imply", "implies", "indicate", "indicates", "show", "shows",
+                                     "make", "makes", "have", "has", "get", "gets", "give", "gives", "need", "needs",
+                                     "require", "requires", "use", "uses", "look", "looking", "see", "take", "takes",
+                                     "help", "helps", "do", "does", "become", "becomes", "support", "supports",
+                                     "allow", "allows", "enable", "enables", "let", "lets"))
+def _denied_word(words: Sequence[str], a: int, b: int, topic: set[str]) -> str | None:
+    """The stem a negation denies: its first content word that is not the topic, a light verb ("does not mean") or a
+    noun that hands over to its "of" phrase ("no notion of similarity")."""
+    for k in range(a, b):
+        if not _content([words[k]]):
+            continue
+        s = stem(words[k])
+        if any(_related(s, t) for t in topic) or s in _LIGHT or (k + 1 < len(words) and words[k + 1] == "of"):
+            continue
+        return s
     return None
 
 
@@ -227,6 +270,21 @@ def _double(words: Sequence[str], index: int) -> bool:
     that keeps or helps."""
     nxt = [w for w in words[index + 1:index + 4] if w not in _AUX and w not in W.WEAK]
     return bool(nxt) and nxt[0] in W.LOSS_VERBS
+
+
+_BARRIERS = frozenset({"too", "hard", "harder", "difficult", "impossible", "tough"})
+
+
+def _needed(words: Sequence[str], index: int) -> bool:
+    """Whether "without" follows a barrier in its clause ("too few to train from scratch without overfitting", "you
+    can't train it without overfitting"): it says the thing happens, it denies nothing."""
+    if words[index] != "without":
+        # the "can't" of "can't train it without overfitting" is the barrier itself
+        end = next((j for j in range(index + 1, len(words)) if words[j] in W.PUNCT), len(words))
+        return "without" in words[index + 1:end]
+    start = next((j + 1 for j in range(index - 1, max(-1, index - 13), -1) if words[j] in W.PUNCT),
+                 max(0, index - 12))
+    return any(w in _BARRIERS or w in W.NEGATIONS for w in words[start:index])
 
 
 def _conditional(words: Sequence[str], index: int) -> bool:
@@ -334,13 +392,15 @@ def opposite_conflict(sentence: str, point: str) -> Span | None:
     about one word) does not.
     """
     words, p_words = tokens(sentence), tokens(point)
+    # "never all zeros, nor big random values": a direction word the sentence denies is not claimed
+    denied = {k for a, b in negated(words)[2] for k in range(a, b)}
     for one, other in W.OPPOSITES:
         for mine, theirs in ((one, other), (other, one)):
             stated, agreed = _targets(p_words, theirs, False), _targets(p_words, mine) | _targets(words, theirs)
             said = _directed(p_words, theirs)
             for i, phrase, near in _directed(words, mine, strict=True):
                 # "learns more than a linear function": the word after "than" is what is compared, not claimed
-                if "than" in words[max(0, i - 2):i]:
+                if "than" in words[max(0, i - 2):i] or i in denied:
                     continue
                 # "training is much faster" agrees with "reduces training time": speed and time are inverse
                 if _inverse(words[i], near, said, p_words):
@@ -379,6 +439,15 @@ def conflict(sentence: str, point: str, topic: set[str], plain: Set[str] = froze
     return ("number", sentence[chars[0]:chars[1]].strip()) if chars else None
 
 
+def _given_elsewhere(quote: str, points: Sequence[str], p: int) -> bool:
+    """Whether every number of the quote is one another key point gives."""
+    said = numbers(quote)
+    if ranges(quote):
+        return False
+    others = {n for q, point in enumerate(points) if q != p for n in numbers(point)}
+    return bool(said) and all(n in others for n in said)
+
+
 def pairs(result: RubricResult, sentences: Sequence[str], floor: float) -> list[tuple[int, int]]:
     """(sentence, point) pairs worth checking: the sentence is about the point, not merely near the topic.
 
@@ -405,6 +474,10 @@ def find(question: str, points: Sequence[str], result: RubricResult, sentences: 
         if p in found:
             continue
         hit = conflict(sentences[s], points[p], topic, plain, aside[p] if aside else frozenset())
+        # A number another point gives is that point's, said in a merged sentence ("limits requests, and you get a
+        # 429"), not a wrong value for this one.
+        if hit and hit[0] == "number" and _given_elsewhere(hit[1], points, p):
+            continue
         if hit:
             found[p] = Contradiction(p, hit[1], points[p], hit[0])
     # A range is checked against the range of the point nearest it, whatever the rest of the sentence says ("The

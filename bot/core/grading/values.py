@@ -80,6 +80,9 @@ def range_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     return mine[0][2]
 
 
+_EXAMPLE = re.compile(r"\b(?:for example|for instance|e\.g\.|such as|say|like)\s+(?:\w+\s+){0,2}?[\d.,]+\d*\b")
+
+
 def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     """The character span of the sentence's first number when the point gives a range and none is near it.
 
@@ -87,6 +90,8 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     """
     if found_range := range_conflict(sentence, point):
         return found_range
+    # "for example 100 requests per minute": a value the point gives as an example is one of many right ones
+    point = _EXAMPLE.sub(" ", point)
     said, stated = numbers(sentence), [n for n in numbers(point) if n > 0]
     if re.search(r"%|\bpercent\b", sentence) and stated and max(stated) <= 1:
         said = [n / 100 if 1 < n <= 100 else n for n in said]

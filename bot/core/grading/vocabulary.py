@@ -208,7 +208,8 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
             # Coordinated predicates ("more efficient and less likely to overfit") are two claims, not two kinds.
             if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS and \
                     not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)) \
-                    and not (tok.pos_ == tok.head.pos_ == "ADJ" and (tok.head.dep_ != "amod" or _graded(tok.head))):
+                    and not (tok.pos_ == tok.head.pos_ == "ADJ" and (tok.head.dep_ != "amod" or _graded(tok.head))) \
+                    and not _gerunds(tok):
                 pairs.append(_named(_phrase(tok.head), _phrase(tok)))
             if tok.lower_ in ("than", "unlike", "versus", "vs") or \
                     (tok.lower_ == "of" and tok.head.lower_ == "instead"):
@@ -246,6 +247,13 @@ def _named(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[tuple[str, 
     or three when two leave them the same ("gradient descent and stochastic gradient descent")."""
     short = (first[-2:], second[-2:])
     return short if short[0] != short[1] else (first[-3:], second[-3:])
+
+
+def _gerunds(tok: Any) -> bool:
+    """Whether a conjunct is two gerunds that share an object, misread ("normalizing or standardizing features":
+    "features" joined to "normalizing"): the two are one step said twice, not two kinds."""
+    return tok.head.lower_.endswith("ing") and any(c.dep_ == "compound" and c.lower_.endswith("ing")
+                                                   for c in tok.children)
 
 
 def _subjects(tok: Any) -> list[Any]:

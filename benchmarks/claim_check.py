@@ -1,0 +1,131 @@
+"""The claim check's precision and reach: right answers it flags, wrong answers it catches, set by set.
+
+Usage: python -m benchmarks.claim_check [--dir FOLDER ...] [--show] [--cache FILE]
+
+Sets: our subtle errors, the first held-out part, the labeled and contradiction answers, their user decks, the
+development part 11 (benchmarks/data/part11/), the 243 right answers of benchmarks/data/right_answers.yaml (every deck
+entry answered three ways, none contradicting the reference), and every --dir folder in the held-out format. For each:
+right answers flagged, wrong answers caught, wrong below partial; then the flags on right answers by kind and every
+right answer flagged, quoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.scoring_targets import (  # noqa: E402
+    DATA,
+    HELDOUT,
+    REPO,
+    DiskCachedEmbedder,
+    Triple,
+    _named,
+    contradiction_triples,
+    labeled_triples,
+    load_triples,
+    user_deck_sets,
+)
+from bot.core.bank import Bank, Entry, load_bank  # noqa: E402
+from bot.core.grading.grader import Grader  # noqa: E402
+
+DEV = REPO / "benchmarks" / "data"
+
+
+def right_answers(path: Path, deck: Bank) -> list[tuple[Entry, str, str]]:
+    """(entry, style, text) of every right answer of a right-answers file."""
+    out = []
+    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        if item["question_id"] in deck.entries:
+            out += [(deck.get(item["question_id"]), a.get("style", a["quality"]), a["text"]) for a in item["answers"]]
+    return out
+
+
+def part_sets(name: str, folder: Path, deck: Bank) -> dict[str, list[Triple]]:
+    """A held-out-format folder's subtle-error triples and its user deck's, by set name."""
+    sets = {name: load_triples(_named(folder, "subtle_errors"), deck, name)}
+    answers = _named(folder, "user_deck_answers")
+    if answers.exists():
+        sets[f"{name}-user"] = user_deck_sets(_named(folder, "user_deck", ""), answers)[1]
+    return sets
+
+
+def measure(grader: Grader, sets: dict[str, list[Triple]], rights: list[tuple[Entry, str, str]],
+            show: bool) -> dict[str, Any]:
+    """Flags on right answers and catches on wrong ones, per set."""
+    rows: dict[str, dict[str, int]] = {}
+    by_kind: collections.Counter[str] = collections.Counter()
+    flagged: list[dict[str, Any]] = []
+
+    def right(set_name: str, entry: Entry, label: str, text: str) -> None:
+        grade = grader.rubric_grade(entry, text)
+        rows[set_name]["right"] += 1
+        if grade.contradictions:
+            rows[set_name]["right_flagged"] += 1
+            by_kind.update(c.kind for c in grade.contradictions)
+            flagged.append({"set": set_name, "id": entry.id, "answer": label, "score": grade.score,
+                            "flags": [(c.kind, c.quote) for c in grade.contradictions]})
+
+    for name, triples in sets.items():
+        rows[name] = collections.Counter()
+        for t in triples:
+            right(name, t.entry, "strong", t.strong)
+            right(name, t.entry, "partial", t.partial)
+            wrong, partial = grader.rubric_grade(t.entry, t.wrong), grader.rubric_grade(t.entry, t.partial).score
+            rows[name]["wrong"] += 1
+            rows[name]["caught"] += bool(wrong.contradictions)
+            rows[name]["below_partial"] += wrong.score < partial
+            if show and not wrong.contradictions:
+                print(f"  missed {name} {t.entry.id} {t.kind}: wrong {wrong.score}, partial {partial}")
+    rows["right-answers"] = collections.Counter()
+    for entry, style, text in rights:
+        right("right-answers", entry, style, text)
+    return {"sets": {k: dict(v) for k, v in rows.items()}, "right_flags_by_kind": dict(by_kind), "flagged": flagged}
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """Grade every set and print the figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--dir", type=Path, action="append", default=[], help="another held-out-format folder")
+    parser.add_argument("--show", action="store_true", help="also list the wrong answers not caught")
+    parser.add_argument("--cache", type=Path, default=None, help="keep embeddings in this pickle between runs")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    from bot.core.embedder import SentenceEmbedder
+
+    embedder: Any = SentenceEmbedder()
+    if args.cache:
+        embedder = DiskCachedEmbedder(embedder, args.cache)
+    deck = load_bank(REPO / "knowledge")
+    sets: dict[str, list[Triple]] = {
+        "ours": load_triples(DATA / "subtle_errors.yaml", deck, "ours"),
+        "labeled": labeled_triples(deck) + contradiction_triples(deck),
+        "ours-user": user_deck_sets(DATA / "user_deck", DATA / "user_deck_answers.yaml")[1],
+    }
+    sets |= part_sets("part1", HELDOUT, deck) | part_sets("part11", DEV / "part11", deck)
+    for folder in args.dir:
+        sets |= part_sets(folder.name, folder, deck)
+    result = measure(Grader(embedder), sets, right_answers(DEV / "right_answers.yaml", deck), args.show)
+    if args.cache:
+        embedder.save()
+    for name, row in result["sets"].items():
+        line = f"{name:16} right answers flagged {row.get('right_flagged', 0)}/{row.get('right', 0)}"
+        if row.get("wrong"):
+            line += (f"   wrong caught {row.get('caught', 0)}/{row['wrong']}"
+                     f"   wrong < partial {row.get('below_partial', 0)}/{row['wrong']}")
+        print(line)
+    print("flags on right answers by kind:", result["right_flags_by_kind"])
+    for f in result["flagged"]:
+        print(f"  flagged {f['set']} {f['id']} ({f['answer']}, {f['score']}): {f['flags']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
