@@ -211,6 +211,14 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
                     and not (tok.pos_ == tok.head.pos_ == "ADJ" and (tok.head.dep_ != "amod" or _graded(tok.head))) \
                     and not _gerunds(tok):
                 pairs.append(_named(_phrase(tok.head), _phrase(tok)))
+            # "A feedforward network treats inputs as independent, while an RNN treats them as related": the two
+            # subjects a point contrasts are siblings.
+            if tok.lower_ in ("while", "whereas") and tok.dep_ == "mark" and 0 < n <= len(entry.points):
+                mine = [c for c in tok.head.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
+                # the same verb said of both, or two kinds of one thing: a parse that hangs the clause elsewhere
+                # ("if a customer has no orders") pairs nothing
+                pairs += [(_phrase(s), _phrase(o)) for s in _subjects(tok.head) for o in mine
+                          if s.i != o.i and (s.head.lemma_ == o.head.lemma_ or s.lemma_ == o.lemma_)]
             if tok.lower_ in ("than", "unlike", "versus", "vs") or \
                     (tok.lower_ == "of" and tok.head.lower_ == "instead"):
                 objects = [c for c in tok.children if c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN")]
