@@ -115,7 +115,8 @@ def test_a_doubled_consonant_before_ing_is_stemmed_away(grader, real_bank) -> No
 def test_the_two_subjects_a_point_contrasts_with_while_are_siblings(grader, real_bank) -> None:
     # "A feedforward network treats inputs as independent, while an RNN treats them as related."
     entry = real_bank.get("rnn-recurrent-loop")
-    wrong = "An RNN treats every input on its own, as independent, while a feedforward network treats inputs as related."
+    wrong = ("An RNN treats every input on its own, as independent, while a feedforward network treats inputs as "
+             "related.")
     assert [k for k, _ in flags(grader, entry, wrong)] == ["mirror"]
     for right in ("A feedforward network treats each input as independent, while an RNN treats its inputs as related.",
                   "Unlike a feedforward network, which treats inputs as independent, an RNN treats them as related "

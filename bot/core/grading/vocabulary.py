@@ -214,7 +214,8 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
             # "A feedforward network treats inputs as independent, while an RNN treats them as related": the two
             # subjects a point contrasts are siblings.
             if tok.lower_ in ("while", "whereas") and tok.dep_ == "mark" and 0 < n <= len(entry.points):
-                mine = [c for c in tok.head.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
+                mine = [c for c in tok.head.children
+                        if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
                 # the same verb said of both, or two kinds of one thing: a parse that hangs the clause elsewhere
                 # ("if a customer has no orders") pairs nothing
                 pairs += [(_phrase(s), _phrase(o)) for s in _subjects(tok.head) for o in mine
