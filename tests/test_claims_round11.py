@@ -122,3 +122,17 @@ def test_the_two_subjects_a_point_contrasts_with_while_are_siblings(grader, real
                   "Unlike a feedforward network, which treats inputs as independent, an RNN treats them as related "
                   "through its memory."):
         assert flags(grader, entry, right) == [], right
+
+
+def test_a_phase_said_in_a_relative_clause_names_data_not_a_time(grader, real_bank) -> None:
+    entry = real_bank.get("text-classification-pipeline")
+    right = ("I'd evaluate on held-out test data and, after it ships, keep monitoring it, since real data can drift "
+             "away from what it was trained on.")
+    assert flags(grader, entry, right) == []
+
+
+def test_the_conjunct_after_and_other_is_the_category_not_a_sibling(grader, real_bank) -> None:
+    # the reference: "sensory input from cameras, LIDAR, and other sensors"
+    entry = real_bank.get("deep-rl-use-case")
+    right = "Camera frames and LIDAR scans are high-dimensional, so neural networks approximate the value or policy."
+    assert flags(grader, entry, right) == []

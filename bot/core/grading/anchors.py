@@ -101,6 +101,23 @@ def modifies_noun(text: str, span: Span, parser: Parser | None = None) -> bool:
 
 
 
+def in_relative(text: str, span: Span, parser: Parser | None = None) -> bool:
+    """Whether a span's words stand in a relative clause ("the data it was trained on", "drift from what it was
+    trained on"): they say which thing is meant, they claim nothing of their own."""
+    doc = (parser or shared()).parse([text])[0]
+    tokens = _tokens(doc, span)
+    for tok in tokens:
+        verb = tok if tok.pos_ in ("VERB", "AUX") else tok.head
+        if verb.dep_ == "relcl" or (verb.dep_ in ("pcomp", "ccomp") and any(
+                c.tag_ in ("WP", "WDT") or any(g.tag_ in ("WP", "WDT") for g in c.children) for c in verb.children)):
+            return True
+        # "what it was trained on": the relative word hangs from the verb's own preposition
+        if verb.dep_ == "pcomp" and verb.head.dep_ == "prep" and \
+                any(c.tag_ in ("WP", "WDT") for c in verb.head.children):
+            return True
+    return False
+
+
 def governors(text: str, span: Span, depth: int = 2, parser: Parser | None = None) -> list[str]:
     """The words a span hangs from, nearest first, up to `depth` of them: its heads outside it that are not
     prepositions, auxiliaries or copulas (the verb of a subject, the noun of a modifier: "passing" in "passing the

@@ -256,7 +256,9 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         slots = _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
         found += [swap for swap in slots or _subject_conflict(sentence, a, clause, sides[point], point, vocabulary)
                   if not _names_expected(clause, swap, vocabulary)]
-    return found
+    # "new data drifts from what it was trained on": a phase said in a relative clause names data, not a time
+    return [s for s in found if s.group != SCOPED or (at := sentence.find(s.quote)) < 0
+            or not anchors.in_relative(sentence, (at, at + len(s.quote)))]
 
 
 def _phase_conflicts(sentence: str, offset: int, clause: Side, points: Sequence[str], candidates: Sequence[int],

@@ -209,7 +209,7 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
             if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS and \
                     not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)) \
                     and not (tok.pos_ == tok.head.pos_ == "ADJ" and (tok.head.dep_ != "amod" or _graded(tok.head))) \
-                    and not _gerunds(tok):
+                    and not _gerunds(tok) and not _category(tok):
                 pairs.append(_named(_phrase(tok.head), _phrase(tok)))
             # "A feedforward network treats inputs as independent, while an RNN treats them as related": the two
             # subjects a point contrasts are siblings.
@@ -256,6 +256,11 @@ def _named(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[tuple[str, 
     or three when two leave them the same ("gradient descent and stochastic gradient descent")."""
     short = (first[-2:], second[-2:])
     return short if short[0] != short[1] else (first[-3:], second[-3:])
+
+
+def _category(tok: Any) -> bool:
+    """Whether a conjunct is the category of the others ("cameras, LIDAR, and other sensors"), not a sibling."""
+    return any(c.lower_ == "other" for c in (*tok.children, *tok.head.children))
 
 
 def _gerunds(tok: Any) -> bool:
