@@ -136,3 +136,10 @@ def test_the_conjunct_after_and_other_is_the_category_not_a_sibling(grader, real
     entry = real_bank.get("deep-rl-use-case")
     right = "Camera frames and LIDAR scans are high-dimensional, so neural networks approximate the value or policy."
     assert flags(grader, entry, right) == []
+
+
+def test_a_name_after_as_gives_a_form_not_another_entity(grader, real_bank) -> None:
+    entry = real_bank.get("model-deployment-steps")
+    # the point: "Expose the model through a REST API that takes input data and returns predictions."
+    right = "The service takes the input, runs the model and returns the prediction as XML."
+    assert flags(grader, entry, right) == []

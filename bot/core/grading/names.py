@@ -75,7 +75,8 @@ def _names(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-_EXAMPLES = re.compile(r"\b(?:e\.g\.|eg|such as|like|for example|for instance|say)\s*,?\s*$", re.IGNORECASE)
+# "returns the prediction as JSON": a name after "as" gives a form or a role, not the point's entity
+_EXAMPLES = re.compile(r"\b(?:e\.g\.|eg|such as|like|for example|for instance|say|as)\s*,?\s*$", re.IGNORECASE)
 
 
 def _example(clause: str, at: int) -> bool:
