@@ -109,7 +109,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         "labeled": labeled_triples(deck) + contradiction_triples(deck),
         "ours-user": user_deck_sets(DATA / "user_deck", DATA / "user_deck_answers.yaml")[1],
     }
-    sets |= part_sets("part1", HELDOUT, deck) | part_sets("part11", DEV / "part11", deck)
+    sets |= part_sets("part1", HELDOUT, deck) | part_sets("part10", DEV / "part10", deck) \
+        | part_sets("part11", DEV / "part11", deck)
     for folder in args.dir:
         sets |= part_sets(folder.name, folder, deck)
     result = measure(Grader(embedder), sets, right_answers(DEV / "right_answers.yaml", deck), args.show)

@@ -1,0 +1,35 @@
+"""The claim check on the development sets of benchmarks/data: right answers are rarely flagged (issue 14's target:
+at most 2 % of strong or partial answers flagged as contradicting), the product's rubric-only path, real embedder.
+
+The same figures print with `python -m benchmarks.claim_check`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import claim_check
+from bot.core.bank import load_bank
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def figures(grader, real_bank):
+    sets = claim_check.part_sets("part10", claim_check.DEV / "part10", real_bank) | \
+        claim_check.part_sets("part11", claim_check.DEV / "part11", real_bank)
+    rights = claim_check.right_answers(claim_check.DEV / "right_answers.yaml", real_bank)
+    return claim_check.measure(grader, sets, rights, show=False)
+
+
+def test_the_development_sets_are_all_there(real_bank) -> None:
+    rights = claim_check.right_answers(claim_check.DEV / "right_answers.yaml", real_bank)
+    assert len(rights) == 243 and {e.id for e, _, _ in rights} == set(real_bank.entries)
+    assert load_bank(claim_check.DEV / "part11" / "user_deck").entries
+
+
+@pytest.mark.parametrize("name", ["right-answers", "part10", "part11", "part10-user", "part11-user"])
+def test_right_answers_are_flagged_at_most_2_percent(figures, name) -> None:
+    row = figures["sets"][name]
+    assert row["right"] >= 16
+    assert row.get("right_flagged", 0) <= 0.02 * row["right"], [f for f in figures["flagged"] if f["set"] == name]
