@@ -103,7 +103,7 @@ def _model(settings: Settings, report: Report) -> dict[str, Any] | None:
     if settings.llm_base_url:
         report.line("model", None, f"served by {settings.llm_base_url} (COACH_LLM_BASE_URL)")
         return None
-    from bot.core.llm.modelcheck import llama_opens
+    from bot.core.llm.modelcheck import llama_decodes, llama_opens
     from bot.core.llm.modelfile import model_report
 
     info = model_report(settings, remember=False)
@@ -127,6 +127,10 @@ def _model(settings: Settings, report: Report) -> dict[str, Any] | None:
         return None
     loaded = llama_opens(Path(info["path"]), settings.n_gpu_layers)
     report.line("llama.cpp load", loaded["ok"], "the model loads" if loaded["ok"] else str(loaded["error"]))
+    if loaded["ok"]:
+        decoded = llama_decodes(Path(info["path"]))
+        report.line("llama.cpp decode", decoded["ok"], "it decodes a few tokens" if decoded["ok"]
+                    else str(decoded["error"]))
     return loaded
 
 

@@ -260,3 +260,16 @@ def test_user_model_problems_are_one_sentence_each(tmp_path: Path, tiny_gguf: Pa
         assert problem is not None and words[name] in one_sentence(problem), (name, problem)
     assert unusable_reason(tiny_gguf) is None
     assert "is a folder" in one_sentence(must(unusable_reason(tmp_path)))
+
+
+def test_llama_decodes_the_tiny_model_and_a_crash_is_one_sentence(tmp_path: Path, tiny_gguf: Path) -> None:
+    from bot.core.llm.modelcheck import llama_decodes
+
+    assert llama_decodes(tiny_gguf) == {"ok": True, "error": None}
+    # a llama.cpp that dies decoding (as its AMX build did) is reported, and doctor keeps going
+    crashing = tmp_path / "python"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    crashed = llama_decodes(tiny_gguf, python=str(crashing))
+    assert crashed["ok"] is False and "crashed decoding a token (signal 11)" in crashed["error"]
+    assert "pip cache remove llama_cpp_python" in one_sentence(crashed["error"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,37 @@ def llama_opens(path: Path, n_gpu_layers: int = 0) -> dict[str, Any]:
     result["ok"] = True
     result["layers"], result["gpu_layers"] = placed_layers("".join(lines))
     return result
+
+
+# Run in a child process: a llama.cpp that crashes while decoding (its AMX kernels on some Intel CPUs) must not take
+# doctor down with it.
+_DECODE = """
+import sys
+import llama_cpp
+model = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, n_threads=1, use_mmap=True, verbose=False)
+model.eval(model.tokenize(b"Hello, world"))
+print("decoded")
+"""
+
+
+def llama_decodes(path: Path, python: str = sys.executable, timeout: float = 300) -> dict[str, Any]:
+    """Whether llama.cpp decodes a few tokens of the model in a child process (for `doctor`); never raises.
+
+    Returns {"ok", "error"}: a crash is reported as one sentence with what to do about it.
+    """
+    try:
+        done = subprocess.run([python, "-c", _DECODE, str(path)], capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"ok": False, "error": f"llama.cpp could not decode a token of {path.name} ({type(exc).__name__})."}
+    if done.returncode == 0 and "decoded" in done.stdout:
+        return {"ok": True, "error": None}
+    if done.returncode < 0:
+        return {"ok": False, "error": f"llama.cpp crashed decoding a token (signal {-done.returncode}); a build made "
+                "for this CPU's AMX does that: run `.venv/bin/pip uninstall -y llama-cpp-python`, `.venv/bin/pip "
+                "cache remove llama_cpp_python` and `bash scripts/install` to build it for AVX2."}
+    last = (done.stderr.strip().splitlines() or ["no message"])[-1][:160]
+    return {"ok": False, "error": f"llama.cpp could not decode a token of {path.name} ({last})."}
 
 
 def placed_layers(log: str) -> tuple[int | None, int | None]:
