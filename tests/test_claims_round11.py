@@ -52,6 +52,8 @@ def test_a_negation_denies_the_first_word_it_reaches() -> None:
     assert negation_conflict("Text doesn't need word embeddings at all.", point, set()) is not None
     assert negation_conflict("Embeddings give no sense of similarity between words.", "Similar words end up near "
                              "each other.", set()) is not None
+    assert negation_conflict("Rewards are only logged, never used to update the driving policy.",
+                             "Over many trials the driving policy steadily improves.", set()) is not None
 
 
 def test_without_after_a_barrier_says_the_thing_happens() -> None:

@@ -209,7 +209,8 @@ _LIGHT = frozenset(stem(w) for w in ("mean", "means", "imply", "implies", "indic
                                      "make", "makes", "have", "has", "get", "gets", "give", "gives", "need", "needs",
                                      "require", "requires", "use", "uses", "look", "looking", "see", "take", "takes",
                                      "help", "helps", "do", "does", "become", "becomes", "support", "supports",
-                                     "allow", "allows", "enable", "enables", "let", "lets"))
+                                     "allow", "allows", "enable", "enables", "let", "lets", "update", "updates",
+                                     "change", "changes"))
 def _denied_word(words: Sequence[str], a: int, b: int, topic: set[str]) -> str | None:
     """The stem a negation denies: its first content word that is not the topic, a light verb ("does not mean") or a
     noun that hands over to its "of" phrase ("no notion of similarity")."""
