@@ -186,3 +186,11 @@ def test_speech_after_an_early_end_of_the_window_is_still_transcribed(whisper: F
     assert word_error_rate(item["text"], transcript.text) < 0.3, transcript.text
     starts = [w.start for w in transcript.words]
     assert starts == sorted(starts)   # the second pass's times are shifted to the clip's own clock
+
+
+def test_the_compute_type_is_int8_unless_the_cpu_has_vnni() -> None:
+    from bot.core.speech.whisper import cpu_compute_type
+
+    assert cpu_compute_type("flags : fpu sse2 avx avx2 fma f16c") == "int8"
+    for vnni in ("avx512f avx512_vnni", "avx2 avx_vnni", "amx_tile amx_int8"):
+        assert cpu_compute_type(f"flags : fpu avx2 {vnni}") == "int16"
