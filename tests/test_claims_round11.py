@@ -145,3 +145,10 @@ def test_a_name_after_as_gives_a_form_not_another_entity(grader, real_bank) -> N
     # the point: "Expose the model through a REST API that takes input data and returns predictions."
     right = "The service takes the input, runs the model and returns the prediction as XML."
     assert flags(grader, entry, right) == []
+
+
+def test_a_size_word_describing_a_noun_the_reference_never_sizes_is_no_mirror(grader, real_bank) -> None:
+    # the reference: "the gradient ... points in the direction of the fastest increase of the function"
+    entry = real_bank.get("gradient-descent")
+    right = "Then every parameter moves a small step in the opposite direction of its gradient."
+    assert flags(grader, entry, right) == []

@@ -126,6 +126,13 @@ def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, claus
         # "the trained model": a phase word that only describes a noun says what the thing is, not when it happens.
         if term.group == _PHASE and anchors.modifies_noun(clause_text, span):
             continue
+        # "a small step in the opposite direction": a size word describing a noun the reference's statement does not
+        # size ("the fastest increase of the function") says what the thing is, it reverses nothing
+        if term.group == GENERIC and anchors.modifies_noun(clause_text, span):
+            noun = next((s for s in stems[end:end + 3] if is_content(s)), None)
+            if noun is not None and not any(noun in st.stems and any(_has(st.stems, t) for t in siblings)
+                                             for st in statements):
+                continue
         if term.group >= GENERIC and term.group != _PHASE and _phrased_alike(stems, start, end, term, statements):
             continue
         inside = {s for t in group for s in t.stems}
