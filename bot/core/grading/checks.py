@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
-from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns, timeline
+from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns, roles, timeline
 from bot.core.grading import conflict_words as W
 from bot.core.grading.attribution import Attribution
 from bot.core.grading.conflicts import Contradiction
@@ -160,6 +160,9 @@ class ClaimCheck:
                                                                "swap"))
             if "swap" in self.kinds and not short:
                 for point, quote in crossing.crossed(sentence, entry.points, vocabulary, near):
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
+                for point, quote in [*roles.given_away(sentence, entry.points, near, self.parser, answer),
+                                     *roles.defined_away(sentence, entry.points, self.parser, answer)]:
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
             if "phase" in self.kinds:
                 for point, quote in phases.phase_conflicts(sentence, entry.points, near, self.parser):
