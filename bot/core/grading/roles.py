@@ -137,7 +137,7 @@ def given_away(sentence: str, points: Sequence[str], candidates: Iterable[int], 
     if not mine:
         return []
     named = _nouns_of(parsed, means=False)
-    every = triples(parser.parse([answer])[0]) if answer and answer != sentence else mine
+    every: list[Triple] | None = None   # the whole answer's, parsed only when a clause is a candidate
     out = []
     for p in candidates:
         doc = parser.parse([points[p]])[0]
@@ -156,6 +156,8 @@ def given_away(sentence: str, points: Sequence[str], candidates: Iterable[int], 
                 # the point says as they stand ("validation set tunes") are its own, however they parse
                 if not meant.subject <= named or said.words in " ".join(points[p].casefold().split()):
                     continue
+                if every is None:
+                    every = triples(parser.parse([answer])[0]) if answer and answer != sentence else mine
                 if any(t.verb == meant.verb and t.subject & meant.subject and t.objects & meant.objects
                        for t in every):
                     continue
@@ -218,14 +220,15 @@ def _stated(doc: Any) -> list[Said]:
 def defined_away(sentence: str, points: Sequence[str], parser: Parser, answer: str = "") -> list[tuple[int, str]]:
     """(point, quote) for each clause that says of one point's subject what another point says of its own ("
     Explainability is how well a human can understand the cause of a decision" against "Interpretability is ...")."""
-    theirs = [next(iter(_stated(parser.parse([p])[0])), None) for p in points]
+    definitions = [(said, quote) for said in _stated(parser.parse([sentence])[0])
+                   if said.defines and not _RELATING.search(quote := sentence[said.span[0]:said.span[1]])]
+    if not definitions:
+        return []
+    theirs = [next(iter(_stated(doc)), None) for doc in parser.parse(list(points))]
     subjects = [s.subject if s is not None else frozenset() for s in theirs]
     out = []
-    every = _stated(parser.parse([answer])[0]) if answer else []
-    for said in _stated(parser.parse([sentence])[0]):
-        quote = sentence[said.span[0]:said.span[1]]
-        if not said.defines or _RELATING.search(quote):
-            continue
+    every: list[Said] | None = None
+    for said, quote in definitions:
         own = [q for q, s in enumerate(subjects) if s and s == said.subject]
         if not own:
             continue
@@ -237,6 +240,8 @@ def defined_away(sentence: str, points: Sequence[str], parser: Parser, answer: s
                     any(shared <= len(said.rest & q.rest) + 1 for q in (theirs[k] for k in own) if q is not None):
                 continue
             # the answer gives the point's own subject that predicate somewhere: it compares, it does not swap
+            if every is None:
+                every = _stated(parser.parse([answer])[0]) if answer else []
             if any(s.subject == meant.subject and len(s.rest & meant.rest) >= shared - 1 for s in every):
                 continue
             out.append((p, quote))
