@@ -3,7 +3,7 @@
 Usage: python -m benchmarks.claim_check [--dir FOLDER ...] [--show] [--cache FILE]
 
 Sets: our subtle errors, the first held-out part, the labeled and contradiction answers, their user decks, the
-development part 11 (benchmarks/data/part11/), the 243 right answers of benchmarks/data/right_answers.yaml (every deck
+development parts 11 and 12 (benchmarks/data/), the 243 right answers of benchmarks/data/right_answers.yaml (every deck
 entry answered three ways, none contradicting the reference), and every --dir folder in the held-out format. For each:
 right answers flagged, wrong answers caught, wrong below partial; then the flags on right answers by kind and every
 right answer flagged, quoted.
@@ -26,10 +26,10 @@ from benchmarks.scoring_targets import (  # noqa: E402
     DATA,
     HELDOUT,
     REPO,
-    DiskCachedEmbedder,
     Triple,
     _named,
     contradiction_triples,
+    grading_embedder,
     labeled_triples,
     load_triples,
     user_deck_sets,
@@ -98,11 +98,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="also list the wrong answers not caught")
     parser.add_argument("--cache", type=Path, default=None, help="keep embeddings in this pickle between runs")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    from bot.core.embedder import SentenceEmbedder
-
-    embedder: Any = SentenceEmbedder()
-    if args.cache:
-        embedder = DiskCachedEmbedder(embedder, args.cache)
+    embedder = grading_embedder(args.cache)
     deck = load_bank(REPO / "knowledge")
     sets: dict[str, list[Triple]] = {
         "ours": load_triples(DATA / "subtle_errors.yaml", deck, "ours"),
@@ -110,12 +106,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         "ours-user": user_deck_sets(DATA / "user_deck", DATA / "user_deck_answers.yaml")[1],
     }
     sets |= part_sets("part1", HELDOUT, deck) | part_sets("part10", DEV / "part10", deck) \
-        | part_sets("part11", DEV / "part11", deck)
+        | part_sets("part11", DEV / "part11", deck) | part_sets("part12", DEV / "part12", deck)
     for folder in args.dir:
         sets |= part_sets(folder.name, folder, deck)
     result = measure(Grader(embedder), sets, right_answers(DEV / "right_answers.yaml", deck), args.show)
-    if args.cache:
-        embedder.save()
+    embedder.save()
     for name, row in result["sets"].items():
         line = f"{name:16} right answers flagged {row.get('right_flagged', 0)}/{row.get('right', 0)}"
         if row.get("wrong"):

@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.scoring_targets import REPO, DiskCachedEmbedder  # noqa: E402
+from benchmarks.scoring_targets import REPO, grading_embedder  # noqa: E402
 from benchmarks.verifier_eval import auc, collect  # noqa: E402
 from bot.core.bank import load_bank  # noqa: E402
 from bot.core.grading.grader import Grader  # noqa: E402
@@ -34,9 +34,7 @@ def rows(path: Path) -> list[dict[str, Any]]:
     """The matched pairs of every labeled answer and deck reference (cached: the rubric's matching is fixed)."""
     if path.exists():
         return list(json.loads(path.read_text()))
-    from bot.core.embedder import SentenceEmbedder
-
-    embedder = DiskCachedEmbedder(SentenceEmbedder(), Path("/tmp/scoring_emb_cache.pkl"))
+    embedder = grading_embedder(Path("/tmp/scoring_emb_cache.pkl"))
     out = collect(Grader(embedder), load_bank(REPO / "knowledge"), 81)
     embedder.save()
     path.write_text(json.dumps(out))

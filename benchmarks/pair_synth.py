@@ -149,12 +149,11 @@ def deck_vocab(bank: Any) -> list[tuple[str, str]]:
 
 def reference_pairs(bank: Any) -> dict[tuple[str, int], list[str]]:
     """(entry id, point index) -> the reference sentences the rubric matches to that point."""
-    from benchmarks.scoring_targets import DiskCachedEmbedder
+    from benchmarks.scoring_targets import grading_embedder
     from benchmarks.verifier_eval import matched_pairs
-    from bot.core.embedder import SentenceEmbedder
     from bot.core.grading.grader import Grader
 
-    embedder = DiskCachedEmbedder(SentenceEmbedder(), Path("/tmp/scoring_emb_cache.pkl"))
+    embedder = grading_embedder(Path("/tmp/scoring_emb_cache.pkl"))
     grader = Grader(embedder)
     out: dict[tuple[str, int], list[str]] = {}
     for entry in bank.entries.values():

@@ -239,11 +239,12 @@ def _print(result: dict[str, Any], show: bool) -> None:
 class DiskCachedEmbedder:
     """An embedder whose vectors are kept in a pickle between runs (for iterating on the scoring; same vectors)."""
 
-    def __init__(self, inner: Any, path: Path) -> None:
+    def __init__(self, inner: Any, path: Path | None) -> None:
         import pickle
 
         self.inner, self.path, self.name, self.dim = inner, path, inner.name, inner.dim
-        self.vectors: dict[str | tuple[str, str], Any] = pickle.loads(path.read_bytes()) if path.exists() else {}
+        self.vectors: dict[str | tuple[str, str], Any] = \
+            pickle.loads(path.read_bytes()) if path is not None and path.exists() else {}
         self.new = 0
 
     def embed(self, texts: Sequence[str]) -> Any:
@@ -268,8 +269,15 @@ class DiskCachedEmbedder:
         """Write the cache when anything was added."""
         import pickle
 
-        if self.new:
+        if self.new and self.path is not None:
             self.path.write_bytes(pickle.dumps(self.vectors))
+
+
+def grading_embedder(cache: Path | None) -> DiskCachedEmbedder:
+    """The grader's embedder; with `cache`, its vectors are kept in that pickle between runs (call save())."""
+    from bot.core.embedder import SentenceEmbedder
+
+    return DiskCachedEmbedder(SentenceEmbedder(), cache)
 
 
 def main(argv: Iterable[str] | None = None) -> int:
@@ -281,14 +289,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="print every graded triple")
     parser.add_argument("--cache", type=Path, default=None, help="keep embeddings in this pickle between runs")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    from bot.core.embedder import SentenceEmbedder
-
-    embedder: Any = SentenceEmbedder()
-    if args.cache:
-        embedder = DiskCachedEmbedder(embedder, args.cache)
+    embedder = grading_embedder(args.cache)
     result = run(Grader(embedder), args.heldout, args.dir)
-    if args.cache:
-        embedder.save()
+    embedder.save()
     _print(result, args.show)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

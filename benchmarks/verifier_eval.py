@@ -25,7 +25,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.scoring_targets import DATA, REPO, DiskCachedEmbedder, load_triples  # noqa: E402
+from benchmarks.scoring_targets import DATA, REPO, grading_embedder, load_triples  # noqa: E402
 from bot.core.bank import load_bank  # noqa: E402
 from bot.core.grading.checks import PAIR_FLOOR  # noqa: E402
 from bot.core.grading.grader import Grader  # noqa: E402
@@ -130,9 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in list(SETS):
         if name not in args.sets.split(","):
             SETS.pop(name)
-    from bot.core.embedder import SentenceEmbedder
-
-    embedder = DiskCachedEmbedder(SentenceEmbedder(), Path("/tmp/scoring_emb_cache.pkl"))
+    embedder = grading_embedder(Path("/tmp/scoring_emb_cache.pkl"))
     grader = Grader(embedder)
     rows = collect(grader, load_bank(REPO / "knowledge"), args.refs)
     embedder.save()
