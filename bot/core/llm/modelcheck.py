@@ -62,7 +62,7 @@ def llama_decodes(path: Path, python: str = sys.executable, timeout: float = 300
     if done.returncode < 0:
         return {"ok": False, "error": f"llama.cpp crashed decoding a token (signal {-done.returncode}); a build made "
                 "for this CPU's AMX does that: run `.venv/bin/pip uninstall -y llama-cpp-python`, `.venv/bin/pip "
-                "cache remove llama_cpp_python` and `bash scripts/install` to build it for AVX2."}
+                "cache remove llama_cpp_python` and `bash scripts/install` to build it without AMX."}
     last = (done.stderr.strip().splitlines() or ["no message"])[-1][:160]
     return {"ok": False, "error": f"llama.cpp could not decode a token of {path.name} ({last})."}
 
