@@ -194,3 +194,35 @@ def test_the_compute_type_is_int8_unless_the_cpu_has_vnni() -> None:
     assert cpu_compute_type("flags : fpu sse2 avx avx2 fma f16c") == "int8"
     for vnni in ("avx512f avx512_vnni", "avx2 avx_vnni", "amx_tile amx_int8"):
         assert cpu_compute_type(f"flags : fpu avx2 {vnni}") == "int16"
+
+
+# ---- the process around it ----------------------------------------------------------------------------------------
+
+_SPOKEN_THEN_QUIT = """
+import sys
+from bot.config import Settings
+from bot.core.replies import Action, Request, UserRef
+from bot.core.runtime import Runtime
+from tests import speech_audio as sa
+
+runtime = Runtime(Settings(COACH_DATA_DIR=sys.argv[1]), use_llm=False)
+user = UserRef("test", "speaker")
+list(runtime.coach.act(Request(user, Action.START, count=2)))
+replies = [r.kind.name for r in runtime.voice.answer(user, sa.spoken(sys.argv[2]), filename="a.wav", use_llm=False)]
+runtime.close()
+print(replies)
+"""
+
+
+def test_a_spoken_answer_then_quitting_exits_cleanly(espeak: str, tmp_path: Path) -> None:
+    # The next question's rubric is prepared on a daemon thread in torch; quitting while it ran aborted the process
+    # ("terminate called without an active exception", exit status 134).
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", _SPOKEN_THEN_QUIT, str(tmp_path / "data"), SENTENCE], cwd=repo,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "TRANSCRIPT" in done.stdout and "SCORE" in done.stdout
+    assert "terminate called" not in done.stderr

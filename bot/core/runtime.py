@@ -47,6 +47,7 @@ class Runtime:
         self._index: ChromaIndex | MemoryIndex | None = None
         self._synced = False
         self._warming: threading.Thread | None = None
+        self._preparing: list[threading.Thread] = []
         self.last_sync: SyncReport | None = None
 
     @cached_property
@@ -248,7 +249,10 @@ class Runtime:
         """Prepare the rubric (points encoded, entry parsed) and evaluate the fixed part of the critique prompt
         while the user reads the question."""
         # On a thread of its own: the question is shown before any model loads, and grading then costs one pass.
-        threading.Thread(target=self._prepare, args=(entry,), name="coach-prepare", daemon=True).start()
+        thread = threading.Thread(target=self._prepare, args=(entry,), name="coach-prepare", daemon=True)
+        thread.start()
+        with self._lock:
+            self._preparing = [t for t in self._preparing if t.is_alive()] + [thread]
         if self.llm is None or not self.llm.ready:
             return
         try:
@@ -313,8 +317,14 @@ class Runtime:
         except Exception:
             log.exception("Warm-up failed")
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30.0) -> None:
         """Release what holds files or threads."""
+        # A daemon thread still inside torch when the interpreter exits is killed there, and the unwinding aborts
+        # the process ("terminate called without an active exception", exit 134): let the preparing finish first.
+        with self._lock:
+            preparing = list(self._preparing)
+        for thread in preparing:
+            thread.join(timeout)
         if self._index is not None:
             self._index.close()
         if "speech" in self.__dict__:
