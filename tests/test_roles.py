@@ -4,6 +4,8 @@ A clause that gives a point's action, on the point's object, to another noun of 
 creates the data"), and a clause that says of one defined term what a point defines another by ("explainability is
 how well a human can understand ..."), are flagged even where the entry's vocabulary does not name both as sibling
 terms. The answers were written for these tests, not taken from the evaluation sets; each wrong one was missed before.
+Also: a denial after "otherwise" says what happens without the thing, it denies nothing (the one right answer blind
+part 12 flagged).
 """
 
 from __future__ import annotations
@@ -101,3 +103,13 @@ def test_a_definition_given_to_the_other_term_is_a_swap(grader, real_bank) -> No
     points = entry.points
     assert defined_away("Explainability is, like interpretability, how well a human can understand a decision.",
                         points, shared()) == []
+
+
+def test_a_denial_after_otherwise_says_what_happens_without_the_thing() -> None:
+    # blind part 12's one flagged right answer, in new words: the denial is the cost of not explaining
+    from bot.core.grading.conflicts import negation_conflict
+
+    point = "Explaining model decisions builds trust and accountability in critical areas."
+    assert negation_conflict("You need a way to explain each prediction, otherwise users can't trust the model.",
+                             point, set()) is None
+    assert negation_conflict("Explaining decisions does not build any trust with users.", point, set()) is not None

@@ -290,8 +290,12 @@ def _needed(words: Sequence[str], index: int) -> bool:
 
 def _conditional(words: Sequence[str], index: int) -> bool:
     """Whether the negation stands in a condition or answers one that is denied ("people won't trust a model if
-    nobody can say why", "unless it is scaled"): it says what a thing needs, it denies nothing the point states."""
+    nobody can say why", "unless it is scaled", "you need to explain it, otherwise people can't trust it"): it says
+    what a thing needs, it denies nothing the point states."""
     if "unless" in words:
+        return True
+    start = next((j + 1 for j in range(index - 1, -1, -1) if words[j] in W.PUNCT), 0)
+    if any(w in _OTHERWISE for w in words[start:index]):
         return True
     for k, word in enumerate(words):
         if word != "if":
@@ -303,6 +307,10 @@ def _conditional(words: Sequence[str], index: int) -> bool:
                if j != index):
             return True
     return False
+
+
+# What follows these says what happens without the thing named before: "..., otherwise people can't trust it".
+_OTHERWISE = frozenset({"otherwise", "else"})
 
 
 def _compared(words: Sequence[str], index: int) -> bool:
