@@ -54,6 +54,7 @@ class CritiqueStream:
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_send: float | None = None
+        self._unreachable = False
 
     def feed(self, piece: str) -> None:
         """Take one piece of the model's output (called on the engine's thread; never blocks on Slack)."""
@@ -66,7 +67,7 @@ class CritiqueStream:
 
     def _run(self) -> None:
         """Flush, then wait an interval, until finished: chat.update is never called faster than once per interval."""
-        while not self._done.is_set():
+        while not self._done.is_set() and not self._unreachable:
             self._flush()
             self._done.wait(self.interval)
 
@@ -83,6 +84,10 @@ class CritiqueStream:
                 self._send(self.drafts, streaming_message(text))
             except SlackApiError as exc:
                 log.info("A draft of the critique was not shown (%s); the next one follows", exc.response.get("error"))
+            except OSError as exc:   # Slack unreachable (refused, reset, timed out): no point sending more drafts
+                self._unreachable = True
+                log.warning("Slack could not be reached for a draft of the critique (%s); drafts stop, the final "
+                            "text is still sent", type(exc).__name__)
 
     def _send(self, client: WebClient, payload: dict[str, Any]) -> None:
         self._last_send = time.monotonic()

@@ -86,3 +86,21 @@ def test_a_rate_limited_draft_never_overwrites_the_final_critique() -> None:
         print(f"\nfinal critique shown {took:.2f} s after the model finished; drafts after it: {len(late)}")
         assert api.messages("DU1")[0]["text"] == "• the final critique"
         assert took < 5 and late == []
+
+
+def test_slack_going_away_mid_stream_stops_the_drafts_with_one_logged_line(caplog: pytest.LogCaptureFixture,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    died: list[BaseException | None] = []
+    monkeypatch.setattr("threading.excepthook", lambda args: died.append(args.exc_value))
+    with FakeSlackApi() as api:
+        stream = CritiqueStream(web_client("xoxb-test", api.url), "DU1", "1.0", interval=0.1)
+        stream.feed('{"strengths": ["first words"')
+        api.wait_for(lambda: api.all_calls("chat.postMessage"))
+    for word in ", ".join(f'"point {n}"' for n in range(20)).split(" "):   # Slack is gone; the model goes on
+        stream.feed(word + " ")
+        time.sleep(0.03)
+    stream.close()
+    assert stream._thread is not None and not stream._thread.is_alive()
+    assert died == []   # the streaming thread did not die with a traceback
+    said = [r for r in caplog.records if "could not be reached" in r.getMessage()]
+    assert len(said) == 1 and "xoxb" not in said[0].getMessage()
