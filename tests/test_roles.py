@@ -113,3 +113,29 @@ def test_a_denial_after_otherwise_says_what_happens_without_the_thing() -> None:
     assert negation_conflict("You need a way to explain each prediction, otherwise users can't trust the model.",
                              point, set()) is None
     assert negation_conflict("Explaining decisions does not build any trust with users.", point, set()) is not None
+
+
+def test_a_swap_said_with_another_verb_for_the_points_action_is_a_swap(grader, real_bank) -> None:
+    # a new user's answer: "makes" for the point's "creates", and "images", which the entry's points generate too
+    entry = real_bank.get("gans-content-creation")
+    wrong = ("In a GAN the discriminator makes new images out of random noise, and the generator checks each one "
+             "for authenticity.")
+    assert any(k == "swap" and "discriminator makes new images" in q for k, q in flags(grader, entry, wrong))
+    assert grader.rubric_grade(entry, wrong).score <= 30
+    right = ("In a GAN the generator makes new images out of random noise, and the discriminator checks each one "
+             "for authenticity.")
+    assert flags(grader, entry, right) == []
+
+
+def test_a_synonym_of_the_verb_counts_on_a_deck_of_ones_own(grader, queue_bank) -> None:
+    entry = queue_bank.get("mq-producer-consumer")
+    wrong = "The consumer sends messages, and later the producer acknowledges each of them."
+    assert [k for k, _ in flags(grader, entry, wrong)] == ["swap"]
+    right = "The producer sends messages, and later the consumer acknowledges each of them."
+    assert flags(grader, entry, right) == []
+
+
+def test_make_that_causes_is_not_make_that_creates() -> None:
+    doc = shared().parse(["Dropout makes the network more robust, and the generator makes fake samples."])[0]
+    said = {(tuple(sorted(t.subject)), t.verb) for t in triples(doc)}
+    assert (("generator",), "create") in said and not any(s == ("dropout",) for s, _ in said)

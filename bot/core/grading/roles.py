@@ -6,9 +6,11 @@ with a discriminator judging authenticity": the point's verb ("create") and its 
 names as terms of the entry's vocabulary, and "generator network" there leaves a bare "generator" unnamed; here each
 side is read as (subject, verb, object) triples from spaCy's dependency parse, so any noun the point names counts.
 
-A clause is flagged only when its verb and object are the point's, its subject is another noun of the same point
-that the point never makes the subject of that verb, the answer never gives that verb and object to the point's own
-subject, and nothing in the sentence denies, contrasts or relates ("not", "instead of", "both", "like").
+A clause is flagged only when its verb (or a verb of the same action: "makes" for "creates") and object are the
+point's (or what the entry's points do that action to elsewhere: "generates new images"), its subject is another
+noun of the same point that the point never makes the subject of that verb, the answer never gives that verb and
+object to the point's own subject, and nothing in the sentence denies, contrasts or relates ("not", "instead of",
+"both", "like").
 """
 
 from __future__ import annotations
@@ -32,6 +34,28 @@ _GENERAL_STEMS = frozenset(stem(w) for w in _GENERAL)
 _RELATING = re.compile(r"(?i)\b(?:not|no|never|n't|neither|nor|instead|rather|unlike|whereas|both|also|too|like|"
                        r"similar(?:ly)?|either|as well|each other|in turn|mutual(?:ly)?|together|same)\b|n't\b")
 _SUBJECTS = frozenset({"nsubj", "csubj"})
+# Verbs that name one action in other words ("the discriminator makes new images" against "the generator creates
+# data"): each maps to the group's first lemma, so a swap said with a synonym of the point's verb is still a swap.
+_SAME_ACTION = (("create", "make", "produce", "generate", "synthesize", "output", "build", "construct"),
+                ("judge", "evaluate", "assess", "check", "classify", "distinguish", "discriminate", "detect",
+                 "verify", "rate", "score", "spot"),
+                ("reduce", "decrease", "lower", "lessen", "shrink", "diminish", "cut"),
+                ("increase", "raise", "boost", "grow", "enlarge"),
+                ("remove", "drop", "delete", "discard", "eliminate", "erase"),
+                ("send", "transmit", "forward", "emit", "publish"),
+                ("store", "save", "persist", "cache", "retain", "hold"),
+                ("read", "fetch", "retrieve", "load"),
+                ("update", "adjust", "modify", "change", "alter", "tweak"),
+                ("predict", "estimate", "forecast"),
+                ("compute", "calculate"),
+                ("combine", "merge", "aggregate"),
+                ("split", "divide", "partition"),
+                ("choose", "select", "pick"),
+                ("release", "free", "unlock"),
+                ("acquire", "lock", "grab"))
+_CANON = {verb: group[0] for group in _SAME_ACTION for verb in group}
+# "make" names creating only with a plain object: "makes training faster" causes, it creates nothing.
+_CAUSATIVE = frozenset({"oprd", "ccomp", "xcomp", "acomp"})
 # A noun after these is the means, not a doer: "DQN approximates Q-values with a deep network".
 _INSTRUMENTS = frozenset({"with", "using", "via", "through", "by", "from"})
 _RELATIVE = frozenset({"that", "which", "who", "whom"})
@@ -98,7 +122,10 @@ def triples(doc: Any) -> list[Triple]:
     """Each (subject, verb, object) a parsed text states with a noun subject and an object."""
     out = []
     for verb in doc:
-        if verb.pos_ != "VERB" or verb.lemma_.lower() in _LIGHT:
+        lemma = verb.lemma_.lower()
+        action = _CANON.get(lemma, lemma)
+        if verb.pos_ != "VERB" or action in _LIGHT or \
+                (lemma == "make" and any(c.dep_ in _CAUSATIVE for c in verb.children)):
             continue
         subject = _subject(verb)
         objects = _objects(verb)
@@ -115,7 +142,7 @@ def triples(doc: Any) -> list[Triple]:
                               for m in c.children if m.dep_ in ("relcl", "acl")
                               for t in m.subtree if t.pos_ in ("NOUN", "PROPN")
                               and not (t.dep_ in _SUBJECTS and t.head.i == m.i))
-        out.append(Triple(name, verb.lemma_.lower(), objects, (start, end), f"{subject.lower_} {verb.lower_}",
+        out.append(Triple(name, action, objects, (start, end), f"{subject.lower_} {verb.lower_}",
                           described))
     return out
 
@@ -138,14 +165,20 @@ def given_away(sentence: str, points: Sequence[str], candidates: Iterable[int], 
         return []
     named = _nouns_of(parsed, means=False)
     every: list[Triple] | None = None   # the whole answer's, parsed only when a clause is a candidate
+    docs = parser.parse(list(points))
+    # what the entry's points do each action to, together: "generates new images" elsewhere lets "makes new
+    # images" stand for "creates data"
+    acted_on: dict[str, frozenset[str]] = {}
+    for t in (t for doc in docs for t in triples(doc)):
+        acted_on[t.verb] = acted_on.get(t.verb, frozenset()) | t.objects
     out = []
     for p in candidates:
-        doc = parser.parse([points[p]])[0]
+        doc = docs[p]
         theirs = triples(doc)
         nouns = _nouns_of(doc)
         for said in mine:
             for meant in theirs:
-                if said.verb != meant.verb or not said.objects & meant.objects \
+                if said.verb != meant.verb or not said.objects & acted_on[meant.verb] \
                         or said.subject & (meant.subject | meant.objects):
                     continue
                 # the subject must be another participant of the point, never said to do this itself there
