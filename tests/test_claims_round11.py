@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.bank import load_bank
 from bot.core.grading.conflicts import negation_conflict, opposite_conflict, stem
 from bot.core.grading.values import number_conflict
-from tests.flagging import flags
+from tests.flagging import deck_of, flags
 
 API_DECK = """\
 deck: web-api
@@ -38,9 +37,7 @@ questions:
 
 @pytest.fixture(scope="module")
 def web_api(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("decks")
-    (folder / "web-api.yaml").write_text(API_DECK)
-    return load_bank(folder)
+    return deck_of(tmp_path_factory.mktemp("decks"), API_DECK)
 
 
 def test_a_negation_denies_the_first_word_it_reaches() -> None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.bank import load_bank
 from bot.core.grading.parse import shared
 from bot.core.grading.roles import defined_away, given_away, triples
-from tests.flagging import flags
+from tests.flagging import deck_of, flags
 
 QUEUE_DECK = """\
 deck: messaging
@@ -39,9 +38,7 @@ questions:
 
 @pytest.fixture(scope="module")
 def queue_bank(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("decks")
-    (folder / "messaging.yaml").write_text(QUEUE_DECK)
-    return load_bank(folder)
+    return deck_of(tmp_path_factory.mktemp("decks"), QUEUE_DECK)
 
 
 def test_a_parse_reads_who_does_what() -> None:

@@ -8,6 +8,7 @@ from bot.core.bank import Entry
 from bot.core.embedder import Embedder
 from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns, roles, timeline
 from bot.core.grading import conflict_words as W
+from bot.core.grading import traded as trades
 from bot.core.grading.attribution import Attribution
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.parse import Parser
@@ -181,6 +182,10 @@ class ClaimCheck:
                                             " ".join([*sentences, entry.question])):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
                                                                 "entity"))
+            if "swap" in self.kinds and not short:
+                # after the word-level checks, whose kind says more where both see it ("mirror")
+                for point, quote in trades.traded(sentence, entry.points, self.parser, answer):
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
         if "swap" in self.kinds and self.attribution is not None and not short:
             for point, quote in self.attribution.find(entry, sentences, vocabulary):
                 found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.core.grading.conflicts import stem
@@ -27,10 +28,10 @@ from bot.core.grading.parse import Parser
 _LIGHT = frozenset({"be", "have", "do", "get", "use", "make", "let", "help", "allow", "need", "include", "become",
                     "call", "see", "give", "keep", "go", "come", "work", "involve", "mean", "contain"})
 # Nouns too general to name a participant: "the generator network" is named by "generator".
-_GENERAL = frozenset({"network", "model", "net", "part", "component", "thing", "one", "system", "unit", "module",
+GENERAL = frozenset({"network", "model", "net", "part", "component", "thing", "one", "system", "unit", "module",
                       "process", "step", "way", "kind", "type", "something", "side"})
 # A sentence that denies, contrasts, relates two participants or hedges is not a plain claim of who does what.
-_GENERAL_STEMS = frozenset(stem(w) for w in _GENERAL)
+_GENERAL_STEMS = frozenset(stem(w) for w in GENERAL)
 _RELATING = re.compile(r"(?i)\b(?:not|no|never|n't|neither|nor|instead|rather|unlike|whereas|both|also|too|like|"
                        r"similar(?:ly)?|either|as well|each other|in turn|mutual(?:ly)?|together|same)\b|n't\b")
 _SUBJECTS = frozenset({"nsubj", "csubj"})
@@ -83,7 +84,7 @@ def _nouns(token: Any) -> frozenset[str]:
     """The stems of a phrase's nouns (an object's head, its compounds and conjuncts)."""
     heads = [token, *[c for c in token.conjuncts]]
     return frozenset(stem(t.lower_) for h in heads for t in h.subtree
-                     if t.pos_ in ("NOUN", "PROPN") and t.is_alpha and t.lower_ not in _GENERAL
+                     if t.pos_ in ("NOUN", "PROPN") and t.is_alpha and t.lower_ not in GENERAL
                      and (t.i == h.i or t.head.i == h.i or t.dep_ == "compound"))
 
 
@@ -153,6 +154,18 @@ def _nouns_of(doc: Any, means: bool = True) -> frozenset[str]:
                      and (means or not any(a.dep_ == "prep" and a.lower_ in _INSTRUMENTS for a in t.ancestors)))
 
 
+@lru_cache(maxsize=256)
+def _entry(points: tuple[str, ...], parser: Parser) -> tuple[list[tuple[list[Triple], frozenset[str]]],
+                                                            dict[str, frozenset[str]]]:
+    """Each point's triples and nouns, and what the entry's points do each action to, together ("generates new
+    images" elsewhere lets "makes new images" stand for "creates data"); read once per entry."""
+    read = [(triples(doc), _nouns_of(doc)) for doc in parser.parse(list(points))]
+    acted_on: dict[str, frozenset[str]] = {}
+    for t in (t for theirs, _ in read for t in theirs):
+        acted_on[t.verb] = acted_on.get(t.verb, frozenset()) | t.objects
+    return read, acted_on
+
+
 def given_away(sentence: str, points: Sequence[str], candidates: Iterable[int], parser: Parser,
                answer: str = "") -> list[tuple[int, str]]:
     """(point, quote) for each clause that gives a point's action, on the point's object, to another noun of the
@@ -165,17 +178,10 @@ def given_away(sentence: str, points: Sequence[str], candidates: Iterable[int], 
         return []
     named = _nouns_of(parsed, means=False)
     every: list[Triple] | None = None   # the whole answer's, parsed only when a clause is a candidate
-    docs = parser.parse(list(points))
-    # what the entry's points do each action to, together: "generates new images" elsewhere lets "makes new
-    # images" stand for "creates data"
-    acted_on: dict[str, frozenset[str]] = {}
-    for t in (t for doc in docs for t in triples(doc)):
-        acted_on[t.verb] = acted_on.get(t.verb, frozenset()) | t.objects
+    read, acted_on = _entry(tuple(points), parser)
     out = []
     for p in candidates:
-        doc = docs[p]
-        theirs = triples(doc)
-        nouns = _nouns_of(doc)
+        theirs, nouns = read[p]
         for said in mine:
             for meant in theirs:
                 if said.verb != meant.verb or not said.objects & acted_on[meant.verb] \
