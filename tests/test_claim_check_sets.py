@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 def figures(grader, real_bank):
     sets = claim_check.part_sets("part10", claim_check.DEV / "part10", real_bank) | \
         claim_check.part_sets("part11", claim_check.DEV / "part11", real_bank) | \
-        claim_check.part_sets("part12", claim_check.DEV / "part12", real_bank)
+        claim_check.part_sets("part12", claim_check.DEV / "part12", real_bank) | \
+        claim_check.part_sets("part13", claim_check.DEV / "part13", real_bank)
     rights = claim_check.right_answers(claim_check.DEV / "right_answers.yaml", real_bank)
     return claim_check.measure(grader, sets, rights, show=False)
 
@@ -28,10 +29,11 @@ def test_the_development_sets_are_all_there(real_bank) -> None:
     assert len(rights) == 243 and {e.id for e, _, _ in rights} == set(real_bank.entries)
     assert load_bank(claim_check.DEV / "part11" / "user_deck").entries
     assert load_bank(claim_check.DEV / "part12" / "user_deck").entries
+    assert load_bank(claim_check.DEV / "part13" / "user_deck").entries
 
 
-@pytest.mark.parametrize("name", ["right-answers", "part10", "part11", "part12", "part10-user", "part11-user",
-                                  "part12-user"])
+@pytest.mark.parametrize("name", ["right-answers", "part10", "part11", "part12", "part13", "part10-user",
+                                  "part11-user", "part12-user", "part13-user"])
 def test_right_answers_are_flagged_at_most_2_percent(figures, name) -> None:
     row = figures["sets"][name]
     assert row["right"] >= 16

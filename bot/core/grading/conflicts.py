@@ -195,10 +195,12 @@ _GUARDS = frozenset({"protect", "protects", "protecting", "shield", "shields", "
 
 
 def _guarded(words: Sequence[str]) -> set[str]:
-    """Stems a point guards against ("to protect the service from overload and abuse"): denied, they agree."""
+    """Stems a point guards against ("to protect the service from overload and abuse") or sets aside ("in a handful
+    of page reads instead of scanning the whole table"): denied ("without scanning the whole table"), they agree."""
     out: set[str] = set()
     for i, word in enumerate(words):
-        if word in ("from", "against") and any(w in _GUARDS for w in words[max(0, i - 6):i]):
+        if (word in ("from", "against") and any(w in _GUARDS for w in words[max(0, i - 6):i])) or \
+                (word in ("of", "than") and i > 0 and words[i - 1] == ("instead" if word == "of" else "rather")):
             end = next((j for j in range(i + 1, len(words)) if words[j] in W.BOUNDARY), len(words))
             out |= {stem(w) for w in _content(words[i + 1:end])}
     return out
@@ -337,6 +339,10 @@ _DIRECTED = frozenset(w for pair in W.OPPOSITES for family in pair for w in fami
 _DESCRIBERS = _DIRECTED | {"large", "small", "big", "high", "low", "long", "short", "tiny", "huge"}
 
 
+# Words that start a new noun phrase after "and": what follows is not the phrase the direction word is in.
+_STARTS = frozenset({"the", "a", "an", "its", "their", "this", "these", "that", "those", "each", "every"})
+
+
 def _directed(words: Sequence[str], family: frozenset[str], strict: bool = False) -> list[tuple[int, Span, set[str]]]:
     """Each word of the family: its position, its phrase, and the content stems it acts on, within its clause; strict
     (for the word that would contradict) stops ahead at "of" or a preposition."""
@@ -358,6 +364,11 @@ def _directed(words: Sequence[str], family: frozenset[str], strict: bool = False
                 # Looking back, a noun with a describing word of its own ("large batches do fewer updates") is what
                 # that word describes: the comparative is said of what follows it.
                 if step < 0 and j > 0 and words[j - 1] in _DESCRIBERS and _content([words[j]]):
+                    break
+                # Looking ahead, "and the ..." starts another phrase: in "a mistake costs more and the model stops
+                # leaning" more is said of the cost, not the model (a comparative never reaches past "and").
+                if step > 0 and words[j] in ("and", "or", "but") and \
+                        (word in W.COMPARATIVES or (j + 1 < len(words) and words[j + 1] in _STARTS)):
                     break
                 # Looking ahead, the noun after "of" is not what the word describes ("different parts of the input").
                 if strict and step > 0 and taken and (words[j] == "of" or words[j] in W.PREPOSITIONS):

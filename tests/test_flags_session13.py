@@ -1,0 +1,54 @@
+"""Scoring v2, session 13: the two right answers blind part 13 flagged, each in words written for these tests.
+
+"costs more and the model stops leaning toward the majority": a comparative is said of what it stands beside, never
+of the noun after "and the" ("Class weights reduce the model's bias toward the majority class" is agreed with, not
+contradicted). "without scanning the whole table" against a reference that reads "instead of scanning the whole
+table": what a point sets aside, denied, agrees.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.flagging import deck_of, flags
+
+INDEX_DECK = """\
+deck: storage
+title: Storage questions
+topics: [databases]
+questions:
+  - id: st-index-lookup
+    question: Why does an index make a lookup fast?
+    topics: [databases]
+    difficulty: 1
+    kind: concept
+    answer: |
+      An index stores the column's values in sorted order, in a balanced tree whose
+      nodes each hold many keys, so even a big table is only a few levels deep. A lookup
+      goes from the root down to a leaf in a few page reads instead of scanning the whole
+      table, and since the leaves are sorted it can answer range queries too. The price is
+      extra disk space and slower writes, because every insert or update must change the index.
+"""
+
+
+@pytest.fixture(scope="module")
+def index_bank(tmp_path_factory):
+    return deck_of(tmp_path_factory.mktemp("decks"), INDEX_DECK)
+
+
+def test_a_comparative_is_not_said_of_the_noun_after_and_the(grader, real_bank) -> None:
+    entry = real_bank.get("imbalanced-dataset-handling")
+    right = ("Put class weights on the loss, so an error on the minority class costs more and the model stops "
+             "favouring the majority class.")
+    assert flags(grader, entry, right) == []
+    # a comparative said of the model itself still contradicts "reduce the model's bias toward the majority class"
+    wrong = "Class weights give the model more bias toward the majority class."
+    assert flags(grader, entry, wrong) != []
+
+
+def test_denying_what_the_reference_sets_aside_agrees_with_it(grader, index_bank) -> None:
+    entry = index_bank.get("st-index-lookup")
+    for right in ("An index lets the engine locate rows without scanning the whole table.",
+                  "The index lets you fetch a row without scanning the whole table."):
+        assert flags(grader, entry, right) == [], right
+        assert grader.rubric_grade(entry, right).score >= 25   # a one-line partial answer, not a wrong one
