@@ -3,7 +3,8 @@
 "costs more and the model stops leaning toward the majority": a comparative is said of what it stands beside, never
 of the noun after "and the" ("Class weights reduce the model's bias toward the majority class" is agreed with, not
 contradicted). "without scanning the whole table" against a reference that reads "instead of scanning the whole
-table": what a point sets aside, denied, agrees.
+table": what a point sets aside, denied, agrees. And a quote shown to the user ends with the claim, not with the
+"and" of the clause it was cut from.
 """
 
 from __future__ import annotations
@@ -52,3 +53,11 @@ def test_denying_what_the_reference_sets_aside_agrees_with_it(grader, index_bank
                   "The index lets you fetch a row without scanning the whole table."):
         assert flags(grader, entry, right) == [], right
         assert grader.rubric_grade(entry, right).score >= 25   # a one-line partial answer, not a wrong one
+
+
+def test_a_quoted_claim_does_not_end_with_a_dangling_and(grader, real_bank) -> None:
+    entry = real_bank.get("bias-variance-experience")
+    wrong = "High bias means the model overfits the training data, and high variance means it is too simple."
+    quotes = [q for _, q in flags(grader, entry, wrong)]
+    assert "High bias means the model overfits the training data" in quotes
+    assert not any(q.rstrip().endswith((",", " and")) for q in quotes), quotes

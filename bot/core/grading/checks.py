@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
@@ -18,6 +20,15 @@ from bot.core.grading.vocabulary import GENERIC, text_stems
 # A sentence is checked against a point it is this close to (plain cosine): it is about that point.
 PAIR_FLOOR = 0.45
 KINDS = frozenset({"negation", "opposite", "number", "swap", "entity", "mirror", "phase"})
+
+
+# A conjunction or punctuation left at a quote's end by the clause it was cut from ("overfits the data, and").
+_LOOSE_END = re.compile(r"(?:[\s,;:]+(?:and|or|but|so|while|whereas))+[\s,;:]*$|[\s,;:]+$", re.IGNORECASE)
+
+
+def trimmed(quote: str) -> str:
+    """The quote without a dangling joiner at its end: still the answer's own words, from the same start."""
+    return _LOOSE_END.sub("", quote) or quote
 
 
 def _clause_of(quote: str, sentences: Sequence[str]) -> str:
@@ -189,4 +200,5 @@ class ClaimCheck:
         if "swap" in self.kinds and self.attribution is not None and not short:
             for point, quote in self.attribution.find(entry, sentences, vocabulary):
                 found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
-        return [found[p] for p in sorted(found) if not set_aside(found[p].quote, sentences)]
+        return [replace(found[p], quote=trimmed(found[p].quote)) for p in sorted(found)
+                if not set_aside(found[p].quote, sentences)]
