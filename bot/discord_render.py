@@ -10,6 +10,7 @@ import discord
 
 from bot.core.llm.jsonstream import JsonProse
 from bot.core.replies import Action, Reply, ReplyKind
+from bot.core.text import clip
 
 MESSAGE_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -49,15 +50,6 @@ def defuse(text: str) -> str:
     return discord.utils.escape_mentions(text)
 
 
-def clip(text: str, limit: int) -> str:
-    """The text cut to at most `limit` characters, on a word boundary where one is near, with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = head.rfind(" ")
-    if space > limit // 2:
-        head = head[:space]
-    return head.rstrip() + "…"
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

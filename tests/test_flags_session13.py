@@ -61,3 +61,28 @@ def test_a_quoted_claim_does_not_end_with_a_dangling_and(grader, real_bank) -> N
     quotes = [q for _, q in flags(grader, entry, wrong)]
     assert "High bias means the model overfits the training data" in quotes
     assert not any(q.rstrip().endswith((",", " and")) for q in quotes), quotes
+
+
+def test_a_cleft_sentence_says_the_action_of_its_subject(grader, real_bank) -> None:
+    # "X is the one that ..." gives the action to X, not to "one" (a new user's way of swapping roles)
+    entry = real_bank.get("gans-content-creation")
+    wrong = ("In a GAN the discriminator is the one that creates new data from noise, while the generator judges "
+             "whether it is authentic.")
+    assert any(k == "swap" and q.startswith("discriminator is the one that creates") for k, q in
+               flags(grader, entry, wrong))
+    right = ("In a GAN the generator is the one that creates new data from noise, while the discriminator judges "
+             "whether it is authentic.")
+    assert flags(grader, entry, right) == []
+
+
+def test_long_evidence_is_shown_cut_between_words() -> None:
+    from bot.core.render import score_text
+
+    evidence = ("Recall is the share of the model's positive predictions that turn out to be correct, TP over TP plus "
+                "FP, while precision is the share of all real positive cases that the model manages to find")
+    grade = {"score": 40, "key_points": [{"text": "Recall is TP over TP plus FN.", "covered": True,
+                                          "evidence": evidence}], "contradicted": {}}
+    shown = score_text(grade).splitlines()[1]
+    quoted = shown.split('you said: "')[1].rstrip('"')
+    assert quoted.endswith("…") and len(quoted) <= 140
+    assert evidence.startswith(quoted[:-1]) and evidence[len(quoted) - 1] == " "   # cut where a word ends

@@ -9,7 +9,7 @@ from typing import Any
 from bot.core.bank import Bank
 from bot.core.render import DIFFICULTY
 from bot.core.store.records import AttemptRecord, SessionRecord
-from bot.core.text import plural
+from bot.core.text import clip, plural
 
 QUOTE = 160   # characters of the user's words quoted per point or follow-up
 GOOD = 80     # a topic averaging this much is not one to "work on next"
@@ -123,7 +123,7 @@ def verdict(report: dict[str, Any]) -> str:
 
 def _clip(text: str, limit: int = QUOTE) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def _minutes(seconds: int | None) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.bank import Entry
-from bot.core.text import plural
+from bot.core.text import clip, plural
 
 DIFFICULTY = {1: "basic", 2: "intermediate", 3: "advanced"}
 
@@ -66,7 +66,7 @@ def critique_text(grade: dict[str, Any]) -> str:
 
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def report_text(report: dict[str, Any]) -> str:

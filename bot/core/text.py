@@ -40,3 +40,15 @@ def as_text(value: str | bytes) -> str:
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """A count with its noun in the right number: "1 attempt", "0 attempts", "2 entries" (many="entries")."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def clip(text: str, limit: int) -> str:
+    """The text cut to at most `limit` characters, on a word boundary where one is near, with an ellipsis: a quote is
+    never shown cut inside a word or a number ("share of al…")."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:") + "…"

@@ -97,7 +97,7 @@ def _subject(verb: Any) -> Any | None:
     for child in verb.children:
         if child.dep_ in _SUBJECTS:
             if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
-                return verb.head
+                return _cleft(verb.head)
             return child if child.pos_ in ("NOUN", "PROPN") else None
     if verb.dep_ == "acl" and verb.tag_ == "VBG":
         return verb.head
@@ -106,6 +106,14 @@ def _subject(verb: Any) -> Any | None:
     if verb.dep_ == "conj" and verb.head.pos_ in ("VERB", "AUX"):
         return _subject(verb.head)
     return None
+
+
+def _cleft(noun: Any) -> Any:
+    """The noun a relative clause is said of: "the discriminator is the one that produces the images" says it of the
+    discriminator, not of "one"."""
+    if noun.lower_ in GENERAL and noun.dep_ == "attr" and noun.head.lemma_ == "be":
+        return next((c for c in noun.head.children if c.dep_ == "nsubj" and c.pos_ in ("NOUN", "PROPN")), noun)
+    return noun
 
 
 def _objects(verb: Any) -> frozenset[str]:
