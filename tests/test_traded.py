@@ -86,3 +86,18 @@ def test_a_trade_on_a_deck_of_ones_own(grader, memory_bank) -> None:
     # a denial says the same thing the right way: "not freed automatically" is no trade
     denied = "Heap memory is not freed automatically when the function returns; the programmer frees it explicitly."
     assert traded(denied, entry.points, shared(), denied) == []
+
+
+def test_a_hedge_on_a_copula_is_not_the_other_statements_word(grader, real_bank) -> None:
+    entry = real_bank.get("precision-vs-recall")
+    # "were actually right" is emphasis; the recall point's "actual positive cases" is what tells recall apart
+    right = ("Precision tells you how many of the things the model called positive were actually right, while recall "
+             "tells you what share of the real positive cases it managed to catch. F1 is the harmonic mean of the "
+             "two, and improving one usually hurts the other.")
+    assert flags(grader, entry, right) == []
+    assert grader.rubric_grade(entry, right).score >= 60
+    # said of the people who actually have the disease, it is the recall point's word, and still a trade
+    wrong = ("Precision is the number of true positive diagnoses divided by the number of people who actually have "
+             "the disease.")
+    answer = f"{wrong} Recall divides the true positives by everyone the test flagged as positive."
+    assert traded(wrong, entry.points, shared(), answer)

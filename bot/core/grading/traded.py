@@ -53,6 +53,13 @@ def _name(token: Any) -> frozenset[str]:
     return frozenset(stem(t.lower_) for t in [*words, token] if t.is_alpha and t.lower_ not in GENERAL)
 
 
+def _word(token: Any) -> str:
+    """A content word's stem; an adverb on a copula keeps its ending: "were actually right" says nothing of "actual
+    positive cases", while "people who actually have the disease" are the actual cases."""
+    hedge = token.pos_ == "ADV" and token.lower_.endswith("ly") and token.head.lemma_ == "be"
+    return token.lower_ if hedge else stem(token.lower_)
+
+
 def _joined(verb: Any, main_only: bool) -> set[int]:
     """Token indices of clauses under `verb` that are read apart: a clause with its own subject joined by "and",
     a contrast ("whereas ..."), and in `main_only` any subordinate clause too ("because the model ...")."""
@@ -83,8 +90,8 @@ def statements(doc: Any, main_only: bool = False) -> list[Statement]:
         content = [t for t in tokens if t.i not in inside and t.is_alpha and not t.is_stop
                    and t.lemma_.lower() not in _PLAIN]
         start, end = min(t.idx for t in tokens), max(t.idx + len(t.text) for t in tokens)
-        out.append(Statement(name, frozenset(stem(t.lower_) for t in content),
-                             frozenset(stem(t.lower_) for t in content if t.pos_ in _MARKS), (start, end),
+        out.append(Statement(name, frozenset(_word(t) for t in content),
+                             frozenset(_word(t) for t in content if t.pos_ in _MARKS), (start, end),
                              verb.lemma_.lower()))
     return out
 
