@@ -15,29 +15,23 @@ import pytest
 
 from bot.core.grading.conflicts import negation_conflict, opposite_conflict, stem
 from bot.core.grading.values import number_conflict
-from tests.flagging import deck_of, flags
+from tests.flagging import Question, flags, one_question
 
-API_DECK = """\
-deck: web-api
-title: Web API questions
-topics: [api]
-questions:
-  - id: wa-throttling
-    question: Why do public APIs throttle clients, and what should a client do when it is throttled?
-    topics: [api]
-    difficulty: 2
-    kind: concept
-    answer: |
-      Throttling limits how many calls a client may make in a period, for example 50 calls per second per
-      token, to protect the backend from overload and abuse. Gateways usually count calls with a token
-      bucket. When a client goes over, the gateway answers 429 Too Many Requests and may add a Retry-After
-      header. A good client waits that long, then retries with exponential backoff and jitter.
-"""
+API = Question(
+    qid="wa-throttling",
+    question="Why do public APIs throttle clients, and what should a client do when it is throttled?",
+    answer=("Throttling limits how many calls a client may make in a period, for example 50 calls per second "
+            "per token, to protect the backend from overload and abuse. Gateways usually count calls with a "
+            "token bucket. When a client goes over, the gateway answers 429 Too Many Requests and may add a "
+            "Retry-After header. A good client waits that long, then retries with exponential backoff and "
+            "jitter."),
+    deck="web-api", topic="api", difficulty=2,
+)
 
 
 @pytest.fixture(scope="module")
-def web_api(tmp_path_factory):
-    return deck_of(tmp_path_factory.mktemp("decks"), API_DECK)
+def throttling(tmp_path_factory):
+    return one_question(tmp_path_factory.mktemp("decks"), API)
 
 
 def test_a_negation_denies_the_first_word_it_reaches() -> None:
@@ -62,16 +56,16 @@ def test_without_after_a_barrier_says_the_thing_happens() -> None:
                              point, set()) is not None
 
 
-def test_what_a_point_guards_against_may_be_denied(grader, web_api) -> None:
-    entry = web_api.get("wa-throttling")
+def test_what_a_point_guards_against_may_be_denied(grader, throttling) -> None:
+    entry = throttling
     right = "The gateway limits each token's calls so one busy client can't overload the backend."
     assert flags(grader, entry, right) == []
     # the cap itself denied is still a claim against the point
     assert flags(grader, entry, "Throttling doesn't limit how many calls a client makes; it only logs them.") != []
 
 
-def test_a_number_another_point_gives_and_an_example_value_are_no_wrong_number(grader, web_api) -> None:
-    entry = web_api.get("wa-throttling")
+def test_a_number_another_point_gives_and_an_example_value_are_no_wrong_number(grader, throttling) -> None:
+    entry = throttling
     # 429 belongs to the point about going over; 100 a minute is another example of a cap
     assert flags(grader, entry, "The gateway limits your calls, and you get a 429 when you go over.") == []
     assert number_conflict("A cap like 100 calls a minute per token.",

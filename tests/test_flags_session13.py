@@ -11,30 +11,23 @@ from __future__ import annotations
 
 import pytest
 
-from tests.flagging import deck_of, flags
+from tests.flagging import Question, flags, one_question
 
-INDEX_DECK = """\
-deck: storage
-title: Storage questions
-topics: [databases]
-questions:
-  - id: st-index-lookup
-    question: Why does an index make a lookup fast?
-    topics: [databases]
-    difficulty: 1
-    kind: concept
-    answer: |
-      An index stores the column's values in sorted order, in a balanced tree whose
-      nodes each hold many keys, so even a big table is only a few levels deep. A lookup
-      goes from the root down to a leaf in a few page reads instead of scanning the whole
-      table, and since the leaves are sorted it can answer range queries too. The price is
-      extra disk space and slower writes, because every insert or update must change the index.
-"""
+INDEX = Question(
+    qid="st-index-lookup",
+    question="Why does an index make a lookup fast?",
+    answer=("An index stores the column's values in sorted order, in a balanced tree whose nodes each hold "
+            "many keys, so even a big table is only a few levels deep. A lookup goes from the root down to a "
+            "leaf in a few page reads instead of scanning the whole table, and since the leaves are sorted it "
+            "can answer range queries too. The price is extra disk space and slower writes, because every "
+            "insert or update must change the index."),
+    deck="storage", topic="databases", difficulty=1,
+)
 
 
 @pytest.fixture(scope="module")
-def index_bank(tmp_path_factory):
-    return deck_of(tmp_path_factory.mktemp("decks"), INDEX_DECK)
+def index_entry(tmp_path_factory):
+    return one_question(tmp_path_factory.mktemp("decks"), INDEX)
 
 
 def test_a_comparative_is_not_said_of_the_noun_after_and_the(grader, real_bank) -> None:
@@ -47,8 +40,8 @@ def test_a_comparative_is_not_said_of_the_noun_after_and_the(grader, real_bank) 
     assert flags(grader, entry, wrong) != []
 
 
-def test_denying_what_the_reference_sets_aside_agrees_with_it(grader, index_bank) -> None:
-    entry = index_bank.get("st-index-lookup")
+def test_denying_what_the_reference_sets_aside_agrees_with_it(grader, index_entry) -> None:
+    entry = index_entry
     for right in ("An index lets the engine locate rows without scanning the whole table.",
                   "The index lets you fetch a row without scanning the whole table."):
         assert flags(grader, entry, right) == [], right

@@ -14,31 +14,24 @@ import pytest
 
 from bot.core.grading.parse import shared
 from bot.core.grading.roles import defined_away, given_away, triples
-from tests.flagging import deck_of, flags
+from tests.flagging import Question, flags, one_question
 
-QUEUE_DECK = """\
-deck: messaging
-title: Messaging questions
-topics: [queues]
-questions:
-  - id: mq-producer-consumer
-    question: How do producers and consumers use a message queue?
-    topics: [queues]
-    difficulty: 1
-    kind: concept
-    answer: |
-      A producer publishes messages that a consumer later acknowledges. The broker stores each message until
-      it is acknowledged, so a crash loses nothing. Several consumers can share one queue to spread the load.
-    key_points:
-      - A producer publishes messages that a consumer later acknowledges.
-      - The broker stores each message until it is acknowledged.
-      - Several consumers can share one queue to spread the load.
-"""
+QUEUE = Question(
+    qid="mq-producer-consumer",
+    question="How do producers and consumers use a message queue?",
+    answer=("A producer publishes messages that a consumer later acknowledges. The broker stores each message "
+            "until it is acknowledged, so a crash loses nothing. Several consumers can share one queue to "
+            "spread the load."),
+    points=("A producer publishes messages that a consumer later acknowledges.",
+            "The broker stores each message until it is acknowledged.",
+            "Several consumers can share one queue to spread the load.",),
+    deck="messaging", topic="queues", difficulty=1,
+)
 
 
 @pytest.fixture(scope="module")
-def queue_bank(tmp_path_factory):
-    return deck_of(tmp_path_factory.mktemp("decks"), QUEUE_DECK)
+def queue_entry(tmp_path_factory):
+    return one_question(tmp_path_factory.mktemp("decks"), QUEUE)
 
 
 def test_a_parse_reads_who_does_what() -> None:
@@ -65,8 +58,8 @@ def test_the_agent_and_the_environment_exchanged_is_a_swap(grader, real_bank) ->
     assert flags(grader, entry, right) == []
 
 
-def test_a_swap_needs_both_participants_named(queue_bank) -> None:
-    points = queue_bank.get("mq-producer-consumer").points
+def test_a_swap_needs_both_participants_named(queue_entry) -> None:
+    points = queue_entry.points
     parser = shared()
     wrong = "The consumer publishes the messages and the producer acknowledges them."
     assert [p for p, _ in given_away(wrong, points, range(len(points)), parser, wrong)] == [0]
@@ -124,8 +117,8 @@ def test_a_swap_said_with_another_verb_for_the_points_action_is_a_swap(grader, r
     assert flags(grader, entry, right) == []
 
 
-def test_a_synonym_of_the_verb_counts_on_a_deck_of_ones_own(grader, queue_bank) -> None:
-    entry = queue_bank.get("mq-producer-consumer")
+def test_a_synonym_of_the_verb_counts_on_a_deck_of_ones_own(grader, queue_entry) -> None:
+    entry = queue_entry
     wrong = "The consumer sends messages, and later the producer acknowledges each of them."
     assert [k for k, _ in flags(grader, entry, wrong)] == ["swap"]
     right = "The producer sends messages, and later the consumer acknowledges each of them."

@@ -14,31 +14,24 @@ import pytest
 from bot.core.grading.conflicts import stem
 from bot.core.grading.parse import shared
 from bot.core.grading.traded import statements, traded
-from tests.flagging import deck_of, flags
+from tests.flagging import Question, flags, one_question
 
-MEMORY_DECK = """\
-deck: systems
-title: Systems questions
-topics: [memory]
-questions:
-  - id: sys-stack-heap
-    question: How is stack memory different from heap memory?
-    topics: [memory]
-    difficulty: 1
-    kind: concept
-    answer: |
-      Stack memory is freed automatically when the function returns. Heap memory is freed explicitly by the
-      programmer or by a garbage collector. Stack allocation is fast because it only moves a pointer.
-    key_points:
-      - Stack memory is freed automatically when the function returns.
-      - Heap memory is freed explicitly by the programmer or by a garbage collector.
-      - Stack allocation is fast because it only moves a pointer.
-"""
+MEMORY = Question(
+    qid="sys-stack-heap",
+    question="How is stack memory different from heap memory?",
+    answer=("Stack memory is freed automatically when the function returns. Heap memory is freed explicitly "
+            "by the programmer or by a garbage collector. Stack allocation is fast because it only moves a "
+            "pointer."),
+    points=("Stack memory is freed automatically when the function returns.",
+            "Heap memory is freed explicitly by the programmer or by a garbage collector.",
+            "Stack allocation is fast because it only moves a pointer.",),
+    deck="systems", topic="memory", difficulty=1,
+)
 
 
 @pytest.fixture(scope="module")
-def memory_bank(tmp_path_factory):
-    return deck_of(tmp_path_factory.mktemp("decks"), MEMORY_DECK)
+def memory_entry(tmp_path_factory):
+    return one_question(tmp_path_factory.mktemp("decks"), MEMORY)
 
 
 def test_a_statement_is_read_as_its_subject_and_what_its_main_clause_says() -> None:
@@ -72,8 +65,8 @@ def test_a_contrast_within_one_point_said_the_wrong_way_round_is_flagged(grader,
     assert flags(grader, entry, right) == []
 
 
-def test_a_trade_on_a_deck_of_ones_own(grader, memory_bank) -> None:
-    entry = memory_bank.get("sys-stack-heap")
+def test_a_trade_on_a_deck_of_ones_own(grader, memory_entry) -> None:
+    entry = memory_entry
     # the word-level check quotes only "Heap memory" in the second sentence; the first is as wrong
     wrong = ("Stack memory is freed explicitly when you call free. Heap memory is freed automatically as soon as the "
              "function returns.")

@@ -29,13 +29,20 @@ def score_text(grade: dict[str, Any], delivery: dict[str, Any] | None = None) ->
     """The rubric result: score, then each key point covered or missed, with evidence; a spoken answer's delivery."""
     lines = [f"Score: {grade['score']}/100"]
     contradicted = grade.get("contradicted", {})
+    uncredited = grade.get("uncredited", {})
+    partly = set(grade.get("partly", []))
     for index, point in enumerate(grade["key_points"]):
         if str(index) in contradicted:
             quote = _clip(contradicted[str(index)], 140)
             lines.append(f'✗ {point["text"]} — you wrote "{quote}", which contradicts it')
+        elif str(index) in uncredited:
+            quote = _clip(uncredited[str(index)], 140)
+            lines.append(f'✗ {point["text"]} — not credited: your words on it, "{quote}", are the ones flagged')
         elif point["covered"]:
             evidence = f' — you said: "{_clip(point["evidence"], 140)}"' if point.get("evidence") else ""
-            lines.append(f"✓ {point['text']}{evidence}")
+            # "~": said only in part, so the point earned part of its share of the score
+            lines.append(f"~ {point['text']} (partly){evidence}" if index in partly else
+                         f"✓ {point['text']}{evidence}")
         else:
             lines.append(f"✗ {point['text']}")
     for note in grade.get("notes", []):

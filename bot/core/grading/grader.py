@@ -17,6 +17,7 @@ from bot.core.grading import critique as cq
 from bot.core.grading.checks import ClaimCheck
 from bot.core.grading.compose import compose
 from bot.core.grading.conflicts import Contradiction
+from bot.core.grading.credit import Recredited, cited, recredit
 from bot.core.grading.critique_checks import CheckMaker
 from bot.core.grading.critique_checks import Checks as CritiqueChecks
 from bot.core.grading.guards import MESSAGES, Screen, screen
@@ -50,6 +51,8 @@ class KeyPoint:
     similarity: float
     evidence: str | None
     contradicted: str | None = None  # the answer's words that contradict this point, when it does
+    rests_on: str | None = None  # the flagged words that were this point's only support (so it is not credited)
+    partly: bool = False  # covered, but earning only part of its credit (rubric.FULLY)
 
     def to_json(self) -> dict[str, Any]:
         """The shape of `grade --json`'s key_points items."""
@@ -114,7 +117,10 @@ class Grade:
     def view(self) -> dict[str, Any]:
         """to_json() plus what the score text shows besides: notes and the contradicted points' quotes."""
         return self.to_json() | {"notes": list(self.notes),
-                                 "contradicted": {str(c.point): c.quote for c in self.contradictions}}
+                                 "contradicted": {str(c.point): c.quote for c in self.contradictions},
+                                 "uncredited": {str(i): p.rests_on for i, p in enumerate(self.key_points)
+                                                if p.rests_on},
+                                 "partly": [i for i, p in enumerate(self.key_points) if p.covered and p.partly]}
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the documented JSON of `grade --json`."""
@@ -144,11 +150,20 @@ def penalised_credits(credits: Sequence[float], wrong: set[int]) -> int:
     return max(0, min(score_of(kept) - CONTRADICTION_PENALTY * len(wrong), CONTRADICTED_CAP))
 
 
-def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = ()) -> list[KeyPoint]:
-    """The JSON-facing key points; a contradicted point is not covered."""
+def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = (),
+                again: Sequence[Recredited] = ()) -> list[KeyPoint]:
+    """The JSON-facing key points; a contradicted point is not covered, nor one whose only support is flagged words
+    (a point said by another clause of that sentence cites that clause)."""
     reasons = {c.point: c.quote for c in contradictions}
-    return [KeyPoint(p.text, p.covered and i not in reasons, p.similarity, p.evidence, reasons.get(i))
-            for i, p in enumerate(result.points)]
+    read = {r.point: r for r in again}
+    out = []
+    for i, p in enumerate(result.points):
+        r = read.get(i)
+        out.append(KeyPoint(p.text, p.covered and i not in reasons and not (r and r.flagged), p.similarity,
+                            r.evidence if r and r.evidence else cited(p.text, p.evidence), reasons.get(i),
+                            r.flagged if r else None,
+                            p.partly))
+    return out
 
 
 class Grader:
@@ -196,7 +211,8 @@ class Grader:
         found = [] if guard in ("echo", "off_topic") else \
             self.claims.find(entry, result, checked.sentences)
         score = 0 if guard in ("echo", "off_topic") else penalised(result, found)
-        grade = Grade(entry.id, entry.question, score, _key_points(result, found), notes=notes, guard=guard,
+        again = recredit(result.points, found, checked.sentences, self.rubric.embedder) if found else []
+        grade = Grade(entry.id, entry.question, score, _key_points(result, found, again), notes=notes, guard=guard,
                       relevance=round(result.relevance, 4), rubric_score=score, injected=list(checked.injected),
                       truncated=checked.truncated, result=result, sentences=checked.sentences, contradictions=found)
         return self.rubric_feedback(entry, grade)

@@ -16,6 +16,8 @@ def lower_first(text: str) -> str:
     """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay, and so do
     names beside other names ("Xavier or Glorot initialization", "Google Brain")."""
     words = text.split()
+    if words and words[0] in ("A", "An", "The"):   # an article before a name ("A GAN pairs ...")
+        return text[:1].lower() + text[1:]
     if not words or not words[0][1:].islower():
         return text
     # A name is followed by another capitalised word, directly or after "or"/"and".
@@ -49,7 +51,15 @@ def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction]
         lines.append(f"{len(missed) - 2} more key point{'s' if len(missed) > 3 else ''} missed; compare with the "
                      "reference answer.")
     if not missed and not contradictions:
-        lines.append(f"You covered all {len(result.points)} key points.")
+        loose = [p for p in result.points if p.partly]
+        if loose:   # all touched on, not all earned: say which one costs the most
+            weakest = lower_first(min(loose, key=lambda p: p.credit).text.rstrip("."))
+            lines.append(f"You covered all {len(result.points)} key points; say this one more fully: {weakest}."
+                         if len(loose) == 1 else
+                         f"You touched on all {len(result.points)} key points, {len(loose)} of them only in part; "
+                         f"say this one more fully: {weakest}.")
+        else:
+            lines.append(f"You covered all {len(result.points)} key points.")
     covered = [p for p in result.points if p.covered]
     if len(lines) < 2 and covered:
         lines.append(f"Well explained: {lower_first(covered[0].text.rstrip('.'))}.")

@@ -40,6 +40,9 @@ BAND_FEW = 0.75
 FEW_POINTS = 2
 # A point counts as covered (feedback, follow-ups) from this similarity: the best point-level F1 on the labels.
 COVERED_AT = 0.50
+# A covered point that earns less than this share of its credit is shown as said only in part: at COVERED_AT it earns
+# 0.4, and six such ticks beside a 72 read as a score taken for nothing.
+FULLY = 0.75
 # An answer whose best point similarity stays below this is about something else: it scores 0 and is told so. With
 # one or two points the floor is lower: a terse answer to a terse reference is often right in other words.
 OFF_TOPIC = 0.45
@@ -112,6 +115,11 @@ class PointMatch:
     def covered(self) -> bool:
         """Whether the answer states the point."""
         return self.similarity >= COVERED_AT
+
+    @property
+    def partly(self) -> bool:
+        """Whether the point is covered but earns only part of its credit."""
+        return self.covered and self.credit < FULLY
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,97 @@
+"""A point is not credited on the strength of the words that were flagged (bot/core/grading/credit.py).
+
+A new user's LSTM answer swapped two gates' jobs in one sentence and scored 0, yet the forget gate's point still
+showed ✓, citing the swapped sentence as "you said". The marks beside a score must agree with it.
+"""
+
+from __future__ import annotations
+
+from bot.core.grading.lines import lower_first
+from bot.core.render import score_text
+
+LSTM = "lstm-gates"
+SWAPPED = ("An LSTM has three gates. The forget gate decides what new information to store in the cell state, and the "
+           "output gate picks the next hidden state. The input gate decides what to throw away from the cell state. "
+           "Each gate is a sigmoid between 0 and 1.")
+
+
+def _point(entry, start: str) -> int:
+    return next(i for i, p in enumerate(entry.points) if p.startswith(start))
+
+
+def test_a_point_whose_only_support_is_the_flagged_clause_is_not_ticked(grader, real_bank) -> None:
+    entry = real_bank.get(LSTM)
+    grade = grader.rubric_grade(entry, SWAPPED)
+    assert grade.contradictions and grade.score <= 5
+    forget = grade.key_points[_point(entry, "The forget gate")]
+    assert not forget.covered
+    assert forget.rests_on == "The forget gate decides what new information to store in the cell state"
+    text = score_text(grade.view())
+    line = next(s for s in text.splitlines() if s.startswith("✗ The forget gate"))
+    assert "not credited" in line and "what new information to store" in line
+    assert "✓ The forget gate" not in text
+
+
+def test_a_right_clause_beside_the_flagged_one_keeps_its_tick_and_is_cited_alone(grader, real_bank) -> None:
+    entry = real_bank.get(LSTM)
+    grade = grader.rubric_grade(entry, SWAPPED)
+    output = grade.key_points[_point(entry, "The output gate")]
+    assert output.covered and output.rests_on is None
+    # the clause that says it, not the flagged sentence nor another sentence
+    assert output.evidence == "the output gate picks the next hidden state."
+    sigmoid = grade.key_points[_point(entry, "Each gate")]
+    assert sigmoid.covered and sigmoid.evidence == "Each gate is a sigmoid between 0 and 1."
+
+
+def test_an_answer_without_flags_keeps_the_rubrics_marks(grader, real_bank) -> None:
+    entry = real_bank.get(LSTM)
+    right = ("The forget gate decides how much of the old cell state to keep, the input gate decides what new "
+             "information is written to it, and the output gate decides what the next hidden state is.")
+    grade = grader.rubric_grade(entry, right)
+    assert not grade.contradictions
+    assert grade.view()["uncredited"] == {}
+    assert [p.covered for p in grade.key_points] == [p.covered for p in grade.result.points]
+    assert "not credited" not in score_text(grade.view())
+
+
+BATCH = ("Bigger batches train faster per step on a GPU but use more memory, and smaller batches often generalize "
+         "better.")
+
+
+def test_a_point_said_only_in_part_is_marked_so_beside_the_score(grader, real_bank) -> None:
+    # six ticks beside a 75 read as points taken for nothing: the ones earning only part of their share say so
+    entry = real_bank.get("batch-size-tradeoffs")
+    grade = grader.rubric_grade(entry, BATCH)
+    assert grade.score < 90 and all(p.covered for p in grade.key_points)
+    partly = grade.view()["partly"]
+    assert partly and len(partly) < len(entry.points)
+    text = score_text(grade.view()).splitlines()
+    for i, point in enumerate(entry.points):
+        line = next(s for s in text if point in s)
+        assert line.startswith("~ ") == (i in partly) and line.startswith("✓ ") == (i not in partly)
+        assert ("(partly)" in line) == (i in partly)
+
+
+def test_all_points_touched_is_not_called_all_covered(grader, real_bank) -> None:
+    entry = real_bank.get("batch-size-tradeoffs")
+    grade = grader.rubric_grade(entry, BATCH)
+    weakest = min((p for p in grade.result.points if p.partly), key=lambda p: p.credit)
+    assert not any(line.startswith("You covered all") for line in grade.feedback)
+    line = next(s for s in grade.feedback if s.startswith("You touched on all 6 key points"))
+    assert f"{len(grade.view()['partly'])} of them only in part" in line
+    assert line.endswith(f"say this one more fully: {weakest.text[0].lower()}{weakest.text[1:]}")
+
+
+def test_the_feedback_names_a_point_after_its_article_in_lower_case() -> None:
+    assert lower_first("A GAN pairs a generator with a critic.") == "a GAN pairs a generator with a critic."
+    assert lower_first("Xavier or Glorot initialization keeps variance stable.").startswith("Xavier")
+
+
+def test_evidence_quotes_the_clause_that_says_the_point(grader, real_bank) -> None:
+    entry = real_bank.get("precision-vs-recall")
+    answer = ("Precision tells you how many of the things the model called positive were actually right, while recall "
+              "tells you what share of the real positive cases it managed to catch.")
+    grade = grader.rubric_grade(entry, answer)
+    said = {p.text.split()[0]: p.evidence for p in grade.key_points if p.covered}
+    assert said["Precision"] == answer[:answer.index(", while")]
+    assert said["Recall"] == "recall tells you what share of the real positive cases it managed to catch."
