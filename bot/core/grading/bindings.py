@@ -32,6 +32,23 @@ _NOT_NOUNS = frozenset({"of", "or", "and", "by", "to", "more", "less", "than", "
                         "type", "day", "days", "minute", "minutes", "second", "seconds", "hour", "hours", "year",
                         "years", "over", "divided", "plus", "minus", "squared", "cubed"})
 _TOTALS = "sum"
+# "one node per input feature" is a rate: "12 nodes, one per feature" says the same of 12 features, while "28 nodes,
+# one per row of pixels" gives the rate of something else
+_RATE = re.compile(r"\s*(?:per|for\s+each|for\s+every)\s+([a-z-]+(?:\s+[a-z-]+)?)", re.IGNORECASE)
+_PER = re.compile(rf"\b({_NUM})(?:\s+[a-z-]+)?\s*,?\s*(?:per|for\s+each|for\s+every)\s+([a-z-]+(?:\s+[a-z-]+)?)",
+                  re.IGNORECASE)
+
+
+def _per(text: str, end: int) -> set[str]:
+    """The words a rate right after `end` is counted by ("per input feature" -> input, feature), plurals folded."""
+    m = _RATE.match(text, end)
+    return {_noun(w) for w in m.group(1).split() if len(w) > 2} - _STOP if m else set()
+
+
+def _rates(text: str) -> set[tuple[str, float]]:
+    """Every (word a rate of the text is counted by, the rate): "two nodes for every feature" -> (feature, 2)."""
+    return {(_noun(w), _value(m.group(1))) for m in _PER.finditer(_HALF.sub("half", text))
+            for w in m.group(2).split() if len(w) > 2 and w.casefold() not in _STOP}
 
 
 def _value(word: str) -> float:
@@ -85,10 +102,11 @@ def binding_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     the sentence never gives the point's value for that noun."""
     theirs: dict[str, set[float]] = {}
     words = {f for w in _WORD.findall(sentence.casefold()) for f in (w, _noun(w))}
+    rated = _rates(sentence)
     for noun, value, span in bindings(point):
         # Only a binding whose own clause the sentence speaks of: "two threads each hold a lock" says how many
         # threads a deadlock takes, not how many may hold a resource ("held by only one thread at a time").
-        if _context(point, span) - {noun} & words:
+        if _context(point, span) - {noun} & words and not {(w, value) for w in _per(point, span[1])} & rated:
             theirs.setdefault(noun, set()).add(value)
     if not theirs:
         return None

@@ -141,6 +141,24 @@ class ClaimCheck:
                 return head.dep_ == "relcl" and not any(c.tag_ in ("WDT", "WP", "WP$") for c in head.children)
         return False
 
+    def _said_of_another(self, quote: str, sentences: Sequence[str], point: str) -> bool:
+        """Whether a denial is said of a thing the point does not speak of: "the input layer doesn't compute
+        anything" denies nothing of "Each hidden node computes a weighted sum" (a pronoun is read as the subject
+        before it in the sentence), while "privacy isn't an issue" denies "... must protect privacy"."""
+        sentence = next((s for s in sentences if quote in s), None)
+        if sentence is None:
+            return False
+        start = sentence.find(quote)
+        doc = self.parser.parse([sentence])[0]
+        neg = next((t for t in doc if t.dep_ == "neg" and start <= t.idx < start + len(quote)), None)
+        subject = next((c for c in neg.head.children if c.dep_ in ("nsubj", "nsubjpass")), None) if neg else None
+        if subject is not None and subject.pos_ == "PRON":
+            subject = next((t for t in reversed(doc[:subject.i]) if t.dep_ in ("nsubj", "nsubjpass")
+                            and t.pos_ in ("NOUN", "PROPN")), None)
+        if subject is None or subject.pos_ not in ("NOUN", "PROPN"):
+            return False
+        return conflicts.stem(subject.lower_) not in {conflicts.stem(w) for w in conflicts.tokens(point)}
+
     def find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
         """The answer's statements that contradict a key point: at most one per point, each with its quote."""
         vocabulary = self.vocabularies.of(entry)
@@ -152,7 +170,8 @@ class ClaimCheck:
                                                   self.aside(entry))
                  if c.kind in kinds and not claims.stated(_clause_of(c.quote, sentences), vocabulary)
                  and not (c.kind == "negation" and (claims.denied_too(c.quote, vocabulary)
-                                                    or self._describes(c.quote, sentences)))
+                                                    or self._describes(c.quote, sentences)
+                                                    or self._said_of_another(c.quote, sentences, c.reason)))
                  # an opposite word counts only in a clause that restates that point, not a neighbouring one
                  and not (c.kind == "opposite" and claims.best_point(_clause_of(c.quote, sentences), entry.points,
                                                                      vocabulary) != c.point)}

@@ -42,13 +42,29 @@ _RANGE = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(%|percent)?\s*(?:and|to|-|â
                     r"(?![\w.]*\d)")
 
 
+_SPELLED = "|".join(_WORDS)
+# "between zero and one", "from minus one to one", "zero to one": a range in words (said aloud, or by a new user)
+_WORD_RANGE = re.compile(rf"\b(?:(?:between)\s+(?P<a>(?:minus\s+|negative\s+)?(?:{_SPELLED}))\s+and|"
+                         rf"(?:from\s+)?(?P<b>(?:minus\s+|negative\s+)?(?:{_SPELLED}))\s+to)\s+"
+                         rf"(?P<c>(?:minus\s+|negative\s+)?(?:{_SPELLED}))\b", re.IGNORECASE)
+
+
+def _spelled(word: str) -> float:
+    """A number word, signed ("minus one" -> -1)."""
+    parts = word.casefold().split()
+    return -_WORDS[parts[-1]] if len(parts) > 1 else _WORDS[parts[0]]
+
+
 def ranges(text: str) -> list[tuple[float, float, tuple[int, int]]]:
-    """The ranges a text gives ("between -1 and 1", "0 to 255", "20-50%"), percentages as fractions, with spans."""
+    """The ranges a text gives ("between -1 and 1", "0 to 255", "20-50%", "between zero and one"), percentages as
+    fractions, with spans."""
     out = []
     for m in _RANGE.finditer(text.replace("âˆ’", "-")):
         scale = 100 if (m.group(2) or m.group(4)) else 1
         out.append((float(m.group(1)) / scale, float(m.group(3)) / scale, m.span()))
-    return out
+    for m in _WORD_RANGE.finditer(text):
+        out.append((_spelled(m.group("a") or m.group("b")), _spelled(m.group("c")), m.span()))
+    return sorted(out, key=lambda r: r[2])
 
 
 def _close(a: float, b: float) -> bool:
@@ -93,6 +109,8 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     # "for example 100 requests per minute": a value the point gives as an example is one of many right ones
     point = _EXAMPLE.sub(" ", point)
     said, stated = numbers(sentence), [n for n in numbers(point) if n > 0]
+    # the ends of a range in words count as said ("divided by 255 so they land between zero and one")
+    said += [end for a, b, _ in ranges(sentence) for end in (a, b) if end not in said]
     if re.search(r"%|\bpercent\b", sentence) and stated and max(stated) <= 1:
         said = [n / 100 if 1 < n <= 100 else n for n in said]
     if not said or not stated or any(min(stated) / NUMBER_SLACK <= n <= max(stated) * NUMBER_SLACK for n in said):
