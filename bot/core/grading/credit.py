@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.core.embedder import Embedder
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.rubric import PointMatch
@@ -44,16 +46,16 @@ def _flagged_clauses(contradictions: Sequence[Contradiction], sentences: Sequenc
 
 
 def recredit(points: Sequence[PointMatch], contradictions: Sequence[Contradiction], sentences: Sequence[str],
-             embedder: Embedder) -> list[Recredited]:
-    """Every covered, uncontradicted point of an answer with flagged words, matched again clause by clause."""
+             embedder: Embedder, vectors: np.ndarray) -> list[Recredited]:
+    """Every covered, uncontradicted point of an answer with flagged words, matched again clause by clause; vectors:
+    the points' own (the rubric's, already made), so only the clauses are embedded."""
     flagged = _flagged_clauses(contradictions, sentences)
     wrong = {c.point for c in contradictions}
     todo = [i for i, p in enumerate(points) if p.covered and i not in wrong]
     if not flagged or not todo:
         return []
     pieces = [c for sentence in sentences for a, b in clauses(sentence) if (c := sentence[a:b].strip())]
-    vectors = embedder.embed([*(points[i].text for i in todo), *pieces])
-    mine, theirs = vectors[:len(todo)], vectors[len(todo):]
+    mine, theirs = vectors[todo], embedder.embed(pieces)
     out = []
     for row, i in enumerate(todo):
         best = pieces[int((theirs @ mine[row]).argmax())]

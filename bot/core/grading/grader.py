@@ -211,7 +211,8 @@ class Grader:
         found = [] if guard in ("echo", "off_topic") else \
             self.claims.find(entry, result, checked.sentences)
         score = 0 if guard in ("echo", "off_topic") else penalised(result, found)
-        again = recredit(result.points, found, checked.sentences, self.rubric.embedder) if found else []
+        again = recredit(result.points, found, checked.sentences, self.rubric.embedder,
+                         self.rubric.vectors(entry).matrix) if found else []
         grade = Grade(entry.id, entry.question, score, _key_points(result, found, again), notes=notes, guard=guard,
                       relevance=round(result.relevance, 4), rubric_score=score, injected=list(checked.injected),
                       truncated=checked.truncated, result=result, sentences=checked.sentences, contradictions=found)
