@@ -95,3 +95,20 @@ def test_evidence_quotes_the_clause_that_says_the_point(grader, real_bank) -> No
     said = {p.text.split()[0]: p.evidence for p in grade.key_points if p.covered}
     assert said["Precision"] == answer[:answer.index(", while")]
     assert said["Recall"] == "recall tells you what share of the real positive cases it managed to catch."
+
+
+def test_the_marks_and_the_feedback_call_a_point_the_same(grader, real_bank) -> None:
+    # "✗ The output of a convolutional layer is called a feature map" above "Only partly covered: the output ..."
+    # said two things of one point
+    entry = real_bank.get("cnn-conv-vs-pooling")
+    grade = grader.rubric_grade(entry, "Conv layers learn filters that find features, and pooling shrinks the maps.")
+    text = score_text(grade.view()).splitlines()
+    named = 0
+    for line in grade.feedback:
+        for verb, mark in (("Only partly covered: ", "~ "), ("Missing: ", "✗ ")):
+            if line.startswith(verb):
+                said = line.removeprefix(verb).rstrip(".")
+                point = next(p for p in entry.points if p.rstrip(".").lower() == said.lower())
+                assert next(s for s in text if point in s).startswith(mark), (line, text)
+                named += 1
+    assert named >= 2

@@ -38,11 +38,13 @@ def score_text(grade: dict[str, Any], delivery: dict[str, Any] | None = None) ->
         elif str(index) in uncredited:
             quote = _clip(uncredited[str(index)], 140)
             lines.append(f'✗ {point["text"]} — not credited: your words on it, "{quote}", are the ones flagged')
+        elif index in partly:   # "~": said only in part, so the point earned part of its share of the score
+            evidence = f' — you said: "{_clip(point["evidence"], 140)}"' if point["covered"] and point.get("evidence") \
+                else ""
+            lines.append(f"~ {point['text']} (partly){evidence}")
         elif point["covered"]:
             evidence = f' — you said: "{_clip(point["evidence"], 140)}"' if point.get("evidence") else ""
-            # "~": said only in part, so the point earned part of its share of the score
-            lines.append(f"~ {point['text']} (partly){evidence}" if index in partly else
-                         f"✓ {point['text']}{evidence}")
+            lines.append(f"✓ {point['text']}{evidence}")
         else:
             lines.append(f"✗ {point['text']}")
     for note in grade.get("notes", []):

@@ -52,7 +52,7 @@ class KeyPoint:
     evidence: str | None
     contradicted: str | None = None  # the answer's words that contradict this point, when it does
     rests_on: str | None = None  # the flagged words that were this point's only support (so it is not credited)
-    partly: bool = False  # covered, but earning only part of its credit (rubric.FULLY)
+    partly: bool = False  # earning some of its credit, but not most of it (rubric.FULLY)
 
     def to_json(self) -> dict[str, Any]:
         """The shape of `grade --json`'s key_points items."""
@@ -120,7 +120,7 @@ class Grade:
                                  "contradicted": {str(c.point): c.quote for c in self.contradictions},
                                  "uncredited": {str(i): p.rests_on for i, p in enumerate(self.key_points)
                                                 if p.rests_on},
-                                 "partly": [i for i, p in enumerate(self.key_points) if p.covered and p.partly]}
+                                 "partly": [i for i, p in enumerate(self.key_points) if p.partly]}
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the documented JSON of `grade --json`."""
@@ -162,7 +162,7 @@ def _key_points(result: RubricResult, contradictions: Sequence[Contradiction] = 
         out.append(KeyPoint(p.text, p.covered and i not in reasons and not (r and r.flagged), p.similarity,
                             r.evidence if r and r.evidence else cited(p.text, p.evidence), reasons.get(i),
                             r.flagged if r else None,
-                            p.partly))
+                            p.partly and i not in reasons and not (r and r.flagged)))
     return out
 
 

@@ -40,7 +40,7 @@ BAND_FEW = 0.75
 FEW_POINTS = 2
 # A point counts as covered (feedback, follow-ups) from this similarity: the best point-level F1 on the labels.
 COVERED_AT = 0.50
-# A covered point that earns less than this share of its credit is shown as said only in part: at COVERED_AT it earns
+# A point that earns some but less than this share of its credit is shown as said only in part: at COVERED_AT it earns
 # 0.4, and six such ticks beside a 72 read as a score taken for nothing.
 FULLY = 0.75
 # An answer whose best point similarity stays below this is about something else: it scores 0 and is told so. With
@@ -118,8 +118,9 @@ class PointMatch:
 
     @property
     def partly(self) -> bool:
-        """Whether the point is covered but earns only part of its credit."""
-        return self.covered and self.credit < FULLY
+        """Whether the point earns some of its credit but not most of it (covered or not: the feedback calls a
+        missed point with some credit "only partly covered")."""
+        return 0 < self.credit < FULLY
 
 
 @dataclass(frozen=True)
