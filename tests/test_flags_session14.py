@@ -43,3 +43,17 @@ def test_a_range_in_words_is_a_range(grader, real_bank) -> None:
     right = ("Numeric inputs get shifted and rescaled so each column averages zero with a spread of one, and photo "
              "pixels get divided by 255 so they land between zero and one.")
     assert flags(grader, entry, right) == []
+
+
+def test_a_siblings_role_is_given_away_though_the_point_never_names_it(grader, real_bank) -> None:
+    # "The generator creates fake data that mimics real data" never names the discriminator: a sibling term of the
+    # point's doer, read from the entry's vocabulary, is a participant all the same
+    entry = real_bank.get("gan-adversarial-training")
+    wrong = ("The discriminator takes random noise and produces fake data, and the generator looks at real and fake "
+             "images and tries to say which ones are real.")
+    found = flags(grader, entry, wrong)
+    assert ("swap", "discriminator takes random noise and produces fake data") in found
+    assert grader.rubric_grade(entry, wrong).score <= 5
+    right = ("The generator takes random noise and produces fake data, and the discriminator looks at real and fake "
+             "images and tries to say which ones are real.")
+    assert flags(grader, entry, right) == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.core.bank import Entry
@@ -61,6 +61,20 @@ def _owner(quote: str, sentence: str, vocabulary: claims.Vocabulary) -> bool:
         return False
     following = text_stems(" ".join(sentence[at + len(quote):].split()[:4]))[0]
     return any(0 <= t.group < GENERIC for _, _, t in vocabulary.find(following))
+
+
+def _siblings(vocabulary: claims.Vocabulary) -> Callable[[frozenset[str], frozenset[str]], bool]:
+    """Whether two subjects (stems naming them) are two terms of one group of the entry's vocabulary."""
+    terms = sorted((t for t in vocabulary.terms if 0 <= t.group < GENERIC), key=lambda t: -len(t.stems))
+
+    def term(subject: frozenset[str]) -> tuple[int, int] | None:
+        # the longest term the subject's words hold ("standard gradient descent" is "gradient descent")
+        return next(((t.group, t.cls) for t in terms if set(t.stems) <= subject), None)
+
+    def siblings(one: frozenset[str], other: frozenset[str]) -> bool:
+        a, b = term(one), term(other)
+        return a is not None and b is not None and a[0] == b[0] and a[1] != b[1]
+    return siblings
 
 
 class ClaimCheck:
@@ -179,6 +193,7 @@ class ClaimCheck:
         statements = mirror.statements_of(entry.points, vocabulary)
         answer = " ".join(sentences)
         read = pronouns.resolved(sentences, vocabulary) if "swap" in self.kinds and not short else []
+        siblings = _siblings(vocabulary)
         for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
             # "The decoder comes first: it compresses the input" is read as "decoder compresses the input" too.
@@ -192,7 +207,8 @@ class ClaimCheck:
             if "swap" in self.kinds and not short:
                 for point, quote in crossing.crossed(sentence, entry.points, vocabulary, near):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
-                for point, quote in [*roles.given_away(sentence, entry.points, near, self.parser, answer),
+                for point, quote in [*roles.given_away(sentence, entry.points, near, self.parser, answer,
+                                                       siblings),
                                      *roles.defined_away(sentence, entry.points, self.parser, answer)]:
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
             if "phase" in self.kinds:

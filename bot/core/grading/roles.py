@@ -16,7 +16,7 @@ object to the point's own subject, and nothing in the sentence denies, contrasts
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -175,9 +175,12 @@ def _entry(points: tuple[str, ...], parser: Parser) -> tuple[list[tuple[list[Tri
 
 
 def given_away(sentence: str, points: Sequence[str], candidates: Iterable[int], parser: Parser,
-               answer: str = "") -> list[tuple[int, str]]:
+               answer: str = "", siblings: Callable[[frozenset[str], frozenset[str]], bool] | None = None
+               ) -> list[tuple[int, str]]:
     """(point, quote) for each clause that gives a point's action, on the point's object, to another noun of the
-    point; `answer` is the whole answer (the point's own subject doing it anywhere there clears the clause)."""
+    point, or to a sibling term of its doer (`siblings`: whether two subjects are two terms of one group of the
+    entry, "SGD" and "standard gradient descent"); `answer` is the whole answer (the point's own subject doing it
+    anywhere there clears the clause)."""
     if _RELATING.search(sentence):
         return []
     parsed = parser.parse([sentence])[0]
@@ -196,7 +199,10 @@ def given_away(sentence: str, points: Sequence[str], candidates: Iterable[int], 
                         or said.subject & (meant.subject | meant.objects):
                     continue
                 # the subject must be another participant of the point, never said to do this itself there
-                if not said.subject <= nouns or said.subject & meant.described or \
+                # (a sibling of the point's doer need not be named in the point: the generator's point never names
+                # the discriminator)
+                other = said.subject <= nouns or (siblings is not None and siblings(said.subject, meant.subject))
+                if not other or said.subject & meant.described or \
                         any(t.verb == said.verb and t.subject & said.subject for t in theirs):
                     continue
                 # a swap names both: the point's own doer stands in the sentence too, in another role; and words
