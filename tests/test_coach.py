@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from bot.core.bank import load_bank
 from bot.core.coach import EMPTY, FILES_ONLY, NO_SESSION, STALE, Coach
+from bot.core.grading.guards import MESSAGES
 from bot.core.phases import Phase
 from bot.core.ratelimit import RateLimiter
 from bot.core.replies import Action, Reply, ReplyKind, Request, UserRef, short_turn
@@ -253,6 +254,19 @@ def test_empty_and_file_only_answers_are_refused_and_nothing_is_recorded(coach_s
     assert store.attempts(ALICE) == [] and store.open_session(ALICE).position == 0
     assert act(coach, ALICE, Action.ANSWER, text="Dropout, see the picture.", files=1)[0].kind is ReplyKind.SCORE
     assert act(coach, UserRef("test", "nobody"), Action.ANSWER, text="hi")[0].text == NO_SESSION
+
+
+def test_a_question_back_to_the_coach_is_answered_in_one_sentence_and_nothing_is_recorded(coach_store) -> None:
+    # a new user asked "what exactly do you mean by ...?" and got 13/100 with six key points marked missing
+    coach, store, _ = coach_store
+    act(coach, ALICE, Action.START, count=1)
+    asked = "Sorry, what exactly do you mean by dropout? Could you explain it to me first and then I'll answer?"
+    [refused] = act(coach, ALICE, Action.ANSWER, text=asked)
+    assert refused.text == MESSAGES["asked"] and "Score" not in refused.text
+    assert store.attempts(ALICE) == [] and store.open_session(ALICE).position == 0
+    # a tentative answer said as a question is graded
+    tentative = "Is it that dropout randomly turns off neurons during training?"
+    assert act(coach, ALICE, Action.ANSWER, text=tentative)[0].kind is ReplyKind.SCORE
 
 
 def test_a_reservation_refuses_a_second_request_of_the_same_user_only(coach_store) -> None:

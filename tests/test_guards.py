@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.grading.guards import MAX_WORDS, fold, injection_match, is_injection, screen, strip_injections
+from bot.core.grading.guards import MAX_WORDS, MESSAGES, fold, injection_match, is_injection, screen, strip_injections
 from bot.core.text import split_sentences
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,6 +26,19 @@ def test_empty_answers_are_blocked(text: str) -> None:
                                   "不知道"])
 def test_dont_know_answers_are_blocked(text: str) -> None:
     assert screen(text).kind == "dont_know"
+
+
+@pytest.mark.parametrize("text", ["What exactly do you mean by layer normalization? Could you explain it first?",
+                                  "Can you rephrase the question?", "Could you give me a hint?"])
+def test_a_question_back_to_the_coach_is_blocked(text: str) -> None:
+    checked = screen(text)
+    assert checked.kind == "asked" and checked.blocked and checked.notes == (MESSAGES["asked"],)
+
+
+@pytest.mark.parametrize("text", ["Is it that dropout randomly turns off neurons during training?",
+                                  "Why does dropout help? It stops neurons from co-adapting.", "???"])
+def test_an_answer_said_as_a_question_is_not_a_question_back(text: str) -> None:
+    assert screen(text).kind != "asked"
 
 
 @pytest.mark.parametrize("text", [

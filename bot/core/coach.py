@@ -22,6 +22,7 @@ from bot.core.busy import Gate
 from bot.core.decks import Decks
 from bot.core.export import DataOut
 from bot.core.flags import Flags
+from bot.core.grading import guards
 from bot.core.interviewer import NO_HELP, Interviewer
 from bot.core.modes import Mode
 from bot.core.phases import Phase
@@ -31,7 +32,7 @@ from bot.core.report import REVEALED_WORD, build_report, mark_passed
 from bot.core.schedule import Scheduler
 from bot.core.store.records import AttemptRecord, SessionRecord, Store
 from bot.core.team import Teams, is_team_turn
-from bot.core.text import as_text, plural
+from bot.core.text import as_text, normalise, plural, split_sentences
 from bot.core.voice import VoiceAnswers
 from bot.errors import FAILED, USER_BUSY, CoachError
 
@@ -245,6 +246,9 @@ class Coach:
         with self._open(request) as session:
             if not text.strip():
                 raise Refused(FILES_ONLY if request.files else EMPTY)
+            # a question back to the coach is not an attempt: nothing is recorded and the question stays open
+            if guards.asked_back(split_sentences(normalise(text))):
+                raise Refused(guards.MESSAGES["asked"])
             if session.mode is Mode.INTERVIEWER:
                 yield from self.interviewer.answer(session, text)
             elif session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:

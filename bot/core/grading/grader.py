@@ -102,7 +102,7 @@ class Grade:
     @property
     def flagged(self) -> bool:
         """Whether the answer was empty, evasive, gibberish or off-topic (no critique, no follow-up)."""
-        return self.guard in ("empty", "dont_know", "gibberish", "off_topic", "echo")
+        return self.guard in ("empty", "dont_know", "gibberish", "asked", "off_topic", "echo")
 
     @property
     def covered(self) -> list[int]:

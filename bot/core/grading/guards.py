@@ -11,7 +11,7 @@ from bot.core.text import normalise, split_sentences
 MAX_WORDS = 2000          # longer answers are graded on their first MAX_WORDS words
 MAX_CHARS = 20_000        # the same cap for text without spaces (one giant "word")
 MIN_WORDS = 4             # fewer words is graded, with a note that it is very short
-BLOCKING = ("empty", "dont_know", "gibberish")   # kinds that score 0 without any model
+BLOCKING = ("empty", "dont_know", "gibberish", "asked")   # kinds that score 0 without any model
 
 MESSAGES = {
     "empty": "There was no answer to grade; give it a try, even a partial answer earns points.",
@@ -22,6 +22,8 @@ MESSAGES = {
     "huge": "That answer is very long, so only its first {words} words were graded.",
     "off_topic": "That answer doesn't seem to be about this question; read the question again and give it a go.",
     "echo": "That only repeats the question; say what you know about it, even in a sentence or two.",
+    "asked": "That reads as a question to me rather than an answer; answer in your own words (even a partial answer "
+             "earns points), or ask for a hint.",
     "injection": "Text addressed to the grader was ignored; only your explanation counts.",
     "only_injection": "The answer only contained text addressed to the grader, which was ignored.",
 }
@@ -291,7 +293,7 @@ class Screen:
     """What the guards found: the sentences to grade, and why an answer is not graded normally."""
 
     sentences: tuple[str, ...]
-    kind: str | None = None                    # "empty", "dont_know", "gibberish", "too_short", or None
+    kind: str | None = None                    # "empty", "dont_know", "gibberish", "asked", "too_short", or None
     notes: tuple[str, ...] = ()                # one-sentence messages for the user, most important first
     injected: tuple[str, ...] = field(default=())
     truncated: bool = False
@@ -323,9 +325,22 @@ def screen(answer: str, *, defend: bool = True) -> Screen:
     return _classify(sentences, notes, injected, truncated)
 
 
+# A question that asks the coach something ("what do you mean by ...", "could you explain ..."), not a tentative
+# answer said as a question ("Is it that dropout turns off neurons?").
+_ADDRESSED = re.compile(r"(?i)\b(?:you|your|explain|clarify|(?:mean|meant)\s+by|hint|rephrase|repeat)\b")
+
+
+def asked_back(sentences: list[str]) -> bool:
+    """Whether an answer only asks the coach something: every sentence a question, one of them addressed to it."""
+    return bool(sentences) and all(s.rstrip().endswith("?") for s in sentences) and \
+        any(_ADDRESSED.search(s) for s in sentences)
+
+
 def _classify(sentences: list[str], notes: list[str], injected: list[str], truncated: bool) -> Screen:
     """Empty-kind checks on the kept sentences."""
     body = " ".join(sentences)
+    if asked_back(sentences):
+        return Screen((), "asked", (MESSAGES["asked"], *notes), tuple(injected), truncated)
     for kind, test in (("dont_know", _is_dont_know), ("gibberish", _gibberish)):
         if test(body):
             return Screen((), kind, (MESSAGES[kind], *notes), tuple(injected), truncated)
