@@ -112,3 +112,22 @@ def test_the_marks_and_the_feedback_call_a_point_the_same(grader, real_bank) -> 
                 assert next(s for s in text if point in s).startswith(mark), (line, text)
                 named += 1
     assert named >= 2
+
+
+LSTM_RIGHT = ("An LSTM keeps a cell state that runs through the time steps, plus a hidden state. There are three "
+              "gates, each a sigmoid of the current input and the previous hidden state. The forget gate decides what "
+              "to erase from the cell state, the input gate decides how much of the new candidate values (from a "
+              "tanh) get written in, and the output gate decides which part of the cell state, squashed by tanh, "
+              "goes out as the hidden state. Because the cell state is updated additively, gradients can flow over "
+              "long spans, so it handles long-term dependencies and vanishing gradients much better than a plain RNN.")
+
+
+def test_the_point_to_say_more_fully_is_never_the_one_praised(grader, real_bank) -> None:
+    # a new user read "say this one more fully: LSTMs are RNN units ..." and then "Well explained: LSTMs are ..."
+    entry = real_bank.get(LSTM)
+    grade = grader.rubric_grade(entry, LSTM_RIGHT)
+    fuller = next(s for s in grade.feedback if "say this one more fully: " in s).split("say this one more fully: ")[1]
+    praised = [s.removeprefix("Well explained: ") for s in grade.feedback if s.startswith("Well explained: ")]
+    assert fuller not in praised
+    partly = {lower_first(entry.points[i]) for i in grade.view()["partly"]}
+    assert not partly & set(praised)

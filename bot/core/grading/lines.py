@@ -60,7 +60,8 @@ def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction]
                          f"say this one more fully: {weakest}.")
         else:
             lines.append(f"You covered all {len(result.points)} key points.")
-    covered = [p for p in result.points if p.covered]
+    # praise only a point that earned its share: never the one just asked to be said more fully
+    covered = [p for p in result.points if p.covered and not p.partly]
     if len(lines) < 2 and covered:
         lines.append(f"Well explained: {lower_first(covered[0].text.rstrip('.'))}.")
     lines = lines[:MAX_FEEDBACK]
