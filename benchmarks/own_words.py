@@ -4,9 +4,11 @@ Usage: python -m benchmarks.own_words [--dir FOLDER] [--show] [--cache FILE]
 
 A folder (benchmarks/data/part14/ by default) holds `own_words_wrong.yaml` (a confidently wrong answer per question
 that shares no run of 30 characters with the reference: {question_id, kind, text, false_claims}),
-`own_words_right.yaml` (a right one: {question_id, text}) and the part's `subtle_errors.yaml`, whose one-line
-partial answers the wrong ones must score below. The subtle-error sets say their false claims in the reference's
-own words; a new user says them in theirs, and that is what these figures measure.
+`own_words_right.yaml` (a right one: {question_id, text}), optionally `own_words_partial.yaml` (a short right answer
+covering one or two key points: {question_id, points, text}, points the 0-based indices it covers), and the part's
+`subtle_errors.yaml`, whose one-line partial answers the wrong ones must score below. The subtle-error sets say
+their false claims in the reference's own words; a new user says them in theirs, and that is what these figures
+measure.
 """
 
 from __future__ import annotations
@@ -62,7 +64,25 @@ def run(grader: Grader, folder: Path, show: bool = False) -> dict[str, Any]:
         scores.append(grade.score)
         if grade.contradictions:
             print(f"  flagged right {item['question_id']}: {[(c.kind, c.quote) for c in grade.contradictions]}")
+    partials = [p for p in _items(folder / "own_words_partial.yaml") if p["question_id"] in deck.entries]
+    part_scores, hits, said, extra, unsaid, part_flagged = [], 0, 0, 0, 0, 0
+    for item in partials:
+        grade = grader.rubric_grade(deck.get(item["question_id"]), item["text"])
+        part_scores.append(grade.score)
+        part_flagged += bool(grade.contradictions)
+        covered = {i for i, p in enumerate(grade.result.points if grade.result else ()) if p.covered}
+        wanted = set(item["points"])
+        hits += len(covered & wanted)
+        said += len(wanted)
+        extra += len(covered - wanted)
+        unsaid += len(deck.get(item["question_id"]).points) - len(wanted)
+        if show and wanted - covered:
+            print(f"  partial {item['question_id']} {grade.score}: not credited {sorted(wanted - covered)}")
     return {"wrong": len(wrong), "caught": caught, "wrong_le_30": low, "wrong_below_partial": below,
+            "partial": len(partials), "partial_flagged": part_flagged,
+            "partial_mean": round(statistics.mean(part_scores), 1) if part_scores else None,
+            "partial_in_band": sum(25 <= s <= 60 for s in part_scores),
+            "partial_points_credited": f"{hits}/{said}", "other_points_credited": f"{extra}/{unsaid}",
             "with_partial": sum(1 for w in wrong if w["question_id"] in partial),
             "by_kind": {k: f"{v[0]}/{v[1]}" for k, v in sorted(by_kind.items())},
             "right": len(right), "right_flagged": flagged,
@@ -86,6 +106,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     print(f"  by kind: {figures['by_kind']}")
     print(f"own-words right answers: flagged {figures['right_flagged']}/{figures['right']}, mean score "
           f"{figures['right_mean']}, below 60: {figures['right_below_60']}")
+    if figures["partial"]:
+        print(f"own-words partial answers: flagged {figures['partial_flagged']}/{figures['partial']}, mean score "
+              f"{figures['partial_mean']}, in 25-60: {figures['partial_in_band']}; the points they say marked covered "
+              f"{figures['partial_points_credited']}, the others {figures['other_points_credited']}")
     return 0
 
 

@@ -108,9 +108,12 @@ def _show_hits(hits: list[Any], as_json: bool) -> None:
     if as_json:
         print_json({"results": [h.to_json() for h in hits]})
         return
-    table = Table(show_lines=True)
-    for col in ("score", "id", "question", "topics"):
-        table.add_column(col)
+    # The relevance adds shared words to closeness in meaning, so it can pass 1: it orders, it is not a percentage.
+    table = Table(show_lines=True, caption="relevance: closeness in meaning plus shared words; higher is closer")
+    table.add_column("relevance", no_wrap=True)
+    table.add_column("id", no_wrap=True, overflow="fold")
+    table.add_column("question", ratio=1)
+    table.add_column("topics", max_width=16, overflow="ellipsis")
     for h in hits:
         table.add_row(f"{h.score:.3f}", h.entry.id, escape(h.entry.question), ", ".join(h.entry.topics))
     out.print(table)

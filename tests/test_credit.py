@@ -85,6 +85,11 @@ def test_all_points_touched_is_not_called_all_covered(grader, real_bank) -> None
 def test_the_feedback_names_a_point_after_its_article_in_lower_case() -> None:
     assert lower_first("A GAN pairs a generator with a critic.") == "a GAN pairs a generator with a critic."
     assert lower_first("Xavier or Glorot initialization keeps variance stable.").startswith("Xavier")
+    # After a colon a name keeps its capital though it reads like a word (a new user's trial: "he initialization").
+    assert lower_first("He initialization scales by the square root of 2/n.").startswith("He ")
+    assert lower_first("Xavier initialization suits tanh.").startswith("Xavier ")
+    assert lower_first("Bayes' rule updates a prior.").startswith("Bayes")
+    assert lower_first("Dropout switches neurons off.").startswith("dropout")
 
 
 def test_evidence_quotes_the_clause_that_says_the_point(grader, real_bank) -> None:

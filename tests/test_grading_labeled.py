@@ -102,9 +102,9 @@ def test_off_topic_answers_score_10_at_most_and_are_told_so(graded) -> None:
     assert sum(g.guard == "off_topic" for g in off) >= 0.9 * len(off)
 
 
-@pytest.mark.xfail(strict=True, reason="scoring v2: deep-rl-use-case's strong answer scores 74 (two points at "
-                                       "similarity 0.47 and 0.50); strong answers average 91")
 def test_every_strong_answer_scores_75(graded) -> None:
+    # It held since session 15: deep-rl-use-case's strong answer scored 74 until a point could be matched to one
+    # clause of a long sentence.
     assert min(r["grade"].score for r in graded if r["quality"] == "strong") >= 75
 
 

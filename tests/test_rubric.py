@@ -126,3 +126,23 @@ def test_a_terse_right_answer_in_the_reference_words_is_not_told_it_is_off_topic
         graded = grader.rubric_grade(entry, text)
         assert graded.guard in ("off_topic", "dont_know", "empty", "gibberish"), text
         assert graded.score == 0, text
+
+
+def test_a_point_said_in_one_clause_of_a_long_sentence_is_credited(real_bank, real_embedder) -> None:
+    # A strong answer of part 11: the sentence is about unstructured data and where deep learning wins, and only its
+    # last clause says the features are learned. Matched as a whole sentence the point was missed (0.48).
+    grader = Grader(real_embedder)
+    entry = real_bank.get("deep-learning-pros-cons")
+    sentence = ("Pros: it's the best tool we have for large amounts of unstructured data like images, audio and text, "
+                "which is why it dominates image recognition, NLP and speech recognition, and it learns its own "
+                "features, so you skip most manual feature engineering.")
+    graded = grader.rubric_grade(entry, sentence).result
+    assert graded is not None
+    point = graded.points[2]
+    assert "features automatically" in point.text
+    assert point.covered and point.similarity >= 0.55
+    assert point.evidence == sentence
+    # an answer about the costs earns nothing for it, clause or not
+    other = grader.rubric_grade(entry, "Deep learning needs huge labeled datasets, so it is expensive to train, and "
+                                       "the models are black boxes.").result
+    assert other is not None and not other.points[2].covered

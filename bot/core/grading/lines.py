@@ -12,13 +12,20 @@ from bot.core.grading.rubric import PointMatch, RubricResult
 MAX_FEEDBACK = 3
 
 
+# Names a key point may start with that read like ordinary words to the rule below ("He initialization ..." is
+# Kaiming He's; a point never starts with the pronoun).
+_NAMES = frozenset({"He", "Xavier", "Glorot", "Kaiming", "LeCun", "Adam", "Nesterov", "Bayes", "Gaussian", "Euclidean",
+                    "Markov", "Boltzmann", "Hopfield", "Bernoulli", "Poisson", "Laplace", "Huber", "Gini", "Jaccard",
+                    "Pearson", "Spearman", "Manhattan", "Hessian", "Jacobian", "Fourier", "Gibbs", "Monte"})
+
+
 def lower_first(text: str) -> str:
     """A sentence fit to follow a colon: "Dropout …" becomes "dropout …", "TensorFlow …" and "L2 …" stay, and so do
     names beside other names ("Xavier or Glorot initialization", "Google Brain")."""
     words = text.split()
     if words and words[0] in ("A", "An", "The"):   # an article before a name ("A GAN pairs ...")
         return text[:1].lower() + text[1:]
-    if not words or not words[0][1:].islower():
+    if not words or not words[0][1:].islower() or words[0].rstrip(",:;'").removesuffix("'s") in _NAMES:
         return text
     # A name is followed by another capitalised word, directly or after "or"/"and".
     following = [w for w in words[1:3] if w not in ("or", "and", "&")][:1]

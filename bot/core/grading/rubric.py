@@ -2,7 +2,9 @@
 
 One forward pass of the embedding model gives each answer sentence's vector and its words' vectors in context.
 For each key point, three signals in [0, 1] (their mean is the point's similarity):
-  - plain:  cosine of the point with the best sentence or pair of adjacent sentences;
+  - plain:  cosine of the point with the best sentence, pair of adjacent sentences or clause of a sentence (a long
+            sentence saying three things is far from each of them, and a point said in other words needs all of
+            its closeness: own-words right answers, benchmarks/own_words.py);
   - lifted: the same with the question's own words and function words left out of both sides, so that
             restating the question earns nothing;
   - recall: for each of the point's content words (question words left out), its best match among the answer's
@@ -27,6 +29,7 @@ from bot.core.embedder import Embedder, Encoded
 from bot.core.grading import spoken
 from bot.core.grading.parse import question_terms
 from bot.core.grading.values import range_agrees
+from bot.core.grading.vocabulary import clauses
 
 # Full credit at the threshold, none at threshold - band. With three points or more (THRESHOLD, BAND: chosen on our
 # labeled answers, benchmarks/calibrate_rubric.py) a point the answer only brushes earns nothing. With one or two
@@ -186,6 +189,12 @@ def windows(sentences: Sequence[str]) -> list[str]:
     return [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
 
 
+def _clauses_of(sentence: str) -> list[str]:
+    """The clauses of a sentence that has more than one (vocabulary.clauses), else none."""
+    pieces = [c for a, b in clauses(sentence) if (c := sentence[a:b].strip(" ,;:"))]
+    return pieces if len(pieces) > 1 else []
+
+
 def _pool(words: np.ndarray) -> np.ndarray | None:
     """The unit mean of word vectors (None for no words)."""
     if not len(words):
@@ -242,8 +251,8 @@ class Rubric:
         vectors = self.vectors(entry)
         if not sentences:
             return RubricResult(tuple(PointMatch(p, 0.0, None, 0.0) for p in entry.points), 0.0, 0)
-        encoded = self.embedder.encode(vectors.read(sentences))
-        sims, evidence = self.signals(vectors, encoded)
+        encoded, parts = self.encode(vectors.read(sentences))
+        sims, evidence = self.signals(vectors, encoded, parts)
         threshold, band = ramp_for(len(entry.points))
         plain = vectors.matrix @ np.stack([e.vector for e in encoded]).T
         for i, point in enumerate(entry.points):
@@ -259,14 +268,23 @@ class Rubric:
         grounded = sum(_stem(w) in vectors.said for w in own) / len(own) if own else 0.0
         return RubricResult(points, round(float(sims.max()), 4), score, by_sentence, len(novel), round(grounded, 4))
 
-    def signals(self, vectors: EntryVectors, encoded: Sequence[Encoded]) -> tuple[np.ndarray, list[int]]:
+    def encode(self, texts: Sequence[str]) -> tuple[list[Encoded], list[tuple[int, Encoded]]]:
+        """The sentences, and the clauses of those that have several (with their sentence's index), in one pass."""
+        pieces = [(k, piece) for k, text in enumerate(texts) for piece in _clauses_of(text)]
+        encoded = self.embedder.encode([*texts, *(piece for _, piece in pieces)])
+        return encoded[:len(texts)], [(k, e) for (k, _), e in zip(pieces, encoded[len(texts):], strict=True)]
+
+    def signals(self, vectors: EntryVectors, encoded: Sequence[Encoded],
+                parts: Sequence[tuple[int, Encoded]] = ()) -> tuple[np.ndarray, list[int]]:
         """Each point's similarity (mean of plain, lifted, recall) and the index of its evidence sentence."""
         n = len(encoded)
         units = [e.vector for e in encoded] + [Encoded.pooled(pair) for pair in zip(encoded, encoded[1:], strict=False)]
+        units += [e.vector for _, e in parts]
         plain = vectors.matrix @ np.stack(units).T
         masks = [content_mask(e.words, vectors.asked) for e in encoded]
         own = [e.word_vectors[m] for e, m in zip(encoded, masks, strict=True)]
         pooled = [_pool(v) for v in own] + [_pool(np.concatenate(p)) for p in zip(own, own[1:], strict=False)]
+        pooled += [_pool(e.word_vectors[content_mask(e.words, vectors.asked)]) for _, e in parts]
         words = [w for e, m in zip(encoded, masks, strict=True) for w, k in zip(e.words, m, strict=True) if k]
         word_vectors = np.concatenate(own) if own else np.zeros((0, plain.shape[1]))
         sims = np.zeros(len(vectors.points))
@@ -276,8 +294,11 @@ class Rubric:
                 else 0.0
             sims[i] = (float(plain[i].max()) + max(lifted, 0.0) + recall(vectors.content[i], words, word_vectors)) / 3
             best = int(plain[i].argmax())
-            # A pair's evidence is its sentence closer to the point.
-            evidence.append(best if best < n else best - n + int(plain[i, best - n + 1] > plain[i, best - n]))
+            # A pair's evidence is its sentence closer to the point; a clause's, its sentence.
+            if best >= 2 * n - 1:
+                evidence.append(parts[best - (2 * n - 1)][0])
+            else:
+                evidence.append(best if best < n else best - n + int(plain[i, best - n + 1] > plain[i, best - n]))
         return sims, evidence
 
     def match_point(self, entry: Entry, point_index: int, sentences: Sequence[str]) -> PointMatch:
@@ -288,6 +309,6 @@ class Rubric:
         one = EntryVectors((vectors.points[point_index],), vectors.matrix[point_index: point_index + 1],
                            (vectors.lifted[point_index],), (vectors.content[point_index],), vectors.asked,
                            vectors.wording)
-        sims, evidence = self.signals(one, self.embedder.encode(vectors.read(sentences)))
+        sims, evidence = self.signals(one, *self.encode(vectors.read(sentences)))
         return PointMatch(entry.points[point_index], round(float(sims[0]), 4), sentences[evidence[0]],
                           credit(float(sims[0]), BAND, THRESHOLD))
