@@ -6,7 +6,7 @@ wrong ones beside them were caught before and must stay caught.
 
 from __future__ import annotations
 
-from bot.core.grading.values import range_apart, ranges
+from bot.core.grading.values import range_conflict, ranges
 from tests.flagging import flags
 
 ANN = "ann-layer-structure"
@@ -35,10 +35,13 @@ def test_a_range_in_words_is_a_range(grader, real_bank) -> None:
     assert [r[:2] for r in ranges("so they land between zero and one")] == [(0.0, 1.0)]
     assert [r[:2] for r in ranges("it runs from minus one to one")] == [(-1.0, 1.0)]
     assert ranges("one of the two layers") == []
-    # said in words, a range is compared as the digits are: the wrong one is apart from the point's
-    assert range_apart("Sigmoid squashes its input to between minus one and one.",
-                        "Sigmoid outputs values between 0 and 1.") is None   # overlapping ranges are not apart
-    assert range_apart("Sigmoid squashes its input to between two and ten.", "Sigmoid outputs values between 0 and 1.")
+    # said in words, a range is compared as the digits are: the point's own is no conflict, another one is
+    assert range_conflict("Sigmoid squashes its input to between zero and one.",
+                          "Sigmoid outputs values between 0 and 1.") is None
+    assert range_conflict("Sigmoid squashes its input to between minus one and one.",
+                          "Sigmoid outputs values between 0 and 1.")   # overlapping, since session 15
+    assert range_conflict("Sigmoid squashes its input to between two and ten.",
+                          "Sigmoid outputs values between 0 and 1.")
     entry = real_bank.get(PREP)
     right = ("Numeric inputs get shifted and rescaled so each column averages zero with a spread of one, and photo "
              "pixels get divided by 255 so they land between zero and one.")

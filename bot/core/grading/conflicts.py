@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.grading import conflict_words as W
 from bot.core.grading.bindings import binding_conflict
-from bot.core.grading.values import number_conflict, numbers, range_apart, ranges
+from bot.core.grading.values import number_conflict, numbers, range_conflict, ranges
 
 if TYPE_CHECKING:
     from bot.core.grading.rubric import RubricResult
@@ -501,12 +501,14 @@ def find(question: str, points: Sequence[str], result: RubricResult, sentences: 
         if hit:
             found[p] = Contradiction(p, hit[1], points[p], hit[0])
     # A range is checked against the range of the point nearest it, whatever the rest of the sentence says ("The
-    # rate is usually between 0.7 and 0.9." is far from the point by its words): it is wrong when it overlaps none.
+    # rate is usually between 0.7 and 0.9." is far from the point by its words): it is wrong when it is none of the
+    # point's, overlapping or not ("from minus one to one" for softmax's "between 0 and 1").
     ranged = [p for p, point in enumerate(points) if ranges(point)]
     for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
         if not ranged or not ranges(sentence):
             continue
         p = max(ranged, key=lambda q: result.by_sentence[q][s])
-        if p not in found and result.by_sentence[p][s] >= RANGE_FLOOR and (apart := range_apart(sentence, points[p])):
-            found[p] = Contradiction(p, sentence[apart[0]:apart[1]].strip(), points[p], "number")
+        if p not in found and result.by_sentence[p][s] >= RANGE_FLOOR and (other := range_conflict(sentence,
+                                                                                                   points[p])):
+            found[p] = Contradiction(p, sentence[other[0]:other[1]].strip(), points[p], "number")
     return [found[p] for p in sorted(found)]

@@ -78,15 +78,6 @@ def range_agrees(sentence: str, point: str) -> bool:
     return any(_close(a, c) and _close(b, d) for a, b, _ in ranges(sentence) for c, d, _ in ranges(point))
 
 
-def range_apart(sentence: str, point: str) -> tuple[int, int] | None:
-    """The sentence's first range when none of its ranges overlaps any of the point's ("0.7 to 0.9" for "between 0.2
-    and 0.5"): wrong even where the sentence is only loosely about the point."""
-    mine, theirs = ranges(sentence), [(min(a, b), max(a, b)) for a, b, _ in ranges(point)]
-    if not mine or not theirs or any(min(a, b) <= d and c <= max(a, b) for a, b, _ in mine for c, d in theirs):
-        return None
-    return mine[0][2]
-
-
 def range_conflict(sentence: str, point: str) -> tuple[int, int] | None:
     """The sentence's range when the point gives another one ("-1 to 1" for "between 0 and 1")."""
     theirs = [(a, b) for a, b, _ in ranges(point)]

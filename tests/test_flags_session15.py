@@ -1,0 +1,29 @@
+"""Scoring v2, session 15: a wrong claim said in a candidate's own words that the checks now catch, and the right
+answers beside it that must stay unflagged."""
+
+from __future__ import annotations
+
+from tests.flagging import flags
+
+SOFTMAX = "softmax-function"
+ACTIVATIONS = "activation-functions-compared"
+
+
+def test_another_range_that_overlaps_the_points_is_wrong(grader, real_bank) -> None:
+    # Part 14's own-words answer: "from minus one to one" overlaps softmax's "between 0 and 1", so it was never
+    # "apart" from it, and the sentence is too far from the point by its words for the pair check.
+    entry = real_bank.get(SOFTMAX)
+    wrong = ("It takes the raw scores coming out of a network and turns them into probabilities. Each output ends up "
+             "somewhere from minus one to one, and if you add them all up you get the number of classes. You put it "
+             "on the very last layer when there are several classes to choose from.")
+    assert ("number", "from minus one to one") in flags(grader, entry, wrong)
+
+
+def test_the_points_own_range_and_a_neighbours_range_are_not_flagged(grader, real_bank) -> None:
+    right = ("It takes the raw scores coming out of a network and turns them into probabilities. Each output ends up "
+             "between zero and one, and together they add up to one.")
+    assert flags(grader, real_bank.get(SOFTMAX), right) == []
+    # tanh's range beside sigmoid's is tanh's, not a wrong one for sigmoid
+    both = ("Sigmoid squashes values to between 0 and 1, which suits probabilities. Tanh is its zero-centred "
+            "cousin, with outputs from -1 to 1.")
+    assert flags(grader, real_bank.get(ACTIVATIONS), both) == []
