@@ -27,3 +27,15 @@ def test_the_points_own_range_and_a_neighbours_range_are_not_flagged(grader, rea
     both = ("Sigmoid squashes values to between 0 and 1, which suits probabilities. Tanh is its zero-centred "
             "cousin, with outputs from -1 to 1.")
     assert flags(grader, real_bank.get(ACTIVATIONS), both) == []
+
+
+def test_two_statements_spliced_with_a_comma_are_read_apart(grader, real_bank) -> None:
+    # A new user's right one-liner scored 5: "Precision is ..., recall is ..." parses the first clause as the
+    # second's complement, so recall's statement held precision's "predicted" and read as the two traded.
+    entry = real_bank.get("precision-vs-recall")
+    right = ("Precision is how many of your predicted positives are right, recall is how many real positives you "
+             "catch, and F1 combines them.")
+    assert flags(grader, entry, right) == []
+    swapped = ("Precision is how many real positives you catch, recall is how many of your predicted positives are "
+               "right, and F1 combines them.")
+    assert [kind for kind, _ in flags(grader, entry, swapped)] == ["swap"]

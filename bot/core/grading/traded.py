@@ -69,7 +69,10 @@ def _joined(verb: Any, main_only: bool) -> set[int]:
             continue
         own_subject = any(k.dep_ in ("nsubj", "nsubjpass") for k in c.children)
         contrast = any(k.lower_ in _CONTRASTS for k in c.children if k.dep_ in ("mark", "cc", "prep"))
-        if contrast or (own_subject and c.dep_ in ("conj", "parataxis")) or \
+        # "Precision is how many ... are right, recall is how many ..." parses the first clause as the second's
+        # complement: a clause with its own subject before the verb is a statement of its own.
+        spliced = own_subject and c.dep_ == "ccomp" and c.i < verb.i
+        if contrast or spliced or (own_subject and c.dep_ in ("conj", "parataxis")) or \
                 (main_only and own_subject and c.dep_ in ("advcl", "ccomp") and verb.lemma_ != "be"):
             out |= {t.i for t in c.subtree}
     return out
