@@ -269,6 +269,17 @@ def test_a_question_back_to_the_coach_is_answered_in_one_sentence_and_nothing_is
     assert act(coach, ALICE, Action.ANSWER, text=tentative)[0].kind is ReplyKind.SCORE
 
 
+def test_an_answer_in_another_language_is_not_graded_and_nothing_is_recorded(coach_store) -> None:
+    coach, store, _ = coach_store
+    act(coach, ALICE, Action.START, count=1)
+    french = "Le dropout désactive des neurones au hasard pendant l'entraînement, et le réseau est plus robuste."
+    [refused] = act(coach, ALICE, Action.ANSWER, text=french)
+    assert refused.text == MESSAGES["language"] and "Score" not in refused.text
+    assert store.attempts(ALICE) == [] and store.open_session(ALICE).position == 0
+    assert act(coach, ALICE, Action.ANSWER, text="Dropout turns off random neurons during training.")[0].kind \
+        is ReplyKind.SCORE
+
+
 def test_a_reservation_refuses_a_second_request_of_the_same_user_only(coach_store) -> None:
     coach, _, _ = coach_store
     with coach.reserve(ALICE) as first:

@@ -35,6 +35,28 @@ def test_a_question_back_to_the_coach_is_blocked(text: str) -> None:
     assert checked.kind == "asked" and checked.blocked and checked.notes == (MESSAGES["asked"],)
 
 
+@pytest.mark.parametrize("text", [
+    "Un GAN est composé de deux réseaux : le générateur crée des images et le discriminateur les juge.",
+    "Dropout desactiva neuronas al azar durante el entrenamiento para que la red no dependa de una sola.",
+    "Dropout schaltet während des Trainings zufällig Neuronen ab, und das Netz wird dadurch robuster.",
+    "生成对抗网络由生成器和判别器组成，它们相互竞争，最终生成逼真的数据。",
+])
+def test_an_answer_in_another_language_is_not_graded(text: str) -> None:
+    # a new user's French answer about GANs scored 7/100 with every point marked missing
+    checked = screen(text)
+    assert checked.kind == "language" and checked.blocked and checked.notes == (MESSAGES["language"],)
+
+
+@pytest.mark.parametrize("text", [
+    "Dropout randomly turns off neurons during training, and at inference all neurons are used.",
+    "x = torch.nn.Dropout(p=0.5); y = x(h)  # inverted dropout, no scaling needed at eval",
+    "The softmax output σ(z)_i = exp(z_i) / Σ exp(z_j) lies between 0 and 1 for each class.",
+    "The model uses El Niño and La Niña data from the ocean sensors to predict the rainfall.",
+])
+def test_english_with_code_formulas_or_foreign_names_is_graded(text: str) -> None:
+    assert screen(text).kind is None
+
+
 @pytest.mark.parametrize("text", ["Is it that dropout randomly turns off neurons during training?",
                                   "Why does dropout help? It stops neurons from co-adapting.", "???"])
 def test_an_answer_said_as_a_question_is_not_a_question_back(text: str) -> None:

@@ -23,6 +23,7 @@ from bot.core.decks import Decks
 from bot.core.export import DataOut
 from bot.core.flags import Flags
 from bot.core.grading import guards
+from bot.core.grading.language import foreign
 from bot.core.interviewer import NO_HELP, Interviewer
 from bot.core.modes import Mode
 from bot.core.phases import Phase
@@ -246,9 +247,12 @@ class Coach:
         with self._open(request) as session:
             if not text.strip():
                 raise Refused(FILES_ONLY if request.files else EMPTY)
-            # a question back to the coach is not an attempt: nothing is recorded and the question stays open
+            # a question back to the coach, or an answer in another language, is not an attempt: nothing is recorded
+            # and the question stays open
             if guards.asked_back(split_sentences(normalise(text))):
                 raise Refused(guards.MESSAGES["asked"])
+            if foreign(normalise(text)):
+                raise Refused(guards.MESSAGES["language"])
             if session.mode is Mode.INTERVIEWER:
                 yield from self.interviewer.answer(session, text)
             elif session.phase is Phase.AWAITING_FOLLOW_UP and session.follow_up:

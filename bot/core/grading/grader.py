@@ -101,8 +101,8 @@ class Grade:
 
     @property
     def flagged(self) -> bool:
-        """Whether the answer was empty, evasive, gibberish or off-topic (no critique, no follow-up)."""
-        return self.guard in ("empty", "dont_know", "gibberish", "asked", "off_topic", "echo")
+        """Whether the answer was empty, evasive, gibberish, off-topic or not English (no critique, no follow-up)."""
+        return self.guard in ("empty", "dont_know", "gibberish", "asked", "language", "off_topic", "echo")
 
     @property
     def covered(self) -> list[int]:

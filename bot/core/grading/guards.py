@@ -6,12 +6,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from bot.core.grading.language import foreign
 from bot.core.text import normalise, split_sentences
 
 MAX_WORDS = 2000          # longer answers are graded on their first MAX_WORDS words
 MAX_CHARS = 20_000        # the same cap for text without spaces (one giant "word")
 MIN_WORDS = 4             # fewer words is graded, with a note that it is very short
-BLOCKING = ("empty", "dont_know", "gibberish", "asked")   # kinds that score 0 without any model
+BLOCKING = ("empty", "dont_know", "gibberish", "asked", "language")   # kinds that score 0 without any model
 
 MESSAGES = {
     "empty": "There was no answer to grade; give it a try, even a partial answer earns points.",
@@ -24,6 +25,8 @@ MESSAGES = {
     "echo": "That only repeats the question; say what you know about it, even in a sentence or two.",
     "asked": "That reads as a question to me rather than an answer; answer in your own words (even a partial answer "
              "earns points), or ask for a hint.",
+    "language": "That answer doesn't look like English; the coach can only grade answers in English, so please "
+                "answer in English.",
     "injection": "Text addressed to the grader was ignored; only your explanation counts.",
     "only_injection": "The answer only contained text addressed to the grader, which was ignored.",
 }
@@ -293,7 +296,7 @@ class Screen:
     """What the guards found: the sentences to grade, and why an answer is not graded normally."""
 
     sentences: tuple[str, ...]
-    kind: str | None = None                    # "empty", "dont_know", "gibberish", "asked", "too_short", or None
+    kind: str | None = None                    # "empty", "dont_know", "gibberish", "asked", "language", "too_short"
     notes: tuple[str, ...] = ()                # one-sentence messages for the user, most important first
     injected: tuple[str, ...] = field(default=())
     truncated: bool = False
@@ -341,7 +344,8 @@ def _classify(sentences: list[str], notes: list[str], injected: list[str], trunc
     body = " ".join(sentences)
     if asked_back(sentences):
         return Screen((), "asked", (MESSAGES["asked"], *notes), tuple(injected), truncated)
-    for kind, test in (("dont_know", _is_dont_know), ("gibberish", _gibberish)):
+    # "Je ne sais pas" is a don't-know before it is French; Chinese is another language before it is gibberish
+    for kind, test in (("dont_know", _is_dont_know), ("language", foreign), ("gibberish", _gibberish)):
         if test(body):
             return Screen((), kind, (MESSAGES[kind], *notes), tuple(injected), truncated)
     if len(body.split()) >= MIN_WORDS:
