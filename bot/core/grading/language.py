@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 
-_ENGLISH = frozenset(
-    "the a an is are was were be been of to and in it its that this these those for on with as by from at or not "
-    "when which so can will during if but what how then than more each they we you into only all their".split())
+_ENGLISH_WORDS = ("the a an is are was were be been of to and in it its that this these those for on with as by from at "
+                  "or not when which so can will during if but what how then than more each they we you into only "
+                  "all their")
+_ENGLISH = frozenset(_ENGLISH_WORDS.split())
 # Function words of the languages a user of an English deck most often falls back to, none of them an English word.
-_OTHER = frozenset(
-    "le la les des du une est et dans pour que qui pas avec sur sont cette aux ces leur "        # French
-    "el los las y por para una del lo su sus muy pero como entre cuando "                        # Spanish
-    "der das und ist nicht mit ein eine dem zu auf sich wird werden oder auch "                  # German
-    "il di che della delle sono gli nella questo "                                               # Italian
-    "os não é um uma com ao são pelo pela".split())                                              # Portuguese
+_OTHER_WORDS = ("le la les des du une est et dans pour que qui pas avec sur sont cette aux ces leur "   # French
+                "el los las y por para una del lo su sus muy pero como entre cuando "                   # Spanish
+                "der das und ist nicht mit ein eine dem zu auf sich wird werden oder auch "             # German
+                "il di che della delle sono gli nella questo "                                          # Italian
+                "os não é um uma com ao são pelo pela")                                                 # Portuguese
+_OTHER = frozenset(_OTHER_WORDS.split())
 MIN_WORDS = 6
 
 
