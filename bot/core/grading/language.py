@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-_ENGLISH_WORDS = ("the a an is are was were be been of to and in it its that this these those for on with as by from at "
-                  "or not when which so can will during if but what how then than more each they we you into only "
+_ENGLISH_WORDS = ("the a an is are was were be been of to and in it its that this these those for on with as by from "
+                  "at or not when which so can will during if but what how then than more each they we you into only "
                   "all their")
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 # Function words of the languages a user of an English deck most often falls back to, none of them an English word.
