@@ -136,3 +136,23 @@ def test_the_point_to_say_more_fully_is_never_the_one_praised(grader, real_bank)
     assert fuller not in praised
     partly = {lower_first(entry.points[i]) for i in grade.view()["partly"]}
     assert not partly & set(praised)
+
+
+def test_the_feedback_counts_the_points_it_does_not_name_as_their_marks_show_them() -> None:
+    # A new user counted five points short of full credit and four accounted for: "2 more key points missed" left
+    # out a point marked "~ (partly)", and a point marked "~" was counted as missed.
+    from bot.core.grading.lines import feedback_lines
+    from bot.core.grading.rubric import PointMatch, RubricResult
+
+    def point(name: str, similarity: float, credit: float) -> PointMatch:
+        return PointMatch(f"Step {name.lower()} holds.", similarity, "some words" if similarity >= 0.5 else None, credit)
+
+    points = (point("A", 0.2, 0.0), point("B", 0.3, 0.0), point("C", 0.3, 0.0), point("D", 0.45, 0.2),
+              point("E", 0.55, 0.6), point("F", 0.8, 1.0))
+    lines = feedback_lines(RubricResult(points, 0.8, 30), [], injected=False)
+    assert lines[:2] == ["Missing: step a holds.", "Missing: step b holds."]
+    # C is ✗, D and E are ~: three more, as the marks show them
+    assert lines[2] == "3 more key points, 1 missed and 2 only partly covered; compare with the reference answer."
+    only_partly = (point("A", 0.2, 0.0), point("B", 0.3, 0.0), point("C", 0.45, 0.2), point("F", 0.8, 1.0))
+    assert feedback_lines(RubricResult(only_partly, 0.8, 30), [], injected=False)[2] == \
+        "1 more key point only partly covered; compare with the reference answer."

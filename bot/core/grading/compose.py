@@ -9,7 +9,7 @@ from bot.core.bank import Entry
 from bot.core.grading import critique as cq
 from bot.core.grading.conflicts import Contradiction
 from bot.core.grading.critique_checks import DANGLING, UNSUPPORTED, Checks, unsupported
-from bot.core.grading.lines import lower_first
+from bot.core.grading.lines import lower_first, remaining_line
 from bot.core.grading.rubric import RubricResult
 
 
@@ -74,11 +74,10 @@ def compose(entry: Entry, result: RubricResult, contradictions: Sequence[Contrad
         else:
             lines.append(f"A strong answer would also cover this: {lower_first(entry.points[plan.extra].rstrip('.'))}.")
     wrong = {c.point for c in contradictions}
-    rest = [i for i, p in enumerate(result.points) if not p.covered and i not in wrong and i not in (gap_point,
-                                                                                                       plan.extra)]
-    if rest:
-        lines.append(f"{len(rest)} more key point{'s' if len(rest) > 1 else ''} missed; compare with the reference "
-                     "answer.")
+    rest = [p for i, p in enumerate(result.points) if (not p.covered or p.partly) and i not in wrong
+            and i not in (gap_point, plan.extra)]
+    if any(not p.covered for p in rest) and (counted := remaining_line(rest)):
+        lines.append(counted)
     follow_up = found.follow_up if check.follow_up(found.follow_up, plan.target, plan.deeper) is None else None
     if follow_up is not None:
         kept.append("follow_up")

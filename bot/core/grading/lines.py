@@ -54,9 +54,9 @@ def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction]
     for point in missed[:2]:
         verb = "Only partly covered" if point.credit > 0 else "Missing"
         lines.append(f"{verb}: {lower_first(point.text.rstrip('.'))}.")
-    if len(missed) > 2:
-        lines.append(f"{len(missed) - 2} more key point{'s' if len(missed) > 3 else ''} missed; compare with the "
-                     "reference answer.")
+    if missed and (line := remaining_line([*missed[2:], *(p for i, p in enumerate(result.points)
+                                                          if p.covered and p.partly and i not in contradicted)])):
+        lines.append(line)
     if not missed and not contradictions:
         loose = [p for p in result.points if p.partly]
         if loose:   # all touched on, not all earned: say which one costs the most
@@ -73,6 +73,22 @@ def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction]
         lines.append(f"Well explained: {lower_first(covered[0].text.rstrip('.'))}.")
     lines = lines[:MAX_FEEDBACK]
     return ([MESSAGES["injection"]] if injected else []) + lines
+
+
+def remaining_line(points: Sequence[PointMatch]) -> str | None:
+    """One line counting the points not named in the feedback as their marks show them: ✗ missed, ~ only partly
+    covered (a new user counted five points short of full credit and four accounted for)."""
+    if not points:
+        return None
+    gone = sum(1 for p in points if p.credit == 0)
+    part = len(points) - gone
+    if not part:
+        said = f"{gone} more key point{'s' if gone > 1 else ''} missed"
+    elif not gone:
+        said = f"{part} more key point{'s' if part > 1 else ''} only partly covered"
+    else:
+        said = f"{len(points)} more key points, {gone} missed and {part} only partly covered"
+    return f"{said}; compare with the reference answer."
 
 
 def follow_up_line(match: PointMatch) -> str:
