@@ -145,7 +145,8 @@ def test_the_feedback_counts_the_points_it_does_not_name_as_their_marks_show_the
     from bot.core.grading.rubric import PointMatch, RubricResult
 
     def point(name: str, similarity: float, credit: float) -> PointMatch:
-        return PointMatch(f"Step {name.lower()} holds.", similarity, "some words" if similarity >= 0.5 else None, credit)
+        evidence = "some words" if similarity >= 0.5 else None
+        return PointMatch(f"Step {name.lower()} holds.", similarity, evidence, credit)
 
     points = (point("A", 0.2, 0.0), point("B", 0.3, 0.0), point("C", 0.3, 0.0), point("D", 0.45, 0.2),
               point("E", 0.55, 0.6), point("F", 0.8, 1.0))
