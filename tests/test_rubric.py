@@ -146,3 +146,18 @@ def test_a_point_said_in_one_clause_of_a_long_sentence_is_credited(real_bank, re
     other = grader.rubric_grade(entry, "Deep learning needs huge labeled datasets, so it is expensive to train, and "
                                        "the models are black boxes.").result
     assert other is not None and not other.points[2].covered
+
+
+def test_the_evidence_is_the_sentence_that_says_the_point_not_one_that_only_names_the_topic(real_bank,
+                                                                                            real_embedder) -> None:
+    # A new user's answer opened with a story; "you said" quoted it for two points it only names ("dropout")
+    grader = Grader(real_embedder)
+    entry = real_bank.get("dropout-training-vs-inference")
+    story = ("Okay so, dropout, right, I remember reading about this back in my first internship when we had a model "
+             "that overfit badly.")
+    step = "During training you randomly zero out a fraction of the neurons on each step, we used 0.3."
+    graded = grader.rubric_grade(entry, f"{story} {step} At inference you switch it off and use all the neurons.")
+    assert graded.result is not None
+    off, rate = graded.result.points[0], graded.result.points[2]
+    assert "fraction" in off.text and "rate" in rate.text
+    assert off.evidence == step and rate.evidence == step

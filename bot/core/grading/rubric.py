@@ -295,16 +295,16 @@ class Rubric:
         word_vectors = np.concatenate(own) if own else np.zeros((0, plain.shape[1]))
         sims = np.zeros(len(vectors.points))
         evidence = []
+        # A unit's sentence: a pair's evidence is read from its two sentences, a clause's is its sentence.
+        owner = [*range(n), *([-1] * (n - 1)), *(k for k, _ in parts)]
         for i, point in enumerate(vectors.lifted):
-            lifted = max((float(point @ u) for u in pooled if u is not None), default=0.0) if point is not None \
-                else 0.0
-            sims[i] = (float(plain[i].max()) + max(lifted, 0.0) + recall(vectors.content[i], words, word_vectors)) / 3
-            best = int(plain[i].argmax())
-            # A pair's evidence is its sentence closer to the point; a clause's, its sentence.
-            if best >= 2 * n - 1:
-                evidence.append(parts[best - (2 * n - 1)][0])
-            else:
-                evidence.append(best if best < n else best - n + int(plain[i, best - n + 1] > plain[i, best - n]))
+            on_own = [float(point @ u) if point is not None and u is not None else 0.0 for u in pooled]
+            sims[i] = (float(plain[i].max()) + max(max(on_own, default=0.0), 0.0)
+                       + recall(vectors.content[i], words, word_vectors)) / 3
+            # The evidence is the sentence (or clause) closest by its plain and its own words together: by plain
+            # closeness alone, "Okay so, dropout, right, I remember ..." was quoted for a point it only names.
+            best = max((u for u in range(len(units)) if owner[u] >= 0), key=lambda u: plain[i, u] + on_own[u])
+            evidence.append(owner[best])
         return sims, evidence
 
     def match_point(self, entry: Entry, point_index: int, sentences: Sequence[str]) -> PointMatch:
