@@ -39,3 +39,23 @@ def test_two_statements_spliced_with_a_comma_are_read_apart(grader, real_bank) -
     swapped = ("Precision is how many real positives you catch, recall is how many of your predicted positives are "
                "right, and F1 combines them.")
     assert [kind for kind, _ in flags(grader, entry, swapped)] == ["swap"]
+
+
+def test_a_list_of_terms_is_capped_and_told_why(grader, real_bank) -> None:
+    # a new user's keyword list scored 54 on backpropagation, above a right one-line answer
+    from bot.core.grading.guards import MESSAGES
+
+    entry = real_bank.get("backpropagation-step-by-step")
+    terms = ("Chain rule, gradients, weights, learning rate, loss, output layer, backward, layer by layer, "
+             "iterations, minimize error.")
+    graded = grader.rubric_grade(entry, terms)
+    assert graded.score <= 15 and MESSAGES["listed"] in graded.notes
+    # terse answers that say things, and a bullet list with formulas, are graded as before
+    terse = ("Dropout zeroes random units in training, is off at inference, scales activations, reduces overfitting, "
+             "acts like an ensemble.")
+    said = grader.rubric_grade(real_bank.get("dropout-training-vs-inference"), terse)
+    assert said.guard != "listed" and said.score > 15
+    bullets = ("- forget gate: f_t = sigmoid(W_f [h_{t-1}, x_t] + b_f) decides what to drop from the cell state\n"
+               "- input gate: i_t = sigmoid(W_i [h_{t-1}, x_t] + b_i) decides what new information to write\n"
+               "- output gate: o_t = sigmoid(W_o [h_{t-1}, x_t] + b_o), and h_t = o_t * tanh(c_t)")
+    assert grader.rubric_grade(real_bank.get("lstm-gates"), bullets).guard != "listed"

@@ -24,8 +24,9 @@ from bot.core.grading.guards import MESSAGES, Screen, screen
 from bot.core.grading.hints import area as hint_area
 from bot.core.grading.hints import keywords  # noqa: F401 - re-exported (tests measure follow-ups with it)
 from bot.core.grading.lines import MAX_FEEDBACK, contradiction_lines, feedback_lines, follow_up_line
+from bot.core.grading.listing import listed
 from bot.core.grading.probes import ProbeDrafts
-from bot.core.grading.rubric import PointMatch, Rubric, RubricResult, score_of
+from bot.core.grading.rubric import FEW_POINTS, TERSE_CAP, PointMatch, Rubric, RubricResult, score_of
 from bot.core.llm.base import LLM, ChatPrompt, TokenCallback
 from bot.errors import CoachError
 
@@ -207,10 +208,14 @@ class Grader:
             return self._blocked(entry, checked)
         result = self.rubric.grade(entry, checked.sentences)
         guard = "echo" if result.echo else "off_topic" if result.off_topic else checked.kind
-        notes = ([MESSAGES[guard]] if guard in ("echo", "off_topic") else []) + list(checked.notes)
+        if guard is None and len(entry.points) > FEW_POINTS and listed(checked.sentences, self.claims.parser):
+            guard = "listed"
+        notes = ([MESSAGES[guard]] if guard in ("echo", "off_topic", "listed") else []) + list(checked.notes)
         found = [] if guard in ("echo", "off_topic") else \
             self.claims.find(entry, result, checked.sentences)
         score = 0 if guard in ("echo", "off_topic") else penalised(result, found)
+        if guard == "listed":
+            score = min(score, TERSE_CAP)
         again = recredit(result.points, found, checked.sentences, self.rubric.embedder,
                          self.rubric.vectors(entry).matrix) if found else []
         grade = Grade(entry.id, entry.question, score, _key_points(result, found, again), notes=notes, guard=guard,

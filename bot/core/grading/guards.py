@@ -25,6 +25,8 @@ MESSAGES = {
     "echo": "That only repeats the question; say what you know about it, even in a sentence or two.",
     "asked": "That reads as a question to me rather than an answer; answer in your own words (even a partial answer "
              "earns points), or ask for a hint.",
+    "listed": "That's a list of terms rather than an explanation; say what each one does and how they fit together "
+              "to earn the points.",
     "language": "That answer doesn't look like English; the coach can only grade answers in English, so please "
                 "answer in English.",
     "injection": "Text addressed to the grader was ignored; only your explanation counts.",
