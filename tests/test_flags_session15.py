@@ -59,3 +59,17 @@ def test_a_list_of_terms_is_capped_and_told_why(grader, real_bank) -> None:
                "- input gate: i_t = sigmoid(W_i [h_{t-1}, x_t] + b_i) decides what new information to write\n"
                "- output gate: o_t = sigmoid(W_o [h_{t-1}, x_t] + b_o), and h_t = o_t * tanh(c_t)")
     assert grader.rubric_grade(real_bank.get("lstm-gates"), bullets).guard != "listed"
+
+
+def test_a_phase_said_inside_a_frame_or_of_it_is_read(grader, real_bank) -> None:
+    # a new user's wrong answer got ✓ on the very point it reverses: the claim sits inside "the thing people forget
+    # is that ..." and says "it", meaning the dropout the sentence opened with
+    entry = real_bank.get("dropout-training-vs-inference")
+    wrong = ("Dropout is a regularizer, and the thing people forget is that it's applied at inference time, not during "
+             "training. When the model makes predictions you drop about half the units at random.")
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["phase"]
+    assert [kind for kind, _ in flags(grader, entry, "I think dropout is applied at inference time, not during "
+                                                     "training.")] == ["phase"]
+    right = ("Dropout is a regularizer, and the thing people forget is that it's only applied during training, not at "
+             "inference. When the model makes predictions every unit is used.")
+    assert flags(grader, entry, right) == []

@@ -50,6 +50,22 @@ def _verb(token: Any) -> Any:
     return token
 
 
+# A frame around the claim: "the thing people forget is that it's applied at inference", "I think dropout is ...".
+_FRAMES = frozenset({"be", "think", "forget", "remember", "know", "believe", "say", "mean", "guess", "feel", "note",
+                     "notice", "realize", "realise", "find"})
+
+
+def _root(doc: Any) -> Any:
+    """The clause's main verb: the claim inside a frame ("... is that X", "I think X") rather than the frame."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    while root is not None and root.lemma_.lower() in _FRAMES:
+        inner = next((c for c in root.children if c.dep_ == "ccomp"), None)
+        if inner is None:
+            break
+        root = inner
+    return root
+
+
 def _predicate(root: Any) -> str:
     """The main verb's lemma, "apply" for the verbs of being in use ("used", "enabled", "stays active")."""
     lemma = root.lemma_.lower()
@@ -62,7 +78,7 @@ def _predicate(root: Any) -> str:
 
 def signs(doc: Any) -> tuple[str | None, dict[str, int]]:
     """The main verb's lemma of a parsed clause and the sign of each phase it names (or implies with "only")."""
-    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    root = _root(doc)
     verb = _predicate(root) if root is not None else None
     # the predicate denied ("is not applied", "no dropout is applied"): every phase of the clause with it
     denied = root is not None and any(t.i < root.i and (t.lower_ in _DENY or t.lower_ == "no") for t in doc)
@@ -96,12 +112,22 @@ def signs(doc: Any) -> tuple[str | None, dict[str, int]]:
     return verb, out
 
 
-def _subject(doc: Any) -> str | None:
-    """The lemma of the main verb's subject ("dropout"), or None when it has none or it is a pronoun."""
+def _subject(doc: Any, lead: str | None = None) -> str | None:
+    """The lemma of the main verb's subject ("dropout"); "it" or "they" is `lead`, the sentence's first subject
+    ("Dropout is a regularizer, and ... it's applied at inference"); None for none or another pronoun."""
+    root = _root(doc)
     for token in doc:
-        if token.dep_ in ("nsubj", "nsubjpass") and token.head.dep_ == "ROOT" and token.pos_ != "PRON":
-            return token.lemma_.lower()
+        if token.dep_ in ("nsubj", "nsubjpass") and root is not None and token.head.i == root.i:
+            if token.pos_ != "PRON":
+                return token.lemma_.lower()
+            return lead if token.lower_ in ("it", "they") else None
     return None
+
+
+def _lead(doc: Any) -> str | None:
+    """The first noun subject of a parsed sentence."""
+    return next((t.lemma_.lower() for t in doc if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN")),
+                None)
 
 
 def phase_conflicts(sentence: str, points: Sequence[str], candidates: Sequence[int], parser: Parser) \
@@ -114,6 +140,7 @@ def phase_conflicts(sentence: str, points: Sequence[str], candidates: Sequence[i
     mine = [(p, d) for p, d in zip(pieces, parser.parse(pieces), strict=True) if any(_phase(t) for t in d)]
     if not mine:
         return []
+    lead = _lead(parser.parse([sentence])[0])
     found: list[tuple[int, str]] = []
     for p in candidates:
         parts = [piece for piece in _PIECES.split(points[p]) if piece.strip()]
@@ -124,7 +151,8 @@ def phase_conflicts(sentence: str, points: Sequence[str], candidates: Sequence[i
                 their_verb, stated = signs(other)
                 # the same predicate said of the same subject ("dropout stays active" for "dropout is applied";
                 # "all neurons are used" is said of the neurons, not of dropout)
-                if verb is None or verb != their_verb or _subject(doc) is None or _subject(doc) != _subject(other):
+                subject = _subject(doc, lead)
+                if verb is None or verb != their_verb or subject is None or subject != _subject(other):
                     continue
                 if any(said[k] != stated[k] for k in said.keys() & stated.keys()):
                     found.append((p, text.strip().rstrip(".")))
