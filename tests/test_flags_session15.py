@@ -73,3 +73,14 @@ def test_a_phase_said_inside_a_frame_or_of_it_is_read(grader, real_bank) -> None
     right = ("Dropout is a regularizer, and the thing people forget is that it's only applied during training, not at "
              "inference. When the model makes predictions every unit is used.")
     assert flags(grader, entry, right) == []
+
+
+def test_adding_the_gradient_is_the_opposite_of_subtracting_it(grader, real_bank) -> None:
+    # a new user's wrong answer got ✓ "Each weight is updated by subtracting its gradient ..." for "adding"
+    entry = real_bank.get("backpropagation-step-by-step")
+    wrong = ("First you do a forward pass and compute the loss. Then you update each weight by adding the gradient "
+             "times the learning rate, so the weights move in the direction the gradient points.")
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["opposite"]
+    right = ("First you do a forward pass and compute the loss. Then you update each weight by subtracting the "
+             "gradient times the learning rate, so the weights move against the gradient.")
+    assert flags(grader, entry, right) == []

@@ -51,6 +51,8 @@ OPPOSITES = (
     (frozenset({"generative"}), frozenset({"discriminative"})),
     (frozenset({"linear"}), frozenset({"nonlinear", "non-linear", "nonlinearity", "non-linearity"})),
     (frozenset({"cheap", "cheaper"}), frozenset({"expensive", "costly"})),
+    # "update each weight by adding the gradient" for "... by subtracting its gradient" (a new user's trial)
+    (frozenset({"add", "adds", "adding", "added"}), frozenset({"subtract", "subtracts", "subtracting", "subtracted"})),
 )
 # Opposite words that describe rather than act: they attach to the words on either side, like comparatives.
 ADJECTIVES = frozenset({"same", "identical", "different", "distinct", "simple", "complex", "complicated", "dense",
