@@ -3,7 +3,7 @@ answers beside it that must stay unflagged."""
 
 from __future__ import annotations
 
-from tests.flagging import flags
+from tests.flagging import Question, flags, one_question
 
 SOFTMAX = "softmax-function"
 ACTIVATIONS = "activation-functions-compared"
@@ -84,3 +84,25 @@ def test_adding_the_gradient_is_the_opposite_of_subtracting_it(grader, real_bank
     right = ("First you do a forward pass and compute the loss. Then you update each weight by subtracting the "
              "gradient times the learning rate, so the weights move against the gradient.")
     assert flags(grader, entry, right) == []
+
+
+CIDR = Question("net-subnetting-cidr",
+                "Explain subnetting and CIDR notation. How many usable hosts does a /26 network have?",
+                "CIDR writes a network as an address plus a prefix length, such as 192.168.1.0/24, where the number "
+                "says how many leading bits identify the network; the remaining bits number the hosts. A /24 therefore "
+                "leaves 8 host bits, or 256 addresses. Subnetting borrows host bits to split a block into smaller "
+                "networks: a /24 splits into four /26 subnets of 64 addresses each. In every subnet the all-zeros "
+                "address is the network address and the all-ones address is the broadcast, so a /26 has 62 usable "
+                "hosts.", deck="networking", topic="networking")
+
+
+def test_a_prefix_length_is_not_a_division(grader, tmp_path) -> None:
+    # blind part 15's user deck: the question pasted back scored 26, "a /26 network" read as "a divided by 26 network"
+    # gave it a word of its own
+    from bot.core.grading import spoken
+
+    assert spoken.normalise("does a /26 network have?", spoken.Wording({}, ())) == "does a /26 network have?"
+    assert spoken.normalise("TP/(TP+FP)", spoken.Wording({}, ())) == "TP divided by (TP plus FP)"
+    entry = one_question(tmp_path, CIDR)
+    echoed = grader.rubric_grade(entry, CIDR.question)
+    assert echoed.guard == "echo" and echoed.score == 0

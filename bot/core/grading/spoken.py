@@ -24,7 +24,8 @@ _ACRONYM = re.compile(r"\b([A-Z]{2,5})(s?)\b")
 # An operand of a formula: an acronym, a one-letter variable, a number, or a bracket opening one.
 _OPERAND = r"(?:\(?\s*(?:[A-Z]{1,5}s?|[a-z]|\d+(?:\.\d+)?)\b)"
 _SPOKEN = (
-    (re.compile(r"(?<=[\w)])\s*/\s*(?=[\w(])"), " divided by "),
+    # "TP/(TP+FP)" and "a / b", not "a /26 network" (a prefix length: the slash opens it, it divides nothing)
+    (re.compile(r"(?<=[\w)])(?:/|\s+/\s+)(?=[\w(])"), " divided by "),
     (re.compile(r"(?<=[\w)])\s*\+\s*(?=[\w(])"), " plus "),
     (re.compile(r"(?<=[\w)])\s*[*×]\s*(?=[\w(])"), " times "),
     (re.compile(r"(?<=[A-Z0-9)])\s+over\s+(?=" + _OPERAND + ")"), " divided by "),
