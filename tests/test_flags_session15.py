@@ -106,3 +106,21 @@ def test_a_prefix_length_is_not_a_division(grader, tmp_path) -> None:
     entry = one_question(tmp_path, CIDR)
     echoed = grader.rubric_grade(entry, CIDR.question)
     assert echoed.guard == "echo" and echoed.score == 0
+
+
+def test_right_answers_of_blind_part_15_that_were_flagged(grader, real_bank) -> None:
+    # "Grid and random search" names grid search too: one head said once for both terms
+    grid = ("Grid and random search helped tune hyperparameters but ate a lot of time, and for the architecture I "
+            "started from published work and similar past problems.")
+    assert flags(grader, real_bank.get("implementation-challenges-experience"), grid) == []
+    # Adam opens the clause as it opens the point, though "RMSprop" stands where the point has "combines the ideas"
+    optimizers = ("RMSprop adapts each weight's step size to its recent gradients, and Adam mixes the RMSprop idea "
+                  "with momentum.")
+    assert flags(grader, real_bank.get("optimizer-role"), optimizers) == []
+    assert [k for k, _ in flags(grader, real_bank.get("optimizer-role"),
+                                "RMSprop combines the ideas of Adam and momentum.")] == ["swap"]
+    # a verb of its own ("stacks ... artificial neurons") trades nothing with "both branches of artificial
+    # intelligence"
+    deep = ("Deep learning stacks lots of layers of artificial neurons into a network, which is where the word deep "
+            "comes from, and it is far hungrier for both data and computing power.")
+    assert flags(grader, real_bank.get("deep-learning-vs-machine-learning"), deep) == []

@@ -121,6 +121,11 @@ def traded(sentence: str, points: Sequence[str], parser: Parser, answer: str = "
             for _, other in entry:
                 if not (other.subject - own.subject and own.subject - other.subject) or other.verb != own.verb:
                     continue   # not a parallel statement of another subject: no shared frame ("leads to")
+                # the answer's clause says it in that frame or as what its subject is ("high bias is what you get
+                # when ..."), not with a verb of its own ("Deep learning stacks ... artificial neurons" is no
+                # trade with "... are both branches of artificial intelligence": blind part 15, a right answer)
+                if mine.verb not in (own.verb, "be"):
+                    continue
                 theirs, ours = other.marks - own.words, own.marks - other.words
                 # what tells the two apart is a word or two each ("underfitting", "overfitting")
                 if not 0 < len(theirs) <= _APART or not 0 < len(ours) <= _APART or mine.words & ours or \
