@@ -124,3 +124,7 @@ def test_right_answers_of_blind_part_15_that_were_flagged(grader, real_bank) -> 
     deep = ("Deep learning stacks lots of layers of artificial neurons into a network, which is where the word deep "
             "comes from, and it is far hungrier for both data and computing power.")
     assert flags(grader, real_bank.get("deep-learning-vs-machine-learning"), deep) == []
+    # ... while a definition said with "measures" is still read as one: part 15's swapped precision
+    swapped = ("Precision measures the proportion of true positive predictions out of all the actual positive cases, "
+               "so it tells you how well the model is capturing all the actual positive instances.")
+    assert [k for k, _ in flags(grader, real_bank.get("precision-vs-recall"), swapped)] == ["swap"]

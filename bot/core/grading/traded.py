@@ -28,6 +28,9 @@ _CONTRASTS = frozenset({"while", "whereas", "whilst", "but", "although", "though
 # A clause that denies or relates is not a plain claim ("does not overfit", "like high variance, ...").
 _DENIES = re.compile(r"(?i)\b(?:not|no|never|neither|nor|instead|rather|unlike|both|like|similar(?:ly)?|same|"
                      r"either|as well|each other)\b|n't\b")
+# Verbs that say what a thing is: a clause with one states its subject's definition, whatever the point's verb.
+_DEFINING = frozenset({"be", "mean", "measure", "tell", "describe", "represent", "compute", "calculate", "give",
+                       "show", "capture", "quantify", "indicate", "reflect", "refer", "denote", "equal"})
 # At most this many words tell two parallel statements apart.
 _APART = 3
 _PLAIN = frozenset({"be", "have", "do", "get", "make", "use", "can", "will", "would", "may", "also", "just", "very",
@@ -122,9 +125,10 @@ def traded(sentence: str, points: Sequence[str], parser: Parser, answer: str = "
                 if not (other.subject - own.subject and own.subject - other.subject) or other.verb != own.verb:
                     continue   # not a parallel statement of another subject: no shared frame ("leads to")
                 # the answer's clause says it in that frame or as what its subject is ("high bias is what you get
-                # when ..."), not with a verb of its own ("Deep learning stacks ... artificial neurons" is no
-                # trade with "... are both branches of artificial intelligence": blind part 15, a right answer)
-                if mine.verb not in (own.verb, "be"):
+                # when ...", "precision measures ..."), not with a verb of its own ("Deep learning stacks ...
+                # artificial neurons" is no trade with "... are both branches of artificial intelligence": blind
+                # part 15, a right answer)
+                if mine.verb != own.verb and mine.verb not in _DEFINING:
                     continue
                 theirs, ours = other.marks - own.words, own.marks - other.words
                 # what tells the two apart is a word or two each ("underfitting", "overfitting")
