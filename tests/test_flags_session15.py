@@ -126,5 +126,7 @@ def test_right_answers_of_blind_part_15_that_were_flagged(grader, real_bank) -> 
     assert flags(grader, real_bank.get("deep-learning-vs-machine-learning"), deep) == []
     # ... while a definition said with "measures" is still read as one: part 15's swapped precision
     swapped = ("Precision measures the proportion of true positive predictions out of all the actual positive cases, "
-               "so it tells you how well the model is capturing all the actual positive instances.")
+               "so it tells you how well the model is capturing all the actual positive instances. Recall, on the "
+               "other hand, measures the proportion of true positive predictions out of all the positive predictions "
+               "made by the model.")
     assert [k for k, _ in flags(grader, real_bank.get("precision-vs-recall"), swapped)] == ["swap"]
