@@ -20,7 +20,8 @@ def figures(grader, real_bank):
         claim_check.part_sets("part11", claim_check.DEV / "part11", real_bank) | \
         claim_check.part_sets("part12", claim_check.DEV / "part12", real_bank) | \
         claim_check.part_sets("part13", claim_check.DEV / "part13", real_bank) | \
-        claim_check.part_sets("part14", claim_check.DEV / "part14", real_bank)
+        claim_check.part_sets("part14", claim_check.DEV / "part14", real_bank) | \
+        claim_check.part_sets("part15", claim_check.DEV / "part15", real_bank)
     rights = claim_check.right_answers(claim_check.DEV / "right_answers.yaml", real_bank)
     return claim_check.measure(grader, sets, rights, show=False)
 
@@ -31,18 +32,29 @@ def test_the_development_sets_are_all_there(real_bank) -> None:
     assert load_bank(claim_check.DEV / "part11" / "user_deck").entries
     assert load_bank(claim_check.DEV / "part12" / "user_deck").entries
     assert load_bank(claim_check.DEV / "part13" / "user_deck").entries
+    assert load_bank(claim_check.DEV / "part15" / "user_deck").entries
 
 
-@pytest.mark.parametrize("name", ["right-answers", "part10", "part11", "part12", "part13", "part14", "part10-user",
-                                  "part11-user", "part12-user", "part13-user"])
+@pytest.mark.parametrize("name", [
+    "right-answers", "part10", "part11", "part12", "part13", "part14", "part10-user", "part11-user", "part12-user",
+    "part13-user",
+    pytest.param("part15", marks=pytest.mark.xfail(strict=True, reason=(
+        "scoring v2: 2 of 72 strong answers flagged: the LSTM output gate 'controls how much of the tanh-squashed "
+        "cell is exposed' read as the input gate's job by meaning; 'kernels' in a conv answer"))),
+    pytest.param("part15-user", marks=pytest.mark.xfail(strict=True, reason=(
+        "scoring v2: '/26 leaves 6 host bits' compared with the reference's '/24 ... 8 host bits': numbers bound "
+        "to different subnets"))),
+])
 def test_right_answers_are_flagged_at_most_2_percent(figures, name) -> None:
     row = figures["sets"][name]
     assert row["right"] >= 16
     assert row.get("right_flagged", 0) <= 0.02 * row["right"], [f for f in figures["flagged"] if f["set"] == name]
 
 
-def test_right_answers_in_a_new_users_own_words_are_not_flagged(grader) -> None:
-    # part 14's right answers share no run of 30 characters with the reference (benchmarks/own_words.py)
-    figures = own_words.run(grader, own_words.PART)
+@pytest.mark.parametrize("part", ["part14", "part15"])
+def test_right_answers_in_a_new_users_own_words_are_not_flagged(grader, part) -> None:
+    # the right answers share no run of 30 characters with the reference (benchmarks/own_words.py); part 15's
+    # blind run flagged 3 of 36
+    figures = own_words.run(grader, claim_check.DEV / part)
     assert figures["right"] == 36
     assert figures["right_flagged"] <= 0.02 * figures["right"]
