@@ -256,7 +256,7 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         slots = [swap for swap in _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
                  if not _leads_both(clause, sides[point], swap)]
         found += [swap for swap in slots or _subject_conflict(sentence, a, clause, sides[point], point, vocabulary)
-                  if not _names_expected(clause, swap, vocabulary)]
+                  if not _names_expected(clause, swap, vocabulary, sides[point])]
     # "new data drifts from what it was trained on": a phase said in a relative clause names data, not a time
     return [s for s in found if s.group != SCOPED or (at := sentence.find(s.quote)) < 0
             or not anchors.in_relative(sentence, (at, at + len(s.quote)))]
@@ -359,13 +359,14 @@ def _leads_both(clause: Side, point: Side, swap: Swap) -> bool:
     return first(clause) == swap.expected == first(point)
 
 
-def _names_expected(clause: Side, swap: Swap, vocabulary: Vocabulary) -> bool:
+def _names_expected(clause: Side, swap: Swap, vocabulary: Vocabulary, point: Side | None = None) -> bool:
     """Whether the clause joins the point's term to the one it says with "or" ("Xavier or Glorot initialization" for
     "Xavier initialization", by a word no sibling has): two names for one role, neither swapped in; or names both
     with a head said once ("Grid and random search")."""
     others = {s for t in vocabulary.terms if t.group == swap.group and " ".join(t.stems) != swap.expected
               for s in t.stems}
     own = set(swap.expected.split()) - others
+    named = {" ".join(t.stems) for _, _, t in point.occurrences} if point is not None else set()
     at = clause.text.find(swap.quote) if clause.text else -1
     first = next((k for k, (a, _) in enumerate(clause.spans) if a == at), None)
     if not own or first is None:
@@ -376,8 +377,10 @@ def _names_expected(clause: Side, swap: Swap, vocabulary: Vocabulary) -> bool:
             between = clause.stems[k + 1:first] if k < first else clause.stems[last + 1:k]
             if 0 < len(between) <= 2 and set(between) <= {"or", "/", ",", "(", "aka"} and "or" in between:
                 return True
-            # "Grid and random search" names grid search too: both terms, one head ("search") said once
-            if k < first and between == ["and"]:
+            # "Grid and random search" names grid search too: both terms, one head ("search") said once, where the
+            # point names both as well ("merge the input and output gates" for "the forget and input gates" is
+            # still a swap)
+            if k < first and between == ["and"] and swap.said in named:
                 return True
     return False
 
