@@ -4,6 +4,7 @@ fixtures for a coach on fast fakes, the Discord recorder and bot, and the Slack 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -63,6 +64,17 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """A test that runs an entry point in-process leaves no handler on a captured stream that pytest then closes."""
+    # Without this, a later record (from any thread) written to a closed capture prints "--- Logging error ---".
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
