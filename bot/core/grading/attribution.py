@@ -17,8 +17,8 @@ import numpy as np
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
-from bot.core.grading import claims
 from bot.core.grading import conflict_words as W
+from bot.core.grading import sides
 from bot.core.grading.vocabulary import GENERIC, Term, Vocabulary, clauses, is_content, text_stems
 
 # The masked clause must match a sibling's text at least this well (cosine) ...
@@ -54,10 +54,10 @@ def subject(text: str, vocabulary: Vocabulary, point: bool = False,
             heads: set[tuple[str, ...]] | None = None) -> Subject | None:
     """The text's leading named term and the text with its subject phrase masked (None without one); heads: the
     vocabulary's head terms when the caller has them already."""
-    side = claims.point_side(text, vocabulary) if point else claims.text_side(text, vocabulary)
+    side = sides.point_side(text, vocabulary) if point else sides.text_side(text, vocabulary)
     heads = _heads(vocabulary) if heads is None else heads
     named = [(a, b, t) for a, b, t in side.occurrences if 0 <= t.group < GENERIC and t.stems not in heads]
-    if not named or not claims.leading(side, named[0][0]):
+    if not named or not sides.leading(side, named[0][0]):
         return None
     a, b, term = named[0]
     group = {s for t in vocabulary.terms if t.group == term.group for s in t.stems}

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
-from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns, roles, timeline
+from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns, roles, sides, timeline
 from bot.core.grading import conflict_words as W
 from bot.core.grading import traded as trades
 from bot.core.grading.attribution import Attribution
@@ -187,7 +187,7 @@ class ClaimCheck:
                                                     or self._describes(c.quote, sentences)
                                                     or self._said_of_another(c.quote, sentences, c.reason)))
                  # an opposite word counts only in a clause that restates that point, not a neighbouring one
-                 and not (c.kind == "opposite" and claims.best_point(_clause_of(c.quote, sentences), entry.points,
+                 and not (c.kind == "opposite" and sides.best_point(_clause_of(c.quote, sentences), entry.points,
                                                                      vocabulary) != c.point)}
         short = claims.terse(sentences)
         statements = mirror.statements_of(entry.points, vocabulary)

@@ -12,18 +12,28 @@ families (directions, phases, positions).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.grading import anchors
 from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import stem
+from bot.core.grading.sides import (
+    Side,
+    generic,
+    leading,
+    lists,
+    near,
+    overlap,
+    point_side,
+    share_of,
+    text_side,
+    window,
+)
 from bot.core.grading.values import NUMBER_SLACK
 from bot.core.grading.vocabulary import (
     BACK_REFERENCES,
     GENERIC,
-    NUMBER,
     Term,
     Vocabularies,
     Vocabulary,
@@ -34,11 +44,9 @@ from bot.core.grading.vocabulary import (
     text_stems,
 )
 
-__all__ = ["Swap", "Vocabularies", "Vocabulary", "best_point", "clauses", "denied_too", "stated", "stem", "swaps",
+__all__ = ["Swap", "Vocabularies", "Vocabulary", "clauses", "denied_too", "stated", "stem", "swaps",
            "terse"]
 
-# A term is checked against the point's terms that stand within this many content words of a shared word.
-WINDOW = 2
 ROLE_VOTES = 1  # shared words that must show two named terms exchanged when the point has both
 SCOPED = GENERIC + W.PHASES  # the family of phases (training, inference), checked over the whole clause
 QUANTITY = GENERIC + W.QUANTITIES  # counts ("one", "unlimited"), checked term against term in a terse answer
@@ -52,7 +60,6 @@ MIN_SHARE = 0.4
 # A clause that restates this much of a point is checked for the point's first term given to its sibling.
 SUBJECT_SHARE = 0.6
 PHASE_WORDS = 2  # content words a point's clause needs for its phase to be checked clause against clause
-SUBJECT_AFTER = 1  # content words that may stand before a subject ("In a GAN, the ...")
 # ... of which at least this many are words outside the terms.
 MIN_WORDS = 1
 # Words that turn a claim around: a clause with one of them (and a point without) says the point the other way.
@@ -69,106 +76,6 @@ class Swap:
     said: str
     expected: str
     group: int = 0
-
-
-def best_point(clause: str, points: Sequence[str], vocabulary: Vocabulary) -> int | None:
-    """The key point a clause shares most words and terms with (None when none stands out)."""
-    side = text_side(clause, vocabulary)
-    scored = sorted(((_overlap(side, point_side(p, vocabulary)), i) for i, p in enumerate(points)), reverse=True)
-    if not scored or scored[0][0][0] == 0 or (len(scored) > 1 and scored[1][0][0] == scored[0][0][0]):
-        return None
-    return scored[0][1]
-
-
-@dataclass
-class Side:
-    """A text as stems, its content positions and its term occurrences."""
-
-    stems: list[str]
-    spans: list[tuple[int, int]]
-    occurrences: list[tuple[int, int, Term]]
-    compounds: frozenset[tuple[str, str]] = frozenset()
-    text: str = ""
-
-    def content(self, group: int | None = None) -> list[int]:
-        """Positions of content words outside the terms (of one group, or of any); a compound's modifier is part of
-        its head."""
-        inside = {k for a, b, t in self.occurrences if group is None or t.group == group for k in range(a, b)}
-        return [k for k, s in enumerate(self.stems) if k not in inside and is_content(s)
-                and not (k + 1 < len(self.stems) and (s, self.stems[k + 1]) in self.compounds)]
-
-
-_LEADING_PRONOUN = re.compile(r"^(?:It|They|This|These)\b(?!\s+(?:is|are)\s+(?:a|an|the)\b)")
-
-
-def point_side(text: str, vocabulary: Vocabulary) -> Side:
-    """A key point as stems; a leading "It" or "They" stands for what the question asks about."""
-    # "This Person Does Not Exist uses GANs": "This" is a determiner there, it stands for nothing.
-    if vocabulary.topic and _LEADING_PRONOUN.match(text) and anchors.pronoun_first(text):
-        text = _LEADING_PRONOUN.sub(vocabulary.topic, text, count=1)
-    return text_side(text, vocabulary)
-
-
-def text_side(text: str, vocabulary: Vocabulary) -> Side:
-    """A text as stems with its term occurrences."""
-    stems, spans = text_stems(text)
-    # "-1": the sign is not a token of its own.
-    stems = [f"-{s}" if NUMBER.fullmatch(s) and a > 0 and text[a - 1] == "-" and (a == 1 or not text[a - 2].isalnum())
-             else s for s, (a, _) in zip(stems, spans, strict=True)]
-    occurrences = vocabulary.find(stems, owned=False) + \
-        [(k, k + 1, Term((s,), -1, 0)) for k, s in enumerate(stems) if NUMBER.fullmatch(s)]
-    return Side(stems, spans, sorted(occurrences, key=lambda x: x[0]), vocabulary.compounds, text)
-
-
-_GENERIC_STEMS = frozenset(stem(w) for families in W.FAMILIES for family in families for w in family)
-
-
-def _generic(term: Term) -> bool:
-    """Whether a term is a generic word ("low", "first"): it may stand on either side of what it describes."""
-    return term.group >= GENERIC or (len(term.stems) == 1 and term.stems[0] in _GENERIC_STEMS)
-
-
-def _window(group: int) -> int:
-    """How far a term reaches: a generic word ("low", "first") only its neighbour, a named term further."""
-    return 1 if group >= GENERIC else WINDOW
-
-
-def _lists(side: Side, group: int) -> list[list[tuple[int, int, Term]]]:
-    """The group's occurrences in runs joined only by commas, "and", "or" ("edges, shapes and textures")."""
-    runs: list[list[tuple[int, int, Term]]] = []
-    for occurrence in [o for o in side.occurrences if o[2].group == group]:
-        if runs and all(side.stems[k] in (",", "and", "or") or side.stems[k] in W.WEAK
-                        for k in range(runs[-1][-1][1], occurrence[0])):
-            runs[-1].append(occurrence)
-        else:
-            runs.append([occurrence])
-    return runs
-
-
-def _near(side: Side, position: int, group: int, before: bool | None = None) -> list[tuple[int, Term]]:
-    """Terms of a group within reach of a position, with their distance; only those before it (or after it) when
-    asked: a named term keeps its side of the shared word ("GPUs are faster than CPUs"). Every item of a list is
-    as near as its nearest item."""
-    content = side.content(group)
-    out = []
-    for run in _lists(side, group):
-        distances = []
-        for a, b, _ in run:
-            if before is not None and (a < position) != before:
-                continue
-            lo, hi = min(a, position), max(b - 1, position)
-            between = sum(1 for k in content if lo < k < hi)
-            blocked = any(side.stems[k] in W.PUNCT for k in range(lo + 1, hi)
-                          if not run[0][0] <= k < run[-1][1])
-            # A describing word (a generic family) after "and" is said of what follows it: in "textures and more
-            # complex features" complex describes the features, not the textures.
-            blocked = blocked or (group >= GENERIC and a > position and
-                                  any(side.stems[k] in ("and", "or") for k in range(position + 1, a)))
-            if between < _window(group) and not blocked:
-                distances.append(between)
-        if distances:
-            out += [(min(distances), term) for _, _, term in run]
-    return sorted(out, key=lambda x: x[0])
 
 
 def _scoped_conflict(clause: Side, point: Side) -> Term | None:
@@ -204,18 +111,6 @@ def _agrees(said: Term, expected: Term) -> bool:
     return said.cls == expected.cls
 
 
-def _overlap(a: Side, b: Side, terms: bool = True) -> tuple[int, float]:
-    """Content words and terms of a that b has too, and their share of b's: words match by stem (one may contain
-    the other), terms only exactly ("labeled" is not "unlabeled")."""
-    words = {a.stems[k] for k in a.content()}
-    theirs = {b.stems[k] for k in b.content()}
-    mine = {" ".join(t.stems) for _, _, t in a.occurrences}
-    their_terms = {" ".join(t.stems) for _, _, t in b.occurrences}
-    shared = {w for w in words if any(w == t or (min(len(w), len(t)) >= 5 and (w in t or t in w)) for t in theirs)}
-    count = len(shared) + (len(mine & their_terms) if terms else 0)
-    return count, count / max(1, len(theirs) + len(their_terms))
-
-
 def terse(sentences: Sequence[str]) -> bool:
     """Whether a whole answer is a few words ("Just one per class."): it is then checked term against term."""
     return sum(1 for s in sentences for w in text_stems(s)[0] if is_content(w)) <= TERSE
@@ -245,13 +140,13 @@ def swaps(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candidat
         if phased:
             found += phased
             continue
-        scored = sorted(((_overlap(clause, sides[p]), p) for p in candidates), reverse=True)
+        scored = sorted(((overlap(clause, sides[p]), p) for p in candidates), reverse=True)
         (best, share), point = scored[0] if scored else ((0, 0.0), -1)
         if best < MIN_SHARED or share < MIN_SHARE or (len(scored) > 1 and scored[1][0] == (best, share)):
             continue
         # Terms alone do not align a clause with a point ("the generator is rewarded when its samples get past
         # it" is not "the generator improves using feedback from the discriminator about its samples").
-        if _overlap(clause, sides[point], terms=False)[0] < MIN_WORDS:
+        if overlap(clause, sides[point], terms=False)[0] < MIN_WORDS:
             continue
         slots = [swap for swap in _slot_conflicts(sentence, a, clause, sides[point], point, points[point])
                  if not _leads_both(clause, sides[point], swap)]
@@ -311,16 +206,6 @@ def _subject_conflict(sentence: str, offset: int, clause: Side, point: Side, ind
         return []
     a, b = clause.spans[start][0] + offset, clause.spans[end - 1][1] + offset
     return [Swap(index, sentence[a:b], " ".join(term.stems), " ".join(theirs[0].stems), term.group)]
-
-
-def leading(side: Side, position: int) -> bool:
-    """Whether at most SUBJECT_AFTER content words stand before this position."""
-    return sum(1 for k in range(position) if is_content(side.stems[k])) <= SUBJECT_AFTER
-
-
-def share_of(clause: Side, point: Side) -> float:
-    """The share of the point's content words and terms that the clause says."""
-    return _overlap(clause, point)[1]
 
 
 def _terse_conflicts(sentence: str, offset: int, clause: Side, points: Sequence[Side]) -> list[Swap]:
@@ -404,7 +289,7 @@ def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index
     for start, end, term in clause.occurrences:
         # A point that relates both sides ("the left child is smaller than the right child") may be said the other
         # way round.
-        if _generic(term) and len({t.cls for _, _, t in point.occurrences if t.group == term.group}) > 1:
+        if generic(term) and len({t.cls for _, _, t in point.occurrences if t.group == term.group}) > 1:
             continue
         point_content: dict[str, list[int]] = {}
         for k in point.content(term.group):
@@ -415,32 +300,32 @@ def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index
         votes: list[bool] = []
         expected: Term | None = None
         # The commas of the term's own list ("training, validation and test sets") do not end its phrase.
-        run = next(((r[0][0], r[-1][1]) for r in _lists(clause, term.group) if r[0][0] <= start < r[-1][1]),
+        run = next(((r[0][0], r[-1][1]) for r in lists(clause, term.group) if r[0][0] <= start < r[-1][1]),
                    (start, end))
         for k in clause_content:
             lo, hi = min(k, start), max(k, end - 1)
             distance = sum(1 for j in clause_content if lo < j < hi)
-            if distance >= _window(term.group) or clause.stems[k] not in point_content or \
+            if distance >= window(term.group) or clause.stems[k] not in point_content or \
                     any(clause.stems[j] in W.PUNCT and not run[0] <= j < run[1] for j in range(lo + 1, hi)):
                 continue
-            side = None if _generic(term) else start < k
-            near = [n for q in point_content[clause.stems[k]] for n in _near(point, q, term.group, side)]
-            if not near:
+            side = None if generic(term) else start < k
+            nearby = [n for q in point_content[clause.stems[k]] for n in near(point, q, term.group, side)]
+            if not nearby:
                 continue
-            agree = any(_agrees(term, t) for _, t in near)
+            agree = any(_agrees(term, t) for _, t in nearby)
             votes.append(agree)
             if not agree and expected is None:
-                expected = min(near, key=lambda n: n[0])[1]
+                expected = min(nearby, key=lambda n: n[0])[1]
         said_too = expected is not None and any(t.stems == expected.stems for _, _, t in clause.occurrences)
         # "big errors get penalized much more than small ones": the word after "than" is what the point's is
         # compared with, when the clause gives the point's side before it.
         than = [k for k in range(max(0, start - 2), start) if clause.stems[k] == "than"]
-        if expected is not None and _generic(term) and than and any(
+        if expected is not None and generic(term) and than and any(
                 t.group == expected.group and t.cls == expected.cls for a, _, t in clause.occurrences if a < than[0]):
             continue
         # "richer than what a single attention head gives": the term compared with stands against the point's own
         # side of "than" ("a single attention mechanism"), not its subject ("multiple heads").
-        if expected is not None and not _generic(term) and _after_than(clause.stems, start) and \
+        if expected is not None and not generic(term) and _after_than(clause.stems, start) and \
                 any(point.stems[k] == "than" and k > a for a, _, t in point.occurrences if t == expected
                     for k in range(a, len(point.stems))):
             continue

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core.grading import claims
 from bot.core.grading import conflict_words as W
+from bot.core.grading import sides
 from bot.core.grading.vocabulary import GENERIC, Vocabulary, clauses, is_content
 
 # Words that may stand between a term and the word it goes with ("oversample the minority class").
 _LINKS = frozenset({"the", "a", "an", "each", "every", "its", "their", "is", "are", "be", "get", "gets"})
 
 
-def _beside(side: claims.Side, start: int, end: int, step: int) -> str | None:
+def _beside(side: sides.Side, start: int, end: int, step: int) -> str | None:
     """The content word right before (step -1) or after (step 1) a term, across articles only."""
     k = start - 1 if step < 0 else end
     while 0 <= k < len(side.stems) and side.stems[k] in _LINKS:
@@ -30,7 +30,7 @@ def _beside(side: claims.Side, start: int, end: int, step: int) -> str | None:
     return side.stems[k]
 
 
-def _pairs(side: claims.Side, group: int, step: int) -> dict[int, set[str]]:
+def _pairs(side: sides.Side, group: int, step: int) -> dict[int, set[str]]:
     """Each class of a group with the words beside its occurrences."""
     out: dict[int, set[str]] = {}
     for a, b, term in side.occurrences:
@@ -44,9 +44,9 @@ def crossed(sentence: str, points: Sequence[str], vocabulary: Vocabulary, candid
     """(point, quote) for each clause that exchanges the words of a point's two sibling terms."""
     out = []
     for a, b in clauses(sentence):
-        clause = claims.text_side(sentence[a:b], vocabulary)
+        clause = sides.text_side(sentence[a:b], vocabulary)
         for p in candidates:
-            point = claims.point_side(points[p], vocabulary)
+            point = sides.point_side(points[p], vocabulary)
             named = [t for _, _, t in point.occurrences if 0 <= t.group < GENERIC]
             for group in {t.group for t in named}:
                 classes = {t.cls for t in named if t.group == group}
