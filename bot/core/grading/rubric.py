@@ -9,13 +9,15 @@ For each key point, three signals in [0, 1] (their mean is the point's similarit
             restating the question earns nothing;
   - recall: for each of the point's content words (question words left out), its best match among the answer's
             words (1 for the same stem), averaged: how much of the point the answer says.
-A point earns full credit at THRESHOLD and loses it linearly over the band below; the score is the mean credit.
+A point earns full credit at THRESHOLD and loses it linearly over the band below; the score is the mean credit
+lifted so that one point of several said in full is worth about ONE_POINT (the first points said count for more).
 The band is wide when the rubric has one or two points (a terse reference: each point must grade partial
 correctness by itself) and narrow from three points on (coverage of the points grades the answer).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -60,6 +62,18 @@ _FILLERS = frozenset({"also", "very", "just", "even", "still", "one", "two", "ea
                       "we", "i", "my", "me", "such", "more", "most", "much", "many", "some", "any", "all", "only",
                       "who", "here", "being", "might", "it's", "i'd", "i'm", "basically", "really", "like", "get",
                       "gets", "make", "makes", "thing", "things", "way", "lot", "answer", "idea", "know", "sure"})
+# One key point said in full scores about ONE_POINT of 100, as one point of three does, however many points the rubric
+# has: with the plain mean a correct one-liner that says one of six points scored 17, and short right answers in a
+# candidate's own words averaged 17.9 on blind part 15, below the partial band (25-60). The score is the mean credit
+# lifted toward mean ** power, the power that maps 1/n to ONE_POINT (never above 1), in the proportion of the credit
+# that comes from points said (credit from LIFT_FROM, all of it from LIFT_FULL): an answer that only brushes several
+# points (off-topic, one word) keeps the plain mean, 13 at most on the labeled off-topic answers (a plain power lifted
+# one to 25). Two points of five or six score about 53, four about 86; the labeled set's pairwise order is unchanged
+# and a contradicted answer is capped after the lift. Chosen on parts 10-15 and the labeled set
+# (docs/grading_quality.md): 0.3 left the own-words partial answers at 25, 0.35 lifted reference-words ones to 53.
+ONE_POINT = 0.33
+LIFT_FROM = 0.4
+LIFT_FULL = 0.6
 CACHE_SIZE = 512
 # A sentence this long may say several points, and is matched clause by clause too. Shorter ones gain little from it
 # and each clause costs a forward pass: from 18 words on, own-words right answers (part 14) and the labeled strong
@@ -184,8 +198,16 @@ def credit(similarity: float, band: float = BAND, threshold: float = THRESHOLD) 
 
 
 def score_of(credits: Sequence[float]) -> int:
-    """The rubric score: the mean credit of the points, as 0-100."""
-    return int(round(100 * float(np.mean(credits)))) if len(credits) else 0
+    """The rubric score, 0-100: the mean credit of the points, lifted as far as points are said (see ONE_POINT)."""
+    if not len(credits):
+        return 0
+    share = float(np.mean(credits))
+    if len(credits) <= FEW_POINTS or share <= 0:
+        return int(round(100 * share))
+    power = min(1.0, math.log(ONE_POINT) / math.log(1 / len(credits)))
+    said = np.clip((np.asarray(credits) - LIFT_FROM) / (LIFT_FULL - LIFT_FROM), 0.0, 1.0)
+    weight = float(np.dot(credits, said)) / float(np.sum(credits))
+    return int(round(100 * (share + (share ** power - share) * weight)))
 
 
 def windows(sentences: Sequence[str]) -> list[str]:
