@@ -108,7 +108,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     sets |= part_sets("part1", HELDOUT, deck) | part_sets("part10", DEV / "part10", deck) \
         | part_sets("part11", DEV / "part11", deck) | part_sets("part12", DEV / "part12", deck) \
         | part_sets("part13", DEV / "part13", deck) | part_sets("part14", DEV / "part14", deck) \
-        | part_sets("part15", DEV / "part15", deck)
+        | part_sets("part15", DEV / "part15", deck) | part_sets("part16", DEV / "part16", deck)
     for folder in args.dir:
         sets |= part_sets(folder.name, folder, deck)
     result = measure(Grader(embedder), sets, right_answers(DEV / "right_answers.yaml", deck), args.show)

@@ -64,7 +64,8 @@ PHASE_WORDS = 2  # content words a point's clause needs for its phase to be chec
 MIN_WORDS = 1
 # Words that turn a claim around: a clause with one of them (and a point without) says the point the other way.
 _FLIPS = W.NEGATIONS | W.NEGATIVE_VERBS | {"opposite", "against", "reverse", "inverse", "penalty", "penalize",
-                                           "penalizes", "penalise", "instead", "unlike", "rather"}
+                                           "penalizes", "penalise", "instead", "unlike", "rather", "cost", "costs",
+                                           "punish", "punishes"}
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
         # kernel mode itself.
         if allowed and not allowed <= {stem(w) for w in words[max(0, a - 8):a]}:
             continue
-        if _bounded(words, a, p_words):
+        if _bounded(words, a, p_words) or _likened(words, a):
             continue
         inside = {stem(w) for w in _content(words[a:b])}
         hit = [s for s in _hits(inside, p_plain, topic) if not any(_related(s, o) for o in plain)]
@@ -266,6 +266,16 @@ def _yes_no(words: Sequence[str], index: int) -> bool:
     """Whether the "no" is half of "yes/no" or "yes or no" (a kind of answer, not a denial)."""
     before = list(words[max(0, index - 2):index])
     return words[index] == "no" and (before[-1:] == ["yes"] or before == ["yes", "or"])
+
+
+def _likened(words: Sequence[str], index: int) -> bool:
+    """Whether the negation's clause goes on "the way they do with ..." or "as it does ...": "gradients don't vanish
+    the way they do with sigmoid" says of sigmoid what it denies of ReLU (blind part 16's right answer, flagged)."""
+    end = next((j for j in range(index + 1, len(words)) if words[j] in W.PUNCT), len(words))
+    tail = list(words[index + 1:end])
+    return any(tail[i:i + 2] == ["the", "way"] or (tail[i] in ("as", "like") and
+                                                   any(w in ("do", "does", "did") for w in tail[i + 1:i + 4]))
+               for i in range(len(tail)))
 
 
 def _double(words: Sequence[str], index: int) -> bool:

@@ -12,7 +12,7 @@ RMSprop and momentum") is not flagged.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from bot.core.grading.vocabulary import clauses, is_content, text_stems
@@ -104,7 +104,13 @@ def _acronym_given(word: str, said: set[str]) -> bool:
     return any(set(text_stems(form)[0]) <= said for form in (bare, bare + "s"))
 
 
-def _lost(point: str, said: set[str]) -> set[str]:
+def _inside(word: str, words: Collection[str]) -> bool:
+    """Whether a name ends or starts a longer word of the answer: "FastAPI" gives the API, "PyTorch" Torch."""
+    low = word.lower()
+    return len(low) >= 3 and any(len(w) > len(low) and (w.endswith(low) or w.startswith(low)) for w in words)
+
+
+def _lost(point: str, said: set[str], words: Collection[str] = ()) -> set[str]:
     """The stems of the point's names that the answer never gives. Names listed with "or" ("apps like DeepArt or
     Prisma", "AWS, Azure or GCP") are alternatives: giving one gives the list; names listed with "and" ("Word2Vec
     and GloVe") are each claimed."""
@@ -129,7 +135,7 @@ def _lost(point: str, said: set[str]) -> set[str]:
             continue
         stems = [set(text_stems(w)[0]) for w in run]
         # "RBMs" is given by "an RBM": an acronym's plural is the same name.
-        stems = [set() if _acronym_given(w, said) else s for w, s in zip(run, stems, strict=True)]
+        stems = [set() if _acronym_given(w, said) or _inside(w, words) else s for w, s in zip(run, stems, strict=True)]
         if re.search(r"\bor\b", join):
             if not any(s <= said for s in stems):
                 out |= set().union(*stems)
@@ -144,6 +150,7 @@ def misnamed(sentence: str, points: Sequence[str], known: frozenset[str], candid
     of the point that the answer never gives."""
     found = []
     said = set(text_stems(answer or sentence)[0])
+    words = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", answer or sentence)}
     for a, b in clauses(sentence):
         clause = sentence[a:b]
         novel = [(w, x, y) for w, x, y in _names(clause) if not _known(w, known) and not _example(clause, x)]
@@ -153,7 +160,7 @@ def misnamed(sentence: str, points: Sequence[str], known: frozenset[str], candid
         for p in candidates:
             theirs = _content(points[p])
             shared = mine & theirs
-            lost = _lost(points[p], said)
+            lost = _lost(points[p], said, words)
             if len(shared) >= MIN_SHARED and len(shared) >= MIN_SHARE * len(theirs) and lost:
                 word, x, y = novel[0]
                 found.append(Misnamed(p, clause[x:y], word))
