@@ -8,7 +8,20 @@ from dataclasses import replace
 
 from bot.core.bank import Entry
 from bot.core.embedder import Embedder
-from bot.core.grading import claims, conflicts, crossing, mirror, names, parse, phases, pronouns, roles, sides, timeline
+from bot.core.grading import (
+    claims,
+    conflicts,
+    crossing,
+    edits,
+    mirror,
+    names,
+    parse,
+    phases,
+    pronouns,
+    roles,
+    sides,
+    timeline,
+)
 from bot.core.grading import conflict_words as W
 from bot.core.grading import traded as trades
 from bot.core.grading.attribution import Attribution
@@ -89,6 +102,7 @@ class ClaimCheck:
         self._known: dict[tuple[str, str], frozenset[str]] = {}
         self._aside: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
         self._times: dict[tuple[str, str], list[timeline.Placed]] = {}
+        self._copyable: dict[tuple[str, str], list[edits.Copyable]] = {}
 
     @property
     def parser(self) -> Parser:
@@ -103,6 +117,29 @@ class ClaimCheck:
         self.known(entry)
         self.aside(entry)
         self.times(entry)
+        self.copyable(entry)
+
+    def copyable(self, entry: Entry) -> list[edits.Copyable]:
+        """The reference's sentences (its answer's, then its points), each with its stems."""
+        key = (entry.id, entry.content_hash())
+        if key not in self._copyable:
+            self._copyable[key] = edits.sentences_of([entry.answer, *entry.points])
+        return self._copyable[key]
+
+    def _edited(self, entry: Entry, sentence: str, vocabulary: claims.Vocabulary,
+                near: Sequence[int]) -> list[Contradiction]:
+        """The sentence's edits of a reference sentence it copies, each against the point that sentence states."""
+        out = []
+        # No "stated" test here: exchanged terms keep every word of the reference's clause, only not in its order.
+        for edit in edits.edited(sentence, self.copyable(entry), vocabulary):
+            point = sides.best_point(edit.reference, entry.points, vocabulary)
+            if point is None:
+                point = sides.best_point(edit.quote, entry.points, vocabulary)
+            if point is None and near:
+                point = near[0]
+            if point is not None:
+                out.append(Contradiction(point, edit.quote, entry.points[point], edit.kind))
+        return out
 
     def known(self, entry: Entry) -> frozenset[str]:
         """Every stem the entry uses: a name outside them is one the reference never gives."""
@@ -228,6 +265,10 @@ class ClaimCheck:
                                             " ".join([*sentences, entry.question])):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
                                                                 "entity"))
+            if "swap" in self.kinds and len(entry.points) > FEW_POINTS:
+                for edit in self._edited(entry, sentence, vocabulary, near):
+                    if edit.kind in self.kinds:
+                        found.setdefault(edit.point, edit)
             if "swap" in self.kinds and not short:
                 # after the word-level checks, whose kind says more where both see it ("mirror")
                 for point, quote in trades.traded(sentence, entry.points, self.parser, answer):

@@ -75,6 +75,11 @@ def _names(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+def names_of(text: str, start: int = 0, end: int | None = None) -> list[str]:
+    """The words of a text written as names ("Docker", "SageMaker", "L2"), those between start and end."""
+    return [word for word, a, b in _names(text) if start <= a and (end is None or b <= end)]
+
+
 # "returns the prediction as JSON": a name after "as" gives a form or a role, not the point's entity
 _EXAMPLES = re.compile(r"\b(?:e\.g\.|eg|such as|like|for example|for instance|say|as)\s*,?\s*$", re.IGNORECASE)
 
