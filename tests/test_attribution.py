@@ -20,6 +20,7 @@ from bot.core.grading.grader import Grader
 def words_only(real_embedder) -> Grader:
     plain = Grader(real_embedder)
     plain.claims.attribution = None
+    plain.claims.copies = False   # the edit check (edits.py) also reads a copied sentence word by word
     return plain
 
 

@@ -103,6 +103,8 @@ class ClaimCheck:
         self._aside: dict[tuple[str, str], tuple[frozenset[str], ...]] = {}
         self._times: dict[tuple[str, str], list[timeline.Placed]] = {}
         self._copyable: dict[tuple[str, str], list[edits.Copyable]] = {}
+        # Whether sentences copied from the reference are aligned with it for edits (edits.py).
+        self.copies = True
 
     @property
     def parser(self) -> Parser:
@@ -265,7 +267,7 @@ class ClaimCheck:
                                             " ".join([*sentences, entry.question])):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
                                                                 "entity"))
-            if "swap" in self.kinds and len(entry.points) > FEW_POINTS:
+            if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
                 for edit in self._edited(entry, sentence, vocabulary, near):
                     if edit.kind in self.kinds:
                         found.setdefault(edit.point, edit)

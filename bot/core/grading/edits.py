@@ -32,6 +32,8 @@ MIN_SHARE = 0.65
 MAX_EDIT = 3
 _NUMBER_WORDS = {stem(w): str(i) for i, w in enumerate(
     ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"))}
+# A sibling counts in an edit of at most this many content words a side: a longer one rephrases the clause.
+SIBLING_EDIT = 2
 # Two exchanged words stand at least this many content words apart: closer, a phrase was only reordered.
 APART = 3
 # Generic families too loose to decide anything by themselves: more / less, all / none, one / several.
@@ -76,7 +78,8 @@ def _numbers(stems: Sequence[str]) -> set[str]:
 
 
 def _terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]:
-    return {(t.group, t.cls) for _, _, t in vocabulary.find(list(stems)) if t.group not in _LOOSE}
+    # "its inputs" says what something has, it names no input layer
+    return {(t.group, t.cls) for _, _, t in vocabulary.find(list(stems), owned=False) if t.group not in _LOOSE}
 
 
 _Alignment = tuple[Copyable, difflib.SequenceMatcher[str]]
@@ -121,7 +124,8 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
             kind = "number"
         else:
             theirs, mine = _terms(old, vocabulary), _terms(new, vocabulary)
-            if any(g == h and c != d for g, c in mine for h, d in theirs):
+            if len(old_words) <= SIBLING_EDIT and len(new_words) <= SIBLING_EDIT and \
+                    any(g == h and c != d for g, c in mine for h, d in theirs):
                 kind = "swap"
             elif _bare(old) and _bare(new) and _renamed(names.names_of(reference.text, *_span(reference.spans, i1, i2)),
                                                         names.names_of(sentence, *_span(spans, j1, j2)), stems):
