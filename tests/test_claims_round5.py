@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.grading import conflicts, names, values
+from bot.core.grading import conflicts, names, pairwise, values
 from tests.flagging import flags
 
 POINT_KEEP = "The learned scale and shift keep the expressive power of the layer after normalization."
@@ -87,17 +87,17 @@ def test_the_same_algorithm_under_different_names_is_still_an_opposite(grader, r
 def test_a_value_said_of_another_noun_contradicts_the_point() -> None:
     point = "Standardization leaves every feature with zero mean and unit variance."
     wrong = "After standardization every feature has a variance of zero and a mean of one."
-    assert conflicts.conflict(wrong, point, set()) == ("number", "variance of zero")
+    assert pairwise.conflict(wrong, point, set()) == ("number", "variance of zero")
     for right in ("Each feature ends up with a mean of 0 and a variance of 1.",
                   "Standardizing gives every feature zero mean and a standard deviation of one, so unit variance.",
                   "One of the features is standardized to zero mean and unit variance."):
-        assert conflicts.conflict(right, point, set()) is None, right
+        assert pairwise.conflict(right, point, set()) is None, right
 
 
 def test_a_total_said_of_another_value_contradicts_the_point() -> None:
     point = "The class probabilities are positive and sum to 1."
-    assert conflicts.conflict("With five classes the class probabilities add up to 5.", point, set()) is not None
-    assert conflicts.conflict("The class probabilities are positive and add up to one.", point, set()) is None
+    assert pairwise.conflict("With five classes the class probabilities add up to 5.", point, set()) is not None
+    assert pairwise.conflict("The class probabilities are positive and add up to one.", point, set()) is None
 
 
 # -- a clause-opening pronoun is read as the term the clause before was about ------------------------------------------

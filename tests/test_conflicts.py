@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.grading.conflicts import conflict, tokenize, topic_stems
+from bot.core.grading.conflicts import tokenize, topic_stems
+from bot.core.grading.pairwise import conflict
 from bot.core.grading.values import numbers
 
 DROPOUT_Q = "How does dropout work during training, and what changes at inference time?"

@@ -12,10 +12,11 @@ import pytest
 from benchmarks.critique_quality import evaluate, improvement_points
 from bot.core.embedder import HashEmbedder
 from bot.core.grading import critique as cq
-from bot.core.grading.conflicts import Contradiction, conflict, topic_stems
+from bot.core.grading.conflicts import Contradiction, topic_stems
 from bot.core.grading.critique_checks import sentence_problem
 from bot.core.grading.grader import Grader
 from bot.core.grading.lines import contradiction_line, contradiction_lines
+from bot.core.grading.pairwise import conflict
 from bot.core.testing import FakeLLM
 from tests.narrow import must
 

@@ -15,6 +15,7 @@ from bot.core.grading import (
     edits,
     mirror,
     names,
+    pairwise,
     parse,
     phases,
     pronouns,
@@ -91,7 +92,7 @@ def _siblings(vocabulary: claims.Vocabulary) -> Callable[[frozenset[str], frozen
 
 
 class ClaimCheck:
-    """Denials, opposites and numbers (conflicts.py) and swapped terms (claims.py), one finding per point."""
+    """Denials, opposites, numbers (pairwise.py), swapped terms (claims.py), edited copies (edits.py): one per point."""
 
     def __init__(self, parser: Parser | None = None, kinds: frozenset[str] = KINDS,
                  embedder: Embedder | None = None) -> None:
@@ -219,7 +220,7 @@ class ClaimCheck:
         # Against a terse reference (one or two points) a negation is as often a right contrast as a denial ("NOT
         # the return type"): the denial check needs a rubric of several points.
         kinds = self.kinds - {"negation"} if len(entry.points) <= FEW_POINTS else self.kinds
-        found = {c.point: c for c in conflicts.find(entry.question, entry.points, result, sentences, PAIR_FLOOR,
+        found = {c.point: c for c in pairwise.find(entry.question, entry.points, result, sentences, PAIR_FLOOR,
                                                   self.aside(entry))
                  if c.kind in kinds and not claims.stated(_clause_of(c.quote, sentences), vocabulary)
                  and not (c.kind == "negation" and (claims.denied_too(c.quote, vocabulary)

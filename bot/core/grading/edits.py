@@ -15,6 +15,7 @@ other checks, which read claims rather than copies, judge it.
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,7 @@ class Copyable:
     text: str
     stems: tuple[str, ...]
     spans: tuple[tuple[int, int], ...]
+    words: Counter[str]   # its content stems, counted
 
 
 def sentences_of(texts: Sequence[str]) -> list[Copyable]:
@@ -65,7 +67,7 @@ def sentences_of(texts: Sequence[str]) -> list[Copyable]:
         for piece in split_sentences(text):
             stems, spans = text_stems(piece)
             if sum(1 for s in stems if is_content(s)) >= MIN_COPIED:
-                out.append(Copyable(piece, tuple(stems), tuple(spans)))
+                out.append(Copyable(piece, tuple(stems), tuple(spans), Counter(_content(stems))))
     return out
 
 
@@ -87,9 +89,13 @@ _Alignment = tuple[Copyable, difflib.SequenceMatcher[str]]
 
 def _copied(stems: Sequence[str], references: Sequence[Copyable]) -> _Alignment | None:
     """The reference sentence this one copies most of, with the alignment (None when it copies none)."""
-    mine = len(_content(stems))
+    words = Counter(_content(stems))
+    mine = sum(words.values())
     best: tuple[int, Copyable, difflib.SequenceMatcher[str]] | None = None
     for reference in references:
+        # the words both share bound what the alignment can match: most references are passed over unaligned
+        if (words & reference.words).total() < max(MIN_COPIED, best[0] + 1 if best else 0):
+            continue
         matcher = difflib.SequenceMatcher(None, reference.stems, list(stems), autojunk=False)
         same = sum(1 for block in matcher.get_matching_blocks()
                    for s in stems[block.b:block.b + block.size] if is_content(s))
