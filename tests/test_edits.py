@@ -9,6 +9,8 @@ from tests.flagging import flags
 
 REFERENCE = edits.sentences_of([
     "The client starts by sending a SYN segment that carries its initial sequence number to the server. "
+    "I have used EC2 instances with GPU capabilities, and S3 for storing large datasets. "
+    "Embeddings capture both semantic (meaning) and syntactic (grammatical) relationships between words. "
     "Containers are built with Docker, which packages the code and all its dependencies. "
     "An RBM has two layers, a visible layer and a hidden layer."])
 
@@ -22,11 +24,34 @@ def test_the_edits_of_a_copied_sentence_by_kind() -> None:
                   "client.") == ["swap", "swap"]
     assert _edits("Containers are built with Podman, which packages the code and all its dependencies.") == ["entity"]
     assert _edits("An RBM has three layers, a visible layer and a hidden layer.") == ["number"]
+    # short names with a digit, two single words with one of their own between them, a sentence that joins two
+    assert _edits("I have used S3 instances with GPU capabilities, and EC2 for storing large datasets.") == \
+        ["swap", "swap"]
+    assert _edits("Embeddings capture both semantic (grammatical) and syntactic (meaning) relationships between "
+                  "words.") == ["swap", "swap"]
+    assert _edits("An RBM has five layers, a visible layer and a hidden layer, and it uses EC2 instances with GPU "
+                  "capabilities for storing large datasets.") == ["number"]
     # the reference's own words, a cut copy, and a paraphrase that puts plain words in are no edits
     assert _edits("The client starts by sending a SYN segment that carries its initial sequence number.") == []
     assert _edits("The client begins by sending a SYN segment that holds its first sequence number to the "
                   "server.") == []
     assert _edits("A client sends a SYN to open the connection.") == []
+    # a list said in another order, a name with its parts in another order
+    assert _edits("Embeddings capture both syntactic (grammatical) and semantic (meaning) relationships between "
+                  "words.") == []
+
+
+def test_a_list_or_a_name_in_another_order_is_no_edit(grader, real_bank) -> None:
+    entry = real_bank.get("imbalanced-dataset-handling")
+    assert flags(grader, entry, "Accuracy is misleading, so use recall, precision, F1 or ROC-AUC.") == []
+
+
+def test_the_opposite_part_of_a_hyphened_word(grader, real_bank) -> None:
+    entry = real_bank.get("image-recognition-cnn")
+    right = "The initial layers generally learn to identify low-level features, such as edges and textures."
+    assert flags(grader, entry, right) == []
+    wrong = "The initial layers generally learn to identify high-level features, such as edges and textures."
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["swap"]
 
 
 def test_two_terms_exchanged_in_a_copied_sentence(grader, real_bank) -> None:

@@ -15,6 +15,7 @@ other checks, which read claims rather than copies, judge it.
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,7 +73,8 @@ def sentences_of(texts: Sequence[str]) -> list[Copyable]:
 
 
 def _content(stems: Sequence[str]) -> list[str]:
-    return [s for s in stems if is_content(s)]
+    # a short name with a digit ("S3", "L2") names a thing as much as a long word does
+    return [s for s in stems if is_content(s) or (len(s) == 2 and s.isalnum() and any(c.isdigit() for c in s))]
 
 
 def _numbers(stems: Sequence[str]) -> set[str]:
@@ -98,25 +100,30 @@ def _copied(stems: Sequence[str], references: Sequence[Copyable]) -> _Alignment 
             continue
         matcher = difflib.SequenceMatcher(None, reference.stems, list(stems), autojunk=False)
         same = sum(1 for block in matcher.get_matching_blocks()
-                   for s in stems[block.b:block.b + block.size] if is_content(s))
-        if best is None or same > best[0]:
+                   for s in _content(stems[block.b:block.b + block.size]))
+        shorter = min(mine, sum(reference.words.values()))
+        if same >= MIN_COPIED and same >= MIN_SHARE * shorter and (best is None or same > best[0]):
             best = (same, reference, matcher)
-    if best is None:
-        return None
-    same, reference, matcher = best
-    shorter = min(mine, len(_content(reference.stems)))
-    return (reference, matcher) if same >= MIN_COPIED and shorter and same / shorter >= MIN_SHARE else None
+    return (best[1], best[2]) if best else None
 
 
-def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary) -> list[Edit]:
+def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary, depth: int = 0) -> list[Edit]:
     """The edits of a copied sentence that put another term or number in the reference's place."""
     stems, spans = text_stems(sentence)
     copied = _copied(stems, references)
     if copied is None:
         return []
     reference, matcher = copied
-    ops = [(i1, i2, j1, j2) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op == "replace"]
     found: list[Edit] = []
+    if depth < 1:
+        # a sentence that joins two of the reference's ("An RBM has three layers, ..., and each visible node ..."):
+        # the words the first leaves unmatched are aligned with the others
+        rest = [r for r in references if r is not reference]
+        for op, _, _, j1, j2 in matcher.get_opcodes():
+            if op in ("insert", "replace") and len(_content(stems[j1:j2])) >= MIN_COPIED:
+                a, b = _span(spans, j1, j2)
+                found += [replace_quote(e, sentence) for e in edited(sentence[a:b], rest, vocabulary, depth + 1)]
+    ops = [(i1, i2, j1, j2) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op == "replace"]
     for i1, i2, j1, j2 in ops:
         old, new = reference.stems[i1:i2], stems[j1:j2]
         if W.NEGATIONS & (set(old) | set(new)):
@@ -129,21 +136,46 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
         if _numbers(old) and _numbers(new) and _numbers(old) != _numbers(new):
             kind = "number"
         else:
-            theirs, mine = _terms(old, vocabulary), _terms(new, vocabulary)
+            theirs, mine = _terms(_parts(old, new), vocabulary), _terms(_parts(new, old), vocabulary)
             if len(old_words) <= SIBLING_EDIT and len(new_words) <= SIBLING_EDIT and \
                     any(g == h and c != d for g, c in mine for h, d in theirs):
                 kind = "swap"
             elif _bare(old) and _bare(new) and _renamed(names.names_of(reference.text, *_span(reference.spans, i1, i2)),
-                                                        names.names_of(sentence, *_span(spans, j1, j2)), stems):
+                                                        names.names_of(sentence, *_span(spans, j1, j2)),
+                                                        names.names_of(sentence)):
                 kind = "entity"
             elif any(set(_content(reference.stems[k1:k2])) & new_words and set(_content(stems[l1:l2])) & old_words
-                     and len(_content(stems[min(j2, l2):max(j1, l1)])) >= APART for k1, k2, l1, l2 in ops):
-                # two words exchanged ("the server starts" where the client did, and the client answers); a noun
-                # phrase reordered ("the previous output" for "the output of the previous timestep") keeps them close
+                     and _apart(stems[min(j2, l2):max(j1, l1)], i2 - i1 == j2 - j1 == k2 - k1 == l2 - l1 == 1)
+                     for k1, k2, l1, l2 in ops if k1 != i1):
                 kind = "swap"
         if kind:
             found.append(Edit(reference.text, _clause(sentence, spans[j1][0]), kind))
     return found
+
+
+def _apart(between: Sequence[str], single: bool) -> bool:
+    """Whether two edits that trade words stand far enough apart to have exchanged them: a noun phrase reordered
+    ("the previous output" for "the output of the previous timestep") keeps them close, and so does a list said in
+    another order ("recall, precision"). Two single words with a word of their own between them are exchanged
+    ("semantic (grammatical) and syntactic (meaning)")."""
+    words = len(_content(between))
+    return words >= APART or (single and words >= 1)
+
+
+def _parts(stems: Sequence[str], other: Sequence[str]) -> list[str]:
+    """An edit's stems, a hyphened word cut into its parts where the other side's word has the same others
+    ("low-level" for "high-level" puts "low" for "high")."""
+    if len(stems) == len(other) == 1 and "-" in stems[0]:
+        mine, theirs = stems[0].split("-"), other[0].split("-")
+        if len(mine) == len(theirs) and sum(a != b for a, b in zip(mine, theirs, strict=True)) == 1:
+            return [stem(p) for p in mine]
+    return list(stems)
+
+
+def replace_quote(edit: Edit, sentence: str) -> Edit:
+    """The edit quoted in the clause of the whole sentence that holds it."""
+    at = sentence.find(edit.quote)
+    return Edit(edit.reference, _clause(sentence, at) if at >= 0 else edit.quote, edit.kind)
 
 
 def _bare(stems: Sequence[str]) -> bool:
@@ -157,16 +189,21 @@ def _span(spans: Sequence[tuple[int, int]], a: int, b: int) -> tuple[int, int]:
 
 
 def _renamed(theirs: Sequence[str], mine: Sequence[str], said: Sequence[str]) -> bool:
-    """Whether an edit names another thing where the reference names one ("Kubernetes" for "Docker"), the
-    reference's name said nowhere in the sentence, and neither name the initials of the other's words."""
+    """Whether an edit names another thing where the reference names one ("Kubernetes" for "Docker"): the
+    reference's name is said nowhere in the sentence, in any order of its parts ("ROC-AUC" is "AUC-ROC"), and
+    neither name is the initials of the other's words."""
     if not theirs or not mine:
         return False
-    def bare(name: str) -> str:
-        return name.casefold().removesuffix("s")
-    lost = [n for n in theirs if not set(text_stems(n)[0]) <= set(said)]
+    said_names = {_name_key(n) for n in said}
+    lost = [n for n in theirs if _name_key(n) not in said_names]
     initials = {"".join(w[0] for w in words).casefold() for words in (theirs, mine)}
-    return bool(lost) and not {bare(n) for n in theirs} & {bare(n) for n in mine} and \
-        not any(bare(n) in initials for n in [*theirs, *mine])
+    return bool(lost) and not {_name_key(n) for n in theirs} & {_name_key(n) for n in mine} and \
+        not any(_name_key(n) & initials for n in [*theirs, *mine])
+
+
+def _name_key(name: str) -> frozenset[str]:
+    """A name's parts, lower-cased and singular: "GPUs" is "GPU", "ROC-AUC" is "AUC-ROC"."""
+    return frozenset(part.casefold().removesuffix("s") for part in re.split(r"[-/]", name) if part)
 
 
 def _clause(sentence: str, at: int) -> str:
