@@ -14,3 +14,7 @@ def test_a_range_said_of_the_term_a_sentence_is_about(grader, real_bank) -> None
     assert flags(grader, entry, right) == []
     wrong = "Sigmoid outputs values from -1 to 1, so hidden layers learn a little faster with it than with tanh."
     assert [kind for kind, _ in flags(grader, entry, wrong)] == ["number"]
+    # each clause gives the other's range: read clause by clause, it is still caught
+    exchanged = "Sigmoid is the one whose outputs run from -1 to 1, while tanh keeps its outputs between 0 and 1."
+    assert flags(grader, entry, exchanged)
+    assert grader.rubric_grade(entry, exchanged).score <= 30

@@ -18,6 +18,7 @@ from bot.core.grading.conflicts import (
     topic_stems,
 )
 from bot.core.grading.values import number_conflict, numbers, range_conflict, ranges
+from bot.core.grading.vocabulary import clauses
 
 if TYPE_CHECKING:
     from bot.core.grading.rubric import RubricResult
@@ -51,18 +52,23 @@ def _given_elsewhere(quote: str, points: Sequence[str], p: int) -> bool:
 
 
 def _ranged_by_another(sentence: str, points: Sequence[str], ranged: Sequence[int], p: int) -> bool:
-    """Whether the sentence is about another ranged point, which gives its range: "Tanh maps into -1 to 1, which
-    trains better than sigmoid" states tanh's range, whatever point its words are nearest. What a sentence is about
-    is the point whose own words (those no other ranged point has) it says first."""
-    said = [stem(w) for w in tokens(sentence)]
-    first: dict[int, int] = {}
-    for q in ranged:
-        own = {stem(w) for w in tokens(points[q])} - {stem(w) for r in ranged if r != q for w in tokens(points[r])}
-        at = next((i for i, w in enumerate(said) if w in own and w not in W.WEAK), None)
-        if at is not None:
-            first[q] = at
-    subject = min(first, key=lambda q: first[q], default=None)
-    return subject is not None and subject != p and range_conflict(sentence, points[subject]) is None
+    """Whether each range of the sentence is the range of the term its clause is about, another point's than p:
+    "Tanh maps into -1 to 1, which trains better than sigmoid" states tanh's range, whatever point its words are
+    nearest, while in "sigmoid gives -1 to 1, while tanh keeps between 0 and 1" each clause gives the other's. What
+    a clause is about is the point whose own words (those no other ranged point has) it says first."""
+    own = {q: {stem(w) for w in tokens(points[q])} - {stem(w) for r in ranged if r != q for w in tokens(points[r])}
+           for q in ranged}
+    subjects = []
+    for low, high, (at, _) in ranges(sentence):
+        clause = next((sentence[a:b] for a, b in clauses(sentence) if a <= at < b), sentence)
+        said = [stem(w) for w in tokens(clause)]
+        first = {q: next((i for i, w in enumerate(said) if w in own[q] and w not in W.WEAK), len(said)) for q in ranged}
+        subject = min(first, key=lambda q: first[q], default=None)
+        if subject is None or first[subject] == len(said) or \
+                not any((low, high) == (a, b) for a, b, _ in ranges(points[subject])):
+            return False
+        subjects.append(subject)
+    return bool(subjects) and any(q != p for q in subjects)
 
 
 def pairs(result: RubricResult, sentences: Sequence[str], floor: float) -> list[tuple[int, int]]:
