@@ -100,3 +100,27 @@ def test_a_sibling_put_in_a_copied_sentence(grader, real_bank) -> None:
     assert flags(grader, entry, right) == []
     wrong = "ReLU is by far the most popular due to its simplicity and effectiveness, defined as f(x) = min(0, x)."
     assert any("min(0, x)" in quote for _, quote in flags(grader, entry, wrong))
+
+
+def test_two_copied_sentences_that_exchange_their_words() -> None:
+    reference = edits.sentences_of(["For regression tasks, we might use mean squared error as the loss. For binary "
+                                    "classification problems, we might use binary cross entropy as the loss."])
+    seen: list[edits.Trade] = []
+    for sentence in ("For binary classification tasks, we might use mean squared error as the loss.",
+                     "For regression problems, we might use binary cross entropy as the loss."):
+        assert edits.edited(sentence, reference, Vocabulary(terms=()), seen=seen) == []
+    assert [e.kind for e in edits.across(seen)] == ["swap", "swap"]
+    # each sentence in other words of its own exchanges nothing
+    seen = []
+    for sentence in ("For regression jobs, we might use mean squared error as the loss.",
+                     "For binary classification tasks, we might use binary cross entropy as the loss."):
+        edits.edited(sentence, reference, Vocabulary(terms=()), seen=seen)
+    assert edits.across(seen) == []
+
+
+def test_a_loss_given_to_the_other_task(grader, real_bank) -> None:
+    entry = real_bank.get("loss-function-role")
+    wrong = ("For regression problems, we might use Binary Cross Entropy, and for multi-class classification, we might "
+             "use Categorical Cross Entropy. For binary classification tasks, we might use Mean Squared Error (MSE), "
+             "which penalizes larger errors more due to the squaring operation.")
+    assert flags(grader, entry, wrong)

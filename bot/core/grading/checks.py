@@ -129,12 +129,18 @@ class ClaimCheck:
             self._copyable[key] = edits.sentences_of([entry.answer, *entry.points])
         return self._copyable[key]
 
-    def _edited(self, entry: Entry, sentence: str, vocabulary: claims.Vocabulary,
-                near: Sequence[int]) -> list[Contradiction]:
+    def _edited(self, entry: Entry, sentence: str, vocabulary: claims.Vocabulary, near: Sequence[int],
+                seen: list[edits.Trade]) -> list[Contradiction]:
         """The sentence's edits of a reference sentence it copies, each against the point that sentence states."""
+        return self._placed(entry, edits.edited(sentence, self.copyable(entry), vocabulary, seen=seen), vocabulary,
+                            near)
+
+    def _placed(self, entry: Entry, found: Sequence[edits.Edit], vocabulary: claims.Vocabulary,
+                near: Sequence[int]) -> list[Contradiction]:
+        """Edits as contradictions, each against the point its reference sentence states."""
         out = []
         # No "stated" test here: exchanged terms keep every word of the reference's clause, only not in its order.
-        for edit in edits.edited(sentence, self.copyable(entry), vocabulary):
+        for edit in found:
             point = sides.best_point(edit.reference, entry.points, vocabulary)
             if point is None:
                 point = sides.best_point(edit.quote, entry.points, vocabulary)
@@ -234,6 +240,7 @@ class ClaimCheck:
         answer = " ".join(sentences)
         read = pronouns.resolved(sentences, vocabulary) if "swap" in self.kinds and not short else []
         siblings = _siblings(vocabulary)
+        seen: list[edits.Trade] = []   # the copied sentences' other small edits, compared across sentences
         for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
             # "The decoder comes first: it compresses the input" is read as "decoder compresses the input" too.
@@ -269,13 +276,15 @@ class ClaimCheck:
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
                                                                 "entity"))
             if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
-                for edit in self._edited(entry, sentence, vocabulary, near):
+                for edit in self._edited(entry, sentence, vocabulary, near, seen):
                     if edit.kind in self.kinds:
                         found.setdefault(edit.point, edit)
             if "swap" in self.kinds and not short:
                 # after the word-level checks, whose kind says more where both see it ("mirror")
                 for point, quote in trades.traded(sentence, entry.points, self.parser, answer):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
+        for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
+            found.setdefault(edit.point, edit)
         if "swap" in self.kinds and self.attribution is not None and not short:
             for point, quote in self.attribution.find(entry, sentences, vocabulary):
                 found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))

@@ -107,8 +107,20 @@ def _copied(stems: Sequence[str], references: Sequence[Copyable]) -> _Alignment 
     return (best[1], best[2]) if best else None
 
 
-def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary, depth: int = 0) -> list[Edit]:
-    """The edits of a copied sentence that put another term or number in the reference's place."""
+@dataclass(frozen=True)
+class Trade:
+    """An edit none of the kinds above explains, kept to be compared with the other sentences' edits."""
+
+    old: frozenset[str]
+    new: frozenset[str]
+    reference: str
+    quote: str
+
+
+def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary, depth: int = 0,
+           seen: list[Trade] | None = None) -> list[Edit]:
+    """The edits of a copied sentence that put another term or number in the reference's place; seen collects the
+    other small edits, for `across`."""
     stems, spans = text_stems(sentence)
     copied = _copied(stems, references)
     if copied is None:
@@ -122,7 +134,8 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
         for op, _, _, j1, j2 in matcher.get_opcodes():
             if op in ("insert", "replace") and len(_content(stems[j1:j2])) >= MIN_COPIED:
                 a, b = _span(spans, j1, j2)
-                found += [replace_quote(e, sentence) for e in edited(sentence[a:b], rest, vocabulary, depth + 1)]
+                found += [replace_quote(e, sentence)
+                          for e in edited(sentence[a:b], rest, vocabulary, depth + 1, seen)]
     ops = [(i1, i2, j1, j2) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op == "replace"]
     for i1, i2, j1, j2 in ops:
         old, new = reference.stems[i1:i2], stems[j1:j2]
@@ -150,6 +163,19 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
                 kind = "swap"
         if kind:
             found.append(Edit(reference.text, _clause(sentence, spans[j1][0]), kind))
+        elif seen is not None:
+            seen.append(Trade(frozenset(old_words), frozenset(new_words), reference.text,
+                              _clause(sentence, spans[j1][0])))
+    return found
+
+
+def across(seen: Sequence[Trade]) -> list[Edit]:
+    """Edits of two copied sentences that exchange their words: "for binary classification, we might use MSE" and
+    "for regression, we might use binary cross entropy" put each task in the other's sentence."""
+    found: list[Edit] = []
+    for one in seen:
+        if any(other.reference != one.reference and one.old & other.new and one.new & other.old for other in seen):
+            found.append(Edit(one.reference, one.quote, "swap"))
     return found
 
 
