@@ -23,8 +23,11 @@ from dataclasses import dataclass
 from bot.core.grading import conflict_words as W
 from bot.core.grading import names
 from bot.core.grading.conflicts import stem
-from bot.core.grading.vocabulary import GENERIC, NUMBER, Vocabulary, clauses, is_content, text_stems
+from bot.core.grading.values import NUMBER_WORDS
+from bot.core.grading.vocabulary import LOOSE, NUMBER, Vocabulary, clauses, is_content, text_stems
 from bot.core.text import split_sentences
+
+_SPELLED = {stem(w): v for w, v in NUMBER_WORDS.items()}   # "three" is stemmed "thre"
 
 # The answer sentence copies a reference sentence when at least this many of its content stems are matched in order
 MIN_COPIED = 4
@@ -32,14 +35,10 @@ MIN_COPIED = 4
 MIN_SHARE = 0.65
 # An edit of more content words than this on either side rewrites the claim: it is no term put for another.
 MAX_EDIT = 3
-_NUMBER_WORDS = {stem(w): str(i) for i, w in enumerate(
-    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"))}
 # A sibling counts in an edit of at most this many content words a side: a longer one rephrases the clause.
 SIBLING_EDIT = 2
 # Two exchanged words stand at least this many content words apart: closer, a phrase was only reordered.
 APART = 3
-# Generic families too loose to decide anything by themselves: more / less, all / none, one / several.
-_LOOSE = frozenset({GENERIC + 1, GENERIC + 8, GENERIC + 9})
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,13 @@ def _content(stems: Sequence[str]) -> list[str]:
     return [s for s in stems if is_content(s) or (len(s) == 2 and s.isalnum() and any(c.isdigit() for c in s))]
 
 
-def _numbers(stems: Sequence[str]) -> set[str]:
-    return {_NUMBER_WORDS.get(s, s) for s in stems if NUMBER.fullmatch(s) or s in _NUMBER_WORDS}
+def _numbers(stems: Sequence[str]) -> set[float]:
+    return {float(s) if NUMBER.fullmatch(s) else _SPELLED[s] for s in stems if NUMBER.fullmatch(s) or s in _SPELLED}
 
 
 def _terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]:
     # "its inputs" says what something has, it names no input layer
-    return {(t.group, t.cls) for _, _, t in vocabulary.find(list(stems), owned=False) if t.group not in _LOOSE}
+    return {(t.group, t.cls) for _, _, t in vocabulary.find(list(stems), owned=False) if t.group not in LOOSE}
 
 
 _Alignment = tuple[Copyable, difflib.SequenceMatcher[str]]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.core.grading import anchors
 from bot.core.grading import conflict_words as W
-from bot.core.grading.vocabulary import GENERIC, Term, Vocabulary, clauses, is_content, text_stems
+from bot.core.grading.vocabulary import GENERIC, LOOSE, Term, Vocabulary, clauses, is_content, text_stems
 
 # A statement mirrors a clause when it has at least MIN_SHARED of the clause's content words (its terms left out) ...
 MIN_SHARED = 3
@@ -25,8 +25,6 @@ MIN_SHARE = 0.5
 # ... of which at least this many stand near the term in the clause and near the sibling in the statement.
 MIN_ANCHORED = 2
 _PHASE = GENERIC + W.PHASES
-# Generic families too common to decide anything by themselves: more / less, all / none, one / several.
-_LOOSE = frozenset({GENERIC + 1, GENERIC + 8, GENERIC + 9})
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, claus
     # The clause's own terms (of any group: "after" is a direction word too) are not what it shares.
     named = {s for _, _, t in occurrences for s in t.stems}
     for start, end, term in occurrences:
-        if term.group < 0 or term.group in _LOOSE:
+        if term.group < 0 or term.group in LOOSE:
             continue
         group = [t for t in vocabulary.terms if t.group == term.group]
         siblings = [t for t in group if t.cls != term.cls]

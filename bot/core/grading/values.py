@@ -29,7 +29,7 @@ def _claimed(text: str) -> list[re.Match[str]]:
     return out
 
 
-_WORDS = {"zero": 0.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0, "seven": 7.0,
+NUMBER_WORDS = {"zero": 0.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0, "seven": 7.0,
           "eight": 8.0, "nine": 9.0, "ten": 10.0, "twelve": 12.0, "hundred": 100.0, "thousand": 1000.0}
 
 
@@ -42,7 +42,7 @@ _RANGE = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(%|percent)?\s*(?:and|to|-|â
                     r"(?![\w.]*\d)")
 
 
-_SPELLED = "|".join(_WORDS)
+_SPELLED = "|".join(NUMBER_WORDS)
 # "between zero and one", "from minus one to one", "zero to one": a range in words (said aloud, or by a new user)
 _WORD_RANGE = re.compile(rf"\b(?:(?:between)\s+(?P<a>(?:minus\s+|negative\s+)?(?:{_SPELLED}))\s+and|"
                          rf"(?:from\s+)?(?P<b>(?:minus\s+|negative\s+)?(?:{_SPELLED}))\s+to)\s+"
@@ -52,7 +52,7 @@ _WORD_RANGE = re.compile(rf"\b(?:(?:between)\s+(?P<a>(?:minus\s+|negative\s+)?(?
 def _spelled(word: str) -> float:
     """A number word, signed ("minus one" -> -1)."""
     parts = word.casefold().split()
-    return -_WORDS[parts[-1]] if len(parts) > 1 else _WORDS[parts[0]]
+    return -NUMBER_WORDS[parts[-1]] if len(parts) > 1 else NUMBER_WORDS[parts[0]]
 
 
 def ranges(text: str) -> list[tuple[float, float, tuple[int, int]]]:
@@ -108,7 +108,7 @@ def number_conflict(sentence: str, point: str) -> tuple[int, int] | None:
         return None
     # a value the point gives, in digits or words ("6 bits" for "Six host bits"), or one inside the point's range
     # ("max(0, x)" against "between 0 and 1")
-    given = numbers(point) + [_WORDS[w] for w in re.findall(r"[a-z]+", point.lower()) if w in _WORDS]
+    given = numbers(point) + [NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", point.lower()) if w in NUMBER_WORDS]
     if any(n in given or any(min(a, b) <= n <= max(a, b) for a, b, _ in ranges(point)) for n in said):
         return None
     found = _claimed(sentence)

@@ -23,6 +23,8 @@ from bot.core.grading.parse import Parser, question_terms, shared
 from bot.core.text import split_sentences
 
 GENERIC = 10_000  # group numbers of the generic families start here
+# Generic families too loose to decide anything by themselves: more / less, all / none, one / several.
+LOOSE = frozenset({GENERIC + 1, GENERIC + 8, GENERIC + 9})
 
 # Clause boundaries inside a sentence: a new clause starts after these ("X does A, and Y does B").
 # ", which is why ...", ", which means ..." say a consequence of the whole clause before: a claim of its own; so does
