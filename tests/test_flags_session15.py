@@ -129,7 +129,8 @@ def test_right_answers_of_blind_part_15_that_were_flagged(grader, real_bank) -> 
                "so it tells you how well the model is capturing all the actual positive instances. Recall, on the "
                "other hand, measures the proportion of true positive predictions out of all the positive predictions "
                "made by the model.")
-    assert [k for k, _ in flags(grader, real_bank.get("precision-vs-recall"), swapped)] == ["swap"]
+    # (since session 18 the first sentence is also read as recall's definition with "precision" put in: two points)
+    assert {k for k, _ in flags(grader, real_bank.get("precision-vs-recall"), swapped)} == {"swap"}
     # ... but a joined pair the point does not name both of is still a swap (tests/test_claims_round4.py)
     merged = "GRUs merge the input and output gates into a single update gate and keep no separate cell state."
     assert ("swap", "output gates") in flags(grader, real_bank.get("rnn-lstm-gru-comparison"), merged)

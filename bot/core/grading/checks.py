@@ -285,6 +285,9 @@ class ClaimCheck:
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
         for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
             found.setdefault(edit.point, edit)
+        if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
+            for edit in self._placed(entry, edits.moved(sentences, entry.answer, vocabulary), vocabulary, ()):
+                found.setdefault(edit.point, edit)
         if "swap" in self.kinds and self.attribution is not None and not short:
             for point, quote in self.attribution.find(entry, sentences, vocabulary):
                 found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))

@@ -10,6 +10,11 @@ sentence it copies most of; an edit counts only when it puts in the place of the
 - a different number ("three layers" for "two layers").
 Paraphrase replaces a phrase by words of its own ("big dataset" for "large data"): it is none of the three, and the
 other checks, which read claims rather than copies, judge it.
+
+A sentence that copies no whole reference sentence is read piece by piece (between commas): a piece copied nearly
+whole with one such edit, or with "only" taken out and the other phase put in, counts too. And a copied sentence that
+points back ("This leads to ...") is read after the sentence before it: put after another term's sentence than the
+reference's, it says of that term what the reference says of the other (`moved`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,16 @@ MAX_EDIT = 3
 SIBLING_EDIT = 2
 # Two exchanged words stand at least this many content words apart: closer, a phrase was only reordered.
 APART = 3
+# A piece of a sentence (cut at its commas) copies a piece of the reference's when it shares this share of the
+# shorter one's content stems: a piece is short, so it must be nearly whole to be a copy.
+PIECE_SHARE = 0.8
+
+# A sentence (or a clause joined on) that opens with a word pointing back: "This leads to ...", ", and this means".
+_POINTS_BACK = re.compile(r"(?:(?:and|so|thus|however|also),?\s+)?(?:this|these|that|it|they|such)\b", re.IGNORECASE)
+_JOINED_BACK = re.compile(r"[,;]\s+(?=(?:and|so|thus)\s+(?:this|these|it|they)\b)", re.IGNORECASE)
+
+# Where a sentence is cut into pieces: punctuation and the words that join clauses.
+_PIECE = re.compile(r"[,;:()]|\s(?:which|while|whereas|but|because|so\s+that)\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -58,17 +73,26 @@ class Copyable:
     stems: tuple[str, ...]
     spans: tuple[tuple[int, int], ...]
     words: Counter[str]   # its content stems, counted
+    piece: bool = False   # a piece of a sentence, cut at a comma, not the whole
 
 
 def sentences_of(texts: Sequence[str]) -> list[Copyable]:
-    """The sentences of the reference (its answer and its points), each with its stems."""
+    """The sentences of the reference (its answer and its points), each with its stems, then their pieces."""
     out = []
     for text in texts:
-        for piece in split_sentences(text):
-            stems, spans = text_stems(piece)
-            if sum(1 for s in stems if is_content(s)) >= MIN_COPIED:
-                out.append(Copyable(piece, tuple(stems), tuple(spans), Counter(_content(stems))))
+        for sentence in split_sentences(text):
+            # a piece of an answer sentence may copy a whole reference sentence, or a piece of one
+            for piece, part in [(sentence, False), *((p, True) for p in pieces(sentence) or [sentence])]:
+                stems, spans = text_stems(piece)
+                if sum(1 for s in stems if is_content(s)) >= MIN_COPIED:
+                    out.append(Copyable(piece, tuple(stems), tuple(spans), Counter(_content(stems)), part))
     return out
+
+
+def pieces(sentence: str) -> list[str]:
+    """A sentence's pieces between commas and clause joiners, when it has more than one."""
+    cut = [p.strip() for p in _PIECE.split(sentence) if p.strip()]
+    return cut if len(cut) > 1 else []
 
 
 def _content(stems: Sequence[str]) -> list[str]:
@@ -88,12 +112,15 @@ def _terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]
 _Alignment = tuple[Copyable, difflib.SequenceMatcher[str]]
 
 
-def _copied(stems: Sequence[str], references: Sequence[Copyable]) -> _Alignment | None:
-    """The reference sentence this one copies most of, with the alignment (None when it copies none)."""
+def _copied(stems: Sequence[str], references: Sequence[Copyable], piece: bool = False) -> _Alignment | None:
+    """The reference sentence (or piece) this one copies most of, with the alignment (None when it copies none)."""
     words = Counter(_content(stems))
     mine = sum(words.values())
+    share = PIECE_SHARE if piece else MIN_SHARE
     best: tuple[int, Copyable, difflib.SequenceMatcher[str]] | None = None
     for reference in references:
+        if reference.piece != piece:
+            continue
         # the words both share bound what the alignment can match: most references are passed over unaligned
         if (words & reference.words).total() < max(MIN_COPIED, best[0] + 1 if best else 0):
             continue
@@ -101,7 +128,7 @@ def _copied(stems: Sequence[str], references: Sequence[Copyable]) -> _Alignment 
         same = sum(1 for block in matcher.get_matching_blocks()
                    for s in _content(stems[block.b:block.b + block.size]))
         shorter = min(mine, sum(reference.words.values()))
-        if same >= MIN_COPIED and same >= MIN_SHARE * shorter and (best is None or same > best[0]):
+        if same >= MIN_COPIED and same >= share * shorter and (best is None or same > best[0]):
             best = (same, reference, matcher)
     return (best[1], best[2]) if best else None
 
@@ -123,7 +150,7 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
     stems, spans = text_stems(sentence)
     copied = _copied(stems, references)
     if copied is None:
-        return []
+        return _piece_edits(sentence, references, vocabulary) if depth == 0 else []
     reference, matcher = copied
     found: list[Edit] = []
     if depth < 1:
@@ -144,27 +171,120 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
         if not old_words or not new_words or old_words & new_words or \
                 len(old_words) > MAX_EDIT or len(new_words) > MAX_EDIT:
             continue
-        kind = None
-        if _numbers(old) and _numbers(new) and _numbers(old) != _numbers(new):
-            kind = "number"
-        else:
-            theirs, mine = _terms(_parts(old, new), vocabulary), _terms(_parts(new, old), vocabulary)
-            if len(old_words) <= SIBLING_EDIT and len(new_words) <= SIBLING_EDIT and \
-                    any(g == h and c != d for g, c in mine for h, d in theirs):
-                kind = "swap"
-            elif _bare(old) and _bare(new) and _renamed(names.names_of(reference.text, *_span(reference.spans, i1, i2)),
-                                                        names.names_of(sentence, *_span(spans, j1, j2)),
-                                                        names.names_of(sentence)):
-                kind = "entity"
-            elif any(set(_content(reference.stems[k1:k2])) & new_words and set(_content(stems[l1:l2])) & old_words
-                     and _apart(stems[min(j2, l2):max(j1, l1)], i2 - i1 == j2 - j1 == k2 - k1 == l2 - l1 == 1)
-                     for k1, k2, l1, l2 in ops if k1 != i1):
-                kind = "swap"
+        kind = _put_for(reference, (i1, i2), sentence, spans, (j1, j2), vocabulary)
+        if kind is None and any(set(_content(reference.stems[k1:k2])) & new_words
+                    and set(_content(stems[l1:l2])) & old_words
+                    and _apart(stems[min(j2, l2):max(j1, l1)], i2 - i1 == j2 - j1 == k2 - k1 == l2 - l1 == 1)
+                    for k1, k2, l1, l2 in ops if k1 != i1):
+            kind = "swap"
         if kind:
             found.append(Edit(reference.text, _clause(sentence, spans[j1][0]), kind))
         elif seen is not None:
             seen.append(Trade(frozenset(old_words), frozenset(new_words), reference.text,
                               _clause(sentence, spans[j1][0])))
+    if depth == 0 and not found:
+        found = _piece_edits(sentence, references, vocabulary)
+    return found
+
+
+def _put_for(reference: Copyable, theirs_at: tuple[int, int], sentence: str, spans: Sequence[tuple[int, int]],
+             mine_at: tuple[int, int], vocabulary: Vocabulary) -> str | None:
+    """The kind of an edit that puts a number, a sibling term or another name in the reference's place, if any."""
+    old, new = reference.stems[theirs_at[0]:theirs_at[1]], text_stems(sentence)[0][mine_at[0]:mine_at[1]]
+    if _numbers(old) and _numbers(new) and _numbers(old) != _numbers(new):
+        return "number"
+    theirs, mine = _terms(_parts(old, new), vocabulary), _terms(_parts(new, old), vocabulary)
+    if len(set(_content(old))) <= SIBLING_EDIT and len(set(_content(new))) <= SIBLING_EDIT and \
+            any(g == h and c != d for g, c in mine for h, d in theirs):
+        return "swap"
+    if _bare(old) and _bare(new) and _renamed(names.names_of(reference.text, *_span(reference.spans, *theirs_at)),
+                                              names.names_of(sentence, *_span(spans, *mine_at)),
+                                              names.names_of(sentence)):
+        return "entity"
+    return None
+
+
+def _piece_edits(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary) -> list[Edit]:
+    """A sentence that copies no whole reference sentence may copy a piece of one, between commas ("The initial
+    layers generally learn to identify high-level features, such as shapes"): a piece nearly whole but for one
+    term, number or name put in the reference's place."""
+    found = []
+    for piece in pieces(sentence) or [sentence]:
+        stems, spans = text_stems(piece)
+        copied = _copied(stems, references, piece=True)
+        if copied is None:
+            continue
+        reference, matcher = copied
+        ops = matcher.get_opcodes()
+        if _widened(reference.stems, stems, ops, vocabulary):
+            found.append(Edit(reference.text, _clause(sentence, sentence.find(piece)), "swap"))
+            continue
+        changed = [(op, i1, i2, j1, j2) for op, i1, i2, j1, j2 in ops
+                   if op == "replace" and (_content(reference.stems[i1:i2]) or _content(stems[j1:j2]))]
+        added = max((len(_content(reference.stems[i1:i2])) + len(_content(stems[j1:j2]))
+                     for op, i1, i2, j1, j2 in ops if op in ("insert", "delete")), default=0)
+        if len(changed) != 1 or added > 1:
+            continue   # one edit in a nearly whole copy: more, and the piece says something of its own
+        _, i1, i2, j1, j2 = changed[0]
+        old, new = reference.stems[i1:i2], stems[j1:j2]
+        if W.NEGATIONS & (set(old) | set(new)) or set(_content(old)) & set(_content(new)):
+            continue
+        kind = _put_for(reference, (i1, i2), piece, spans, (j1, j2), vocabulary)
+        if kind:
+            found.append(Edit(reference.text, _clause(sentence, sentence.find(piece)), kind))
+    return found
+
+
+def _widened(theirs: Sequence[str], mine: Sequence[str], ops: Sequence[tuple[str, int, int, int, int]],
+             vocabulary: Vocabulary) -> bool:
+    """Whether a copy takes "only" out and puts a sibling of the reference's term in ("only used during training"
+    made "used during both training and inference"), or puts "only" in and takes the sibling out."""
+    out = [s for op, i1, i2, _, _ in ops if op != "equal" for s in theirs[i1:i2]]
+    into = [s for op, _, _, j1, j2 in ops if op != "equal" for s in mine[j1:j2]]
+    if ("only" in out) == ("only" in into):
+        return False
+    kept, added = (theirs, into) if "only" in out else (mine, out)
+    have = _terms(kept, vocabulary)
+    return any(g == h and c != d and (g, c) not in have for g, c in _terms(added, vocabulary) for h, d in have)
+
+
+def moved(sentences: Sequence[str], answer: str, vocabulary: Vocabulary) -> list[Edit]:
+    """Copied sentences that point back ("This leads to ...") to another term than the reference's: the reference says
+    it of exploding gradients, the answer put it after its sentence on vanishing ones."""
+    theirs = split_sentences(answer)
+    copyable = {}
+    for at, sentence in enumerate(theirs):
+        stems, spans = text_stems(sentence)
+        if at and _POINTS_BACK.match(sentence) and len(_content(stems)) >= MIN_COPIED:
+            copyable[at] = Copyable(sentence, tuple(stems), tuple(spans), Counter(_content(stems)))
+    if not copyable:
+        return []
+    references = sentences_of(theirs)
+    units = [unit.strip() for sentence in sentences for unit in _JOINED_BACK.split(sentence) if unit.strip()]
+    found = []
+    for before, unit in zip(units, units[1:], strict=False):
+        if not _POINTS_BACK.match(unit):
+            continue
+        copied = _copied(text_stems(unit)[0], list(copyable.values()))
+        if copied is None:
+            continue
+        at = next(k for k, c in copyable.items() if c is copied[0])
+        stems = text_stems(before)[0]
+        # the sentence before must be the reference's too: then it was moved (or its term changed), not rephrased
+        told = _copied(stems, references)
+        if told is None:
+            continue
+        mine, own = _terms(stems, vocabulary), _terms(text_stems(unit)[0], vocabulary)
+        stems, spans = text_stems(theirs[at - 1])
+        said = {(t.group, t.cls): (a, b) for a, b, t in vocabulary.find(stems, owned=False) if t.group not in LOOSE}
+        moved_from = [said[h, d] for g, c in mine for h, d in said
+                      if g == h and c != d and (g, c) not in said and (h, d) not in mine | own]
+        if moved_from:
+            # the point is found for the sentence said of its own term ("exploding gradients: this leads to ...")
+            a, b = _span(spans, *moved_from[0])
+            # in the reference's order the term was changed in the sentence before; out of it, this one was moved
+            quote = before if told[0].text == theirs[at - 1] else unit
+            found.append(Edit(f"{theirs[at - 1][a:b]}: {theirs[at]}", quote, "swap"))
     return found
 
 
