@@ -73,3 +73,13 @@ def test_only_taken_out_and_the_other_phase_put_in(grader, real_bank) -> None:
     wrong = ("It's important to note that dropout is used during both training and inference, so the predictions "
              "are noisy.")
     assert any("both training and inference" in quote for _, quote in flags(grader, entry, wrong))
+
+
+def test_a_name_put_where_the_reference_points_back(grader, real_bank) -> None:
+    # the reference says "These are commonly used in anomaly detection ..." after its sentence on autoencoders
+    entry = real_bank.get("types-of-deep-learning-models")
+    wrong = "GANs are commonly used in anomaly detection or dimensionality reduction."
+    assert any(quote.startswith("GANs are commonly used") for _, quote in flags(grader, entry, wrong))
+    for right in ("Autoencoders are commonly used in anomaly detection or dimensionality reduction.",
+                  "In practice autoencoders are commonly used in anomaly detection or dimensionality reduction."):
+        assert flags(grader, entry, right) == []

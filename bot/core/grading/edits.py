@@ -29,7 +29,7 @@ from bot.core.grading import conflict_words as W
 from bot.core.grading import names
 from bot.core.grading.conflicts import stem
 from bot.core.grading.values import NUMBER_WORDS
-from bot.core.grading.vocabulary import LOOSE, NUMBER, Vocabulary, clauses, is_content, text_stems
+from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clauses, is_content, text_stems
 from bot.core.text import split_sentences
 
 _SPELLED = {stem(w): v for w, v in NUMBER_WORDS.items()}   # "three" is stemmed "thre"
@@ -250,7 +250,8 @@ def _widened(theirs: Sequence[str], mine: Sequence[str], ops: Sequence[tuple[str
 
 def moved(sentences: Sequence[str], answer: str, vocabulary: Vocabulary) -> list[Edit]:
     """Copied sentences that point back ("This leads to ...") to another term than the reference's: the reference says
-    it of exploding gradients, the answer put it after its sentence on vanishing ones."""
+    it of exploding gradients, the answer put it after its sentence on vanishing ones, or named vanishing gradients
+    where the reference's sentence says "This"."""
     theirs = split_sentences(answer)
     copyable = {}
     for at, sentence in enumerate(theirs):
@@ -262,30 +263,65 @@ def moved(sentences: Sequence[str], answer: str, vocabulary: Vocabulary) -> list
     references = sentences_of(theirs)
     units = [unit.strip() for sentence in sentences for unit in _JOINED_BACK.split(sentence) if unit.strip()]
     found = []
-    for before, unit in zip(units, units[1:], strict=False):
-        if not _POINTS_BACK.match(unit):
-            continue
-        copied = _copied(text_stems(unit)[0], list(copyable.values()))
+    for before, unit in zip(["", *units], units, strict=False):
+        stems, spans = text_stems(unit)
+        copied = _copied(stems, list(copyable.values()))
         if copied is None:
             continue
         at = next(k for k, c in copyable.items() if c is copied[0])
-        stems = text_stems(before)[0]
-        # the sentence before must be the reference's too: then it was moved (or its term changed), not rephrased
-        told = _copied(stems, references)
-        if told is None:
-            continue
-        mine, own = _terms(stems, vocabulary), _terms(text_stems(unit)[0], vocabulary)
-        stems, spans = text_stems(theirs[at - 1])
-        said = {(t.group, t.cls): (a, b) for a, b, t in vocabulary.find(stems, owned=False) if t.group not in LOOSE}
-        moved_from = [said[h, d] for g, c in mine for h, d in said
-                      if g == h and c != d and (g, c) not in said and (h, d) not in mine | own]
-        if moved_from:
-            # the point is found for the sentence said of its own term ("exploding gradients: this leads to ...")
-            a, b = _span(spans, *moved_from[0])
+        if _POINTS_BACK.match(unit):
+            # the sentence before must be the reference's too: then it was moved (or its term changed), not rephrased
+            told = _copied(text_stems(before)[0], references) if before else None
+            if told is None:
+                continue
+            named, rest = before, unit
+        else:
+            # the words the answer put where the reference's sentence opens with "They"
+            told = None
+            first = copied[1].get_opcodes()[0]
+            if first[0] not in ("replace", "insert") or first[3] != 0:
+                continue
+            end = spans[first[4] - 1][1]
+            named, rest = unit[:end], unit[end:]
+        referent = _referent(named, rest, theirs[at - 1], vocabulary)
+        if referent:
             # in the reference's order the term was changed in the sentence before; out of it, this one was moved
-            quote = before if told[0].text == theirs[at - 1] else unit
-            found.append(Edit(f"{theirs[at - 1][a:b]}: {theirs[at]}", quote, "swap"))
+            quote = before if told is not None and told[0].text == theirs[at - 1] else unit
+            # the point is found for the sentence said of its own term ("exploding gradients: this leads to ...")
+            found.append(Edit(f"{referent}: {theirs[at]}", quote, "swap"))
     return found
+
+
+def _referent(named: str, rest: str, antecedent: str, vocabulary: Vocabulary) -> str | None:
+    """What the reference's sentence points back to, when the answer points it to a sibling or another name instead;
+    None when the answer's words name the same (or name it too)."""
+    mine, own = _terms(text_stems(named)[0], vocabulary), _terms(text_stems(rest)[0], vocabulary)
+    stems, spans = text_stems(antecedent)
+    # what a sentence points back to is one of the entry's own terms, not a generic word of it ("too small")
+    said = {(t.group, t.cls): (a, b) for a, b, t in vocabulary.find(stems, owned=False) if t.group < GENERIC}
+    siblings = sorted(said[h, d] for g, c in mine for h, d in said
+                      if g == h and c != d and (g, c) not in said and (h, d) not in mine | own)
+    if siblings:
+        return _text(antecedent, spans, *siblings[0])
+    theirs = {_name_key(n): n for n in names.names_of(antecedent)}
+    put = {_name_key(n): n for n in names.names_of(named)}
+    # the reference's name said in the answer's words, in any case ("autoencoders"), is no other name put in
+    words = {_name_key(w) for w in re.findall(r"[\w-]+", f"{named} {rest}")}
+    if put and theirs and not put.keys() & theirs.keys() and not theirs.keys() & words and \
+            not any(_initials(" ".join(theirs.values()), n) for n in put.values()):
+        return " ".join(theirs.values())
+    return None
+
+
+def _text(text: str, spans: Sequence[tuple[int, int]], a: int, b: int) -> str:
+    """The characters of tokens a to b."""
+    start, end = _span(spans, a, b)
+    return text[start:end]
+
+
+def _initials(words: str, name: str) -> bool:
+    """Whether the name is the initials of the words ("NAT" for "Network Address Translation")."""
+    return "".join(w[0] for w in re.findall(r"[A-Za-z][\w-]*", words)).casefold() == name.strip().casefold()
 
 
 def across(seen: Sequence[Trade]) -> list[Edit]:
