@@ -83,3 +83,11 @@ def test_a_name_put_where_the_reference_points_back(grader, real_bank) -> None:
     for right in ("Autoencoders are commonly used in anomaly detection or dimensionality reduction.",
                   "In practice autoencoders are commonly used in anomaly detection or dimensionality reduction."):
         assert flags(grader, entry, right) == []
+
+
+def test_two_pairings_said_with_for_are_two_claims(grader, real_bank) -> None:
+    # blind part 18's partial answer: "He ... for ReLU" is not read against the point on sigmoid and tanh
+    entry = real_bank.get("weight-initialization")
+    assert flags(grader, entry, "Use He initialization for ReLU networks and Xavier for tanh or sigmoid ones.") == []
+    wrong = "He initialization is used with sigmoid or tanh activations, and Xavier for ReLU ones."
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["swap"]

@@ -33,6 +33,9 @@ _CLAUSE = re.compile(r";|:|,\s+(?:and|but|while|whereas|whilst)\s+|\s+(?:while|w
                      r",\s+which\s+(?:is\s+why|means|makes|leads\s+to)\s+|"
                      r",\s+(?=(?:in\s+order\s+)?to\s+[a-z]+\b)", re.IGNORECASE)
 
+# "He initialization for ReLU and Xavier for tanh": a second pairing after one said with "for" is a claim of its own.
+_PAIRING = re.compile(r"\s+and\s+(?=[\w-]+\s+for\s)", re.IGNORECASE)
+
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 _POS_TERMS = frozenset({"NOUN", "PROPN", "ADJ"})
@@ -350,9 +353,14 @@ def _acronym(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 def clauses(sentence: str) -> list[tuple[int, int]]:
     """Character spans of the clauses of a sentence: cut at clause joiners and at commas, a piece with fewer than
     two content words ("the input, forget and output gates") staying with the one before it."""
+    marks = [(m.start(), m.end()) for m in _CLAUSE.finditer(sentence)]
+    for m in _PAIRING.finditer(sentence):
+        since = max((b for _, b in marks if b <= m.start()), default=0)
+        if re.search(r"\bfor\b", sentence[since:m.start()], re.IGNORECASE):
+            marks.append((m.start(), m.end()))
     cuts = [0]
-    for match in _CLAUSE.finditer(sentence):
-        cuts += [match.start(), match.end()]
+    for start, end in sorted(marks):
+        cuts += [start, end]
     cuts.append(len(sentence))
     out: list[tuple[int, int]] = []
     for a, b in zip(cuts[::2], cuts[1::2], strict=True):
