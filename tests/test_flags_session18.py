@@ -91,3 +91,11 @@ def test_two_pairings_said_with_for_are_two_claims(grader, real_bank) -> None:
     assert flags(grader, entry, "Use He initialization for ReLU networks and Xavier for tanh or sigmoid ones.") == []
     wrong = "He initialization is used with sigmoid or tanh activations, and Xavier for ReLU ones."
     assert [kind for kind, _ in flags(grader, entry, wrong)] == ["swap"]
+
+
+def test_a_word_in_a_list_trades_nothing(grader, real_bank) -> None:
+    # blind part 18's strong answer: "learning" is one of three ways, not what machine learning's point says it does
+    entry = real_bank.get("ai-ml-dl-relationship")
+    right = ("AI is the outer one, the whole effort to get machines to do things we'd call intelligent, whether "
+             "through hand-written rules, search or learning.")
+    assert flags(grader, entry, right) == []

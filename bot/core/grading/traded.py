@@ -46,6 +46,7 @@ class Statement:
     marks: frozenset[str]
     span: tuple[int, int]
     verb: str = ""
+    listed: frozenset[str] = frozenset()   # nouns that are items of a list of three ("rules, search or learning")
 
 
 def _name(token: Any) -> frozenset[str]:
@@ -98,7 +99,8 @@ def statements(doc: Any, main_only: bool = False) -> list[Statement]:
         start, end = min(t.idx for t in tokens), max(t.idx + len(t.text) for t in tokens)
         out.append(Statement(name, frozenset(_word(t) for t in content),
                              frozenset(_word(t) for t in content if t.pos_ in _MARKS), (start, end),
-                             verb.lemma_.lower()))
+                             verb.lemma_.lower(),
+                             frozenset(_word(t) for t in content if t.pos_ == "NOUN" and len(t.conjuncts) >= 2)))
     return out
 
 
@@ -132,8 +134,10 @@ def traded(sentence: str, points: Sequence[str], parser: Parser, answer: str = "
                     continue
                 theirs, ours = other.marks - own.words, own.marks - other.words
                 # what tells the two apart is a word or two each ("underfitting", "overfitting")
+                # ... and the answer says the other's words of its subject, not as an item of a list ("AI ...
+                # whether through rules, search or learning" says nothing that learns: blind part 18, a right answer)
                 if not 0 < len(theirs) <= _APART or not 0 < len(ours) <= _APART or mine.words & ours or \
-                        2 * len(mine.words & theirs) < len(theirs):
+                        2 * len((mine.words - mine.listed) & theirs) < len(theirs):
                     continue
                 # a trade names both subjects; and the answer never gives its own subject its own words
                 if not all(w in whole for w in sorted(other.subject)):
