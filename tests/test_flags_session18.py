@@ -99,3 +99,11 @@ def test_a_word_in_a_list_trades_nothing(grader, real_bank) -> None:
     right = ("AI is the outer one, the whole effort to get machines to do things we'd call intelligent, whether "
              "through hand-written rules, search or learning.")
     assert flags(grader, entry, right) == []
+
+
+def test_one_name_written_as_two_words_is_no_other_name(grader, real_bank) -> None:
+    # blind part 18's strong answer: "ROC AUC" for the point's "AUC-ROC"
+    entry = real_bank.get("imbalanced-dataset-handling")
+    assert flags(grader, entry, "Stop looking at accuracy and use precision, recall, F1 or ROC AUC instead.") == []
+    assert [kind for kind, _ in flags(grader, entry, "Accuracy is misleading, so use precision, recall, F1 or "
+                                                     "MSE.")] == ["entity"]

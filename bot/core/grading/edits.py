@@ -377,6 +377,10 @@ def _renamed(theirs: Sequence[str], mine: Sequence[str], said: Sequence[str]) ->
         return False
     said_names = {_name_key(n) for n in said}
     lost = [n for n in theirs if _name_key(n) not in said_names]
+    # one name written as two words or one ("ROC AUC" for "AUC-ROC"), or in part ("AUC")
+    theirs_parts, mine_parts = (frozenset().union(*(_name_key(n) for n in ns)) for ns in (theirs, mine))
+    if theirs_parts <= mine_parts or mine_parts <= theirs_parts:
+        return False
     initials = {"".join(w[0] for w in words).casefold() for words in (theirs, mine)}
     return bool(lost) and not {_name_key(n) for n in theirs} & {_name_key(n) for n in mine} and \
         not any(_name_key(n) & initials for n in [*theirs, *mine])
