@@ -107,3 +107,11 @@ def test_one_name_written_as_two_words_is_no_other_name(grader, real_bank) -> No
     assert flags(grader, entry, "Stop looking at accuracy and use precision, recall, F1 or ROC AUC instead.") == []
     assert [kind for kind, _ in flags(grader, entry, "Accuracy is misleading, so use precision, recall, F1 or "
                                                      "MSE.")] == ["entity"]
+
+
+def test_a_filter_or_kernel_is_one_thing(grader, real_bank) -> None:
+    # blind part 18's own-words right answer: the reference says "a filter or kernel", so "kernels" is no sibling
+    entry = real_bank.get("cnn-conv-vs-pooling")
+    right = ("A conv layer slides small learned kernels across the input, multiplying element by element and summing "
+             "at each position.")
+    assert flags(grader, entry, right) == []

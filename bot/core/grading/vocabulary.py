@@ -190,6 +190,15 @@ def _verb_read_as_noun(tok: Any) -> bool:
     return bool(after.is_alpha or _joined(after.text)) and after.pos_ not in ("AUX", "ADP", "CCONJ", "PUNCT", "PART")
 
 
+def _one_thing(tok: Any) -> bool:
+    """Whether a conjunct and its head name one thing: "a filter or kernel" (one article, "or") is a filter, also
+    called a kernel, where "filters or kernels" and "a filter and a kernel" may be two."""
+    return tok.pos_ == tok.head.pos_ == "NOUN" and tok.tag_ == tok.head.tag_ == "NN" and \
+        any(c.lower_ == "or" for c in tok.head.children) and \
+        any(c.dep_ == "det" and c.lower_ in ("a", "an") for c in tok.head.children) and \
+        not any(c.dep_ == "det" for c in tok.children)
+
+
 def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...]]], set[tuple[str, str]]]:
     """Sibling groups read from the entry: terms the question names together, coordinated or compared terms,
     and terms sharing a head noun when each is the subject of a statement ("the input gate decides ...")."""
@@ -213,6 +222,7 @@ def _entry_groups(entry: Entry, parser: Parser) -> tuple[list[set[tuple[str, ...
             # Coordinated predicates ("more efficient and less likely to overfit") are two claims, not two kinds.
             if tok.dep_ == "conj" and tok.pos_ in _POS_TERMS and tok.head.pos_ in _POS_TERMS and \
                     not (tok.pos_ == tok.head.pos_ == "PROPN" and any(c.lower_ == "or" for c in tok.head.children)) \
+                    and not _one_thing(tok) \
                     and not (tok.pos_ == tok.head.pos_ == "ADJ" and (tok.head.dep_ != "amod" or _graded(tok.head))) \
                     and not _gerunds(tok) and not _category(tok):
                 pairs.append(_named(_phrase(tok.head), _phrase(tok)))
