@@ -157,3 +157,17 @@ def test_the_feedback_counts_the_points_it_does_not_name_as_their_marks_show_the
     only_partly = (point("A", 0.2, 0.0), point("B", 0.3, 0.0), point("C", 0.45, 0.2), point("F", 0.8, 1.0))
     assert feedback_lines(RubricResult(only_partly, 0.8, 30), [], injected=False)[2] == \
         "1 more key point only partly covered; compare with the reference answer."
+
+
+def test_a_contradicted_point_is_never_praised() -> None:
+    # A new user read "You wrote ..., but the reference says: X" and then "Well explained: X" (session 18's trial).
+    from bot.core.grading.conflicts import Contradiction
+    from bot.core.grading.lines import feedback_lines
+    from bot.core.grading.rubric import PointMatch, RubricResult
+
+    points = (PointMatch("Pooling downsamples the height and width.", 0.9, "some words", 1.0),
+              PointMatch("Convolutions slide filters over the input.", 0.9, "other words", 1.0))
+    wrong = Contradiction(0, "pooling reduces the depth", points[0].text, "swap")
+    lines = feedback_lines(RubricResult(points, 0.9, 40), [wrong], injected=False)
+    assert not any(line.startswith("Well explained: pooling") for line in lines)
+    assert "Well explained: convolutions slide filters over the input." in lines

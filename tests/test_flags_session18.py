@@ -115,3 +115,12 @@ def test_a_filter_or_kernel_is_one_thing(grader, real_bank) -> None:
     right = ("A conv layer slides small learned kernels across the input, multiplying element by element and summing "
              "at each position.")
     assert flags(grader, entry, right) == []
+
+
+def test_a_passive_by_the_means_the_point_names_gives_the_action_to_no_one(grader, real_bank) -> None:
+    # found by a new-user trial: the reference's own words in the passive scored 5 ("scaled by the number" read as
+    # the number doing the scaling instead of Xavier initialization)
+    entry = real_bank.get("weight-initialization")
+    right = ("Xavier initialization is typically used for networks with sigmoid or tanh activations, and it sets the "
+             "weights from a zero-mean distribution with variance scaled by the number of input and output units.")
+    assert flags(grader, entry, right) == []

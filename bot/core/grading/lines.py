@@ -67,8 +67,9 @@ def feedback_lines(result: RubricResult, contradictions: Sequence[Contradiction]
                          f"say this one more fully: {weakest}.")
         else:
             lines.append(f"You covered all {len(result.points)} key points.")
-    # praise only a point that earned its share: never the one just asked to be said more fully
-    covered = [p for p in result.points if p.covered and not p.partly]
+    # praise only a point that earned its share: never the one just asked to be said more fully, nor one the answer
+    # contradicts (a new user read "You wrote ..., but the reference says: X" and then "Well explained: X")
+    covered = [p for i, p in enumerate(result.points) if p.covered and not p.partly and i not in contradicted]
     if len(lines) < 2 and covered:
         lines.append(f"Well explained: {lower_first(covered[0].text.rstrip('.'))}.")
     lines = lines[:MAX_FEEDBACK]

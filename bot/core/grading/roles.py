@@ -156,10 +156,10 @@ def triples(doc: Any) -> list[Triple]:
     return out
 
 
-def _nouns_of(doc: Any, means: bool = True) -> frozenset[str]:
+def _nouns_of(doc: Any, means: bool = True, instruments: frozenset[str] = _INSTRUMENTS) -> frozenset[str]:
     """The noun stems a text names; without `means`, not those only in a means ("with momentum, the update ...")."""
     return frozenset(stem(t.lower_) for t in doc if t.pos_ in ("NOUN", "PROPN") and t.is_alpha
-                     and (means or not any(a.dep_ == "prep" and a.lower_ in _INSTRUMENTS for a in t.ancestors)))
+                     and (means or not any(a.dep_ == "prep" and a.lower_ in instruments for a in t.ancestors)))
 
 
 @lru_cache(maxsize=256)
@@ -167,7 +167,10 @@ def _entry(points: tuple[str, ...], parser: Parser) -> tuple[list[tuple[list[Tri
                                                             dict[str, frozenset[str]]]:
     """Each point's triples and nouns, and what the entry's points do each action to, together ("generates new
     images" elsewhere lets "makes new images" stand for "creates data"); read once per entry."""
-    read = [(triples(doc), _nouns_of(doc)) for doc in parser.parse(list(points))]
+    # the nouns after "by" ("scales the variance by the number of units") say how, they take no part in the
+    # action: an answer's "variance scaled by the number" gives it to no one else
+    read = [(triples(doc), _nouns_of(doc, means=False, instruments=frozenset({"by"})))
+            for doc in parser.parse(list(points))]
     acted_on: dict[str, frozenset[str]] = {}
     for t in (t for theirs, _ in read for t in theirs):
         acted_on[t.verb] = acted_on.get(t.verb, frozenset()) | t.objects
