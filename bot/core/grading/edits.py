@@ -26,10 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.grading import conflict_words as W
-from bot.core.grading import names
+from bot.core.grading import names, scope
 from bot.core.grading.conflicts import stem
 from bot.core.grading.values import NUMBER_WORDS
-from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clauses, is_content, text_stems
+from bot.core.grading.vocabulary import (GENERIC, LOOSE, NUMBER, Vocabulary, clauses, initials, is_content,
+                                        text_stems)
 from bot.core.text import split_sentences
 
 _SPELLED = {stem(w): v for w, v in NUMBER_WORDS.items()}   # "three" is stemmed "thre"
@@ -51,6 +52,9 @@ PIECE_SHARE = 0.8
 # A sentence (or a clause joined on) that opens with a word pointing back: "This leads to ...", ", and this means".
 _POINTS_BACK = re.compile(r"(?:(?:and|so|thus|however|also),?\s+)?(?:this|these|that|it|they|such)\b", re.IGNORECASE)
 _JOINED_BACK = re.compile(r"[,;]\s+(?=(?:and|so|thus)\s+(?:this|these|it|they)\b)", re.IGNORECASE)
+
+# What stands between the items of a list.
+_LISTING = frozenset({",", "and", "or"})
 
 # Where a sentence is cut into pieces: punctuation and the words that join clauses.
 _PIECE = re.compile(r"[,;:()]|\s(?:which|while|whereas|but|because|so\s+that)\s", re.IGNORECASE)
@@ -182,6 +186,9 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
         elif seen is not None:
             seen.append(Trade(frozenset(old_words), frozenset(new_words), reference.text,
                               _clause(sentence, spans[j1][0])))
+    if not found and (scope.rescoped(reference.stems, stems, matcher.get_opcodes())
+                      or scope.resigned(reference.stems, stems, matcher.get_opcodes())):
+        found.append(Edit(reference.text, sentence, "swap"))
     if depth == 0 and not found:
         found = _piece_edits(sentence, references, vocabulary)
     return found
@@ -305,10 +312,13 @@ def _referent(named: str, rest: str, antecedent: str, vocabulary: Vocabulary) ->
         return _text(antecedent, spans, *siblings[0])
     theirs = {_name_key(n): n for n in names.names_of(antecedent)}
     put = {_name_key(n): n for n in names.names_of(named)}
+    # the parts both names share say nothing of which is meant ("Neural Networks" of CNNs and RNNs)
+    theirs, put = ({k: n for k, n in one.items() if k not in other} for one, other in ((theirs, put), (put, theirs)))
     # the reference's name said in the answer's words, in any case ("autoencoders"), is no other name put in
     words = {_name_key(w) for w in re.findall(r"[\w-]+", f"{named} {rest}")}
-    if put and theirs and not put.keys() & theirs.keys() and not theirs.keys() & words and \
-            not any(_initials(" ".join(theirs.values()), n) for n in put.values()):
+    if put and theirs and not theirs.keys() & words and \
+            initials(re.findall(r"[A-Za-z][\w-]*", " ".join(theirs.values()))) not in \
+            {n.strip().casefold() for n in put.values()}:
         return " ".join(theirs.values())
     return None
 
@@ -317,11 +327,6 @@ def _text(text: str, spans: Sequence[tuple[int, int]], a: int, b: int) -> str:
     """The characters of tokens a to b."""
     start, end = _span(spans, a, b)
     return text[start:end]
-
-
-def _initials(words: str, name: str) -> bool:
-    """Whether the name is the initials of the words ("NAT" for "Network Address Translation")."""
-    return "".join(w[0] for w in re.findall(r"[A-Za-z][\w-]*", words)).casefold() == name.strip().casefold()
 
 
 def across(seen: Sequence[Trade]) -> list[Edit]:
@@ -337,8 +342,11 @@ def across(seen: Sequence[Trade]) -> list[Edit]:
 def _apart(between: Sequence[str], single: bool) -> bool:
     """Whether two edits that trade words stand far enough apart to have exchanged them: a noun phrase reordered
     ("the previous output" for "the output of the previous timestep") keeps them close, and so does a list said in
-    another order ("recall, precision"). Two single words with a word of their own between them are exchanged
-    ("semantic (grammatical) and syntactic (meaning)")."""
+    another order ("recall, precision", "audio, images and text"). Two single words with a word of their own between
+    them are exchanged ("semantic (grammatical) and syntactic (meaning)")."""
+    # items of one list said in another order ("audio, images and text") have only other items between them
+    if between and {between[0], between[-1]} <= _LISTING and all(s in _LISTING or is_content(s) for s in between):
+        return False
     words = len(_content(between))
     return words >= APART or (single and words >= 1)
 
@@ -381,9 +389,9 @@ def _renamed(theirs: Sequence[str], mine: Sequence[str], said: Sequence[str]) ->
     theirs_parts, mine_parts = (frozenset().union(*(_name_key(n) for n in ns)) for ns in (theirs, mine))
     if theirs_parts <= mine_parts or mine_parts <= theirs_parts:
         return False
-    initials = {"".join(w[0] for w in words).casefold() for words in (theirs, mine)}
+    either = {initials(words) for words in (theirs, mine)}
     return bool(lost) and not {_name_key(n) for n in theirs} & {_name_key(n) for n in mine} and \
-        not any(_name_key(n) & initials for n in [*theirs, *mine])
+        not any(_name_key(n) & either for n in [*theirs, *mine])
 
 
 def _name_key(name: str) -> frozenset[str]:

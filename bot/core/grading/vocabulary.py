@@ -358,7 +358,12 @@ def stated(text: str, vocabulary: Vocabulary) -> bool:
 
 def _acronym(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     """Whether a one-word term is the initials of a longer one ("sgd", "stochastic gradient descent")."""
-    return len(short) == 1 and len(long) >= 2 and short[0] == "".join(w[0] for w in long)
+    return len(short) == 1 and len(long) >= 2 and short[0] == initials(long)
+
+
+def initials(words: Sequence[str]) -> str:
+    """The first letters of words, lower-cased: "nat" for "Network Address Translation"."""
+    return "".join(w[0] for w in words if w).casefold()
 
 def clauses(sentence: str) -> list[tuple[int, int]]:
     """Character spans of the clauses of a sentence: cut at clause joiners and at commas, a piece with fewer than

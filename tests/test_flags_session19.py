@@ -1,0 +1,58 @@
+"""Session 19's edits: a reordered copy that denies or compares another term, a sign word taken out of a copy, and a
+sentence pointing back to one of two names that share their other words ("Neural Networks")."""
+
+from __future__ import annotations
+
+import difflib
+
+from bot.core.grading import edits, scope
+from bot.core.grading.vocabulary import Vocabulary, text_stems
+from tests.flagging import flags
+
+POOLING = ("On the other hand, the Pooling layer progressively reduces the spatial size of the input (i.e., {}), which "
+           "helps in decreasing the computational complexity of the network.")
+STEP = "By taking a step in the direction of the {}gradient, we can decrease the loss function until we reach a minimum."
+CNN = "Convolutional Neural Networks (CNNs) are often used for image processing tasks."
+RNN = "Recurrent Neural Networks (RNNs) are another type."
+CNN_PARTS = "They are composed of convolutional and pooling layers, followed by fully connected layers."
+RNN_USE = ("They are used for sequential data like time-series analysis or natural language processing because they "
+           "have 'memory' and can use information from previous inputs in their predictions.")
+
+
+def test_a_copy_that_denies_the_other_term(grader, real_bank) -> None:
+    entry = real_bank.get("cnn-conv-vs-pooling")
+    assert [kind for kind, _ in flags(grader, entry, POOLING.format("depth, not height and width"))] == ["swap"]
+    assert flags(grader, entry, POOLING.format("height and width, not depth")) == []
+    # the same words in another order, the same word denied: still the reference's claim
+    assert flags(grader, entry, POOLING.format("width and height, but not depth")) == []
+
+
+def test_a_comparison_turned_round_and_a_list_reordered() -> None:
+    reference = edits.sentences_of(["Stochastic gradient descent usually converges faster than batch gradient descent "
+                                    "on large datasets because each update is cheap."])
+    turned = ("Batch gradient descent usually converges faster than stochastic gradient descent on large datasets "
+              "because each update is cheap.")
+    assert {e.kind for e in edits.edited(turned, reference, Vocabulary(terms=()))} == {"swap"}
+    # read as a reordering too: the word after "than" is the other one
+    theirs, mine = text_stems(reference[0].text)[0], text_stems(turned)[0]
+    assert scope.rescoped(theirs, mine, difflib.SequenceMatcher(None, theirs, mine, autojunk=False).get_opcodes())
+    listed = edits.sentences_of(["The model reads text, images and audio through separate encoders before fusion."])
+    reordered = "The model reads audio, images and text through separate encoders before fusion."
+    assert edits.edited(reordered, listed, Vocabulary(terms=())) == []
+
+
+def test_the_sign_word_taken_out_of_a_copy(grader, real_bank) -> None:
+    entry = real_bank.get("gradient-descent")
+    assert [kind for kind, _ in flags(grader, entry, STEP.format(""))] == ["swap"]
+    assert flags(grader, entry, STEP.format("negative ")) == []
+    # cut shorter, the sign kept: a copy cut is no claim changed
+    assert flags(grader, entry, "By taking a step in the direction of the negative gradient, we decrease the loss.") \
+        == []
+
+
+def test_they_after_the_other_of_two_names_sharing_words(grader, real_bank) -> None:
+    entry = real_bank.get("types-of-deep-learning-models")
+    assert flags(grader, entry, f"{CNN} {CNN_PARTS} {RNN} {RNN_USE}") == []
+    found = flags(grader, entry, f"{CNN} {RNN_USE} {RNN} {CNN_PARTS}")
+    assert [kind for kind, _ in found] == ["swap", "swap"]
+    assert any(quote.startswith("They are used for sequential data") for _, quote in found)
