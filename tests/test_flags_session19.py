@@ -11,7 +11,8 @@ from tests.flagging import flags
 
 POOLING = ("On the other hand, the Pooling layer progressively reduces the spatial size of the input (i.e., {}), which "
            "helps in decreasing the computational complexity of the network.")
-STEP = "By taking a step in the direction of the {}gradient, we can decrease the loss function until we reach a minimum."
+STEP = ("By taking a step in the direction of the {}gradient, we can decrease the loss function until we reach a "
+        "minimum.")
 CNN = "Convolutional Neural Networks (CNNs) are often used for image processing tasks."
 RNN = "Recurrent Neural Networks (RNNs) are another type."
 CNN_PARTS = "They are composed of convolutional and pooling layers, followed by fully connected layers."

@@ -29,8 +29,7 @@ from bot.core.grading import conflict_words as W
 from bot.core.grading import names, scope
 from bot.core.grading.conflicts import stem
 from bot.core.grading.values import NUMBER_WORDS
-from bot.core.grading.vocabulary import (GENERIC, LOOSE, NUMBER, Vocabulary, clauses, initials, is_content,
-                                        text_stems)
+from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clauses, initials, is_content, text_stems
 from bot.core.text import split_sentences
 
 _SPELLED = {stem(w): v for w, v in NUMBER_WORDS.items()}   # "three" is stemmed "thre"
