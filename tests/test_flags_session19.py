@@ -57,3 +57,48 @@ def test_they_after_the_other_of_two_names_sharing_words(grader, real_bank) -> N
     found = flags(grader, entry, f"{CNN} {RNN_USE} {RNN} {CNN_PARTS}")
     assert [kind for kind, _ in found] == ["swap", "swap"]
     assert any(quote.startswith("They are used for sequential data") for _, quote in found)
+
+
+def test_another_time_word_put_in_a_copy(grader, real_bank) -> None:
+    entry = real_bank.get("embedding-layer-nlp")
+    said = ("{} the training process, the embedding layer learns to project words into this vector space by adjusting "
+            "weights to minimize the loss function.")
+    assert [kind for kind, _ in flags(grader, entry, said.format("Before"))] == ["phase"]
+    assert flags(grader, entry, said.format("During")) == []
+
+
+def test_the_start_of_a_movement_put_at_its_end(grader, real_bank) -> None:
+    entry = real_bank.get("backpropagation-why-crucial")
+    said = ("As the name suggests, it propagates the error backwards through the network, starting from the {} layer "
+            "{}, updating the parameters systematically.")
+    assert [kind for kind, _ in flags(grader, entry, said.format("input", "and moving towards the output layer"))] \
+        == ["swap"]
+    assert flags(grader, entry, said.format("output", "to the inner layers")) == []
+    # another movement told beside the reference's, which is kept: a right contrast
+    contrast = ("Unlike the forward pass, which goes from input to output, backpropagation runs the other way: the error "
+                "at the output layer is propagated backwards toward the inner layers.")
+    assert flags(grader, entry, contrast) == []
+
+
+def test_the_two_sides_of_a_relation_exchanged(grader, real_bank) -> None:
+    entry = real_bank.get("deep-rl-use-case")
+    start = ("Reinforcement learning, specifically deep RL, can handle the high dimensionality of sensory input from "
+             "cameras, LIDAR, and other sensors by using ")
+    turned = f"{start}the value or policy functions to approximate the neural networks."
+    assert [kind for kind, _ in flags(grader, entry, turned)] == ["swap"]
+    assert flags(grader, entry, f"{start}neural networks to approximate the value or policy functions.") == []
+    # the passive names the sides the other way round and says the same
+    assert flags(grader, entry, f"{start}the value or policy functions, which are approximated by neural networks.") \
+        == []
+
+
+def test_a_list_said_in_another_order_is_no_exchange(grader, real_bank) -> None:
+    gates = real_bank.get("lstm-gates")
+    assert flags(grader, gates, "There are three gates in particular: the output gate, forget gate and input gate.") \
+        == []
+    optimizers = real_bank.get("optimizer-role")
+    assert flags(grader, optimizers, "Different optimizers like RMSprop, Adam and SGD have their own strategies for "
+                                     "navigating the loss landscape.") == []
+    # two items of two lists exchanged are still flagged
+    assert flags(grader, gates, "The output gate decides how much of the incoming information should be stored in the "
+                                "cell state. The input gate decides what the next hidden state should be.")

@@ -166,6 +166,7 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
                 found += [replace_quote(e, sentence)
                           for e in edited(sentence[a:b], rest, vocabulary, depth + 1, seen)]
     ops = [(i1, i2, j1, j2) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op == "replace"]
+    reordered = False
     for i1, i2, j1, j2 in ops:
         old, new = reference.stems[i1:i2], stems[j1:j2]
         if W.NEGATIONS & (set(old) | set(new)):
@@ -173,6 +174,10 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
         old_words, new_words = set(_content(old)), set(_content(new))
         if not old_words or not new_words or old_words & new_words or \
                 len(old_words) > MAX_EDIT or len(new_words) > MAX_EDIT:
+            continue
+        if any(_content(reference.stems[k1:k2]) == _content(new) and _content(stems[l1:l2]) == _content(old)
+               and _listed(stems[min(j2, l2):max(j1, l1)]) for k1, k2, l1, l2 in ops if k1 != i1):
+            reordered = True   # two items of one list said in each other's place: the list in another order
             continue
         kind = _put_for(reference, (i1, i2), sentence, spans, (j1, j2), vocabulary)
         if kind is None and any(set(_content(reference.stems[k1:k2])) & new_words
@@ -185,12 +190,22 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
         elif seen is not None:
             seen.append(Trade(frozenset(old_words), frozenset(new_words), reference.text,
                               _clause(sentence, spans[j1][0])))
-    if not found and (scope.rescoped(reference.stems, stems, matcher.get_opcodes())
-                      or scope.resigned(reference.stems, stems, matcher.get_opcodes())):
-        found.append(Edit(reference.text, sentence, "swap"))
-    if depth == 0 and not found:
+    if not found:
+        found += _scoped(reference, stems, matcher.get_opcodes(), sentence)
+    if depth == 0 and not found and not reordered:
         found = _piece_edits(sentence, references, vocabulary)
     return found
+
+
+def _scoped(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sentence: str) -> list[Edit]:
+    """A copy whose words were kept but whose denial, comparison, sign, direction or time word was moved or changed."""
+    theirs = reference.stems
+    if scope.retimed(theirs, stems, ops):
+        return [Edit(reference.text, sentence, "phase")]
+    if scope.rescoped(theirs, stems, ops) or scope.resigned(theirs, stems, ops) or scope.redirected(theirs, stems) \
+            or scope.turned(theirs, stems, ops):
+        return [Edit(reference.text, sentence, "swap")]
+    return []
 
 
 def _put_for(reference: Copyable, theirs_at: tuple[int, int], sentence: str, spans: Sequence[tuple[int, int]],
@@ -343,11 +358,24 @@ def _apart(between: Sequence[str], single: bool) -> bool:
     ("the previous output" for "the output of the previous timestep") keeps them close, and so does a list said in
     another order ("recall, precision", "audio, images and text"). Two single words with a word of their own between
     them are exchanged ("semantic (grammatical) and syntactic (meaning)")."""
-    # items of one list said in another order ("audio, images and text") have only other items between them
-    if between and {between[0], between[-1]} <= _LISTING and all(s in _LISTING or is_content(s) for s in between):
+    if _listed(between):
         return False
     words = len(_content(between))
     return words >= APART or (single and words >= 1)
+
+
+def _listed(between: Sequence[str]) -> bool:
+    """Whether only other items of a list stand between two words: "audio, images and text", "the output gate, forget
+    gate and input gate" (a list's items of at most two words, and the words they share)."""
+    items: list[list[str]] = [[]]
+    for s in between:
+        if s in _LISTING:
+            items.append([])
+        elif is_content(s):
+            items[-1].append(s)
+        else:
+            return False
+    return len(items) > 1 and all(len(item) <= 2 for item in items)
 
 
 def _parts(stems: Sequence[str], other: Sequence[str]) -> list[str]:

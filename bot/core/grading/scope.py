@@ -1,5 +1,6 @@
-"""What a copied sentence denies, compares or signs: a reordered copy that denies another of its terms, or a sign
-word ("negative") taken out of the reference's words."""
+"""What a copied sentence denies, compares, signs, directs or times: a reordered copy that denies another of its
+terms, a sign word ("negative") taken out, the start of a movement put at its end, another time word ("before" for
+"during")."""
 
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ from bot.core.grading.vocabulary import is_content
 _SETS_APART = W.NEGATIONS | {stem(w) for w in ("than", "instead", "unlike", "versus", "vs")}
 # Words that turn a direction or a quantity round: "the negative gradient" points the other way from "the gradient".
 _SIGNS = frozenset(stem(w) for w in ("negative", "positive", "opposite", "inverse", "reverse"))
+
+# Where a movement starts and where it ends: "from the output layer to the inner layers".
+_FROM = frozenset({"from"})
+_TOWARD = frozenset(stem(w) for w in ("to", "toward", "towards", "into", "onto"))
+# When a thing happens against a phase: "during training" is not "before training".
+_TIMES = frozenset(stem(w) for w in ("before", "during", "after"))
+
+# Words of a relation said in the passive, which names its sides the other way round and means the same.
+_PASSIVE = frozenset({"by"})
 
 Ops = Sequence[tuple[str, int, int, int, int]]
 
@@ -56,3 +66,56 @@ def resigned(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
     signed = [(out, into) for out, into in changed if len(out) + len(into) == 1 and (out + into)[0] in _SIGNS]
     # any other change only cuts the reference's words: a word of the copy's own would make it a paraphrase
     return len(signed) == 1 and all(not into for out, into in changed if (out, into) != signed[0])
+
+
+def _slots(stems: Sequence[str]) -> tuple[set[str], set[str]]:
+    """The first content word after each "from" (where a movement starts) and each "to" or "toward" (where it ends)."""
+    starts, ends = set(), set()
+    for at, word in enumerate(stems):
+        if word in _FROM or word in _TOWARD:
+            after = next((s for s in stems[at + 1:at + 4] if is_content(s) and s not in _TOWARD), None)
+            if after is not None:
+                (starts if word in _FROM else ends).add(after)
+    return starts, ends
+
+
+def redirected(theirs: Sequence[str], mine: Sequence[str]) -> bool:
+    """Whether a copy puts where a movement starts at its end, or the reverse: "starting from the output layer to
+    the inner layers" made "starting from the input layer and moving towards the output layer"."""
+    (starts, ends), (my_starts, my_ends) = _slots(theirs), _slots(mine)
+    # a copy that still ends where the reference does tells another movement beside it ("unlike the forward pass,
+    # which goes from input to output, ... toward the inner layers")
+    return bool((starts - my_starts) & my_ends and not ends & my_ends or
+                (ends - my_ends) & my_starts and not starts & my_starts)
+
+
+def retimed(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
+    """Whether a copy puts another time word in the reference's one and nothing else there: "During the training
+    process, the embedding layer learns" made "Before the training process starts, ..."."""
+    for op, i1, i2, j1, j2 in ops:
+        old = [s for s in theirs[i1:i2] if is_content(s)]
+        new = [s for s in mine[j1:j2] if is_content(s)]
+        if op == "replace" and len(old) == len(new) == 1 and {old[0], new[0]} <= _TIMES and old != new:
+            return True
+    return False
+
+
+def turned(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
+    """Whether a copy exchanges the two sides of a relation: "using neural networks to approximate the value or policy
+    functions" made "using the value or policy functions to approximate the neural network". The reference's words
+    "A R" are taken out before "B" and put back after it as "R A": "A R B" became "B R A"."""
+    for a, (op, i1, i2, ja, _) in enumerate(ops):
+        out = [s for s in theirs[i1:i2] if is_content(s)]
+        if op not in ("delete", "replace") or len(out) < 2:
+            continue
+        for other, j1, j2 in ((o[0], o[3], o[4]) for b, o in enumerate(ops) if b > a):
+            put = mine[j1:j2]
+            # "the value is approximated by neural networks" says the same in the passive
+            if other not in ("insert", "replace") or _PASSIVE & set(put):
+                continue
+            words = [s for s in put if is_content(s)]
+            # the other side "B" crossed: content words of the copy's own between where "A R" was and where it is
+            crossed = [s for s in mine[ja:j1] if is_content(s) and s not in out]
+            if len(crossed) >= 2 and any(words[:len(out)] == out[k:] + out[:k] for k in range(1, len(out))):
+                return True
+    return False
