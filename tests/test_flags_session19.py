@@ -75,8 +75,8 @@ def test_the_start_of_a_movement_put_at_its_end(grader, real_bank) -> None:
         == ["swap"]
     assert flags(grader, entry, said.format("output", "to the inner layers")) == []
     # another movement told beside the reference's, which is kept: a right contrast
-    contrast = ("Unlike the forward pass, which goes from input to output, backpropagation runs the other way: the error "
-                "at the output layer is propagated backwards toward the inner layers.")
+    contrast = ("Unlike the forward pass, which goes from input to output, backpropagation runs the other way: the "
+                "error at the output layer is propagated backwards toward the inner layers.")
     assert flags(grader, entry, contrast) == []
 
 

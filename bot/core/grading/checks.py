@@ -18,6 +18,7 @@ from bot.core.grading import (
     pairwise,
     parse,
     phases,
+    pointing,
     pronouns,
     roles,
     sides,
@@ -286,7 +287,7 @@ class ClaimCheck:
         for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
             found.setdefault(edit.point, edit)
         if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
-            for edit in self._placed(entry, edits.moved(sentences, entry.answer, vocabulary), vocabulary, ()):
+            for edit in self._placed(entry, pointing.moved(sentences, entry.answer, vocabulary), vocabulary, ()):
                 found.setdefault(edit.point, edit)
         if "swap" in self.kinds and self.attribution is not None and not short:
             for point, quote in self.attribution.find(entry, sentences, vocabulary):

@@ -12,9 +12,9 @@ Paraphrase replaces a phrase by words of its own ("big dataset" for "large data"
 other checks, which read claims rather than copies, judge it.
 
 A sentence that copies no whole reference sentence is read piece by piece (between commas): a piece copied nearly
-whole with one such edit, or with "only" taken out and the other phase put in, counts too. And a copied sentence that
-points back ("This leads to ...") is read after the sentence before it: put after another term's sentence than the
-reference's, it says of that term what the reference says of the other (`moved`).
+whole with one such edit, or with "only" taken out and the other phase put in, counts too. A copy that keeps the
+reference's words but moves what a denial, a comparison, a sign, a direction or a time word governs is read in
+`scope.py`; a copied sentence that points back ("This leads to ...") in `pointing.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from bot.core.grading import conflict_words as W
 from bot.core.grading import names, scope
 from bot.core.grading.conflicts import stem
 from bot.core.grading.values import NUMBER_WORDS
-from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clauses, initials, is_content, text_stems
+from bot.core.grading.vocabulary import LOOSE, NUMBER, Vocabulary, clauses, initials, is_content, text_stems
 from bot.core.text import split_sentences
 
 _SPELLED = {stem(w): v for w, v in NUMBER_WORDS.items()}   # "three" is stemmed "thre"
@@ -47,10 +47,6 @@ APART = 3
 # A piece of a sentence (cut at its commas) copies a piece of the reference's when it shares this share of the
 # shorter one's content stems: a piece is short, so it must be nearly whole to be a copy.
 PIECE_SHARE = 0.8
-
-# A sentence (or a clause joined on) that opens with a word pointing back: "This leads to ...", ", and this means".
-_POINTS_BACK = re.compile(r"(?:(?:and|so|thus|however|also),?\s+)?(?:this|these|that|it|they|such)\b", re.IGNORECASE)
-_JOINED_BACK = re.compile(r"[,;]\s+(?=(?:and|so|thus)\s+(?:this|these|it|they)\b)", re.IGNORECASE)
 
 # What stands between the items of a list.
 _LISTING = frozenset({",", "and", "or"})
@@ -88,7 +84,7 @@ def sentences_of(texts: Sequence[str]) -> list[Copyable]:
             for piece, part in [(sentence, False), *((p, True) for p in pieces(sentence) or [sentence])]:
                 stems, spans = text_stems(piece)
                 if sum(1 for s in stems if is_content(s)) >= MIN_COPIED:
-                    out.append(Copyable(piece, tuple(stems), tuple(spans), Counter(_content(stems)), part))
+                    out.append(Copyable(piece, tuple(stems), tuple(spans), Counter(content(stems)), part))
     return out
 
 
@@ -98,7 +94,7 @@ def pieces(sentence: str) -> list[str]:
     return cut if len(cut) > 1 else []
 
 
-def _content(stems: Sequence[str]) -> list[str]:
+def content(stems: Sequence[str]) -> list[str]:
     # a short name with a digit ("S3", "L2") names a thing as much as a long word does
     return [s for s in stems if is_content(s) or (len(s) == 2 and s.isalnum() and any(c.isdigit() for c in s))]
 
@@ -107,7 +103,7 @@ def _numbers(stems: Sequence[str]) -> set[float]:
     return {float(s) if NUMBER.fullmatch(s) else _SPELLED[s] for s in stems if NUMBER.fullmatch(s) or s in _SPELLED}
 
 
-def _terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]:
+def terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]:
     # "its inputs" says what something has, it names no input layer
     return {(t.group, t.cls) for _, _, t in vocabulary.find(list(stems), owned=False) if t.group not in LOOSE}
 
@@ -115,9 +111,9 @@ def _terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]
 _Alignment = tuple[Copyable, difflib.SequenceMatcher[str]]
 
 
-def _copied(stems: Sequence[str], references: Sequence[Copyable], piece: bool = False) -> _Alignment | None:
+def copied(stems: Sequence[str], references: Sequence[Copyable], piece: bool = False) -> _Alignment | None:
     """The reference sentence (or piece) this one copies most of, with the alignment (None when it copies none)."""
-    words = Counter(_content(stems))
+    words = Counter(content(stems))
     mine = sum(words.values())
     share = PIECE_SHARE if piece else MIN_SHARE
     best: tuple[int, Copyable, difflib.SequenceMatcher[str]] | None = None
@@ -129,7 +125,7 @@ def _copied(stems: Sequence[str], references: Sequence[Copyable], piece: bool = 
             continue
         matcher = difflib.SequenceMatcher(None, reference.stems, list(stems), autojunk=False)
         same = sum(1 for block in matcher.get_matching_blocks()
-                   for s in _content(stems[block.b:block.b + block.size]))
+                   for s in content(stems[block.b:block.b + block.size]))
         shorter = min(mine, sum(reference.words.values()))
         if same >= MIN_COPIED and same >= share * shorter and (best is None or same > best[0]):
             best = (same, reference, matcher)
@@ -151,17 +147,17 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
     """The edits of a copied sentence that put another term or number in the reference's place; seen collects the
     other small edits, for `across`."""
     stems, spans = text_stems(sentence)
-    copied = _copied(stems, references)
-    if copied is None:
+    match = copied(stems, references)
+    if match is None:
         return _piece_edits(sentence, references, vocabulary) if depth == 0 else []
-    reference, matcher = copied
+    reference, matcher = match
     found: list[Edit] = []
     if depth < 1:
         # a sentence that joins two of the reference's ("An RBM has three layers, ..., and each visible node ..."):
         # the words the first leaves unmatched are aligned with the others
         rest = [r for r in references if r is not reference]
         for op, _, _, j1, j2 in matcher.get_opcodes():
-            if op in ("insert", "replace") and len(_content(stems[j1:j2])) >= MIN_COPIED:
+            if op in ("insert", "replace") and len(content(stems[j1:j2])) >= MIN_COPIED:
                 a, b = _span(spans, j1, j2)
                 found += [replace_quote(e, sentence)
                           for e in edited(sentence[a:b], rest, vocabulary, depth + 1, seen)]
@@ -171,17 +167,17 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
         old, new = reference.stems[i1:i2], stems[j1:j2]
         if W.NEGATIONS & (set(old) | set(new)):
             continue   # a denial changed is the denial check's to judge
-        old_words, new_words = set(_content(old)), set(_content(new))
+        old_words, new_words = set(content(old)), set(content(new))
         if not old_words or not new_words or old_words & new_words or \
                 len(old_words) > MAX_EDIT or len(new_words) > MAX_EDIT:
             continue
-        if any(_content(reference.stems[k1:k2]) == _content(new) and _content(stems[l1:l2]) == _content(old)
+        if any(content(reference.stems[k1:k2]) == content(new) and content(stems[l1:l2]) == content(old)
                and _listed(stems[min(j2, l2):max(j1, l1)]) for k1, k2, l1, l2 in ops if k1 != i1):
             reordered = True   # two items of one list said in each other's place: the list in another order
             continue
         kind = _put_for(reference, (i1, i2), sentence, spans, (j1, j2), vocabulary)
-        if kind is None and any(set(_content(reference.stems[k1:k2])) & new_words
-                    and set(_content(stems[l1:l2])) & old_words
+        if kind is None and any(set(content(reference.stems[k1:k2])) & new_words
+                    and set(content(stems[l1:l2])) & old_words
                     and _apart(stems[min(j2, l2):max(j1, l1)], i2 - i1 == j2 - j1 == k2 - k1 == l2 - l1 == 1)
                     for k1, k2, l1, l2 in ops if k1 != i1):
             kind = "swap"
@@ -214,8 +210,8 @@ def _put_for(reference: Copyable, theirs_at: tuple[int, int], sentence: str, spa
     old, new = reference.stems[theirs_at[0]:theirs_at[1]], text_stems(sentence)[0][mine_at[0]:mine_at[1]]
     if _numbers(old) and _numbers(new) and _numbers(old) != _numbers(new):
         return "number"
-    theirs, mine = _terms(_parts(old, new), vocabulary), _terms(_parts(new, old), vocabulary)
-    if len(set(_content(old))) <= SIBLING_EDIT and len(set(_content(new))) <= SIBLING_EDIT and \
+    theirs, mine = terms(_parts(old, new), vocabulary), terms(_parts(new, old), vocabulary)
+    if len(set(content(old))) <= SIBLING_EDIT and len(set(content(new))) <= SIBLING_EDIT and \
             any(g == h and c != d for g, c in mine for h, d in theirs):
         return "swap"
     if _bare(old) and _bare(new) and _renamed(names.names_of(reference.text, *_span(reference.spans, *theirs_at)),
@@ -232,23 +228,23 @@ def _piece_edits(sentence: str, references: Sequence[Copyable], vocabulary: Voca
     found = []
     for piece in pieces(sentence) or [sentence]:
         stems, spans = text_stems(piece)
-        copied = _copied(stems, references, piece=True)
-        if copied is None:
+        match = copied(stems, references, piece=True)
+        if match is None:
             continue
-        reference, matcher = copied
+        reference, matcher = match
         ops = matcher.get_opcodes()
         if _widened(reference.stems, stems, ops, vocabulary):
             found.append(Edit(reference.text, _clause(sentence, sentence.find(piece)), "swap"))
             continue
         changed = [(op, i1, i2, j1, j2) for op, i1, i2, j1, j2 in ops
-                   if op == "replace" and (_content(reference.stems[i1:i2]) or _content(stems[j1:j2]))]
-        added = max((len(_content(reference.stems[i1:i2])) + len(_content(stems[j1:j2]))
+                   if op == "replace" and (content(reference.stems[i1:i2]) or content(stems[j1:j2]))]
+        added = max((len(content(reference.stems[i1:i2])) + len(content(stems[j1:j2]))
                      for op, i1, i2, j1, j2 in ops if op in ("insert", "delete")), default=0)
         if len(changed) != 1 or added > 1:
             continue   # one edit in a nearly whole copy: more, and the piece says something of its own
         _, i1, i2, j1, j2 = changed[0]
         old, new = reference.stems[i1:i2], stems[j1:j2]
-        if W.NEGATIONS & (set(old) | set(new)) or set(_content(old)) & set(_content(new)):
+        if W.NEGATIONS & (set(old) | set(new)) or set(content(old)) & set(content(new)):
             continue
         kind = _put_for(reference, (i1, i2), piece, spans, (j1, j2), vocabulary)
         if kind:
@@ -265,82 +261,8 @@ def _widened(theirs: Sequence[str], mine: Sequence[str], ops: Sequence[tuple[str
     if ("only" in out) == ("only" in into):
         return False
     kept, added = (theirs, into) if "only" in out else (mine, out)
-    have = _terms(kept, vocabulary)
-    return any(g == h and c != d and (g, c) not in have for g, c in _terms(added, vocabulary) for h, d in have)
-
-
-def moved(sentences: Sequence[str], answer: str, vocabulary: Vocabulary) -> list[Edit]:
-    """Copied sentences that point back ("This leads to ...") to another term than the reference's: the reference says
-    it of exploding gradients, the answer put it after its sentence on vanishing ones, or named vanishing gradients
-    where the reference's sentence says "This"."""
-    theirs = split_sentences(answer)
-    copyable = {}
-    for at, sentence in enumerate(theirs):
-        stems, spans = text_stems(sentence)
-        if at and _POINTS_BACK.match(sentence) and len(_content(stems)) >= MIN_COPIED:
-            copyable[at] = Copyable(sentence, tuple(stems), tuple(spans), Counter(_content(stems)))
-    if not copyable:
-        return []
-    references = sentences_of(theirs)
-    units = [unit.strip() for sentence in sentences for unit in _JOINED_BACK.split(sentence) if unit.strip()]
-    found = []
-    for before, unit in zip(["", *units], units, strict=False):
-        stems, spans = text_stems(unit)
-        copied = _copied(stems, list(copyable.values()))
-        if copied is None:
-            continue
-        at = next(k for k, c in copyable.items() if c is copied[0])
-        if _POINTS_BACK.match(unit):
-            # the sentence before must be the reference's too: then it was moved (or its term changed), not rephrased
-            told = _copied(text_stems(before)[0], references) if before else None
-            if told is None:
-                continue
-            named, rest = before, unit
-        else:
-            # the words the answer put where the reference's sentence opens with "They"
-            told = None
-            first = copied[1].get_opcodes()[0]
-            if first[0] not in ("replace", "insert") or first[3] != 0:
-                continue
-            end = spans[first[4] - 1][1]
-            named, rest = unit[:end], unit[end:]
-        referent = _referent(named, rest, theirs[at - 1], vocabulary)
-        if referent:
-            # in the reference's order the term was changed in the sentence before; out of it, this one was moved
-            quote = before if told is not None and told[0].text == theirs[at - 1] else unit
-            # the point is found for the sentence said of its own term ("exploding gradients: this leads to ...")
-            found.append(Edit(f"{referent}: {theirs[at]}", quote, "swap"))
-    return found
-
-
-def _referent(named: str, rest: str, antecedent: str, vocabulary: Vocabulary) -> str | None:
-    """What the reference's sentence points back to, when the answer points it to a sibling or another name instead;
-    None when the answer's words name the same (or name it too)."""
-    mine, own = _terms(text_stems(named)[0], vocabulary), _terms(text_stems(rest)[0], vocabulary)
-    stems, spans = text_stems(antecedent)
-    # what a sentence points back to is one of the entry's own terms, not a generic word of it ("too small")
-    said = {(t.group, t.cls): (a, b) for a, b, t in vocabulary.find(stems, owned=False) if t.group < GENERIC}
-    siblings = sorted(said[h, d] for g, c in mine for h, d in said
-                      if g == h and c != d and (g, c) not in said and (h, d) not in mine | own)
-    if siblings:
-        return _text(antecedent, spans, *siblings[0])
-    theirs = {_name_key(n): n for n in names.names_of(antecedent)}
-    put = {_name_key(n): n for n in names.names_of(named)}
-    # the parts both names share say nothing of which is meant ("Neural Networks" of CNNs and RNNs)
-    theirs, put = ({k: n for k, n in one.items() if k not in other} for one, other in ((theirs, put), (put, theirs)))
-    # the reference's name said in the answer's words, in any case ("autoencoders"), is no other name put in
-    words = {_name_key(w) for w in re.findall(r"[\w-]+", f"{named} {rest}")}
-    if put and theirs and not theirs.keys() & words and \
-            initials(re.findall(r"[A-Za-z][\w-]*", " ".join(theirs.values()))) not in \
-            {n.strip().casefold() for n in put.values()}:
-        return " ".join(theirs.values())
-    return None
-
-
-def _text(text: str, spans: Sequence[tuple[int, int]], a: int, b: int) -> str:
-    """The characters of tokens a to b."""
-    start, end = _span(spans, a, b)
-    return text[start:end]
+    have = terms(kept, vocabulary)
+    return any(g == h and c != d and (g, c) not in have for g, c in terms(added, vocabulary) for h, d in have)
 
 
 def across(seen: Sequence[Trade]) -> list[Edit]:
@@ -360,7 +282,7 @@ def _apart(between: Sequence[str], single: bool) -> bool:
     them are exchanged ("semantic (grammatical) and syntactic (meaning)")."""
     if _listed(between):
         return False
-    words = len(_content(between))
+    words = len(content(between))
     return words >= APART or (single and words >= 1)
 
 
@@ -410,18 +332,18 @@ def _renamed(theirs: Sequence[str], mine: Sequence[str], said: Sequence[str]) ->
     neither name is the initials of the other's words."""
     if not theirs or not mine:
         return False
-    said_names = {_name_key(n) for n in said}
-    lost = [n for n in theirs if _name_key(n) not in said_names]
+    said_names = {name_key(n) for n in said}
+    lost = [n for n in theirs if name_key(n) not in said_names]
     # one name written as two words or one ("ROC AUC" for "AUC-ROC"), or in part ("AUC")
-    theirs_parts, mine_parts = (frozenset().union(*(_name_key(n) for n in ns)) for ns in (theirs, mine))
+    theirs_parts, mine_parts = (frozenset().union(*(name_key(n) for n in ns)) for ns in (theirs, mine))
     if theirs_parts <= mine_parts or mine_parts <= theirs_parts:
         return False
     either = {initials(words) for words in (theirs, mine)}
-    return bool(lost) and not {_name_key(n) for n in theirs} & {_name_key(n) for n in mine} and \
-        not any(_name_key(n) & either for n in [*theirs, *mine])
+    return bool(lost) and not {name_key(n) for n in theirs} & {name_key(n) for n in mine} and \
+        not any(name_key(n) & either for n in [*theirs, *mine])
 
 
-def _name_key(name: str) -> frozenset[str]:
+def name_key(name: str) -> frozenset[str]:
     """A name's parts, lower-cased and singular: "GPUs" is "GPU", "ROC-AUC" is "AUC-ROC"."""
     return frozenset(part.casefold().removesuffix("s") for part in re.split(r"[-/]", name) if part)
 

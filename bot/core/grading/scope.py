@@ -70,7 +70,8 @@ def resigned(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
 
 def _slots(stems: Sequence[str]) -> tuple[set[str], set[str]]:
     """The first content word after each "from" (where a movement starts) and each "to" or "toward" (where it ends)."""
-    starts, ends = set(), set()
+    starts: set[str] = set()
+    ends: set[str] = set()
     for at, word in enumerate(stems):
         if word in _FROM or word in _TOWARD:
             after = next((s for s in stems[at + 1:at + 4] if is_content(s) and s not in _TOWARD), None)
