@@ -1,18 +1,20 @@
 """The claim check's precision and reach: right answers it flags, wrong answers it catches, set by set.
 
-Usage: python -m benchmarks.claim_check [--dir FOLDER ...] [--show] [--cache FILE]
+Usage: python -m benchmarks.claim_check [--dir FOLDER ...] [--show] [--cache FILE] [--references]
 
 Sets: our subtle errors, the first held-out part, the labeled and contradiction answers, their user decks, the
 development parts 10 to 18 (benchmarks/data/), the 243 right answers of benchmarks/data/right_answers.yaml (every deck
 entry answered three ways, none contradicting the reference), and every --dir folder in the held-out format. For each:
 right answers flagged, wrong answers caught, wrong below partial; then the flags on right answers by kind and every
-right answer flagged, quoted.
+right answer flagged, quoted. With --references, also every sentence of the deck's references graded alone, and
+reordered without changing its claim (an opening phrase moved to the end, a list of three said backwards).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,8 +38,18 @@ from benchmarks.scoring_targets import (  # noqa: E402
 )
 from bot.core.bank import Bank, Entry, load_bank  # noqa: E402
 from bot.core.grading.grader import Grader  # noqa: E402
+from bot.core.text import split_sentences  # noqa: E402
 
 DEV = REPO / "benchmarks" / "data"
+
+# An opening phrase before the first comma, and the words that join a sentence to the one before (not moved).
+_LEAD = re.compile(r"^(?P<lead>[^,]{8,60}), (?P<rest>.+?)(?P<end>[.!?])$")
+_JOINER = re.compile(r"^(?:However|Also|Thus|So|And|But|Or|Yet|Finally|First|Then|Additionally|Furthermore|Moreover|"
+                     r"Which|While|Whereas|Because|Although)\b", re.IGNORECASE)
+# A list of three items of one or two words each: "images, audio, and text".
+_WORD = r"(?!(?:and|like|have|has|are|is|into|or|the|such|as|including)\b)[A-Za-z][\w-]*"
+_ITEM = rf"{_WORD}(?: {_WORD})?"
+_LIST = re.compile(rf"(?:(?<=[:,] )|(?<=like )|(?<=as )|(?<=the ))({_ITEM}), ({_ITEM}),? and ({_ITEM})(?=[ .,;)])")
 
 
 def right_answers(path: Path, deck: Bank) -> list[tuple[Entry, str, str]]:
@@ -91,12 +103,38 @@ def measure(grader: Grader, sets: dict[str, list[Triple]], rights: list[tuple[En
     return {"sets": {k: dict(v) for k, v in rows.items()}, "right_flags_by_kind": dict(by_kind), "flagged": flagged}
 
 
+def reference_sentences(deck: Bank) -> list[tuple[Entry, str]]:
+    """Every sentence of every reference answer, with its entry."""
+    return [(e, s) for e in deck.entries.values() for s in split_sentences(e.answer)]
+
+
+def reordered(deck: Bank) -> list[tuple[Entry, str]]:
+    """Reference sentences said in another order that keeps their claim: an opening phrase moved to the end ("In
+    neural networks, X." as "X in neural networks."), a list of three said backwards."""
+    out = []
+    for entry, sentence in reference_sentences(deck):
+        lead = _LEAD.match(sentence)
+        # a clause joined on ("..., but it squashes") or a list cut at its first comma ("like mean, median") is
+        # no opening phrase
+        if lead and not _JOINER.match(lead["lead"]) and not _JOINER.match(lead["rest"]) and \
+                not re.search(r"\b(?:like|such as|including|between)\b", lead["lead"]):
+            rest, opening = lead["rest"], lead["lead"]
+            out.append((entry, f"{rest[0].upper()}{rest[1:]} {opening[0].lower()}{opening[1:]}{lead['end']}"))
+        listed = _LIST.search(sentence)
+        if listed:
+            a, b, c = listed.groups()
+            out.append((entry, f"{sentence[:listed.start()]}{c}, {b} and {a}{sentence[listed.end():]}"))
+    return out
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     """Grade every set and print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--dir", type=Path, action="append", default=[], help="another held-out-format folder")
     parser.add_argument("--show", action="store_true", help="also list the wrong answers not caught")
     parser.add_argument("--cache", type=Path, default=None, help="keep embeddings in this pickle between runs")
+    parser.add_argument("--references", action="store_true",
+                        help="also grade each reference sentence alone, and reordered without changing its claim")
     args = parser.parse_args(list(argv) if argv is not None else None)
     embedder = grading_embedder(args.cache)
     deck = load_bank(REPO / "knowledge")
@@ -123,6 +161,14 @@ def main(argv: Iterable[str] | None = None) -> int:
     print("flags on right answers by kind:", result["right_flags_by_kind"])
     for f in result["flagged"]:
         print(f"  flagged {f['set']} {f['id']} ({f['answer']}, {f['score']}): {f['flags']}")
+    if args.references:
+        grader = Grader(embedder)
+        for name, pairs in (("alone", reference_sentences(deck)), ("reordered", reordered(deck))):
+            hits = [(e.id, text) for e, text in pairs if grader.rubric_grade(e, text).contradictions]
+            print(f"reference sentences {name:9} flagged {len(hits)}/{len(pairs)}")
+            for entry_id, text in hits:
+                print(f"  flagged {entry_id}: {text}")
+        embedder.save()
     return 0
 
 

@@ -102,3 +102,26 @@ def test_a_list_said_in_another_order_is_no_exchange(grader, real_bank) -> None:
     # two items of two lists exchanged are still flagged
     assert flags(grader, gates, "The output gate decides how much of the incoming information should be stored in the "
                                 "cell state. The input gate decides what the next hidden state should be.")
+
+
+def test_the_other_size_put_in_where_the_entry_pairs_the_word_with_its_own(grader, real_bank) -> None:
+    # the entry's vocabulary pairs "large" with "diverse" (its own phrase); "small" is still the other size
+    entry = real_bank.get("transfer-learning-benefits")
+    said = ("Transfer Learning is a technique where a pre-trained model, which has usually been trained on a {} "
+            "dataset, is used as the starting point for a similar task.")
+    assert [kind for kind, _ in flags(grader, entry, said.format("small, focused"))] == ["swap"]
+    assert flags(grader, entry, said.format("large and diverse")) == []
+    assert flags(grader, entry, said.format("big, varied")) == []
+
+
+def test_the_other_kind_of_task_put_in_a_copy(grader, real_bank) -> None:
+    entry = real_bank.get("loss-function-role")
+    wrong = ("For multi-class classification problems, we use Binary Cross Entropy, while Categorical Cross Entropy is "
+             "the one meant for binary classification with a single sigmoid output.")
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["swap"]
+    right = ("For binary classification problems, we might use Binary Cross Entropy, and for multi-class "
+             "classification, we might use Categorical Cross Entropy.")
+    assert flags(grader, entry, right) == []
+    # said as a contrast in other words, the two kinds are no edit of a copy
+    assert flags(grader, entry, "Categorical cross-entropy is for multi-class classification, unlike binary "
+                                "cross-entropy.") == []

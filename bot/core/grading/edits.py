@@ -29,10 +29,15 @@ from bot.core.grading import conflict_words as W
 from bot.core.grading import names, scope
 from bot.core.grading.conflicts import stem
 from bot.core.grading.values import NUMBER_WORDS
-from bot.core.grading.vocabulary import LOOSE, NUMBER, Vocabulary, clauses, initials, is_content, text_stems
+from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clauses, initials, is_content, text_stems
 from bot.core.text import split_sentences
 
 _SPELLED = {stem(w): v for w, v in NUMBER_WORDS.items()}   # "three" is stemmed "thre"
+# Kinds that a copy's edit puts one for the other, beside the generic families: "For multi-class classification
+# problems, we use Binary Cross Entropy". Only here: as opposites in any clause they flag right contrasts.
+_KINDS = ((frozenset({"binary"}), frozenset({"multi-class", "multiclass"})),)
+_GENERIC = {stem(w): (GENERIC + f, c) for f, families in enumerate((*W.FAMILIES, *_KINDS))
+            for c, family in enumerate(families) for w in family if " " not in w}
 
 # The answer sentence copies a reference sentence when at least this many of its content stems are matched in order
 MIN_COPIED = 4
@@ -204,6 +209,12 @@ def _scoped(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sentence:
     return []
 
 
+def _generic(stems: Sequence[str]) -> set[tuple[int, int]]:
+    """The generic families' words of an edit, also where the entry names one of its own terms with the word ("large"
+    beside "diverse" in "a large and diverse dataset"): "small" for "large" is still the other size."""
+    return {_GENERIC[s] for s in stems if s in _GENERIC and _GENERIC[s][0] not in LOOSE}
+
+
 def _put_for(reference: Copyable, theirs_at: tuple[int, int], sentence: str, spans: Sequence[tuple[int, int]],
              mine_at: tuple[int, int], vocabulary: Vocabulary) -> str | None:
     """The kind of an edit that puts a number, a sibling term or another name in the reference's place, if any."""
@@ -211,6 +222,7 @@ def _put_for(reference: Copyable, theirs_at: tuple[int, int], sentence: str, spa
     if _numbers(old) and _numbers(new) and _numbers(old) != _numbers(new):
         return "number"
     theirs, mine = terms(_parts(old, new), vocabulary), terms(_parts(new, old), vocabulary)
+    theirs, mine = theirs | _generic(old), mine | _generic(new)
     if len(set(content(old))) <= SIBLING_EDIT and len(set(content(new))) <= SIBLING_EDIT and \
             any(g == h and c != d for g, c in mine for h, d in theirs):
         return "swap"
