@@ -78,6 +78,10 @@ def test_the_start_of_a_movement_put_at_its_end(grader, real_bank) -> None:
     contrast = ("Unlike the forward pass, which goes from input to output, backpropagation runs the other way: the "
                 "error at the output layer is propagated backwards toward the inner layers.")
     assert flags(grader, entry, contrast) == []
+    # "suffers from" and "leads to" name no start and end of one movement (part 17's own-words right answer)
+    said = ("Sigmoid maps to between 0 and 1 and tanh to between -1 and 1 (centered on zero), but both saturate and "
+            "have tiny gradients for big inputs, which leads to vanishing gradients in deep nets.")
+    assert flags(grader, real_bank.get("common-activation-functions"), said) == []
 
 
 def test_the_two_sides_of_a_relation_exchanged(grader, real_bank) -> None:

@@ -84,6 +84,8 @@ def redirected(theirs: Sequence[str], mine: Sequence[str]) -> bool:
     """Whether a copy puts where a movement starts at its end, or the reverse: "starting from the output layer to
     the inner layers" made "starting from the input layer and moving towards the output layer"."""
     (starts, ends), (my_starts, my_ends) = _slots(theirs), _slots(mine)
+    if not (starts and ends and my_starts and my_ends):
+        return False   # a movement has both ends: "suffers from vanishing gradients" names no start of one
     # a copy that still ends where the reference does tells another movement beside it ("unlike the forward pass,
     # which goes from input to output, ... toward the inner layers")
     return bool((starts - my_starts) & my_ends and not ends & my_ends or
