@@ -129,3 +129,20 @@ def test_the_other_kind_of_task_put_in_a_copy(grader, real_bank) -> None:
     # said as a contrast in other words, the two kinds are no edit of a copy
     assert flags(grader, entry, "Categorical cross-entropy is for multi-class classification, unlike binary "
                                 "cross-entropy.") == []
+
+
+def test_part_19s_flagged_right_answers(grader, real_bank) -> None:
+    # each flagged by session 19's blind run, and fixed after it
+    gates = real_bank.get("lstm-gates")
+    # the point's "Each gate uses a sigmoid that outputs values": the gate does the sigmoid's job through it
+    assert flags(grader, gates, "It has three gates, input, forget and output, each a sigmoid producing values "
+                                "between 0 and 1.") == []
+    # "without a technical background" says the point's "non-technical audience"
+    plain = real_bank.get("interpretability-explainability")
+    assert flags(grader, plain, "Explainability is more about communication: presenting how and why the model "
+                                "decides in terms that people without a technical background can follow.") == []
+    # "classic machine learning" is the point's "traditional machine learning", no other kind
+    kinds = real_bank.get("deep-learning-vs-machine-learning")
+    assert flags(grader, kinds, "Deep learning needs a lot more data and compute than classic machine learning.") == []
+    assert flags(grader, kinds, "Traditional machine learning needs a lot more data and computing power than deep "
+                                "learning.")

@@ -160,7 +160,9 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
     # "barely noticeable at login": a point that hedges to almost nothing is said again by "never notices"
     if (W.NEGATIVE_VERBS | W.NEGATIONS | _HEDGES) & set(p_words):
         return None
-    p_plain = negated(p_words)[1] - set(aside) - _guarded(p_words)
+    # a word that carries its own denial ("a non-technical audience") agrees with one denied ("without a technical
+    # background")
+    p_plain = {s for s in negated(p_words)[1] - set(aside) - _guarded(p_words) if not s.startswith("non-")}
     allowed = _allowed_only(p_words)
     for a, b in negated(words)[2]:
         # "only kernel mode may touch hardware": "user code can't touch hardware" agrees, unless it denies it of

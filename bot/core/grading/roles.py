@@ -156,10 +156,18 @@ def triples(doc: Any) -> list[Triple]:
     return out
 
 
+_USING = frozenset({"use", "employ", "apply"})
+
+
 def _nouns_of(doc: Any, means: bool = True, instruments: frozenset[str] = _INSTRUMENTS) -> frozenset[str]:
     """The noun stems a text names; without `means`, not those only in a means ("with momentum, the update ...")."""
     return frozenset(stem(t.lower_) for t in doc if t.pos_ in ("NOUN", "PROPN") and t.is_alpha
                      and (means or not any(a.dep_ == "prep" and a.lower_ in instruments for a in t.ancestors)))
+
+
+def _users(doc: Any) -> frozenset[str]:
+    """The noun stems that are the subjects of "use", "employ" or "apply" in a text."""
+    return frozenset(stem(t.lower_) for t in doc if t.dep_ in ("nsubj", "nsubjpass") and t.head.lemma_ in _USING)
 
 
 @lru_cache(maxsize=256)
@@ -169,7 +177,9 @@ def _entry(points: tuple[str, ...], parser: Parser) -> tuple[list[tuple[list[Tri
     images" elsewhere lets "makes new images" stand for "creates data"); read once per entry."""
     # the nouns after "by" ("scales the variance by the number of units") say how, they take no part in the
     # action: an answer's "variance scaled by the number" gives it to no one else
-    read = [(triples(doc), _nouns_of(doc, means=False, instruments=frozenset({"by"})))
+    # and the noun that uses the doer ("Each gate uses a sigmoid that outputs values") does its job through it:
+    # "gates producing values" gives it to no one else
+    read = [(triples(doc), _nouns_of(doc, means=False, instruments=frozenset({"by"})) - _users(doc))
             for doc in parser.parse(list(points))]
     acted_on: dict[str, frozenset[str]] = {}
     for t in (t for theirs, _ in read for t in theirs):

@@ -299,6 +299,12 @@ def _subjects(tok: Any) -> list[Any]:
         verb = verb.head
     return [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
 
+# A word that names the plain kind of a thing, no other kind: "traditional machine learning" is machine learning
+# (said "classic machine learning" it is no sibling put in).
+_PLAIN_KIND = frozenset(stem(w) for w in ("traditional", "classic", "classical", "conventional", "standard", "plain",
+                                          "vanilla", "regular", "ordinary"))
+
+
 def _merge(groups: list[set[tuple[str, ...]]]) -> list[set[tuple[str, ...]]]:
     """Groups that share a term become one."""
     merged: list[set[tuple[str, ...]]] = []
@@ -319,7 +325,7 @@ def build(entry: Entry, parser: Parser) -> Vocabulary:
             # "input" names the same thing as "original input", "unsupervised" as "unsupervised learning", "sgd" as
             # "stochastic gradient descent"; "gradient descent" and "stochastic gradient descent" are two kinds.
             same = [c for u, c in classes.items() if (len(t) == 1 and t[0] in (u[0], u[-1])) or _acronym(t, u)
-                    or _acronym(u, t)]
+                    or _acronym(u, t) or (u[1:] == t and u[0] in _PLAIN_KIND)]
             classes[t] = same[0] if same else len(classes)
         terms += [Term(t, g, c) for t, c in classes.items() if t]
     base = GENERIC
