@@ -146,3 +146,10 @@ def test_part_19s_flagged_right_answers(grader, real_bank) -> None:
     assert flags(grader, kinds, "Deep learning needs a lot more data and compute than classic machine learning.") == []
     assert flags(grader, kinds, "Traditional machine learning needs a lot more data and computing power than deep "
                                 "learning.")
+
+
+def test_a_definition_said_of_the_initials_is_said_of_the_term(grader, real_bank) -> None:
+    # part 18's own-words partial answer: "ML" defined as the point defines "machine learning"
+    entry = real_bank.get("ai-ml-dl-relationship")
+    assert flags(grader, entry, "ML is one part of AI, where systems learn patterns from data; DL in turn is a part of "
+                                "ML that relies on neural networks.") == []

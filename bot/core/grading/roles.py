@@ -283,6 +283,12 @@ def _stated(doc: Any) -> list[Said]:
     return out
 
 
+def _abbreviates(short: frozenset[str], long: frozenset[str]) -> bool:
+    """Whether a one-word subject is the initials of another's words ("ML" for "machine learning"); the stems are
+    unordered, so the letters are compared sorted."""
+    return len(short) == 1 and len(long) >= 2 and sorted(next(iter(short))) == sorted(w[0] for w in long)
+
+
 def defined_away(sentence: str, points: Sequence[str], parser: Parser, answer: str = "") -> list[tuple[int, str]]:
     """(point, quote) for each clause that says of one point's subject what another point says of its own ("
     Explainability is how well a human can understand the cause of a decision" against "Interpretability is ...")."""
@@ -299,7 +305,8 @@ def defined_away(sentence: str, points: Sequence[str], parser: Parser, answer: s
         if not own:
             continue
         for p, meant in enumerate(theirs):
-            if meant is None or not meant.defines or meant.subject & said.subject or p in own:
+            if meant is None or not meant.defines or meant.subject & said.subject or p in own or \
+                    _abbreviates(said.subject, meant.subject) or _abbreviates(meant.subject, said.subject):
                 continue
             shared = len(said.rest & meant.rest)
             if shared < max(3, (len(meant.rest) + 1) // 2) or \
