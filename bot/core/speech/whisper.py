@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +45,26 @@ def clean_text(text: str) -> str:
     return " ".join(_NOT_WORDS.sub(" ", text).split())
 
 
-def cpu_compute_type(flags: str | None = None) -> str:
+def cpu_compute_type(flags: str | None = None, supported: Collection[str] | None = None) -> str:
     """int8, except on a CPU with VNNI (AVX512-VNNI, AVX-VNNI or AMX), where CTranslate2's int8 kernels heard
     "training" as "trading" and "stable" as "table" (spoken and typed scores 17 points apart on a dev clip against
-    9 with float32): int16 there, about 30 % slower than int8 and 12 % faster than float32 (round 2, session 11)."""
+    9 with float32): int16 there, about 30 % slower than int8 and 12 % faster than float32 (round 2, session 11).
+    Where this CTranslate2 build has no int16 kernels for the CPU (an AMD EPYC with VNNI), float32, the accurate one;
+    `supported` is the build's CPU compute types (asked of CTranslate2 when None)."""
     if flags is None:
         try:
             flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
         except OSError:
             flags = ""
-    return "int16" if re.search(r"\b(?:avx512_vnni|avx_vnni|amx_int8)\b", flags) else "int8"
+    wanted = "int16" if re.search(r"\b(?:avx512_vnni|avx_vnni|amx_int8)\b", flags) else "int8"
+    if supported is None:
+        try:
+            import ctranslate2
+
+            supported = set(ctranslate2.get_supported_compute_types("cpu"))
+        except (ImportError, RuntimeError):
+            return wanted
+    return wanted if wanted in supported else "float32"
 
 
 class FasterWhisperTranscriber:
