@@ -7,7 +7,8 @@ development parts 10 to 19 (benchmarks/data/), the 243 right answers of benchmar
 entry answered three ways, none contradicting the reference), and every --dir folder in the held-out format. For each:
 right answers flagged, wrong answers caught, wrong below partial; then the flags on right answers by kind and every
 right answer flagged, quoted. With --references, also every sentence of the deck's references graded alone, and
-reordered without changing its claim (an opening phrase moved to the end, a list of three said backwards).
+reordered without changing its claim (an opening phrase moved to the end, a list of three said backwards), and the
+deck's longer lists said in other orders (benchmarks/data/list_reorders.yaml: reversed, rotated, an "etc." dropped).
 """
 
 from __future__ import annotations
@@ -127,6 +128,11 @@ def reordered(deck: Bank) -> list[tuple[Entry, str]]:
     return out
 
 
+def list_reorders(path: Path, deck: Bank) -> list[tuple[Entry, str]]:
+    """Reference sentences whose list is said in another order, read by hand to keep their claim."""
+    return [(deck.entries[row["id"]], row["answer"]) for row in yaml.safe_load(path.read_text(encoding="utf-8"))]
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     """Grade every set and print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -164,7 +170,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"  flagged {f['set']} {f['id']} ({f['answer']}, {f['score']}): {f['flags']}")
     if args.references:
         grader = Grader(embedder)
-        for name, pairs in (("alone", reference_sentences(deck)), ("reordered", reordered(deck))):
+        for name, pairs in (("alone", reference_sentences(deck)), ("reordered", reordered(deck)),
+                            ("lists", list_reorders(DEV / "list_reorders.yaml", deck))):
             hits = [(e.id, text) for e, text in pairs if grader.rubric_grade(e, text).contradictions]
             print(f"reference sentences {name:9} flagged {len(hits)}/{len(pairs)}")
             for entry_id, text in hits:

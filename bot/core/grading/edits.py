@@ -33,10 +33,7 @@ from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clau
 from bot.core.text import split_sentences
 
 _SPELLED = {stem(w): v for w, v in NUMBER_WORDS.items()}   # "three" is stemmed "thre"
-# Kinds that a copy's edit puts one for the other, beside the generic families: "For multi-class classification
-# problems, we use Binary Cross Entropy". Only here: as opposites in any clause they flag right contrasts.
-_KINDS = ((frozenset({"binary"}), frozenset({"multi-class", "multiclass"})),)
-_GENERIC = {stem(w): (GENERIC + f, c) for f, families in enumerate((*W.FAMILIES, *_KINDS))
+_GENERIC = {stem(w): (GENERIC + f, c) for f, families in enumerate((*W.FAMILIES, *W.COPY_KINDS))
             for c, family in enumerate(families) for w in family if " " not in w}
 
 # The answer sentence copies a reference sentence when at least this many of its content stems are matched in order
@@ -55,6 +52,8 @@ PIECE_SHARE = 0.8
 
 # What stands between the items of a list.
 _LISTING = frozenset({",", "and", "or"})
+# words that may stand inside an item without making it a clause ("the forget gate", "more complex features")
+_IN_ITEM = frozenset({"the", "a", "an", "more", "less", "most", "other", "its", "their"})
 
 # Where a sentence is cut into pieces: punctuation and the words that join clauses.
 _PIECE = re.compile(r"[,;:()]|\s(?:which|while|whereas|but|because|so\s+that)\s", re.IGNORECASE)
@@ -176,8 +175,9 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
         if not old_words or not new_words or old_words & new_words or \
                 len(old_words) > MAX_EDIT or len(new_words) > MAX_EDIT:
             continue
-        if any(content(reference.stems[k1:k2]) == content(new) and content(stems[l1:l2]) == content(old)
-               and _listed(stems[min(j2, l2):max(j1, l1)]) for k1, k2, l1, l2 in ops if k1 != i1):
+        if any(new_words <= set(content(reference.stems[k1:k2])) and old_words <= set(content(stems[l1:l2]))
+               and _listed(stems[min(j2, l2):max(j1, l1)]) for k1, k2, l1, l2 in ops if k1 != i1) or \
+                _rotated(reference.stems, stems, (i1, i2), (j1, j2)):
             reordered = True   # two items of one list said in each other's place: the list in another order
             continue
         kind = _put_for(reference, (i1, i2), sentence, spans, (j1, j2), vocabulary)
@@ -193,6 +193,8 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
                               _clause(sentence, spans[j1][0])))
     if not found:
         found += _scoped(reference, stems, matcher.get_opcodes(), sentence)
+    # an item taken out of a list and put back elsewhere in it: its pieces between commas are no edits either
+    reordered = reordered or _moved(reference.stems, stems, matcher.get_opcodes())
     if depth == 0 and not found and not reordered:
         found = _piece_edits(sentence, references, vocabulary)
     return found
@@ -298,18 +300,45 @@ def _apart(between: Sequence[str], single: bool) -> bool:
     return words >= APART or (single and words >= 1)
 
 
-def _listed(between: Sequence[str]) -> bool:
+def _listed(between: Sequence[str], longest: int = 2) -> bool:
     """Whether only other items of a list stand between two words: "audio, images and text", "the output gate, forget
-    gate and input gate" (a list's items of at most two words, and the words they share)."""
+    gate and input gate" (a list's items of at most `longest` words, and the words they share)."""
     items: list[list[str]] = [[]]
     for s in between:
         if s in _LISTING:
             items.append([])
         elif is_content(s):
             items[-1].append(s)
-        else:
+        elif s not in _IN_ITEM:
             return False
-    return len(items) > 1 and all(len(item) <= 2 for item in items)
+    # the words every item shares ("gradient descent" of "stochastic gradient descent, and batch ...") are the
+    # list's, not an item's own
+    full = [set(item) for item in items if item]
+    shared = set.intersection(*full) if len(full) > 1 else set()
+    return len(items) > 1 and all(len(set(item) - shared) <= longest for item in items)
+
+
+def _moved(theirs: Sequence[str], mine: Sequence[str], ops: Sequence[tuple[str, int, int, int, int]]) -> bool:
+    """Whether a copy takes a list's item out and puts the same words back with only other items between ("corners,
+    colors, edges, etc." for "edges, corners, colors, etc.")."""
+    taken = [(j1, set(content(theirs[i1:i2]))) for op, i1, i2, j1, _ in ops
+             if op == "delete" and content(theirs[i1:i2])]
+    put = [(j1, j2, set(content(mine[j1:j2]))) for op, _, _, j1, j2 in ops
+           if op == "insert" and content(mine[j1:j2])]
+    # the same words put back, so an item may be longer than an exchange's ("more complex features")
+    return any(words == again and _listed(mine[min(at, j2):max(at, j1)], longest=3)
+               for at, words in taken for j1, j2, again in put)
+
+
+def _rotated(theirs: Sequence[str], mine: Sequence[str], at: tuple[int, int], put: tuple[int, int]) -> bool:
+    """Whether an edit only moves a list's items round: the words it took out stay elsewhere in the copy, the words
+    it put in stood elsewhere in the reference, and only other items stand between ("Adam, RMSprop and SGD" for
+    "SGD, Adam, and RMSprop")."""
+    old, new = set(content(theirs[at[0]:at[1]])), set(content(mine[put[0]:put[1]]))
+    if not new <= set(content([*theirs[:at[0]], *theirs[at[1]:]])):
+        return False
+    kept = [k for k, s in enumerate(mine) if s in old and not put[0] <= k < put[1]]
+    return any(_listed(mine[min(put[1], k + 1):max(put[0], k)]) for k in kept)
 
 
 def _parts(stems: Sequence[str], other: Sequence[str]) -> list[str]:

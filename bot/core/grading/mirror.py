@@ -11,6 +11,7 @@ does not (a negation), and not name the sibling itself (it then describes both s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,8 +51,26 @@ def mirrors(sentence: str, points: Sequence[str], vocabulary: Vocabulary,
     for a, b in clauses(sentence):
         stems, spans = text_stems(sentence[a:b])
         if not any(s in W.NEGATIONS for s in stems):
-            _mirrored(stems, spans, a, sentence[a:b], vocabulary, statements, point_stems, found)
+            _mirrored(stems, spans, a, sentence[a:b], vocabulary, statements, point_stems, found,
+                      _listed_before(sentence[:a]))
     return found
+
+
+def _listed_before(before: str) -> frozenset[str]:
+    """The stems of the list items that stand before a clause cut at a list's last "and" ("like Adam, RMSprop, and
+    | SGD have ..."): the clause's term is one item of that list, so a sibling among them is named with it."""
+    joined = re.search(r",?\s*\b(?:and|or)\s*$", before)
+    if joined is None:
+        return frozenset()
+    items = []
+    for piece in reversed(before[:joined.start()].split(",")):
+        words = piece.split()
+        if not words:
+            break
+        items.append(piece if len(words) <= 3 else " ".join(words[-3:]))
+        if len(words) > 3:
+            break
+    return frozenset(s for item in items for s in text_stems(item)[0]) if len(items) >= 2 else frozenset()
 
 
 @dataclass(frozen=True)
@@ -107,8 +126,10 @@ def _phrased_alike(stems: Sequence[str], start: int, end: int, term: Term, state
 
 
 def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, clause_text: str, vocabulary: Vocabulary,
-              statements: Sequence[Statement], point_stems: Sequence[frozenset[str]], found: list[Mirror]) -> bool:
-    """Append the clause's first mirrored term to found; whether there was one."""
+              statements: Sequence[Statement], point_stems: Sequence[frozenset[str]], found: list[Mirror],
+              listed: frozenset[str] = frozenset()) -> bool:
+    """Append the clause's first mirrored term to found; whether there was one (listed: the stems of a list the clause
+    ends)."""
     clause = frozenset(stems)
     occurrences = vocabulary.find(stems)
     # The clause's own terms (of any group: "after" is a direction word too) are not what it shares.
@@ -118,7 +139,7 @@ def _mirrored(stems: list[str], spans: list[tuple[int, int]], offset: int, claus
             continue
         group = [t for t in vocabulary.terms if t.group == term.group]
         siblings = [t for t in group if t.cls != term.cls]
-        if any(set(t.stems) <= clause for t in siblings):
+        if any(set(t.stems) <= clause | listed for t in siblings):
             continue
         span = (spans[start][0], spans[end - 1][1])
         # "the trained model": a phase word that only describes a noun says what the thing is, not when it happens.

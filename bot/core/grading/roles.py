@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.core.grading.conflicts import stem
 from bot.core.grading.parse import Parser
+from bot.core.grading.vocabulary import initials
 
 # Verbs that say too little to bind a role: "is", "has", "uses", "does", "gets", "makes".
 _LIGHT = frozenset({"be", "have", "do", "get", "use", "make", "let", "help", "allow", "need", "include", "become",
@@ -76,8 +77,14 @@ class Triple:
 
 def _name(token: Any) -> frozenset[str]:
     """The stems that name a noun phrase's head: the head and its compounds, without general nouns."""
-    words = [t for t in token.children if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")] + [token]
-    return frozenset(stem(t.lower_) for t in words if t.is_alpha and stem(t.lower_) not in _GENERAL_STEMS)
+    return frozenset(stem(w) for w in _named_words(token))
+
+
+def _named_words(token: Any) -> tuple[str, ...]:
+    """The words, lower-cased and in their order, that name a noun phrase's head (its compounds, then the head)."""
+    words = sorted([t for t in token.children if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")] + [token],
+                   key=lambda t: t.i)
+    return tuple(t.lower_ for t in words if t.is_alpha and stem(t.lower_) not in _GENERAL_STEMS)
 
 
 def _nouns(token: Any) -> frozenset[str]:
@@ -175,10 +182,9 @@ def _entry(points: tuple[str, ...], parser: Parser) -> tuple[list[tuple[list[Tri
                                                             dict[str, frozenset[str]]]:
     """Each point's triples and nouns, and what the entry's points do each action to, together ("generates new
     images" elsewhere lets "makes new images" stand for "creates data"); read once per entry."""
-    # the nouns after "by" ("scales the variance by the number of units") say how, they take no part in the
-    # action: an answer's "variance scaled by the number" gives it to no one else
-    # and the noun that uses the doer ("Each gate uses a sigmoid that outputs values") does its job through it:
-    # "gates producing values" gives it to no one else
+    # Two kinds of noun take no part of their own in the action, so an answer that gives it to them gives it to no
+    # one else: the nouns after "by" say how ("the variance scaled by the number of units"), and the noun that uses
+    # the doer does its job through it ("Each gate uses a sigmoid that outputs values": "gates producing values").
     read = [(triples(doc), _nouns_of(doc, means=False, instruments=frozenset({"by"})) - _users(doc))
             for doc in parser.parse(list(points))]
     acted_on: dict[str, frozenset[str]] = {}
@@ -248,6 +254,7 @@ class Said:
     rest: frozenset[str]
     span: tuple[int, int]
     defines: bool = False   # "is", "means", "refers to": the clause says what its subject is
+    words: tuple[str, ...] = ()   # the subject's words in their order, for its initials
 
 
 def _predicate(verb: Any, clause: Any) -> bool:
@@ -279,14 +286,13 @@ def _stated(doc: Any) -> list[Said]:
         rest = frozenset(stem(t.lower_) for t in tokens if t.i not in inside and t.is_alpha and not t.is_stop
                          and stem(t.lower_) not in _PLAIN)
         start, end = min(t.idx for t in tokens), max(t.idx + len(t.text) for t in tokens)
-        out.append(Said(_name(subject), rest, (start, end), verb.lemma_.lower() in _DEFINING))
+        out.append(Said(_name(subject), rest, (start, end), verb.lemma_.lower() in _DEFINING, _named_words(subject)))
     return out
 
 
-def _abbreviates(short: frozenset[str], long: frozenset[str]) -> bool:
-    """Whether a one-word subject is the initials of another's words ("ML" for "machine learning"); the stems are
-    unordered, so the letters are compared sorted."""
-    return len(short) == 1 and len(long) >= 2 and sorted(next(iter(short))) == sorted(w[0] for w in long)
+def _abbreviates(short: Said, long: Said) -> bool:
+    """Whether a one-word subject is the initials of another's words ("ML" for "machine learning")."""
+    return len(short.words) == 1 and len(long.words) >= 2 and short.words[0] == initials(long.words)
 
 
 def defined_away(sentence: str, points: Sequence[str], parser: Parser, answer: str = "") -> list[tuple[int, str]]:
@@ -306,7 +312,7 @@ def defined_away(sentence: str, points: Sequence[str], parser: Parser, answer: s
             continue
         for p, meant in enumerate(theirs):
             if meant is None or not meant.defines or meant.subject & said.subject or p in own or \
-                    _abbreviates(said.subject, meant.subject) or _abbreviates(meant.subject, said.subject):
+                    _abbreviates(said, meant) or _abbreviates(meant, said):
                 continue
             shared = len(said.rest & meant.rest)
             if shared < max(3, (len(meant.rest) + 1) // 2) or \

@@ -299,10 +299,7 @@ def _subjects(tok: Any) -> list[Any]:
         verb = verb.head
     return [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
 
-# A word that names the plain kind of a thing, no other kind: "traditional machine learning" is machine learning
-# (said "classic machine learning" it is no sibling put in).
-_PLAIN_KIND = frozenset(stem(w) for w in ("traditional", "classic", "classical", "conventional", "standard", "plain",
-                                          "vanilla", "regular", "ordinary"))
+_PLAIN_KIND = frozenset(stem(w) for w in W.PLAIN_KIND)
 
 
 def _merge(groups: list[set[tuple[str, ...]]]) -> list[set[tuple[str, ...]]]:
