@@ -8,7 +8,9 @@ entry answered three ways, none contradicting the reference), and every --dir fo
 right answers flagged, wrong answers caught, wrong below partial; then the flags on right answers by kind and every
 right answer flagged, quoted. With --references, also every sentence of the deck's references graded alone, and
 reordered without changing its claim (an opening phrase moved to the end, a list of three said backwards), and the
-deck's longer lists said in other orders (benchmarks/data/list_reorders.yaml: reversed, rotated, an "etc." dropped).
+deck's longer lists said in other orders (benchmarks/data/list_reorders.yaml: reversed, rotated, an "etc." dropped),
+and 243 reference sentences lightly reworded by a helper that never saw the grader (benchmarks/data/rewordings.yaml:
+a synonym, an abbreviation or its expansion, a number written another way).
 """
 
 from __future__ import annotations
@@ -133,6 +135,11 @@ def list_reorders(path: Path, deck: Bank) -> list[tuple[Entry, str]]:
     return [(deck.entries[row["id"]], row["answer"]) for row in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
+def rewordings(path: Path, deck: Bank) -> list[tuple[Entry, str]]:
+    """Reference sentences with a word or two said another way that keeps their claim."""
+    return [(deck.entries[row["question_id"]], row["text"]) for row in yaml.safe_load(path.read_text(encoding="utf-8"))]
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     """Grade every set and print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -171,7 +178,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.references:
         grader = Grader(embedder)
         for name, pairs in (("alone", reference_sentences(deck)), ("reordered", reordered(deck)),
-                            ("lists", list_reorders(DEV / "list_reorders.yaml", deck))):
+                            ("lists", list_reorders(DEV / "list_reorders.yaml", deck)),
+                            ("reworded", rewordings(DEV / "rewordings.yaml", deck))):
             hits = [(e.id, text) for e, text in pairs if grader.rubric_grade(e, text).contradictions]
             print(f"reference sentences {name:9} flagged {len(hits)}/{len(pairs)}")
             for entry_id, text in hits:

@@ -52,3 +52,70 @@ def test_a_wrong_claim_in_a_reordered_list_is_still_caught(grader, real_bank) ->
     text = "Deep learning excels in handling {} volumes of unstructured data, such as text, audio, and images."
     assert flags(grader, entry, text.format("large")) == []
     assert [kind for kind, _ in flags(grader, entry, text.format("small"))] == ["swap"]
+
+
+def test_a_count_in_a_compound_and_a_quantity_word_are_numbers(grader, real_bank) -> None:
+    entry = real_bank.get("why-activation-functions")
+    text = ("Without activation functions, no matter how many layers the neural network has, it would behave just like "
+            "a {} perceptron as all it is doing is just linear transformation.")
+    assert [kind for kind, _ in flags(grader, entry, text.format("two-layer"))] == ["number"]
+    assert flags(grader, entry, text.format("one-layer")) == []
+    sgd = real_bank.get("gd-vs-sgd")
+    said = "Stochastic gradient descent (SGD), on the other hand, updates the model parameters using {} at a time."
+    assert [kind for kind, _ in flags(grader, sgd, said.format("roughly half of the dataset"))] == ["number"]
+    assert flags(grader, sgd, said.format("only a single sample")) == []
+
+
+def test_upsampling_for_downsampling_in_a_copy(grader, real_bank) -> None:
+    entry = real_bank.get("cnn-layer-types")
+    text = ("Pooling layers, typically max pooling, reduce the spatial dimensions of the feature maps, effectively {} "
+            "them to reduce computational complexity and to highlight the most important features.")
+    assert flags(grader, entry, text.format("downsampling")) == []
+    assert [kind for kind, _ in flags(grader, entry, text.format("upsampling"))] == ["swap"]
+
+
+def test_the_validation_split_for_another_and_a_split_set_apart(grader, real_bank) -> None:
+    entry = real_bank.get("validation-set-purpose")
+    text = ("By checking performance on the {} set, you can make informed decisions about things like learning rates, "
+            "layer sizes, and regularization techniques without biasing your model to the specifics of the training "
+            "set.")
+    assert [kind for kind, _ in flags(grader, entry, text.format("test"))] == ["swap"]
+    # "unlike the test set, it ...": the other split named to set it apart
+    assert flags(grader, entry, "And unlike the test set, it does get used to make decisions: learning rate, layer "
+                                "sizes, how much regularization.") == []
+
+
+def test_a_number_written_another_way_in_a_copy(grader, real_bank) -> None:
+    gates = real_bank.get("lstm-gates")
+    text = "There are {} gates in particular: the input gate, forget gate, and output gate."
+    assert flags(grader, gates, text.format("3")) == []
+    assert [kind for kind, _ in flags(grader, gates, text.format("4"))][:1] == ["number"]
+    dropout = real_bank.get("dropout-training-vs-inference")
+    rate = "This rate of dropout is a hyperparameter, and it's commonly set between {}."
+    assert flags(grader, dropout, rate.format("20% and 50%")) == []
+    assert [kind for kind, _ in flags(grader, dropout, rate.format("60% and 90%"))] == ["number"]
+    # the range of another term's sentence, copied with this term: still sigmoid's range
+    functions = real_bank.get("common-activation-functions")
+    assert [kind for kind, _ in flags(grader, functions, "Tanh squashes its input into the range 0 to 1, with "
+                                                         "zero-centered outputs.")] == ["number"]
+
+
+def test_a_name_cut_short_or_spelled_out(grader, real_bank) -> None:
+    norms = real_bank.get("batchnorm-vs-layernorm")
+    assert flags(grader, norms, "Batch Norm normalizes the input features over the batch dimension.") == []
+    cloud = real_bank.get("implementation-challenges-experience")
+    text = "To mitigate this, I've used cloud platforms like {} for their powerful GPUs and scalability."
+    assert flags(grader, cloud, text.format("Amazon Web Services")) == []
+    assert [kind for kind, _ in flags(grader, cloud, text.format("Oracle Cloud"))] == ["entity"]
+    torch = real_bank.get("pytorch-overview")
+    assert flags(grader, torch, "PyTorch is an open-source deep learning framework built by Facebook's Artificial "
+                                "Intelligence Research lab.") == []
+
+
+def test_a_word_two_kinds_share_and_a_term_likened(grader, real_bank) -> None:
+    # "feature" of "feature selection" and "feature extraction" names neither kind
+    entry = real_bank.get("feature-selection-vs-extraction")
+    assert flags(grader, entry, "On the other hand, feature extraction maps the data into a new feature space.") == []
+    assert flags(grader, entry, "On the other hand, feature selection transforms the data into a new feature space.")
+    biases = real_bank.get("weights-and-biases")
+    assert flags(grader, biases, "As with weights, biases also get updated during the learning process.") == []

@@ -41,6 +41,10 @@ KINDS = frozenset({"negation", "opposite", "number", "swap", "entity", "mirror",
 _LOOSE_END = re.compile(r"(?:[\s,;:]+(?:and|or|but|so|while|whereas))+[\s,;:]*$|[\s,;:]+$", re.IGNORECASE)
 
 
+# A quote that is only a number ("20", "0.5%"): a number read as a term
+_NUMBER_ONLY = re.compile(r"-?\d+(?:\.\d+)?%?")
+
+
 def trimmed(quote: str) -> str:
     """The quote without a dangling joiner at its end: still the answer's own words, from the same start."""
     return _LOOSE_END.sub("", quote) or quote
@@ -272,8 +276,9 @@ class ClaimCheck:
                                                                    entry.points[mirrored.point], "mirror"))
             if "entity" in self.kinds and len(entry.points) > FEW_POINTS:
                 # The question's own names are given: "NAT" need not be repeated in an answer to "How does NAT ...".
+                written = names.names_of(" ".join([entry.question, *entry.points, entry.answer]))
                 for wrong in names.misnamed(sentence, entry.points, self.known(entry), near,
-                                            " ".join([*sentences, entry.question])):
+                                            " ".join([*sentences, entry.question]), written):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],
                                                                 "entity"))
             if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
@@ -293,4 +298,39 @@ class ClaimCheck:
             for point, quote in self.attribution.find(entry, sentences, vocabulary):
                 found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
         return [replace(found[p], quote=trimmed(found[p].quote)) for p in sorted(found)
-                if not set_aside(found[p].quote, sentences)]
+                if not set_aside(found[p].quote, sentences)
+                and not self._copied_number(entry, found[p], sentences, vocabulary)]
+
+    def _copied_number(self, entry: Entry, flag: Contradiction, sentences: Sequence[str],
+                       vocabulary: claims.Vocabulary) -> bool:
+        """Whether a flagged number stands where the reference sentence its sentence copies has the same value: "There
+        are 3 gates" for "There are three gates", "between 20% and 50%" for "between 0.2 and 0.5", the same range in
+        a copy whose other words moved it nearer another point."""
+        if flag.kind != "number" and not _NUMBER_ONLY.fullmatch(flag.quote.strip()):
+            return False
+        holding = [s for s in sentences if flag.quote in s]
+        # the quote may stand in more than one sentence: each must be such a copy
+        return bool(holding) and bool(edits.said_numbers(flag.quote)) and \
+            all(self._copies_number(entry, s, vocabulary) for s in holding)
+
+    def _copies_number(self, entry: Entry, sentence: str, vocabulary: claims.Vocabulary) -> bool:
+        """Whether a sentence copies a reference sentence that names the same terms and changes no number's value."""
+        stems, spans = text_stems(sentence)
+        match = edits.copied(stems, self.copyable(entry))
+        if match is None:
+            return False
+        reference, matcher = match
+        # the copy names what the reference sentence names: "Tanh squashes its input into the range 0 to 1" copies
+        # sigmoid's sentence with another term, and its number is then sigmoid's
+        named = [{t for t in edits.terms(s, vocabulary) if t[0] < GENERIC} for s in (stems, reference.stems)]
+        if not named[0] <= named[1]:
+            return False
+        # every number the copy changed is the same value written another way
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                continue
+            mine = sentence[spans[j1][0]:spans[j2 - 1][1] + 1] if j2 > j1 else ""
+            theirs = reference.text[reference.spans[i1][0]:reference.spans[i2 - 1][1] + 1] if i2 > i1 else ""
+            if edits.said_numbers(mine) != edits.said_numbers(theirs):
+                return False
+        return True

@@ -271,6 +271,23 @@ def _names_expected(clause: Side, swap: Swap, vocabulary: Vocabulary, point: Sid
     return False
 
 
+_LIKENING = (("like",), ("as", "with"), ("similar", "to"), ("same", "as"))
+
+
+def _likened(stems: Sequence[str], start: int) -> bool:
+    """Whether a term stands right after "like", "as with", "similar to" or "same as" (an article aside) that opens
+    the clause or follows a comma or "just": a comparison, not "models like CNNs" giving an example of a doer."""
+    k = start
+    while k > 0 and stems[k - 1] in ("the", "a", "an"):
+        k -= 1
+    for marker in _LIKENING:
+        at = k - len(marker)
+        if at >= 0 and tuple(stems[at:k]) == marker and \
+                (at == 0 or stems[at - 1] in (",", ";", ":", "just", "much", "exact", "exactly")):
+            return True
+    return False
+
+
 def _after_than(stems: Sequence[str], start: int) -> bool:
     """Whether "than" stands at most four words before this position, with no clause mark between."""
     for k in range(start - 1, max(-1, start - 5), -1):
@@ -288,6 +305,10 @@ def _slot_conflicts(sentence: str, offset: int, clause: Side, point: Side, index
     turned = 0
     scoped = _scoped_conflict(clause, point)
     for start, end, term in clause.occurrences:
+        # "As with weights, biases also get updated": a term likened to the subject shares its claim, it takes no
+        # slot of its own
+        if _likened(clause.stems, start):
+            continue
         # A point that relates both sides ("the left child is smaller than the right child") may be said the other
         # way round.
         if generic(term) and len({t.cls for _, _, t in point.occurrences if t.group == term.group}) > 1:

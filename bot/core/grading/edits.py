@@ -26,13 +26,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.grading import conflict_words as W
-from bot.core.grading import names, scope
+from bot.core.grading import names, reordering, scope
 from bot.core.grading.conflicts import stem
-from bot.core.grading.values import NUMBER_WORDS
-from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clauses, initials, is_content, text_stems
+from bot.core.grading.initials import shortens
+from bot.core.grading.reordering import content
+from bot.core.grading.values import NUMBER_WORDS, numbers
+from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clauses, is_content, text_stems
 from bot.core.text import split_sentences
 
-_SPELLED = {stem(w): v for w, v in NUMBER_WORDS.items()}   # "three" is stemmed "thre"
+# "three" is stemmed "thre"; "a single layer" is one layer, "half of the data" a half
+_SPELLED = {stem(w): v for w, v in (*NUMBER_WORDS.items(), ("single", 1.0), ("half", 0.5))}
 _GENERIC = {stem(w): (GENERIC + f, c) for f, families in enumerate((*W.FAMILIES, *W.COPY_KINDS))
             for c, family in enumerate(families) for w in family if " " not in w}
 
@@ -51,9 +54,6 @@ APART = 3
 PIECE_SHARE = 0.8
 
 # What stands between the items of a list.
-_LISTING = frozenset({",", "and", "or"})
-# words that may stand inside an item without making it a clause ("the forget gate", "more complex features")
-_IN_ITEM = frozenset({"the", "a", "an", "more", "less", "most", "other", "its", "their"})
 
 # Where a sentence is cut into pieces: punctuation and the words that join clauses.
 _PIECE = re.compile(r"[,;:()]|\s(?:which|while|whereas|but|because|so\s+that)\s", re.IGNORECASE)
@@ -98,13 +98,22 @@ def pieces(sentence: str) -> list[str]:
     return cut if len(cut) > 1 else []
 
 
-def content(stems: Sequence[str]) -> list[str]:
-    # a short name with a digit ("S3", "L2") names a thing as much as a long word does
-    return [s for s in stems if is_content(s) or (len(s) == 2 and s.isalnum() and any(c.isdigit() for c in s))]
-
-
 def _numbers(stems: Sequence[str]) -> set[float]:
-    return {float(s) if NUMBER.fullmatch(s) else _SPELLED[s] for s in stems if NUMBER.fullmatch(s) or s in _SPELLED}
+    """The numbers an edit says, in figures or words, also the first part of a compound ("two-layer")."""
+    found = set()
+    for s in stems:
+        word = s.split("-")[0] if "-" in s else s
+        if NUMBER.fullmatch(word):
+            found.add(float(word))
+        elif word in _SPELLED:
+            found.add(_SPELLED[word])
+    return found
+
+
+def said_numbers(text: str) -> set[float]:
+    """The numbers a text says in figures (percentages as fractions) or in words ("three", "a single")."""
+    # words only, no compounds: "zero-centered" says no zero
+    return set(numbers(text)) | _numbers([s for s in text_stems(text)[0] if "-" not in s and not NUMBER.fullmatch(s)])
 
 
 def terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]:
@@ -176,9 +185,12 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
                 len(old_words) > MAX_EDIT or len(new_words) > MAX_EDIT:
             continue
         if any(new_words <= set(content(reference.stems[k1:k2])) and old_words <= set(content(stems[l1:l2]))
-               and _listed(stems[min(j2, l2):max(j1, l1)]) for k1, k2, l1, l2 in ops if k1 != i1) or \
-                _rotated(reference.stems, stems, (i1, i2), (j1, j2)):
+               and reordering.listed(stems[min(j2, l2):max(j1, l1)]) for k1, k2, l1, l2 in ops if k1 != i1) or \
+                reordering.rotated(reference.stems, stems, (i1, i2), (j1, j2)):
             reordered = True   # two items of one list said in each other's place: the list in another order
+            continue
+        # "unlike the test set, it ...": the word put in is named as the other side, set apart on purpose
+        if scope.SETS_APART & set(stems[max(0, j1 - 3):j1]) - set(reference.stems[max(0, i1 - 3):i1]):
             continue
         kind = _put_for(reference, (i1, i2), sentence, spans, (j1, j2), vocabulary)
         if kind is None and any(set(content(reference.stems[k1:k2])) & new_words
@@ -194,7 +206,7 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
     if not found:
         found += _scoped(reference, stems, matcher.get_opcodes(), sentence)
     # an item taken out of a list and put back elsewhere in it: its pieces between commas are no edits either
-    reordered = reordered or _moved(reference.stems, stems, matcher.get_opcodes())
+    reordered = reordered or reordering.moved(reference.stems, stems, matcher.get_opcodes())
     if depth == 0 and not found and not reordered:
         found = _piece_edits(sentence, references, vocabulary)
     return found
@@ -294,51 +306,10 @@ def _apart(between: Sequence[str], single: bool) -> bool:
     ("the previous output" for "the output of the previous timestep") keeps them close, and so does a list said in
     another order ("recall, precision", "audio, images and text"). Two single words with a word of their own between
     them are exchanged ("semantic (grammatical) and syntactic (meaning)")."""
-    if _listed(between):
+    if reordering.listed(between):
         return False
     words = len(content(between))
     return words >= APART or (single and words >= 1)
-
-
-def _listed(between: Sequence[str], longest: int = 2) -> bool:
-    """Whether only other items of a list stand between two words: "audio, images and text", "the output gate, forget
-    gate and input gate" (a list's items of at most `longest` words, and the words they share)."""
-    items: list[list[str]] = [[]]
-    for s in between:
-        if s in _LISTING:
-            items.append([])
-        elif is_content(s):
-            items[-1].append(s)
-        elif s not in _IN_ITEM:
-            return False
-    # the words every item shares ("gradient descent" of "stochastic gradient descent, and batch ...") are the
-    # list's, not an item's own
-    full = [set(item) for item in items if item]
-    shared = set.intersection(*full) if len(full) > 1 else set()
-    return len(items) > 1 and all(len(set(item) - shared) <= longest for item in items)
-
-
-def _moved(theirs: Sequence[str], mine: Sequence[str], ops: Sequence[tuple[str, int, int, int, int]]) -> bool:
-    """Whether a copy takes a list's item out and puts the same words back with only other items between ("corners,
-    colors, edges, etc." for "edges, corners, colors, etc.")."""
-    taken = [(j1, set(content(theirs[i1:i2]))) for op, i1, i2, j1, _ in ops
-             if op == "delete" and content(theirs[i1:i2])]
-    put = [(j1, j2, set(content(mine[j1:j2]))) for op, _, _, j1, j2 in ops
-           if op == "insert" and content(mine[j1:j2])]
-    # the same words put back, so an item may be longer than an exchange's ("more complex features")
-    return any(words == again and _listed(mine[min(at, j2):max(at, j1)], longest=3)
-               for at, words in taken for j1, j2, again in put)
-
-
-def _rotated(theirs: Sequence[str], mine: Sequence[str], at: tuple[int, int], put: tuple[int, int]) -> bool:
-    """Whether an edit only moves a list's items round: the words it took out stay elsewhere in the copy, the words
-    it put in stood elsewhere in the reference, and only other items stand between ("Adam, RMSprop and SGD" for
-    "SGD, Adam, and RMSprop")."""
-    old, new = set(content(theirs[at[0]:at[1]])), set(content(mine[put[0]:put[1]]))
-    if not new <= set(content([*theirs[:at[0]], *theirs[at[1]:]])):
-        return False
-    kept = [k for k, s in enumerate(mine) if s in old and not put[0] <= k < put[1]]
-    return any(_listed(mine[min(put[1], k + 1):max(put[0], k)]) for k in kept)
 
 
 def _parts(stems: Sequence[str], other: Sequence[str]) -> list[str]:
@@ -379,9 +350,10 @@ def _renamed(theirs: Sequence[str], mine: Sequence[str], said: Sequence[str]) ->
     theirs_parts, mine_parts = (frozenset().union(*(name_key(n) for n in ns)) for ns in (theirs, mine))
     if theirs_parts <= mine_parts or mine_parts <= theirs_parts:
         return False
-    either = {initials(words) for words in (theirs, mine)}
-    return bool(lost) and not {name_key(n) for n in theirs} & {name_key(n) for n in mine} and \
-        not any(name_key(n) & either for n in [*theirs, *mine])
+    # one name cut short, or its initials ("AWS" for "Amazon Web Services", "Batch Norm" for "Batch Normalization")
+    if shortens(" ".join(theirs), mine) or shortens(" ".join(mine), theirs):
+        return False
+    return bool(lost) and not {name_key(n) for n in theirs} & {name_key(n) for n in mine}
 
 
 def name_key(name: str) -> frozenset[str]:

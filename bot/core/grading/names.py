@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from bot.core.grading.initials import shortens
 from bot.core.grading.vocabulary import clauses, is_content, text_stems
 
 # A clause restates a point when it shares at least this many of the point's content words ...
@@ -73,6 +74,25 @@ def _names(text: str) -> list[tuple[str, int, int]]:
         if _NAME.match(word) and (m.start() > 0 or not re.fullmatch(r"[A-Z][a-z]+", word)):
             out.append((word, m.start(), m.end()))
     return out
+
+
+def _spelled_out(clause: str, at: int, written: Collection[str]) -> bool:
+    """Whether the name at `at` is one word of a run of capitalized words that spells out a name the entry uses, cut
+    short ("Artificial Intelligence" for "AI", "Amazon Web Services" for "AWS")."""
+    words = list(_WORD.finditer(clause))
+    k = next((i for i, m in enumerate(words) if m.start() == at), None)
+    if k is None:
+        return False
+    lo = hi = k
+    while lo > 0 and words[lo - 1].group()[:1].isupper():
+        lo -= 1
+    while hi + 1 < len(words) and words[hi + 1].group()[:1].isupper():
+        hi += 1
+    run = [m.group().rstrip("'’s") if m.group().endswith(("'s", "’s")) else m.group() for m in words[lo:hi + 1]]
+    # a name cut short keeps capitals of the words it cuts ("AWS", "LayerNorm"), unlike a capital opening a text
+    short = {name for name in written if sum(c.isupper() for c in name) >= 2}
+    return any(shortens(name, run[i:j]) for i in range(len(run)) for j in range(i + 2, len(run) + 1)
+               for name in short)
 
 
 def names_of(text: str, start: int = 0, end: int | None = None) -> list[str]:
@@ -150,15 +170,16 @@ def _lost(point: str, said: set[str], words: Collection[str] = ()) -> set[str]:
 
 
 def misnamed(sentence: str, points: Sequence[str], known: frozenset[str], candidates: Sequence[int],
-             answer: str = "") -> list[Misnamed]:
+             answer: str = "", written: Collection[str] = ()) -> list[Misnamed]:
     """The clauses of a sentence that restate a candidate point with a name the entry never uses, in place of a name
-    of the point that the answer never gives."""
+    of the point that the answer never gives (written: the names the entry writes, "AI", "AWS")."""
     found = []
     said = set(text_stems(answer or sentence)[0])
     words = {w.lower() for w in re.findall(r"[A-Za-z0-9]+", answer or sentence)}
     for a, b in clauses(sentence):
         clause = sentence[a:b]
-        novel = [(w, x, y) for w, x, y in _names(clause) if not _known(w, known) and not _example(clause, x)]
+        novel = [(w, x, y) for w, x, y in _names(clause) if not _known(w, known) and not _example(clause, x)
+                 and not _spelled_out(clause, x, written)]
         if not novel:
             continue
         mine = _content(clause)

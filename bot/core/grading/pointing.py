@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from bot.core.grading import names
 from bot.core.grading.edits import MIN_COPIED, Copyable, Edit, content, copied, name_key, sentences_of, terms
-from bot.core.grading.vocabulary import GENERIC, Vocabulary, initials, text_stems
+from bot.core.grading.initials import initials
+from bot.core.grading.vocabulary import GENERIC, Vocabulary, text_stems
 from bot.core.text import split_sentences
 
 # A sentence (or a clause joined on) that opens with a word pointing back: "This leads to ...", ", and this means".

@@ -22,8 +22,8 @@ from functools import lru_cache
 from typing import Any
 
 from bot.core.grading.conflicts import stem
+from bot.core.grading.initials import initials
 from bot.core.grading.parse import Parser
-from bot.core.grading.vocabulary import initials
 
 # Verbs that say too little to bind a role: "is", "has", "uses", "does", "gets", "makes".
 _LIGHT = frozenset({"be", "have", "do", "get", "use", "make", "let", "help", "allow", "need", "include", "become",

@@ -19,6 +19,7 @@ from bot.core.bank import Entry
 from bot.core.grading import conflict_words as W
 from bot.core.grading.conflicts import stem, tokenize
 from bot.core.grading.drafted import unwrap
+from bot.core.grading.initials import initials
 from bot.core.grading.parse import Parser, question_terms, shared
 from bot.core.text import split_sentences
 
@@ -323,6 +324,10 @@ def build(entry: Entry, parser: Parser) -> Vocabulary:
             # "stochastic gradient descent"; "gradient descent" and "stochastic gradient descent" are two kinds.
             same = [c for u, c in classes.items() if (len(t) == 1 and t[0] in (u[0], u[-1])) or _acronym(t, u)
                     or _acronym(u, t) or (u[1:] == t and u[0] in _PLAIN_KIND)]
+            # "feature" of both "feature selection" and "feature extraction" is the word the kinds share: it names
+            # neither one, so it is no term of the group
+            if len(t) == 1 and len(set(same)) > 1:
+                continue
             classes[t] = same[0] if same else len(classes)
         terms += [Term(t, g, c) for t, c in classes.items() if t]
     base = GENERIC
@@ -363,10 +368,6 @@ def _acronym(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     """Whether a one-word term is the initials of a longer one ("sgd", "stochastic gradient descent")."""
     return len(short) == 1 and len(long) >= 2 and short[0] == initials(long)
 
-
-def initials(words: Sequence[str]) -> str:
-    """The first letters of words, lower-cased: "nat" for "Network Address Translation"."""
-    return "".join(w[0] for w in words if w).casefold()
 
 def clauses(sentence: str) -> list[tuple[int, int]]:
     """Character spans of the clauses of a sentence: cut at clause joiners and at commas, a piece with fewer than
