@@ -74,17 +74,6 @@ def test_upsampling_for_downsampling_in_a_copy(grader, real_bank) -> None:
     assert [kind for kind, _ in flags(grader, entry, text.format("upsampling"))] == ["swap"]
 
 
-def test_the_validation_split_for_another_and_a_split_set_apart(grader, real_bank) -> None:
-    entry = real_bank.get("validation-set-purpose")
-    text = ("By checking performance on the {} set, you can make informed decisions about things like learning rates, "
-            "layer sizes, and regularization techniques without biasing your model to the specifics of the training "
-            "set.")
-    assert [kind for kind, _ in flags(grader, entry, text.format("test"))] == ["swap"]
-    # "unlike the test set, it ...": the other split named to set it apart
-    assert flags(grader, entry, "And unlike the test set, it does get used to make decisions: learning rate, layer "
-                                "sizes, how much regularization.") == []
-
-
 def test_a_number_written_another_way_in_a_copy(grader, real_bank) -> None:
     gates = real_bank.get("lstm-gates")
     text = "There are {} gates in particular: the input gate, forget gate, and output gate."
@@ -119,3 +108,13 @@ def test_a_word_two_kinds_share_and_a_term_likened(grader, real_bank) -> None:
     assert flags(grader, entry, "On the other hand, feature selection transforms the data into a new feature space.")
     biases = real_bank.get("weights-and-biases")
     assert flags(grader, biases, "As with weights, biases also get updated during the learning process.") == []
+
+
+def test_speed_against_the_time_a_point_says_past_its_verb() -> None:
+    # blind part 20's right answer, flagged: "reduces data loading time" puts the time three words past its verb
+    from bot.core.grading.conflicts import opposite_conflict
+
+    point = "Fast storage like SSDs reduces data loading time."
+    assert opposite_conflict("Even storage matters: SSDs feed data faster, so the accelerator isn't left waiting.",
+                             point) is None
+    assert opposite_conflict("Even storage matters: SSDs feed data slower.", point) is not None

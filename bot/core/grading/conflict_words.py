@@ -118,10 +118,7 @@ FAMILIES = (
 # contrasts (a strong answer of part 15), so they are scoped to copies.
 COPY_KINDS = ((frozenset({"binary"}), frozenset({"multi-class", "multiclass"})),
               (frozenset({"upsample", "upsamples", "upsampling", "upsampled"}),
-               frozenset({"downsample", "downsamples", "downsampling", "downsampled"})),
-              # the validation split against the other two: "tuned on the test set" for "... the validation set"
-              # (training against test stays the phase checks' to judge, as in FAMILIES)
-              (frozenset({"validation"}), frozenset({"test", "testing", "training", "train", "trained"})))
+               frozenset({"downsample", "downsamples", "downsampling", "downsampled"})))
 # Words that name the plain kind of a thing, no other kind (bot/core/grading/vocabulary.py): "traditional machine
 # learning" is machine learning, and "classic machine learning" said for it is no sibling put in.
 PLAIN_KIND = frozenset({"traditional", "classic", "classical", "conventional", "standard", "plain", "vanilla",

@@ -402,7 +402,8 @@ def _inverse(word: str, near: set[str], said: list[tuple[int, Span, set[str]]], 
     """Whether one side speaks of speed and the other of the time taken: their directions are opposite words for
     the same claim ("much faster" training, "reduces training time")."""
     if word in _SPEED:
-        return any(_DURATION & stems for _, _, stems in said)
+        # the time may stand past the words near the point's verb: "reduces data loading time"
+        return any(_DURATION & (stems | {stem(w) for w in p_words[k + 1:k + 4]}) for k, _, stems in said)
     return bool(_DURATION & near) and any(p_words[k] in _SPEED for k, _, _ in said)
 
 
@@ -442,7 +443,8 @@ def _inverted(words: Sequence[str], p_words: Sequence[str]) -> Span | None:
                 continue
             for k, _, stems in theirs:
                 speed_here, speed_there = words[i] in _SPEED, p_words[k] in _SPEED
-                if speed_here != speed_there and _DURATION & (stems if speed_here else near) and \
+                timed = stems | {stem(w) for w in p_words[k + 1:k + 4]}
+                if speed_here != speed_there and _DURATION & (timed if speed_here else near) and \
                         _hits(near - _DURATION, stems - _DURATION, set()):
                     return phrase
     return None

@@ -189,9 +189,6 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
                 reordering.rotated(reference.stems, stems, (i1, i2), (j1, j2)):
             reordered = True   # two items of one list said in each other's place: the list in another order
             continue
-        # "unlike the test set, it ...": the word put in is named as the other side, set apart on purpose
-        if scope.SETS_APART & set(stems[max(0, j1 - 3):j1]) - set(reference.stems[max(0, i1 - 3):i1]):
-            continue
         kind = _put_for(reference, (i1, i2), sentence, spans, (j1, j2), vocabulary)
         if kind is None and any(set(content(reference.stems[k1:k2])) & new_words
                     and set(content(stems[l1:l2])) & old_words

@@ -12,7 +12,7 @@ from bot.core.grading.conflicts import stem
 from bot.core.grading.vocabulary import is_content
 
 # Words after which a term is denied or set against another: "height and width, not depth", "rather than", "than".
-SETS_APART = W.NEGATIONS | {stem(w) for w in ("than", "instead", "unlike", "versus", "vs")}
+_SETS_APART = W.NEGATIONS | {stem(w) for w in ("than", "instead", "unlike", "versus", "vs")}
 # Words that turn a direction or a quantity round: "the negative gradient" points the other way from "the gradient".
 _SIGNS = frozenset(stem(w) for w in ("negative", "positive", "opposite", "inverse", "reverse"))
 
@@ -32,8 +32,8 @@ def _set_apart(stems: Sequence[str]) -> Counter[str]:
     """The first content word after each word that denies or compares, counted."""
     found: Counter[str] = Counter()
     for at, word in enumerate(stems):
-        if word in SETS_APART:
-            after = next((s for s in stems[at + 1:] if is_content(s) and s not in SETS_APART), None)
+        if word in _SETS_APART:
+            after = next((s for s in stems[at + 1:] if is_content(s) and s not in _SETS_APART), None)
             if after is not None:
                 found[after] += 1
     return found
