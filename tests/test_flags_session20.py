@@ -118,3 +118,22 @@ def test_speed_against_the_time_a_point_says_past_its_verb() -> None:
     assert opposite_conflict("Even storage matters: SSDs feed data faster, so the accelerator isn't left waiting.",
                              point) is None
     assert opposite_conflict("Even storage matters: SSDs feed data slower.", point) is not None
+
+
+def test_a_copy_that_says_another_number(grader, real_bank) -> None:
+    softmax = real_bank.get("softmax-function")
+    text = ("In other words, it takes an input vector and normalizes it into a range between 0 and 1, with the sum of "
+            "all the values equal to {}.")
+    assert flags(grader, softmax, text.format("1")) == []
+    assert [kind for kind, _ in flags(grader, softmax, text.format("the number of classes"))] == ["number"]
+    he = real_bank.get("weight-initialization")
+    scaled = ("He initialization, on the other hand, is more suited for ReLU activations and involves scaling the "
+              "weights by {} the number of input units.")
+    assert flags(grader, he, scaled.format("the square root of two divided by")) == []
+    assert [kind for kind, _ in flags(grader, he, scaled.format("one over the square root of"))] == ["number"]
+
+
+def test_one_standing_for_a_thing_is_no_number(grader, real_bank) -> None:
+    entry = real_bank.get("loss-function-definition")
+    assert flags(grader, entry, "For regression the usual one is mean squared error, the average of the squared "
+                                "differences between prediction and target.") == []

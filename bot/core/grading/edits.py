@@ -113,7 +113,19 @@ def _numbers(stems: Sequence[str]) -> set[float]:
 def said_numbers(text: str) -> set[float]:
     """The numbers a text says in figures (percentages as fractions) or in words ("three", "a single")."""
     # words only, no compounds: "zero-centered" says no zero
-    return set(numbers(text)) | _numbers([s for s in text_stems(text)[0] if "-" not in s and not NUMBER.fullmatch(s)])
+    stems = text_stems(text)[0]
+    words = [s for k, s in enumerate(stems) if "-" not in s and not NUMBER.fullmatch(s) and not _pronoun(stems, k)]
+    return set(numbers(text)) | _numbers(words)
+
+
+_DETERMINERS = frozenset({"the", "this", "that", "each", "any", "every", "anoth", "which", "no", "a", "an"})
+_AFTER_PRONOUN = frozenset({"is", "was", "that", "which", "who", "of", "for", ",", ".", ";", ":"})
+
+
+def _pronoun(stems: Sequence[str], k: int) -> bool:
+    """Whether "one" stands for a thing, not a count: "the usual one is MSE", "one of the most common"."""
+    return stems[k] == "one" and ((k > 0 and stems[k - 1] in _DETERMINERS) or
+                                   (k + 1 < len(stems) and stems[k + 1] in _AFTER_PRONOUN))
 
 
 def terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]:
@@ -212,12 +224,28 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
 def _scoped(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sentence: str) -> list[Edit]:
     """A copy whose words were kept but whose denial, comparison, sign, direction or time word was moved or changed."""
     theirs = reference.stems
+    if _renumbered(reference, stems, ops, sentence):
+        return [Edit(reference.text, sentence, "number")]
     if scope.retimed(theirs, stems, ops):
         return [Edit(reference.text, sentence, "phase")]
     if scope.rescoped(theirs, stems, ops) or scope.resigned(theirs, stems, ops) or scope.redirected(theirs, stems) \
             or scope.turned(theirs, stems, ops):
         return [Edit(reference.text, sentence, "swap")]
     return []
+
+
+def _renumbered(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sentence: str) -> bool:
+    """Whether a copy says another number than the reference sentence: one it drops and one it adds ("one over the
+    square root" for "the square root of two divided by"), or a figure said as words that are no number ("equal to
+    the number of classes" for "equal to 1")."""
+    theirs, mine = said_numbers(reference.text), said_numbers(sentence)
+    if theirs - mine and mine - theirs:
+        return True
+    # a figure, not a number word: "two layers, a visible ... and a hidden ..." counts them without the word
+    # (a short edit: a long one is the copy's end cut off, "... and cross-entropy ... between 0 and 1" for "target")
+    return any(op == "replace" and any(NUMBER.fullmatch(s) for s in reference.stems[i1:i2])
+               and len(content(reference.stems[i1:i2])) <= MAX_EDIT and not _numbers(stems[j1:j2]) and not numbers(" ".join(stems[j1:j2])) and content(stems[j1:j2])
+               for op, i1, i2, j1, j2 in ops)
 
 
 def _generic(stems: Sequence[str]) -> set[tuple[int, int]]:

@@ -38,8 +38,9 @@ def listed(between: Sequence[str], longest: int = 2) -> bool:
 def moved(theirs: Sequence[str], mine: Sequence[str], ops: Sequence[tuple[str, int, int, int, int]]) -> bool:
     """Whether a copy takes a list's item out and puts the same words back with only other items between ("corners,
     colors, edges, etc." for "edges, corners, colors, etc.")."""
+    # the words taken out are one item ("edges ,"), not a clause's end (", embeddings are dense and ...")
     taken = [(j1, set(content(theirs[i1:i2]))) for op, i1, i2, j1, _ in ops
-             if op == "delete" and content(theirs[i1:i2])]
+             if op == "delete" and content(theirs[i1:i2]) and listed([*theirs[i1:i2], ","], longest=3)]
     put = [(j1, j2, set(content(mine[j1:j2]))) for op, _, _, j1, j2 in ops
            if op == "insert" and content(mine[j1:j2])]
     # the same words put back, so an item may be longer than an exchange's ("more complex features")
