@@ -244,7 +244,8 @@ def _renumbered(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sente
     # a figure, not a number word: "two layers, a visible ... and a hidden ..." counts them without the word
     # (a short edit: a long one is the copy's end cut off, "... and cross-entropy ... between 0 and 1" for "target")
     return any(op == "replace" and any(NUMBER.fullmatch(s) for s in reference.stems[i1:i2])
-               and len(content(reference.stems[i1:i2])) <= MAX_EDIT and not _numbers(stems[j1:j2]) and not numbers(" ".join(stems[j1:j2])) and content(stems[j1:j2])
+               and len(content(reference.stems[i1:i2])) <= MAX_EDIT and not _numbers(stems[j1:j2])
+               and not numbers(" ".join(stems[j1:j2])) and content(stems[j1:j2])
                for op, i1, i2, j1, j2 in ops)
 
 
