@@ -137,3 +137,11 @@ def test_one_standing_for_a_thing_is_no_number(grader, real_bank) -> None:
     entry = real_bank.get("loss-function-definition")
     assert flags(grader, entry, "For regression the usual one is mean squared error, the average of the squared "
                                 "differences between prediction and target.") == []
+
+
+def test_the_same_count_said_two_ways_is_no_other_number(grader, real_bank) -> None:
+    # blind part 19's own-words right answer, flagged by a first version of the number check
+    entry = real_bank.get("restricted-boltzmann-machine")
+    assert flags(grader, entry, "An RBM is a two-layer generative neural net, with one visible layer and one hidden "
+                                "layer, that models the probability distribution of whatever data you train it "
+                                "on.") == []

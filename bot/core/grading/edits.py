@@ -99,10 +99,12 @@ def pieces(sentence: str) -> list[str]:
 
 
 def _numbers(stems: Sequence[str]) -> set[float]:
-    """The numbers an edit says, in figures or words, also the first part of a compound ("two-layer")."""
+    """The numbers an edit says, in figures or words, also the count of a compound ("two-layer", not "one-hot")."""
     found = set()
     for s in stems:
-        word = s.split("-")[0] if "-" in s else s
+        word, _, rest = s.partition("-")
+        if rest and not rest.startswith(_COUNTED):
+            continue
         if NUMBER.fullmatch(word):
             found.add(float(word))
         elif word in _SPELLED:
@@ -110,11 +112,14 @@ def _numbers(stems: Sequence[str]) -> set[float]:
     return found
 
 
+# what a compound counts ("two-layer", "three-stage"), unlike "one-hot" or "zero-centered" that describe
+_COUNTED = ("lay", "dimension", "clas", "stag", "step", "head", "gat", "fold", "bit", "way", "part", "level")
+
+
 def said_numbers(text: str) -> set[float]:
     """The numbers a text says in figures (percentages as fractions) or in words ("three", "a single")."""
-    # words only, no compounds: "zero-centered" says no zero
     stems = text_stems(text)[0]
-    words = [s for k, s in enumerate(stems) if "-" not in s and not NUMBER.fullmatch(s) and not _pronoun(stems, k)]
+    words = [s for k, s in enumerate(stems) if not NUMBER.fullmatch(s) and not _pronoun(stems, k)]
     return set(numbers(text)) | _numbers(words)
 
 
@@ -235,11 +240,13 @@ def _scoped(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sentence:
 
 
 def _renumbered(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sentence: str) -> bool:
-    """Whether a copy says another number than the reference sentence: one it drops and one it adds ("one over the
+    """Whether a copy says other numbers than the reference sentence, keeping none of its own ("one over the
     square root" for "the square root of two divided by"), or a figure said as words that are no number ("equal to
     the number of classes" for "equal to 1")."""
     theirs, mine = said_numbers(reference.text), said_numbers(sentence)
-    if theirs - mine and mine - theirs:
+    # none of the reference's numbers kept: "one visible layer and one hidden layer" beside "a two-layer net" counts
+    # the same two layers
+    if theirs and mine and not theirs & mine:
         return True
     # a figure, not a number word: "two layers, a visible ... and a hidden ..." counts them without the word
     # (a short edit: a long one is the copy's end cut off, "... and cross-entropy ... between 0 and 1" for "target")
