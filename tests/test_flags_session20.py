@@ -145,3 +145,19 @@ def test_the_same_count_said_two_ways_is_no_other_number(grader, real_bank) -> N
     assert flags(grader, entry, "An RBM is a two-layer generative neural net, with one visible layer and one hidden "
                                 "layer, that models the probability distribution of whatever data you train it "
                                 "on.") == []
+
+
+def test_two_sides_attributes_exchanged_across_what_joins_them(grader, real_bank) -> None:
+    entry = real_bank.get("embedding-layer-nlp")
+    text = ("Instead of one-hot encoded vectors that are {}, embeddings are {}, making them computationally efficient "
+            "and effective at capturing word similarities.")
+    assert flags(grader, entry, text.format("sparse and high-dimensional", "dense and low-dimensional")) == []
+    assert [kind for kind, _ in flags(grader, entry, text.format("dense and low-dimensional",
+                                                                 "sparse and high-dimensional"))] == ["swap"]
+
+
+def test_names_run_together_at_a_sentences_start(grader, real_bank) -> None:
+    # a new user's trial: "Batch" opening the reference sentence is no name, so "BatchNorm" was read as another one
+    entry = real_bank.get("batchnorm-vs-layernorm")
+    assert flags(grader, entry, "BatchNorm and LayerNorm both speed up training of deep NNs by reducing internal "
+                                "covariate shift, i.e. stabilizing the distribution of layer inputs.") == []

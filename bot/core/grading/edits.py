@@ -275,9 +275,18 @@ def _put_for(reference: Copyable, theirs_at: tuple[int, int], sentence: str, spa
         return "swap"
     if _bare(old) and _bare(new) and _renamed(names.names_of(reference.text, *_span(reference.spans, *theirs_at)),
                                               names.names_of(sentence, *_span(spans, *mine_at)),
-                                              names.names_of(sentence)):
+                                              names.names_of(sentence)) and \
+            not _cut_short(reference.text[slice(*_span(reference.spans, *theirs_at))],
+                           sentence[slice(*_span(spans, *mine_at))]):
         return "entity"
     return None
+
+
+def _cut_short(theirs: str, mine: str) -> bool:
+    """Whether one side's words are the other's cut short, the words as written ("BatchNorm" for "Batch
+    Normalization", where a capital opening the sentence is no name)."""
+    one, other = re.findall(r"[A-Za-z0-9]+", theirs), re.findall(r"[A-Za-z0-9]+", mine)
+    return shortens(" ".join(other), one) or shortens(" ".join(one), other)
 
 
 def _piece_edits(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary) -> list[Edit]:

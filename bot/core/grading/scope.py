@@ -121,4 +121,21 @@ def turned(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
             crossed = [s for s in mine[ja:j1] if is_content(s) and s not in out]
             if len(crossed) >= 2 and any(words[:len(out)] == out[k:] + out[:k] for k in range(1, len(out))):
                 return True
+    return _turned_back(theirs, mine, ops)
+
+
+def _turned_back(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
+    """The same, with "B R" put in before "A" and taken out after it: "vectors that are sparse ..., embeddings are
+    dense ..." made "vectors that are dense ..., embeddings are sparse ...": the two sides' attributes exchanged
+    across what joins them."""
+    for a, (op, _, _, j1, j2) in enumerate(ops):
+        put = [s for s in mine[j1:j2] if is_content(s)]
+        if op != "insert" or len(put) < 2 or _PASSIVE & set(mine[j1:j2]):
+            continue
+        for other, i1, i2, jb in ((o[0], o[1], o[2], o[3]) for b, o in enumerate(ops) if b > a):
+            out = [s for s in theirs[i1:i2] if is_content(s)]
+            crossed = [s for s in mine[j2:jb] if is_content(s) and s not in put]
+            if other == "delete" and len(out) == len(put) and len(crossed) >= 2 and \
+                    any(put == out[k:] + out[:k] for k in range(1, len(out))):
+                return True
     return False
