@@ -246,6 +246,7 @@ class ClaimCheck:
         read = pronouns.resolved(sentences, vocabulary) if "swap" in self.kinds and not short else []
         siblings = _siblings(vocabulary)
         seen: list[edits.Trade] = []   # the copied sentences' other small edits, compared across sentences
+        written = names.names_of(" ".join([entry.question, *entry.points, entry.answer]))   # "AI", "AWS"
         for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
             # "The decoder comes first: it compresses the input" is read as "decoder compresses the input" too.
@@ -276,7 +277,6 @@ class ClaimCheck:
                                                                    entry.points[mirrored.point], "mirror"))
             if "entity" in self.kinds and len(entry.points) > FEW_POINTS:
                 # The question's own names are given: "NAT" need not be repeated in an answer to "How does NAT ...".
-                written = names.names_of(" ".join([entry.question, *entry.points, entry.answer]))
                 for wrong in names.misnamed(sentence, entry.points, self.known(entry), near,
                                             " ".join([*sentences, entry.question]), written):
                     found.setdefault(wrong.point, Contradiction(wrong.point, wrong.quote, entry.points[wrong.point],

@@ -53,8 +53,6 @@ APART = 3
 # shorter one's content stems: a piece is short, so it must be nearly whole to be a copy.
 PIECE_SHARE = 0.8
 
-# What stands between the items of a list.
-
 # Where a sentence is cut into pieces: punctuation and the words that join clauses.
 _PIECE = re.compile(r"[,;:()]|\s(?:which|while|whereas|but|because|so\s+that)\s", re.IGNORECASE)
 
@@ -98,6 +96,15 @@ def pieces(sentence: str) -> list[str]:
     return cut if len(cut) > 1 else []
 
 
+# what a compound counts ("two-layer", "three-stage"), unlike "one-hot" or "zero-centered" that describe
+_COUNTED = ("lay", "dimension", "clas", "stag", "step", "head", "gat", "fold", "bit", "way", "part", "level")
+
+
+# words before or after "one" that make it stand for a thing ("the usual one is", "one of the most")
+_DETERMINERS = frozenset({"the", "this", "that", "each", "any", "every", "anoth", "which", "no", "a", "an"})
+_AFTER_PRONOUN = frozenset({"is", "was", "that", "which", "who", "of", "for", ",", ".", ";", ":"})
+
+
 def _numbers(stems: Sequence[str]) -> set[float]:
     """The numbers an edit says, in figures or words, also the count of a compound ("two-layer", not "one-hot")."""
     found = set()
@@ -112,19 +119,11 @@ def _numbers(stems: Sequence[str]) -> set[float]:
     return found
 
 
-# what a compound counts ("two-layer", "three-stage"), unlike "one-hot" or "zero-centered" that describe
-_COUNTED = ("lay", "dimension", "clas", "stag", "step", "head", "gat", "fold", "bit", "way", "part", "level")
-
-
 def said_numbers(text: str) -> set[float]:
     """The numbers a text says in figures (percentages as fractions) or in words ("three", "a single")."""
     stems = text_stems(text)[0]
     words = [s for k, s in enumerate(stems) if not NUMBER.fullmatch(s) and not _pronoun(stems, k)]
     return set(numbers(text)) | _numbers(words)
-
-
-_DETERMINERS = frozenset({"the", "this", "that", "each", "any", "every", "anoth", "which", "no", "a", "an"})
-_AFTER_PRONOUN = frozenset({"is", "was", "that", "which", "who", "of", "for", ",", ".", ";", ":"})
 
 
 def _pronoun(stems: Sequence[str], k: int) -> bool:
