@@ -69,6 +69,10 @@ CONTRAST_QUESTION = re.compile(r"(?i)\b(difference|compare|comparison|contrast|v
 # Comparatives attach to the words on either side ("train faster", "faster convergence"); verbs to what follows.
 COMPARATIVES = frozenset({"more", "less", "fewer", "higher", "lower", "larger", "smaller", "bigger", "faster",
                           "slower", "simpler", "lighter", "heavier", "worse", "better"})
+# Degree words between a comparative and what it is said of ("makes overfitting somewhat worse"): they take no slot.
+DEGREES = frozenset({"somewhat", "slightly", "significantly", "considerably", "substantially", "noticeably",
+                     "marginally", "far", "even", "dramatically", "greatly", "vastly", "bit", "lot", "little",
+                     "considerable", "noticeable"})
 # Prepositions: a phrase that one opens is not the object of a "without" before it ("without labels by minimizing").
 PREPOSITIONS = frozenset({"by", "for", "with", "from", "in", "on", "at", "to", "via", "through", "using", "into",
                           "during", "across", "over", "under", "after", "before"})

@@ -375,7 +375,7 @@ def _directed(words: Sequence[str], family: frozenset[str], strict: bool = False
                 # Looking ahead, the noun after "of" is not what the word describes ("different parts of the input").
                 if strict and step > 0 and taken and (words[j] == "of" or words[j] in W.PREPOSITIONS):
                     break
-                if _content([words[j]]):
+                if _content([words[j]]) and not (word in W.COMPARATIVES and words[j] in W.DEGREES):
                     near.add(stem(words[j]))
                     taken += 1
                     phrase = [min(phrase[0], j), max(phrase[1], j + 1)]

@@ -88,7 +88,7 @@ def _spelled_out(clause: str, at: int, written: Collection[str]) -> bool:
         lo -= 1
     while hi + 1 < len(words) and words[hi + 1].group()[:1].isupper():
         hi += 1
-    run = [m.group().rstrip("'’s") if m.group().endswith(("'s", "’s")) else m.group() for m in words[lo:hi + 1]]
+    run = [m.group().removesuffix("'s").removesuffix("’s") for m in words[lo:hi + 1]]
     # a name cut short keeps capitals of the words it cuts ("AWS", "LayerNorm"), unlike a capital opening a text
     short = {name for name in written if sum(c.isupper() for c in name) >= 2}
     return any(shortens(name, run[i:j]) for i in range(len(run)) for j in range(i + 2, len(run) + 1)
