@@ -161,7 +161,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         | part_sets("part13", DEV / "part13", deck) | part_sets("part14", DEV / "part14", deck) \
         | part_sets("part15", DEV / "part15", deck) | part_sets("part16", DEV / "part16", deck) \
         | part_sets("part17", DEV / "part17", deck) | part_sets("part18", DEV / "part18", deck) \
-        | part_sets("part19", DEV / "part19", deck) | part_sets("part20", DEV / "part20", deck)
+        | part_sets("part19", DEV / "part19", deck) | part_sets("part20", DEV / "part20", deck) \
+        | part_sets("part21", DEV / "part21", deck)
     for folder in args.dir:
         sets |= part_sets(folder.name, folder, deck)
     result = measure(Grader(embedder), sets, right_answers(DEV / "right_answers.yaml", deck), args.show)

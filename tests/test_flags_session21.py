@@ -13,3 +13,42 @@ def test_a_degree_word_between_a_comparative_and_its_thing(grader, real_bank) ->
     assert [kind for kind, _ in flags(grader, entry, OVERFITTING.format("make overfitting somewhat worse"))] \
         == ["opposite"]
     assert flags(grader, entry, OVERFITTING.format("make overfitting somewhat less likely")) == []
+
+
+def test_a_denial_agrees_with_a_point_that_says_it_goes_badly(grader, real_bank) -> None:
+    # blind part 21's strong answer: "can't really learn" restates "struggle with long-term dependencies"
+    entry = real_bank.get("time-series-rnn-experience")
+    right = ("The problem with a vanilla RNN is that its gradients vanish over long spans, so it can't really learn "
+             "dependencies that reach far back.")
+    assert flags(grader, entry, right) == []
+
+
+def test_a_later_name_of_a_list_of_examples_is_an_example(grader, real_bank) -> None:
+    # "such as He or Xavier": Xavier was read as another name for the point's entity
+    entry = real_bank.get("deep-network-training-challenges")
+    right = ("What helps here is batch normalization, sensible weight initialization schemes such as He or Xavier, and "
+             "ReLU-type activations that don't saturate.")
+    assert flags(grader, entry, right) == []
+
+
+def test_a_singular_latin_plural_names_the_same_thing(grader, real_bank) -> None:
+    # "the confusion matrix" for the point's "confusion matrices": "precision-recall curves" beside it was read as
+    # standing where the point has the matrices
+    entry = real_bank.get("dl-model-assumptions")
+    right = ("After training I look at learning curves, the confusion matrix, ROC and precision-recall curves to see "
+             "where the model falls down.")
+    assert flags(grader, entry, right) == []
+
+
+def test_no_subject_can_do_something_denies_the_doing(grader, real_bank) -> None:
+    # "no neuron can count on particular partners" denies the counting on partners, not the neurons that the
+    # inference point says are all used
+    entry = real_bank.get("dropout-training-vs-inference")
+    right = ("While training, each step zeroes out a random subset of a layer's activations; those units contribute "
+             "nothing to the forward computation and receive no gradient on the backward pass. How many get dropped "
+             "is set by the drop rate, a hyperparameter usually somewhere around 0.2 to 0.5. Since no neuron can "
+             "count on particular partners being present, co-adaptation goes down and the model ends up generalizing "
+             "better. At prediction time dropout is switched off and every unit is active, but the activations get "
+             "rescaled so that their expected magnitude matches what the next layer saw when only part of the units "
+             "were firing.")
+    assert flags(grader, entry, right) == []

@@ -34,7 +34,7 @@ _UNSTEMMED = frozenset({"likely", "unlikely", "likelier", "likeliest", "timely",
 
 def stem(word: str) -> str:
     """A crude stem, enough to match "scaling" with "scaled" and "similarity" with "similar"."""
-    word = word.casefold()
+    word = _PLURALS.get(word.casefold(), word.casefold())
     if word in _UNSTEMMED:
         return word
     for suffix in W.SUFFIXES:
@@ -48,6 +48,8 @@ def stem(word: str) -> str:
 
 
 _DOUBLED = frozenset("bdgmnprt")
+# Latin plurals: "the confusion matrix" names what "confusion matrices" does
+_PLURALS = {"matrices": "matrix", "indices": "index", "vertices": "vertex", "appendices": "appendix"}
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-.'’][A-Za-z0-9]+)*|[,;:.()!?]")
@@ -158,7 +160,7 @@ def negation_conflict(sentence: str, point: str, topic: set[str], plain: Set[str
     words = tokens(sentence)
     p_words = tokens(point)
     # "barely noticeable at login": a point that hedges to almost nothing is said again by "never notices"
-    if (W.NEGATIVE_VERBS | W.NEGATIONS | _HEDGES) & set(p_words):
+    if (W.NEGATIVE_VERBS | W.NEGATIONS | _HEDGES | _TROUBLE) & set(p_words):
         return None
     # a word that carries its own denial ("a non-technical audience") agrees with one denied ("without a technical
     # background")
@@ -214,12 +216,20 @@ def _denied_word(words: Sequence[str], a: int, b: int, topic: set[str]) -> str |
         s = stem(words[k])
         if any(_related(s, t) for t in topic) or s in _LIGHT or (k + 1 < len(words) and words[k + 1] == "of"):
             continue
+        # "no neuron can count on its partners" denies what the subject can do, not the subject ("no scaling is
+        # needed" denies the scaling)
+        if words[a] == "no" and k + 1 < len(words) and words[k + 1] in _MODALS | {"will", "would", "should", "must"}:
+            continue
         return s
     return None
 
 
 _MODALS = frozenset({"may", "can", "could", "might"})
 _HEDGES = frozenset({"barely", "hardly", "scarcely", "seldom", "rarely"})
+# A point that says something goes badly ("struggle with long-term dependencies") is said again by a denial ("can't
+# really learn dependencies that reach far back", blind part 21's strong answer).
+_TROUBLE = frozenset({"struggle", "struggles", "struggling", "hamper", "hampers", "hinder", "hinders", "difficult",
+                      "difficulty", "unable", "trouble"})
 _BOUND = re.compile(r"\b(?:at most|up to|no more than|maximum|max|limit\w*|caps?|capped|smaller of|minimum of)\b")
 
 

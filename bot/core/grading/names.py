@@ -113,7 +113,12 @@ def _example(clause: str, at: int) -> bool:
         inside = clause[opened + 1:closed if closed > 0 else len(clause)]
         if re.search(r"\bor\b|/|,|\be\.g\.", inside):
             return True
-    return bool(_EXAMPLES.search(clause[:at]))
+    # a later name of a list of examples ("such as He or Xavier") is an example too
+    return bool(_EXAMPLES.search(_LISTED.sub("", clause[:at])))
+
+
+# Names listed before the one at hand: "He or ", "Flask, Django and "
+_LISTED = re.compile(r"(?:\s*\b[A-Z][\w.-]*(?:\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+|\s*/\s*))+$")
 
 
 def _content(text: str) -> set[str]:
