@@ -52,3 +52,23 @@ def test_no_subject_can_do_something_denies_the_doing(grader, real_bank) -> None
              "rescaled so that their expected magnitude matches what the next layer saw when only part of the units "
              "were firing.")
     assert flags(grader, entry, right) == []
+
+
+def test_the_references_words_set_aside_by_words_of_the_answers_own(grader, real_bank) -> None:
+    # blind part 21: "on the training data rather than the test data" for "on the test data"
+    entry = real_bank.get("dropout-ensemble-effect")
+    text = ("When dropout is applied, it's like training an ensemble of many different neural networks with shared "
+            "weights, which generally leads to better generalization and improved performance on the {}.")
+    assert [kind for kind, _ in flags(grader, entry, text.format("training data rather than the test data"))] \
+        == ["swap"]
+    assert flags(grader, entry, text.format("test data rather than just the training data")) == []
+    assert flags(grader, entry, text.format("test data")) == []
+
+
+def test_a_denying_prefix_taken_off(grader, real_bank) -> None:
+    # blind part 21: "it's a supervised learning model" for "an unsupervised learning model"
+    entry = real_bank.get("autoencoder-anomaly-detection")
+    text = ("An Autoencoder is a type of neural network that learns to efficiently compress and encode data then "
+            "reconstruct it, hence, it's {} learning model.")
+    assert [kind for kind, _ in flags(grader, entry, text.format("a supervised"))] == ["swap"]
+    assert flags(grader, entry, text.format("an unsupervised")) == []

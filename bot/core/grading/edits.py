@@ -28,14 +28,13 @@ from dataclasses import dataclass
 from bot.core.grading import conflict_words as W
 from bot.core.grading import names, reordering, scope
 from bot.core.grading.conflicts import stem
+from bot.core.grading.counts import said_numbers, stem_numbers
 from bot.core.grading.initials import shortens
 from bot.core.grading.reordering import content
-from bot.core.grading.values import NUMBER_WORDS, numbers
+from bot.core.grading.values import numbers
 from bot.core.grading.vocabulary import GENERIC, LOOSE, NUMBER, Vocabulary, clauses, is_content, text_stems
 from bot.core.text import split_sentences
 
-# "three" is stemmed "thre"; "a single layer" is one layer, "half of the data" a half
-_SPELLED = {stem(w): v for w, v in (*NUMBER_WORDS.items(), ("single", 1.0), ("half", 0.5))}
 _GENERIC = {stem(w): (GENERIC + f, c) for f, families in enumerate((*W.FAMILIES, *W.COPY_KINDS))
             for c, family in enumerate(families) for w in family if " " not in w}
 
@@ -94,42 +93,6 @@ def pieces(sentence: str) -> list[str]:
     """A sentence's pieces between commas and clause joiners, when it has more than one."""
     cut = [p.strip() for p in _PIECE.split(sentence) if p.strip()]
     return cut if len(cut) > 1 else []
-
-
-# what a compound counts ("two-layer", "three-stage"), unlike "one-hot" or "zero-centered" that describe
-_COUNTED = ("lay", "dimension", "clas", "stag", "step", "head", "gat", "fold", "bit", "way", "part", "level")
-
-
-# words before or after "one" that make it stand for a thing ("the usual one is", "one of the most")
-_DETERMINERS = frozenset({"the", "this", "that", "each", "any", "every", "anoth", "which", "no", "a", "an"})
-_AFTER_PRONOUN = frozenset({"is", "was", "that", "which", "who", "of", "for", ",", ".", ";", ":"})
-
-
-def _numbers(stems: Sequence[str]) -> set[float]:
-    """The numbers an edit says, in figures or words, also the count of a compound ("two-layer", not "one-hot")."""
-    found = set()
-    for s in stems:
-        word, _, rest = s.partition("-")
-        if rest and not rest.startswith(_COUNTED):
-            continue
-        if NUMBER.fullmatch(word):
-            found.add(float(word))
-        elif word in _SPELLED:
-            found.add(_SPELLED[word])
-    return found
-
-
-def said_numbers(text: str) -> set[float]:
-    """The numbers a text says in figures (percentages as fractions) or in words ("three", "a single")."""
-    stems = text_stems(text)[0]
-    words = [s for k, s in enumerate(stems) if not NUMBER.fullmatch(s) and not _pronoun(stems, k)]
-    return set(numbers(text)) | _numbers(words)
-
-
-def _pronoun(stems: Sequence[str], k: int) -> bool:
-    """Whether "one" stands for a thing, not a count: "the usual one is MSE", "one of the most common"."""
-    return stems[k] == "one" and ((k > 0 and stems[k - 1] in _DETERMINERS) or
-                                   (k + 1 < len(stems) and stems[k + 1] in _AFTER_PRONOUN))
 
 
 def terms(stems: Sequence[str], vocabulary: Vocabulary) -> set[tuple[int, int]]:
@@ -233,7 +196,7 @@ def _scoped(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sentence:
     if scope.retimed(theirs, stems, ops):
         return [Edit(reference.text, sentence, "phase")]
     if scope.rescoped(theirs, stems, ops) or scope.resigned(theirs, stems, ops) or scope.redirected(theirs, stems) \
-            or scope.turned(theirs, stems, ops):
+            or scope.turned(theirs, stems, ops) or scope.set_aside(theirs, stems, ops):
         return [Edit(reference.text, sentence, "swap")]
     return []
 
@@ -250,7 +213,7 @@ def _renumbered(reference: Copyable, stems: Sequence[str], ops: scope.Ops, sente
     # a figure, not a number word: "two layers, a visible ... and a hidden ..." counts them without the word
     # (a short edit: a long one is the copy's end cut off, "... and cross-entropy ... between 0 and 1" for "target")
     return any(op == "replace" and any(NUMBER.fullmatch(s) for s in reference.stems[i1:i2])
-               and len(content(reference.stems[i1:i2])) <= MAX_EDIT and not _numbers(stems[j1:j2])
+               and len(content(reference.stems[i1:i2])) <= MAX_EDIT and not stem_numbers(stems[j1:j2])
                and not numbers(" ".join(stems[j1:j2])) and content(stems[j1:j2])
                for op, i1, i2, j1, j2 in ops)
 
@@ -265,8 +228,10 @@ def _put_for(reference: Copyable, theirs_at: tuple[int, int], sentence: str, spa
              mine_at: tuple[int, int], vocabulary: Vocabulary) -> str | None:
     """The kind of an edit that puts a number, a sibling term or another name in the reference's place, if any."""
     old, new = reference.stems[theirs_at[0]:theirs_at[1]], text_stems(sentence)[0][mine_at[0]:mine_at[1]]
-    if _numbers(old) and _numbers(new) and _numbers(old) != _numbers(new):
+    if stem_numbers(old) and stem_numbers(new) and stem_numbers(old) != stem_numbers(new):
         return "number"
+    if _unprefixed(set(content(old)), set(content(new))):
+        return "swap"
     theirs, mine = terms(_parts(old, new), vocabulary), terms(_parts(new, old), vocabulary)
     theirs, mine = theirs | _generic(old), mine | _generic(new)
     if len(set(content(old))) <= SIBLING_EDIT and len(set(content(new))) <= SIBLING_EDIT and \
@@ -279,6 +244,18 @@ def _put_for(reference: Copyable, theirs_at: tuple[int, int], sentence: str, spa
                            sentence[slice(*_span(spans, *mine_at))]):
         return "entity"
     return None
+
+
+# Prefixes that deny the word they open: "an unsupervised model" made "a supervised model"
+_DENYING = ("un", "non-", "non", "in", "dis")
+
+
+def _unprefixed(old: set[str], new: set[str]) -> bool:
+    """Whether one word of an edit is the other with a denying prefix taken off or put on."""
+    if len(old) != 1 or len(new) != 1:
+        return False
+    (a,), (b,) = sorted((old, new), key=lambda words: len(next(iter(words))))
+    return len(a) >= 4 and any(b == prefix + a for prefix in _DENYING)
 
 
 def _cut_short(theirs: str, mine: str) -> bool:

@@ -139,3 +139,28 @@ def _turned_back(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
                     any(put == out[k:] + out[:k] for k in range(1, len(out))):
                 return True
     return False
+
+
+# What sets the words after it aside: "on the training data rather than the test data"
+_ASIDE = (("rath", "than"), ("instead", "of"), ("as", "oppos", "to"), ("not",))
+_ARTICLES = frozenset({"the", "a", "an"})
+
+
+def set_aside(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
+    """Whether a copy puts words of its own before the reference's and sets the reference's aside: "performance on the
+    test data" made "performance on the training data rather than the test data"."""
+    for k, (op, _, _, j1, j2) in enumerate(ops):
+        put = list(mine[j1:j2])
+        while put and put[-1] in _ARTICLES:
+            put.pop()
+        marker = next((m for m in _ASIDE if tuple(put[-len(m):]) == m), None)
+        if op not in ("insert", "replace") or marker is None or k + 1 >= len(ops) or ops[k + 1][0] != "equal":
+            continue
+        own = [s for s in put[:-len(marker)] if is_content(s)]
+        _, i1, i2, _, _ = ops[k + 1]
+        kept = [s for s in theirs[i1:i2] if is_content(s)]
+        # the copy's own words stand for the kept ones ("training data" for "test data"), and the reference sets
+        # nothing aside itself ("work better than zeros" said as "small weights: not zeros")
+        if set(own) - set(kept) and set(kept) - set(own) and not _SETS_APART & set(theirs):
+            return True
+    return False
