@@ -72,3 +72,19 @@ def test_a_denying_prefix_taken_off(grader, real_bank) -> None:
             "reconstruct it, hence, it's {} learning model.")
     assert [kind for kind, _ in flags(grader, entry, text.format("a supervised"))] == ["swap"]
     assert flags(grader, entry, text.format("an unsupervised")) == []
+
+
+def test_the_test_set_given_the_validation_sets_job(grader, real_bank) -> None:
+    # parts 11, 13, 15, 17, 18 and 20 each wrote it: tuning, stopping or picking a checkpoint on the test set
+    entry = real_bank.get("model-validation")
+    wrong = ("I split the data into training, validation and test sets. During training I evaluate on the test set "
+             "after every epoch and use those scores to pick the hyperparameters.")
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["phase"]
+    pipeline = real_bank.get("text-classification-pipeline")
+    assert [kind for kind, _ in flags(grader, pipeline, "Then we tweak hyperparameters by checking scores on the test "
+                                                        "data, with grid search or random search.")] == ["phase"]
+    # said the right way round, or warned against, it is the point again
+    for right in ("I split the data into training, validation and test sets. I tune on the validation set after "
+                  "every epoch, and the test set is only used once at the end.",
+                  "Never tune hyperparameters on the test set: the estimate becomes optimistic."):
+        assert flags(grader, entry, right) == []

@@ -22,6 +22,7 @@ from bot.core.grading import (
     pronouns,
     roles,
     sides,
+    splits,
     timeline,
 )
 from bot.core.grading import conflict_words as W
@@ -269,6 +270,8 @@ class ClaimCheck:
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
                 for timed in self._timed(entry, sentence, near):
                     found.setdefault(timed.point, timed)
+                for point, quote in splits.misused(sentence, entry.points):
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
             # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
             # right one in other words ("first", "end" in a one-line answer).
             if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
