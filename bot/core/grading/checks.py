@@ -270,8 +270,6 @@ class ClaimCheck:
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
                 for timed in self._timed(entry, sentence, near):
                     found.setdefault(timed.point, timed)
-                for point, quote in splits.misused(sentence, entry.points):
-                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
             # A terse reference (one or two points) has too few statements to tell a mirrored clause from a
             # right one in other words ("first", "end" in a one-line answer).
             if "mirror" in self.kinds and len(entry.points) > FEW_POINTS:
@@ -292,6 +290,11 @@ class ClaimCheck:
                 # after the word-level checks, whose kind says more where both see it ("mirror")
                 for point, quote in trades.traded(sentence, entry.points, self.parser, answer):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
+            if "phase" in self.kinds:
+                # last: where a word-level check sees the same clause ("the test set is the one we use to tune"),
+                # its kind says more
+                for point, quote in splits.misused(sentence, entry.points):
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
         for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
             found.setdefault(edit.point, edit)
         if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
