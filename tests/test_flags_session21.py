@@ -88,3 +88,20 @@ def test_the_test_set_given_the_validation_sets_job(grader, real_bank) -> None:
                   "every epoch, and the test set is only used once at the end.",
                   "Never tune hyperparameters on the test set: the estimate becomes optimistic."):
         assert flags(grader, entry, right) == []
+
+
+def test_a_large_effect_said_to_be_small(grader, real_bank) -> None:
+    # parts 16, 18 and 21: "cutting the training time by about 10 to 20 percent" for "train much faster"
+    entry = real_bank.get("hardware-impact-training")
+    text = ("High-performance GPUs are essential because they can parallelize the computation, typically cutting the "
+            "training time by {} compared to CPUs.")
+    assert [kind for kind, _ in flags(grader, entry, text.format("about 10 to 20 percent"))] == ["number"]
+    assert flags(grader, entry, text.format("about 90 percent")) == []
+    # parts 14, 18 and 20: "a few hundred labelled examples are usually enough" for "large amounts of data"
+    pros = real_bank.get("deep-learning-pros-cons")
+    wrong = ("On the downside, deep learning models require a significant amount of computational power to train "
+             "effectively, although a few hundred labelled examples are usually enough data for them to perform well.")
+    assert [kind for kind, _ in flags(grader, pros, wrong)] == ["number"]
+    right = ("Deep models need millions of labelled examples to perform well, while classic models get by with a few "
+             "hundred.")
+    assert flags(grader, pros, right) == []

@@ -13,6 +13,7 @@ from bot.core.grading import (
     conflicts,
     crossing,
     edits,
+    magnitude,
     mirror,
     names,
     pairwise,
@@ -295,6 +296,9 @@ class ClaimCheck:
                 # its kind says more
                 for point, quote in splits.misused(sentence, entry.points):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
+            if "number" in self.kinds:
+                for point, quote in magnitude.shrunk(sentence, entry.points, near):
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "number"))
         for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
             found.setdefault(edit.point, edit)
         if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
