@@ -13,6 +13,7 @@ from bot.core.grading import (
     conflicts,
     crossing,
     edits,
+    hierarchy,
     magnitude,
     mirror,
     names,
@@ -299,6 +300,9 @@ class ClaimCheck:
             if "number" in self.kinds:
                 for point, quote in magnitude.shrunk(sentence, entry.points, near):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "number"))
+            if "swap" in self.kinds:
+                for point, quote in hierarchy.reversed_levels(sentence, entry.points, near):
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
         for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
             found.setdefault(edit.point, edit)
         if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
