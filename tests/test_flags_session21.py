@@ -110,21 +110,22 @@ def test_a_large_effect_said_to_be_small(grader, real_bank) -> None:
 def test_the_levels_of_a_network_turned_round(grader, real_bank) -> None:
     # parts 12, 13 and 14: the first layer with whole objects, later layers with edges
     entry = real_bank.get("cnn-overview")
-    wrong = ("CNNs usually contain several of these convolutional layers, and the first layer already captures the most "
-             "complex, whole-object patterns, which each consecutive layer then breaks down into simpler pieces like "
-             "edges.")
+    wrong = ("CNNs usually contain several of these convolutional layers, and the first layer already captures the "
+             "most complex, whole-object patterns, which each consecutive layer then breaks down into simpler pieces "
+             "like edges.")
     assert [kind for kind, _ in flags(grader, entry, wrong)] == ["swap"]
     for right in ("CNNs usually contain several convolutional layers: the first layers detect edges, and deeper layers "
                   "combine them into shapes and whole objects.",
-                  "CNNs stack convolutional layers, building up from edges in the first layers to objects in the last."):
+                  "CNNs stack convolutional layers, building up from edges in the first layers to objects in the "
+                  "last."):
         assert flags(grader, entry, right) == []
 
 
 def test_the_stalling_end_of_a_network_turned_round(grader, real_bank) -> None:
     # part 12: with vanishing gradients, the layers near the output said to be the ones that stall
     entry = real_bank.get("vanishing-exploding-gradients")
-    wrong = ("With vanishing gradients, the gradient of the loss shrinks layer by layer. The layers that suffer are the "
-             "ones near the output: their weights barely change, while the early layers next to the input still "
+    wrong = ("With vanishing gradients, the gradient of the loss shrinks layer by layer. The layers that suffer are "
+             "the ones near the output: their weights barely change, while the early layers next to the input still "
              "receive the biggest updates, so training slows down or stalls.")
     assert [kind for kind, _ in flags(grader, entry, wrong)] == ["swap"]
     # part 17's strong answer: the early layers stall "even though the later layers keep training"

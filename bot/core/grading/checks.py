@@ -292,17 +292,16 @@ class ClaimCheck:
                 # after the word-level checks, whose kind says more where both see it ("mirror")
                 for point, quote in trades.traded(sentence, entry.points, self.parser, answer):
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
-            if "phase" in self.kinds:
-                # last: where a word-level check sees the same clause ("the test set is the one we use to tune"),
-                # its kind says more
-                for point, quote in splits.misused(sentence, entry.points):
-                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "phase"))
-            if "number" in self.kinds:
-                for point, quote in magnitude.shrunk(sentence, entry.points, near):
-                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "number"))
-            if "swap" in self.kinds:
-                for point, quote in hierarchy.reversed_levels(sentence, entry.points, near):
-                    found.setdefault(point, Contradiction(point, quote, entry.points[point], "swap"))
+            # last, and only for a sentence no check above flagged: where a word-level check sees the same clause
+            # ("the test set is the one we use to tune"), its kind says more, and one wrong sentence is told once
+            if not any(c.quote in sentence or sentence in c.quote for c in found.values()):
+                late = [*(("phase", f) for f in splits.misused(sentence, entry.points) if "phase" in self.kinds),
+                        *(("number", f) for f in magnitude.shrunk(sentence, entry.points, near)
+                          if "number" in self.kinds),
+                        *(("swap", f) for f in hierarchy.reversed_levels(sentence, entry.points, near)
+                          if "swap" in self.kinds)]
+                for kind, (point, quote) in late[:1]:
+                    found.setdefault(point, Contradiction(point, quote, entry.points[point], kind))
         for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
             found.setdefault(edit.point, edit)
         if "swap" in self.kinds and self.copies and len(entry.points) > FEW_POINTS:
