@@ -132,3 +132,11 @@ def test_the_stalling_end_of_a_network_turned_round(grader, real_bank) -> None:
     right = ("By the time the gradient reaches the first layers it has shrunk to almost nothing, and learning crawls "
              "or stalls completely even though the later layers keep training.")
     assert flags(grader, entry, right) == []
+
+
+def test_easier_for_harder(grader, real_bank) -> None:
+    # part 15: "easier to interpret than traditional machine learning methods" for "harder to interpret"
+    entry = real_bank.get("deep-learning-pros-cons")
+    text = "On the downside, deep models are black boxes: they are {} to interpret than traditional methods."
+    assert [kind for kind, _ in flags(grader, entry, text.format("easier"))] == ["opposite"]
+    assert flags(grader, entry, text.format("harder")) == []

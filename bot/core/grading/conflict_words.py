@@ -51,6 +51,8 @@ OPPOSITES = (
     (frozenset({"generative"}), frozenset({"discriminative"})),
     (frozenset({"linear"}), frozenset({"nonlinear", "non-linear", "nonlinearity", "non-linearity"})),
     (frozenset({"cheap", "cheaper"}), frozenset({"expensive", "costly"})),
+    # "easier to interpret than traditional machine learning methods" for "harder to interpret" (part 15)
+    (frozenset({"easy", "easier", "easiest"}), frozenset({"hard", "harder", "hardest", "difficult"})),
     # "update each weight by adding the gradient" for "... by subtracting its gradient" (a new user's trial)
     (frozenset({"add", "adds", "adding", "added"}), frozenset({"subtract", "subtracts", "subtracting", "subtracted"})),
 )
@@ -59,7 +61,7 @@ ADJECTIVES = frozenset({"same", "identical", "different", "distinct", "simple", 
                         "sparse", "one-hot", "harmonic", "arithmetic", "misleading", "reliable", "unreliable",
                         "synthetic", "random", "randomly", "zero", "zeros", "constant", "generative",
                         "discriminative", "linear", "nonlinear", "non-linear", "cheap", "cheaper", "expensive",
-                        "costly"})
+                        "costly", "easy", "easier", "easiest", "hard", "harder", "hardest", "difficult"})
 # Set phrases with a negation word that deny nothing: "no more than two children", "no matter what".
 IDIOMS = (("no", "more", "than"), ("no", "less", "than"), ("not", "only"), ("no", "matter"), ("not", "just"),
            ("not", "necessarily"))
