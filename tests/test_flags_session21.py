@@ -140,3 +140,13 @@ def test_easier_for_harder(grader, real_bank) -> None:
     text = "On the downside, deep models are black boxes: they are {} to interpret than traditional methods."
     assert [kind for kind, _ in flags(grader, entry, text.format("easier"))] == ["opposite"]
     assert flags(grader, entry, text.format("harder")) == []
+
+
+def test_a_thing_given_to_the_other_party(grader, real_bank) -> None:
+    # parts 10, 16 and 21: the radiologist as the second opinion that reinforces "the model's diagnosis"
+    entry = real_bank.get("dl-impact-medical-imaging")
+    text = ("Additionally, these models can handle massive amounts of data and identify subtle patterns that might be "
+            "missed by human eyes, while {} a second opinion that can reinforce {} diagnosis.")
+    wrong = text.format("the radiologist provides", "the model's")
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["swap"]
+    assert flags(grader, entry, text.format("they provide", "a doctor's")) == []

@@ -17,6 +17,7 @@ from bot.core.grading import (
     magnitude,
     mirror,
     names,
+    owners,
     pairwise,
     parse,
     phases,
@@ -299,7 +300,8 @@ class ClaimCheck:
                         *(("number", f) for f in magnitude.shrunk(sentence, entry.points, near)
                           if "number" in self.kinds),
                         *(("swap", f) for f in hierarchy.reversed_levels(sentence, entry.points, near)
-                          if "swap" in self.kinds)]
+                          if "swap" in self.kinds),
+                        *(("swap", f) for f in owners.given_over(sentence, entry.points, near) if "swap" in self.kinds)]
                 for kind, (point, quote) in late[:1]:
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], kind))
         for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
