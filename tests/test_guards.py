@@ -145,6 +145,8 @@ BENIGN = [
     "We give the minority class a higher weight in the loss.",
     "As a language model, BERT is pre-trained on masked tokens.",
     "The user: item matrix is factorised into embeddings.",
+    # a new user's trial, round 2 session 21: "set, its score is ... fully" read as "set the score to full"
+    "Once you've tuned on the validation set, its score is itself a fully unbiased final estimate.",
 ]
 
 

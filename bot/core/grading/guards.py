@@ -58,7 +58,7 @@ def fold(text: str) -> str:
 
 
 _TARGET = r"(?:grader|evaluator|examiner|marker|assessor|judge|reviewer|ai|model|assistant|llm|chatgpt|gpt|bot|coach)"
-_FULL = r"(?:100|full|perfect|maximum|max|top|highest|10\s*/\s*10|a\s*\+)"
+_FULL = r"(?:100|full|perfect|maximum|max|top|highest|10\s*/\s*10|a\s*\+)(?![a-z0-9])"
 # Each pattern is specific enough not to fire on technical prose ("we ignore padding tokens", "the system
 # prompt", "score function", "JSON output"); tests/test_guards.py runs them over every labeled answer.
 _PATTERNS_EN = [

@@ -47,7 +47,9 @@ def shrunk(sentence: str, points: Sequence[str], near: Sequence[int]) -> list[tu
         if not _small(clause) or _ASIDE.search(clause):
             continue
         words = {s for s in text_stems(clause)[0] if is_content(s)}
-        for p in large:
-            if len(words & {s for s in text_stems(points[p])[0] if is_content(s)}) >= MIN_SHARED:
-                return [(p, clause.strip(" ,"))]
+        # the point the clause says most of: "very little training data" is the data point's, not "large volumes"
+        shared = {p: len(words & {s for s in text_stems(points[p])[0] if is_content(s)}) for p in large}
+        best = max(large, key=lambda p: shared[p])
+        if shared[best] >= MIN_SHARED:
+            return [(best, clause.strip(" ,"))]
     return []
