@@ -26,6 +26,7 @@ from bot.core.grading import (
     roles,
     sides,
     splits,
+    substitutes,
     timeline,
 )
 from bot.core.grading import conflict_words as W
@@ -250,6 +251,7 @@ class ClaimCheck:
         read = pronouns.resolved(sentences, vocabulary) if "swap" in self.kinds and not short else []
         siblings = _siblings(vocabulary)
         seen: list[edits.Trade] = []   # the copied sentences' other small edits, compared across sentences
+        texts_of_entry = (entry.question, *entry.points, entry.answer)
         written = names.names_of(" ".join([entry.question, *entry.points, entry.answer]))   # "AI", "AWS"
         for s, sentence in enumerate(sentences[: len(result.by_sentence[0]) if result.by_sentence else 0]):
             near = [p for p, row in enumerate(result.by_sentence) if row[s] >= PAIR_FLOOR]
@@ -296,12 +298,15 @@ class ClaimCheck:
             # last, and only for a sentence no check above flagged: where a word-level check sees the same clause
             # ("the test set is the one we use to tune"), its kind says more, and one wrong sentence is told once
             if not any(c.quote in sentence or sentence in c.quote for c in found.values()):
-                late = [*(("phase", f) for f in splits.misused(sentence, entry.points) if "phase" in self.kinds),
+                late = [*(("phase", f) for f in [*splits.misused(sentence, entry.points),
+                                                  *splits.watched(sentence, entry.points)] if "phase" in self.kinds),
                         *(("number", f) for f in magnitude.shrunk(sentence, entry.points, near)
                           if "number" in self.kinds),
                         *(("swap", f) for f in hierarchy.reversed_levels(sentence, entry.points, near)
                           if "swap" in self.kinds),
-                        *(("swap", f) for f in owners.given_over(sentence, entry.points, near) if "swap" in self.kinds)]
+                        *(("swap", f) for f in owners.given_over(sentence, entry.points, near) if "swap" in self.kinds),
+                        *(("entity", f) for f in substitutes.replaced(sentence, entry.points, texts_of_entry, answer)
+                          if "entity" in self.kinds and len(entry.points) > FEW_POINTS)]
                 for kind, (point, quote) in late[:1]:
                     found.setdefault(point, Contradiction(point, quote, entry.points[point], kind))
         for edit in self._placed(entry, edits.across(seen), vocabulary, ()):
