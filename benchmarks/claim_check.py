@@ -3,7 +3,7 @@
 Usage: python -m benchmarks.claim_check [--dir FOLDER ...] [--show] [--cache FILE] [--references]
 
 Sets: our subtle errors, the first held-out part, the labeled and contradiction answers, their user decks, the
-development parts 10 to 20 (benchmarks/data/), the 243 right answers of benchmarks/data/right_answers.yaml (every deck
+development parts 10 to 22 (benchmarks/data/), the 243 right answers of benchmarks/data/right_answers.yaml (every deck
 entry answered three ways, none contradicting the reference), and every --dir folder in the held-out format. For each:
 right answers flagged, wrong answers caught, wrong below partial; then the flags on right answers by kind and every
 right answer flagged, quoted. With --references, also every sentence of the deck's references graded alone, and
@@ -162,7 +162,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         | part_sets("part15", DEV / "part15", deck) | part_sets("part16", DEV / "part16", deck) \
         | part_sets("part17", DEV / "part17", deck) | part_sets("part18", DEV / "part18", deck) \
         | part_sets("part19", DEV / "part19", deck) | part_sets("part20", DEV / "part20", deck) \
-        | part_sets("part21", DEV / "part21", deck)
+        | part_sets("part21", DEV / "part21", deck) | part_sets("part22", DEV / "part22", deck)
     for folder in args.dir:
         sets |= part_sets(folder.name, folder, deck)
     result = measure(Grader(embedder), sets, right_answers(DEV / "right_answers.yaml", deck), args.show)

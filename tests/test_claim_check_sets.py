@@ -27,7 +27,8 @@ def figures(grader, real_bank):
         claim_check.part_sets("part18", claim_check.DEV / "part18", real_bank) | \
         claim_check.part_sets("part19", claim_check.DEV / "part19", real_bank) | \
         claim_check.part_sets("part20", claim_check.DEV / "part20", real_bank) | \
-        claim_check.part_sets("part21", claim_check.DEV / "part21", real_bank)
+        claim_check.part_sets("part21", claim_check.DEV / "part21", real_bank) | \
+        claim_check.part_sets("part22", claim_check.DEV / "part22", real_bank)
     rights = claim_check.right_answers(claim_check.DEV / "right_answers.yaml", real_bank)
     return claim_check.measure(grader, sets, rights, show=False)
 
@@ -43,7 +44,7 @@ def test_the_development_sets_are_all_there(real_bank) -> None:
 
 @pytest.mark.parametrize("name", [
     "right-answers", "part10", "part11", "part12", "part13", "part14", "part10-user", "part11-user", "part12-user",
-    "part13-user", "part16", "part17", "part18", "part19", "part20", "part21",
+    "part13-user", "part16", "part17", "part18", "part19", "part20", "part21", "part22",
     pytest.param("part15", marks=pytest.mark.xfail(strict=True, reason=(
         "scoring v2: 2 of 72 strong answers flagged: the LSTM output gate 'controls how much of the tanh-squashed "
         "cell is exposed' read as the input gate's job by meaning; 'kernels' in a conv answer"))),
@@ -58,7 +59,7 @@ def test_right_answers_are_flagged_at_most_2_percent(figures, name) -> None:
 
 
 @pytest.mark.parametrize("part", ["part14", "part15", "part16", "part17", "part18", "part19", "part20",
-                                  "part21"])
+                                  "part21", "part22"])
 def test_right_answers_in_a_new_users_own_words_are_not_flagged(grader, part) -> None:
     # the right answers share no run of 30 characters with the reference (benchmarks/own_words.py); part 15's
     # blind run flagged 3 of 36

@@ -138,7 +138,7 @@ def test_a_generic_word_said_with_the_references_own_next_word_is_no_mirror(grad
 
 
 def test_speed_and_time_taken_are_inverse_directions(grader, real_bank) -> None:
-    from bot.core.grading.conflicts import opposite_conflict
+    from bot.core.grading.opposites import opposite_conflict
 
     point = "Reusing already learned knowledge significantly reduces training time."
     # "much faster" training is "reduced training time", not its opposite

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.grading.conflicts import negation_conflict, opposite_conflict, stem
+from bot.core.grading.conflicts import negation_conflict, stem
+from bot.core.grading.opposites import opposite_conflict
 from bot.core.grading.values import number_conflict
 from tests.flagging import Question, flags, one_question
 

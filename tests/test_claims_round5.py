@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.grading import conflicts, names, pairwise, values
+from bot.core.grading import conflicts, names, opposites, pairwise, values
 from tests.flagging import flags
 
 POINT_KEEP = "The learned scale and shift keep the expressive power of the layer after normalization."
@@ -53,9 +53,9 @@ def test_likely_is_not_like() -> None:
 def test_a_describing_word_after_and_is_said_of_what_follows() -> None:
     point = "Filters detect patterns such as edges, shapes and more complex objects."
     right = "Early filters pick up edges and simple shapes, later ones more complex objects."
-    assert conflicts.opposite_conflict(right, point) is None
+    assert opposites.opposite_conflict(right, point) is None
     # coordinated directions share their noun ("smaller and larger elements") and still agree
-    assert conflicts.opposite_conflict("It splits the items into smaller and larger ones.",
+    assert opposites.opposite_conflict("It splits the items into smaller and larger ones.",
                                        "It splits the items into those smaller and larger than the pivot.") is None
 
 

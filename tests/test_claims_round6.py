@@ -7,7 +7,7 @@ that the wrong claim of the same shape is still caught.
 
 from __future__ import annotations
 
-from bot.core.grading import bindings, conflicts
+from bot.core.grading import bindings, conflicts, opposites
 from tests.flagging import flags
 
 
@@ -80,6 +80,6 @@ def test_the_size_word_after_than_is_what_the_point_is_compared_with(grader, rea
 
 def test_a_word_describes_its_own_noun_not_the_one_after_of() -> None:
     point = "Multi-head attention runs several attention heads in parallel on the same input."
-    assert conflicts.opposite_conflict("Several heads run side by side, and each one can attend to different parts of "
+    assert opposites.opposite_conflict("Several heads run side by side, and each one can attend to different parts of "
                                        "the input.", point) is None
-    assert conflicts.opposite_conflict("The heads run in parallel on different inputs.", point) is not None
+    assert opposites.opposite_conflict("The heads run in parallel on different inputs.", point) is not None

@@ -74,7 +74,7 @@ def test_names_a_point_gives_as_examples_and_names_joined_to_a_plain_word_are_no
 
 
 def test_the_word_after_than_is_compared_not_claimed() -> None:
-    from bot.core.grading.conflicts import opposite_conflict
+    from bot.core.grading.opposites import opposite_conflict
 
     point = "Activation functions make the mapping non-linear."
     assert opposite_conflict("With activations the network can represent more than a linear mapping.", point) is None

@@ -112,7 +112,7 @@ def test_a_word_two_kinds_share_and_a_term_likened(grader, real_bank) -> None:
 
 def test_speed_against_the_time_a_point_says_past_its_verb() -> None:
     # blind part 20's right answer, flagged: "reduces data loading time" puts the time three words past its verb
-    from bot.core.grading.conflicts import opposite_conflict
+    from bot.core.grading.opposites import opposite_conflict
 
     point = "Fast storage like SSDs reduces data loading time."
     assert opposite_conflict("Even storage matters: SSDs feed data faster, so the accelerator isn't left waiting.",

@@ -14,6 +14,7 @@ from bot.core.grading import (
     crossing,
     edits,
     hierarchy,
+    initials,
     magnitude,
     mirror,
     names,
@@ -48,6 +49,10 @@ _LOOSE_END = re.compile(r"(?:[\s,;:]+(?:and|or|but|so|while|whereas))+[\s,;:]*$|
 
 # A quote that is only a number ("20", "0.5%"): a number read as a term
 _NUMBER_ONLY = re.compile(r"-?\d+(?:\.\d+)?%?")
+
+
+# A clause that opens with a reason or a condition before its main clause ("because the model is so large, it ...")
+_REASON = re.compile(r"(?i)\s*(?:because|since|as|although|though|if|when|while|given that)\b[^,]*,")
 
 
 def trimmed(quote: str) -> str:
@@ -230,7 +235,26 @@ class ClaimCheck:
         return conflicts.stem(subject.lower_) not in {conflicts.stem(w) for w in conflicts.tokens(point)}
 
     def find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
-        """The answer's statements that contradict a key point: at most one per point, each with its quote."""
+        """The answer's statements that contradict a key point: at most one per point, each with its quote. A
+        sentence that uses two initials the entry or the answer spells out ("AI is a subset of ML") is read again
+        with them said in full; what that reading finds quotes the sentence as written."""
+        found = self._find(entry, result, sentences)
+        spelled = initials.spelled_out([entry.question, *entry.points, entry.answer, *sentences])
+        # only a sentence relating two such names is read again: one name said in full beside other words reads
+        # otherwise ("an RNN treats its inputs as related" flagged a right contrast)
+        full = [initials.expanded(s, spelled) if len(initials.used(s, spelled)) >= 2 else s for s in sentences]
+        if full == list(sentences):
+            return found
+        have = {c.point for c in found}
+        for c in self._find(entry, result, full):
+            if c.point not in have:
+                quote = c.quote if any(c.quote in s for s in sentences) else \
+                    next((s for s, f in zip(sentences, full, strict=True) if c.quote in f), sentences[0])
+                found.append(replace(c, quote=quote))
+        return sorted(found, key=lambda c: c.point)
+
+    def _find(self, entry: Entry, result: RubricResult, sentences: Sequence[str]) -> list[Contradiction]:
+        """The contradictions of the answer's sentences as given."""
         vocabulary = self.vocabularies.of(entry)
         # What the reference answer itself says contradicts nothing ("no dropout is applied at inference").
         # Against a terse reference (one or two points) a negation is as often a right contrast as a denial ("NOT
@@ -243,8 +267,7 @@ class ClaimCheck:
                                                     or self._describes(c.quote, sentences)
                                                     or self._said_of_another(c.quote, sentences, c.reason)))
                  # an opposite word counts only in a clause that restates that point, not a neighbouring one
-                 and not (c.kind == "opposite" and sides.best_point(_clause_of(c.quote, sentences), entry.points,
-                                                                     vocabulary) != c.point)}
+                 and not (c.kind == "opposite" and self._restated(c, sentences, entry, vocabulary) != c.point)}
         short = claims.terse(sentences)
         statements = mirror.statements_of(entry.points, vocabulary)
         answer = " ".join(sentences)
@@ -320,6 +343,18 @@ class ClaimCheck:
         return [replace(found[p], quote=trimmed(found[p].quote)) for p in sorted(found)
                 if not set_aside(found[p].quote, sentences)
                 and not self._copied_number(entry, found[p], sentences, vocabulary)]
+
+    @staticmethod
+    def _restated(flag: Contradiction, sentences: Sequence[str], entry: Entry,
+                  vocabulary: claims.Vocabulary) -> int | None:
+        """The point the clause of an opposite word restates; where the clause ties between points, the part from
+        the quote on ("because the model is so large, it needs more labeled data": the part after the reason)."""
+        clause = _clause_of(flag.quote, sentences)
+        point = sides.best_point(clause, entry.points, vocabulary)
+        at = clause.find(flag.quote)
+        if point is not None or at <= 0 or not _REASON.match(clause):
+            return point
+        return sides.best_point(clause[at:], entry.points, vocabulary)
 
     def _copied_number(self, entry: Entry, flag: Contradiction, sentences: Sequence[str],
                        vocabulary: claims.Vocabulary) -> bool:

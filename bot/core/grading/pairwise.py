@@ -11,12 +11,12 @@ from bot.core.grading.conflicts import (
     Contradiction,
     negated,
     negation_conflict,
-    opposite_conflict,
     stem,
     tokenize,
     tokens,
     topic_stems,
 )
+from bot.core.grading.opposites import opposite_conflict
 from bot.core.grading.values import number_conflict, numbers, range_conflict, ranges
 from bot.core.grading.vocabulary import clauses
 

@@ -6,8 +6,9 @@ network, the ways to merge several outputs, the parts of an optimizer, the kinds
 clause that says what a point says (it shares the point's other words) but names, of one kind, a member the entry
 never mentions, while the answer never gives the point's member at all, has put another thing in the point's place.
 The entry's silence is the guard: a member the reference names somewhere (ReLU in an answer about vanishing
-gradients) may be said beside the point for a reason the entry knows, and a member the answer gives elsewhere is
-not lost. A clause that sets the new member aside ("rather than", "unlike", "not") says the point again.
+gradients) may be said beside the point for a reason the entry knows, so it counts only in a clause that says nearly
+all the rest of the point (and is not the point's own); a member the answer gives elsewhere is not lost. A clause
+that sets the new member aside ("rather than", "unlike", "not") says the point again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.core.grading.vocabulary import is_content, text_stems
 KINDS: tuple[tuple[str, ...], ...] = (
     # what goes wrong when training a deep or recurrent network
     (r"vanish\w*(?:\s+and\s+explod\w*)?\s+gradients?", r"explod\w*\s+gradients?", r"dying\s+relu|dead\s+neurons?",
-     r"internal\s+covariate\s+shift", r"mode\s+collapse"),
+     r"internal\s+covariate\s+shift", r"mode\s+collapse", r"overfit\w*", r"local\s+minim\w*|saddle\s+points?"),
     # how several outputs are merged into one
     (r"concatenat\w*", r"averag\w*|element-wise\s+mean", r"\bsum(?:s|med|ming)?\b|added\s+up|adds?\s+up",
      r"\bmax(?:imum)?\b(?!-?pool)", r"multipli\w*\s+together"),
@@ -64,6 +65,10 @@ _CLAUSE = re.compile(r"[;:]|,\s+(?=(?:and|but|while|whereas|so|which|although|th
                      r"\s+(?:but|whereas)\s+")
 MIN_SHARED = 2  # content stems a clause shares with the point, past the members' own
 MIN_SHARE = 0.4  # ... and this share of the point's other content stems
+# A member the entry names elsewhere may stand in the point's place only in a clause that says the rest of the point
+# nearly whole: "a final max-pooling layer is what classifies the image based on the high-level features".
+STRICT_SHARED = 3
+STRICT_SHARE = 0.6
 
 
 def _members(kind: Sequence[re.Pattern[str]], text: str) -> set[int]:
@@ -78,6 +83,12 @@ def _stems_past(text: str, kind: Sequence[re.Pattern[str]]) -> set[str]:
     return {s for s in text_stems(text)[0] if is_content(s)}
 
 
+def _restates(mine: set[str], theirs: set[str]) -> bool:
+    """Whether a clause's stems say a point's other words."""
+    shared = len(mine & theirs)
+    return shared >= MIN_SHARED and shared >= MIN_SHARE * len(theirs)
+
+
 def replaced(sentence: str, points: Sequence[str], entry_texts: Sequence[str], answer: str) -> list[tuple[int, str]]:
     """The point and the clause where the sentence names, in a point's place, a member of its kind the entry never
     names, and the answer never gives the point's own."""
@@ -86,22 +97,31 @@ def replaced(sentence: str, points: Sequence[str], entry_texts: Sequence[str], a
         if not _members(kind, sentence):
             continue
         unknown = _members(kind, sentence) - _members(kind, known)
-        if not unknown:
-            continue
         given = _members(kind, answer)
         for clause in _CLAUSE.split(sentence):
-            put = _members(kind, clause) & unknown
+            put = _members(kind, clause)
             if not put or _ASIDE.search(clause):
                 continue
+            strict = not (put & unknown)
             mine = _stems_past(clause, kind)
+            # a known member that a point of its own names, in a clause that says that point: the member's own claim
+            if strict and any(_members(kind, point) & put and _restates(mine, _stems_past(point, kind))
+                              for point in points):
+                continue
             best: tuple[int, int] | None = None
             for p, point in enumerate(points):
                 own = _members(kind, point)
-                if not own or own & given:
-                    continue
                 theirs = _stems_past(point, kind)
                 shared = len(mine & theirs)
-                if shared >= MIN_SHARED and shared >= MIN_SHARE * len(theirs) and (best is None or shared > best[1]):
+                # said whole by words of its own: not those of the points that name the new member ("across the
+                # features" is said of batch and layer normalization alike)
+                theirs_only = len(mine & theirs - set().union(*(_stems_past(q, kind) for q in points
+                                                                if q != point and _members(kind, q) & put)))
+                whole = theirs_only >= STRICT_SHARED and theirs_only >= STRICT_SHARE * len(theirs)
+                # the point's own member given elsewhere is not lost, unless this clause says the point whole
+                if not own or own & put or (own & given and not whole) or (strict and not whole):
+                    continue
+                if _restates(mine, theirs) and (best is None or shared > best[1]):
                     best = (p, shared)
             if best is not None:
                 return [(best[0], clause.strip())]
