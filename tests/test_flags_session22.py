@@ -115,3 +115,46 @@ def test_two_initials_the_entry_spells_out_are_read_in_full(grader, real_bank) -
     assert [kind for kind, _ in flags(grader, entry, "AI is a subset of ML.")] == ["swap"]
     assert flags(grader, entry, "ML is a subset of AI.") == []
     assert flags(grader, entry, "AI is the broad field, and ML is a subset of AI that learns patterns from data.") == []
+
+
+def test_a_thing_of_training_placed_at_inference(grader, real_bank) -> None:
+    # parts 20 and 22 (the reference's words and a candidate's own): vanishing gradients said to occur at inference
+    entry = real_bank.get("vanishing-gradient-remedies")
+    wrong = "The vanishing gradient problem occurs when a trained neural network is run for inference on new data."
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["phase"]
+    right = ("The vanishing gradient problem occurs while the network is trained: the gradients shrink so much that "
+             "the early weights barely update.")
+    assert flags(grader, entry, right) == []
+
+
+def test_a_graph_built_at_runtime_said_fixed_ahead_of_time(grader, real_bank) -> None:
+    # parts 20 and 22: "compiled once before training starts and then stays fixed" for a dynamic graph
+    entry = real_bank.get("pytorch-overview")
+    wrong = ("The first is its dynamic computational graph, which is defined and compiled once before training starts "
+             "and then stays fixed while the model runs.")
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["phase"]
+    right = ("The first is its dynamic computational graph, built as the code runs rather than compiled once ahead of "
+             "time, so loops and if-conditions just work.")
+    assert flags(grader, entry, right) == []
+
+
+def test_a_member_put_beside_one_of_the_points_own(grader, real_bank) -> None:
+    # a new user's trial and parts 1 and 18: "RMSprop and dropout" for "RMSprop and momentum"
+    entry = real_bank.get("optimizer-role")
+    wrong = "SGD, Adam and RMSprop differ: Adam combines the ideas of RMSprop and dropout."
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["entity"]
+    assert flags(grader, entry, "SGD, Adam and RMSprop differ: Adam combines the ideas of RMSprop and momentum.") == []
+
+
+def test_a_one_letter_kind_of_the_references_word_is_no_other_word(grader, real_bank) -> None:
+    # a new user's trial: "the policy or the Q-value function" for "value or policy functions" was read as an exchange
+    entry = real_bank.get("deep-rl-use-case")
+    right = ("A deep neural network, often a CNN over camera frames, approximates the policy or the Q-value function "
+             "from that high-dimensional sensor input.")
+    assert flags(grader, entry, right) == []
+
+
+def test_a_denial_that_says_the_verb_it_replaced(grader, real_bank) -> None:
+    # a new user's trial: "so gradients don't vanish or explode" for "to prevent vanishing or exploding gradients"
+    entry = real_bank.get("weight-initialization")
+    assert flags(grader, entry, "Both keep the gradient scale stable so gradients don't vanish or explode.") == []

@@ -14,6 +14,7 @@ from bot.core.grading import (
     crossing,
     edits,
     hierarchy,
+    inference,
     initials,
     magnitude,
     mirror,
@@ -322,7 +323,10 @@ class ClaimCheck:
             # ("the test set is the one we use to tune"), its kind says more, and one wrong sentence is told once
             if not any(c.quote in sentence or sentence in c.quote for c in found.values()):
                 late = [*(("phase", f) for f in [*splits.misused(sentence, entry.points),
-                                                  *splits.watched(sentence, entry.points)] if "phase" in self.kinds),
+                                                  *splits.watched(sentence, entry.points),
+                                                  *inference.placed_at_inference(sentence, entry.points),
+                                                  *inference.fixed_ahead(sentence, entry.points)]
+                          if "phase" in self.kinds),
                         *(("number", f) for f in magnitude.shrunk(sentence, entry.points, near)
                           if "number" in self.kinds),
                         *(("swap", f) for f in hierarchy.reversed_levels(sentence, entry.points, near)

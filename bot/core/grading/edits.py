@@ -134,6 +134,18 @@ class Trade:
     quote: str
 
 
+def _kinds_named(stems: list[str], reference: Copyable, matcher: difflib.SequenceMatcher[str]) \
+        -> tuple[list[str], difflib.SequenceMatcher[str]]:
+    """The copy's stems with a one-letter qualifier taken off a word the reference says bare ("the Q-value" for "value",
+    a kind of it, not another thing), and the alignment again where one was."""
+    said = set(reference.stems)
+    bare = [s.split("-", 1)[1] if re.fullmatch(r"[a-z]-[a-z]+", s) and s not in said and s.split("-", 1)[1] in said
+            else s for s in stems]
+    if bare == stems:
+        return stems, matcher
+    return bare, difflib.SequenceMatcher(None, reference.stems, bare, autojunk=False)
+
+
 def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary, depth: int = 0,
            seen: list[Trade] | None = None) -> list[Edit]:
     """The edits of a copied sentence that put another term or number in the reference's place; seen collects the
@@ -143,6 +155,7 @@ def edited(sentence: str, references: Sequence[Copyable], vocabulary: Vocabulary
     if match is None:
         return _piece_edits(sentence, references, vocabulary) if depth == 0 else []
     reference, matcher = match
+    stems, matcher = _kinds_named(stems, reference, matcher)
     found: list[Edit] = []
     if depth < 1:
         # a sentence that joins two of the reference's ("An RBM has three layers, ..., and each visible node ..."):

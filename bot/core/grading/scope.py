@@ -157,6 +157,9 @@ def set_aside(theirs: Sequence[str], mine: Sequence[str], ops: Ops) -> bool:
         if op not in ("insert", "replace") or marker is None or k + 1 >= len(ops) or ops[k + 1][0] != "equal":
             continue
         own = [s for s in put[:-len(marker)] if is_content(s)]
+        # "so gradients don't vanish" for "to prevent vanishing gradients": the denial says the verb it replaced
+        if marker == ("not",) and {stem(w) for w in W.NEGATIVE_VERBS} & set(theirs[ops[k][1]:ops[k][2]]):
+            continue
         _, i1, i2, _, _ = ops[k + 1]
         kept = [s for s in theirs[i1:i2] if is_content(s)]
         # the copy's own words stand for the kept ones ("training data" for "test data"), and the reference sets

@@ -28,8 +28,9 @@ KINDS: tuple[tuple[str, ...], ...] = (
     (r"concatenat\w*", r"averag\w*|element-wise\s+mean", r"\bsum(?:s|med|ming)?\b|added\s+up|adds?\s+up",
      r"\bmax(?:imum)?\b(?!-?pool)", r"multipli\w*\s+together"),
     # the ideas an optimizer is built from
+    # (dropout is no optimizer's idea, but it is what a candidate who half-remembers puts there: a new user's trial)
     (r"momentum", r"rmsprop", r"adagrad", r"adadelta", r"weight\s+decay|\bl2\b", r"learning[- ]rate\s+(?:decay|"
-     r"schedul\w*|annealing)", r"nesterov"),
+     r"schedul\w*|annealing)", r"nesterov", r"dropout"),
     # kinds of layer and what a layer ends with
     (r"fully[- ]connected|\bdense\s+layers?", r"\w*pool\w*", r"convolution\w*|\bconv\b", r"dropout",
      r"batch[- ]?norm\w*", r"layer[- ]?norm\w*", r"recurrent\s+layers?", r"embedding\s+layers?"),
@@ -61,7 +62,9 @@ _KINDS = tuple(tuple(re.compile(m, re.IGNORECASE) for m in kind) for kind in KIN
 # What sets a member aside in its clause: a contrast, a denial, an alternative
 _ASIDE = re.compile(r"(?i)\b(?:not|no|never|rather\s+than|instead\s+of|unlike|as\s+opposed\s+to|without|except|"
                     r"avoid\w*|whereas|while|than|nor|neither)\b|n't\b")
-_CLAUSE = re.compile(r"[;:]|,\s+(?=(?:and|but|while|whereas|so|which|although|though|because)\b)|"
+# (a "which" clause stays with the noun it describes: "MSE for classification tasks, which measures ... a
+# probability" says the whole of cross-entropy's point of MSE)
+_CLAUSE = re.compile(r"[;:]|,\s+(?=(?:and|but|while|whereas|so|although|though|because)\b)|"
                      r"\s+(?:but|whereas)\s+")
 MIN_SHARED = 2  # content stems a clause shares with the point, past the members' own
 MIN_SHARE = 0.4  # ... and this share of the point's other content stems
@@ -102,24 +105,28 @@ def replaced(sentence: str, points: Sequence[str], entry_texts: Sequence[str], a
             put = _members(kind, clause)
             if not put or _ASIDE.search(clause):
                 continue
-            strict = not (put & unknown)
             mine = _stems_past(clause, kind)
-            # a known member that a point of its own names, in a clause that says that point: the member's own claim
-            if strict and any(_members(kind, point) & put and _restates(mine, _stems_past(point, kind))
-                              for point in points):
-                continue
             best: tuple[int, int] | None = None
             for p, point in enumerate(points):
                 own = _members(kind, point)
+                # the members the clause puts in, and the point's own it leaves out ("RMSprop and dropout" for
+                # "RMSprop and momentum")
+                new, lost = put - own, own - put
+                if not own or not new or not lost:
+                    continue
+                strict = not (new & unknown)
+                # a known member that a point of its own names, in a clause that says that point: its own claim
+                if strict and any(_members(kind, q) & new and _restates(mine, _stems_past(q, kind)) for q in points):
+                    continue
                 theirs = _stems_past(point, kind)
                 shared = len(mine & theirs)
                 # said whole by words of its own: not those of the points that name the new member ("across the
                 # features" is said of batch and layer normalization alike)
                 theirs_only = len(mine & theirs - set().union(*(_stems_past(q, kind) for q in points
-                                                                if q != point and _members(kind, q) & put)))
+                                                                if q != point and _members(kind, q) & new)))
                 whole = theirs_only >= STRICT_SHARED and theirs_only >= STRICT_SHARE * len(theirs)
                 # the point's own member given elsewhere is not lost, unless this clause says the point whole
-                if not own or own & put or (own & given and not whole) or (strict and not whole):
+                if (not lost - given or strict) and not whole:
                     continue
                 if _restates(mine, theirs) and (best is None or shared > best[1]):
                     best = (p, shared)
