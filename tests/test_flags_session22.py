@@ -158,3 +158,20 @@ def test_a_denial_that_says_the_verb_it_replaced(grader, real_bank) -> None:
     # a new user's trial: "so gradients don't vanish or explode" for "to prevent vanishing or exploding gradients"
     entry = real_bank.get("weight-initialization")
     assert flags(grader, entry, "Both keep the gradient scale stable so gradients don't vanish or explode.") == []
+
+
+def test_what_follows_an_opening_without_says_the_things_absence(grader, real_bank) -> None:
+    # a new user's trial: the denial describes the network without activations, it denies no point
+    entry = real_bank.get("why-activation-functions")
+    right = ("Without activation functions the stacked layers would collapse into one linear function, so the network "
+             "couldn't learn non-linear patterns.")
+    assert flags(grader, entry, right) == []
+    assert flags(grader, entry, "Activation functions do not introduce non-linearity into the model.") != []
+
+
+def test_an_opening_also_adds_a_sentence_it_relates_no_two_doers(grader, real_bank) -> None:
+    # a new user's trial: "Also," kept the who-does-what check from reading the sentence ("X also does it" is left)
+    entry = real_bank.get("vanishing-gradient-remedies")
+    wrong = "Also, sigmoid and tanh propagate gradients better than ReLU, so you should prefer sigmoid activations."
+    assert [kind for kind, _ in flags(grader, entry, wrong)] == ["swap"]
+    assert flags(grader, entry, "Also, ReLU propagates gradients better than sigmoid or tanh activations.") == []

@@ -314,6 +314,10 @@ def _conditional(words: Sequence[str], index: int) -> bool:
     what a thing needs, it denies nothing the point states."""
     if "unless" in words:
         return True
+    # "Without activation functions the layers collapse, so the network couldn't learn non-linear patterns": what
+    # follows a sentence's opening "without" says what happens in its absence (a new user's trial)
+    if words[:1] == ["without"] and index > 0:
+        return True
     start = next((j + 1 for j in range(index - 1, -1, -1) if words[j] in W.PUNCT), 0)
     if any(w in _OTHERWISE for w in words[start:index]):
         return True

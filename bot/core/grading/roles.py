@@ -35,6 +35,7 @@ GENERAL = frozenset({"network", "model", "net", "part", "component", "thing", "o
 _GENERAL_STEMS = frozenset(stem(w) for w in GENERAL)
 _RELATING = re.compile(r"(?i)\b(?:not|no|never|n't|neither|nor|instead|rather|unlike|whereas|both|also|too|like|"
                        r"similar(?:ly)?|either|as well|each other|in turn|mutual(?:ly)?|together|same)\b|n't\b")
+_OPENING_ALSO = re.compile(r"(?i)^\s*(?:and\s+)?also\s*,\s*")
 _SUBJECTS = frozenset({"nsubj", "csubj"})
 # Verbs that name one action in other words ("the discriminator makes new images" against "the generator creates
 # data"): each maps to the group's first lemma, so a swap said with a synonym of the point's verb is still a swap.
@@ -200,7 +201,8 @@ def given_away(sentence: str, points: Sequence[str], candidates: Iterable[int], 
     point, or to a sibling term of its doer (`siblings`: whether two subjects are two terms of one group of the
     entry, "SGD" and "standard gradient descent"); `answer` is the whole answer (the point's own subject doing it
     anywhere there clears the clause)."""
-    if _RELATING.search(sentence):
+    # an opening "Also," adds the sentence to the answer; it does not say the subject does it too (a new user's trial)
+    if _RELATING.search(_OPENING_ALSO.sub("", sentence)):
         return []
     parsed = parser.parse([sentence])[0]
     mine = triples(parsed)
