@@ -23,8 +23,9 @@ _TRAINING = re.compile(r"(?i)\b(?:during|while|in|throughout)\s+training\b|\btra
 _INFERENCE = re.compile(r"(?i)\b(?:at|during|for|in)\s+(?:inference|test(?:ing)?\s+time|prediction\s+time|"
                         r"deployment)\b|\b(?:run|used|deployed)\s+(?:for|at)\s+inference\b|\binference\s+time\b|"
                         r"\bmak(?:es|ing|e)\s+predictions\s+on\s+new\s+data\b|\bonce\s+(?:it\s+is\s+|it's\s+)?deployed\b")
+# ... or uses at inference what training left ("looks up ... the learned embeddings", "running averages collected")
 _ASIDE = re.compile(r"(?i)\b(?:not|no|never|nor|rather|instead|unlike|whereas|while|only\s+during\s+training|"
-                    r"training)\b|n't\b")
+                    r"training|learned|learnt|stored|saved|collected|running|reus\w*|pre-?trained)\b|n't\b")
 _CLAUSE = re.compile(r"[;:]|,\s+(?=(?:and|but|while|whereas|so|which|although|though|because)\b)")
 _PHASE_WORDS = frozenset({"train", "trained", "inference", "test", "time", "predict", "deploy", "dure", "dur"})
 MIN_SHARED = 2  # content stems a clause shares with the point, past the phase words
